@@ -1,0 +1,39 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.routes import collections, devices, health, town_map
+from hub.settings import Settings
+from storage.database import async_pool
+
+
+def create_app(settings: Settings, database_url: str) -> FastAPI:
+    """Build the API for an already migrated database at ``database_url``."""
+    pool = async_pool(database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await pool.open()
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(
+        title="Smart-city hub",
+        version="0.1.0",
+        description="IoT hub and digital twin: devices, readings, GIS layers and the town map.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.pool = pool
+    errors.install(app)
+    for module in (health, collections, devices, town_map):
+        app.include_router(module.router)
+    return app

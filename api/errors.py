@@ -1,0 +1,85 @@
+"""Map typed domain errors to RFC 9457 problem+json, once, at the API edge."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import psycopg
+from psycopg_pool import PoolTimeout
+
+from gis_layers.errors import LayerError
+from storage.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+PROBLEM = "application/problem+json"
+
+
+class ApiError(Exception):
+    """An error raised by a route, carrying its status and user-facing detail."""
+
+    status_code = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(ApiError):
+    """The addressed resource does not exist."""
+
+    status_code = 404
+    title = "Not found"
+
+
+class InvalidParameter(ApiError):
+    """A query parameter is well-formed but not acceptable."""
+
+    status_code = 400
+    title = "Invalid parameter"
+
+
+def problem(status: int, title: str, detail: str, instance: str) -> JSONResponse:
+    """An RFC 9457 problem details response."""
+    return JSONResponse(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail,
+         "instance": instance},
+        status_code=status,
+        media_type=PROBLEM,
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers for every error family the API can meet."""
+
+    @app.exception_handler(ApiError)
+    async def _api(request: Request, exc: ApiError) -> JSONResponse:
+        return problem(exc.status_code, exc.title, exc.detail, request.url.path)
+
+    @app.exception_handler(LayerError)
+    async def _layer(request: Request, exc: LayerError) -> JSONResponse:
+        return problem(exc.status_code, exc.title, str(exc), request.url.path)
+
+    async def _storage(request: Request, exc: Exception) -> JSONResponse:
+        log.error("storage error on %s: %s", request.url.path, exc)
+        return problem(503, "Storage unavailable", "the database is unavailable", request.url.path)
+
+    for family in (StorageError, PoolTimeout, psycopg.OperationalError):
+        app.add_exception_handler(family, _storage)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        return problem(400, "Invalid parameter", details, request.url.path)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, str(exc.detail), str(exc.detail), request.url.path)

@@ -1,0 +1,116 @@
+"""The pydeck description of the town map: layers from the API, sensors with live values.
+
+Static layers (zones, parcels, buildings, streets, rivers) are loaded by deck.gl from
+the collections endpoints; assets and sensors are inlined so the page can refresh them.
+No basemap: the map works offline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pydeck as pdk
+
+ITEMS = "/collections/{layer}/items?limit=10000"
+
+# deck.gl JSON expressions (evaluated per feature in the browser).
+_ZONE_COLOUR = (
+    "properties.code == 'C' ? [230, 120, 60, 90] :"
+    " properties.code == 'IS' ? [200, 80, 160, 90] :"
+    " properties.code == 'V' ? [80, 170, 80, 90] :"
+    " properties.code == 'I' ? [140, 110, 200, 90] :"
+    " properties.code == 'A' ? [210, 200, 120, 60] :"
+    " [240, 200, 120, 70]"
+)
+
+_KIND_COLOUR = {
+    "hospital": [220, 30, 30],
+    "high_school": [30, 90, 200],
+    "school": [30, 120, 220],
+    "kindergarten": [60, 160, 230],
+    "town_hall": [120, 40, 160],
+    "parking_lot": [60, 60, 60],
+    "river_gauge": [0, 90, 180],
+    "air_quality_station": [20, 150, 100],
+}
+
+
+@dataclass(frozen=True)
+class SensorPoint:
+    """A device on the map with a short label of its latest values."""
+
+    device_id: str
+    kind: str
+    lon: float
+    lat: float
+    label: str
+    colour: tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class AssetPoint:
+    """A municipal asset on the map."""
+
+    asset_id: str
+    name: str
+    kind: str
+    lon: float
+    lat: float
+
+
+def _geojson_layer(layer: str, **style: object) -> pdk.Layer:
+    return pdk.Layer("GeoJsonLayer", data=ITEMS.format(layer=layer), id=layer, pickable=True,
+                     **style)
+
+
+def build_deck(
+    assets: Sequence[AssetPoint],
+    sensors: Sequence[SensorPoint],
+    centre: tuple[float, float],
+    layers_present: set[str],
+) -> pdk.Deck:
+    """The town map: zones, parcels, buildings, streets, rivers, assets and live sensors."""
+    base: list[pdk.Layer] = []
+    styles: dict[str, dict[str, object]] = {
+        "zones": {"get_fill_color": _ZONE_COLOUR, "stroked": False, "pickable": True},
+        "waterways": {"get_fill_color": [70, 130, 200, 160], "stroked": False},
+        "parcels": {"filled": True, "get_fill_color": [255, 255, 255, 20],
+                    "get_line_color": [90, 90, 90, 160], "line_width_min_pixels": 0.5},
+        "buildings": {"get_fill_color": [120, 110, 100, 200], "stroked": False},
+        "streets": {"get_line_color": [250, 250, 250, 230], "line_width_min_pixels": 1.5,
+                    "get_line_width": "properties.width_m"},
+    }
+    for layer, style in styles.items():
+        if layer in layers_present:
+            base.append(_geojson_layer(layer, **style))
+    asset_rows = [
+        {"name": a.name, "asset_id": a.asset_id, "kind": a.kind, "position": [a.lon, a.lat],
+         "colour": _KIND_COLOUR.get(a.kind, [90, 90, 90])}
+        for a in assets
+    ]
+    sensor_rows = [
+        {"name": s.device_id, "kind": s.kind, "label": s.label, "position": [s.lon, s.lat],
+         "colour": list(s.colour)}
+        for s in sensors
+    ]
+    labelled = [row for row in sensor_rows if row["kind"] != "parking_bay"]
+    live = [
+        pdk.Layer("ScatterplotLayer", data=asset_rows, id="assets", get_position="position",
+                  get_fill_color="colour", get_radius=25, radius_min_pixels=5, pickable=True,
+                  stroked=True, get_line_color=[255, 255, 255], line_width_min_pixels=1),
+        pdk.Layer("ScatterplotLayer", data=sensor_rows, id="sensors", get_position="position",
+                  get_fill_color="colour", get_radius=2, radius_min_pixels=2,
+                  radius_max_pixels=8, pickable=True),
+        pdk.Layer("TextLayer", data=labelled, id="sensor-labels", get_position="position",
+                  get_text="label", get_size=13, get_color=[20, 20, 20],
+                  get_pixel_offset=[0, -16], background=True,
+                  get_background_color=[255, 255, 255, 220]),
+    ]
+    return pdk.Deck(
+        layers=base + live,
+        initial_view_state=pdk.ViewState(longitude=centre[0], latitude=centre[1], zoom=13.5),
+        map_provider=None,
+        map_style=None,
+        tooltip={"html": "<b>{name}</b> {cadastral_number} {code}<br/>{label}{kind}{land_use}"},
+    )

@@ -1,0 +1,177 @@
+"""GIS layers as collections: ``/collections`` and ``/collections/{id}/items``.
+
+The start of the OGC API - Features service: GeoJSON in CRS84, a ``bbox`` filter and
+``limit``/``offset`` paging with a ``next`` link.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from psycopg import AsyncConnection
+from pydantic import BaseModel
+
+from api.deps import connection
+from api.errors import InvalidParameter
+from api.geojson import feature_collection
+from gis_layers.errors import LayerNotFound
+
+router = APIRouter(tags=["collections"])
+
+MAX_LIMIT = 10_000
+
+
+class Extent(BaseModel):
+    """The collection's spatial extent in CRS84."""
+
+    bbox: list[list[float]]
+    crs: str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+
+
+class Collection(BaseModel):
+    """One layer of the catalogue."""
+
+    id: str
+    title: str
+    itemType: str = "feature"
+    geometryType: str
+    sourceCrs: str
+    numberOfFeatures: int
+    extent: Extent | None
+    links: list[dict[str, str]]
+
+
+class Collections(BaseModel):
+    """The layer catalogue."""
+
+    collections: list[Collection]
+    links: list[dict[str, str]]
+
+
+def parse_bbox(raw: str | None) -> str | None:
+    """A ``minx,miny,maxx,maxy`` CRS84 bbox as a PostgreSQL box literal."""
+    if raw is None:
+        return None
+    try:
+        values = [float(v) for v in raw.split(",")]
+    except ValueError:
+        raise InvalidParameter(f"bbox {raw!r} must be four numbers: minx,miny,maxx,maxy") from None
+    if len(values) != 4:
+        raise InvalidParameter(f"bbox must have 4 numbers (2D), got {len(values)}")
+    minx, miny, maxx, maxy = values
+    if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise InvalidParameter("bbox must be in CRS84 (lon -180..180, lat -90..90, miny <= maxy)")
+    if minx > maxx:
+        raise InvalidParameter("bbox crossing the antimeridian is not supported")
+    return f"(({minx},{miny}),({maxx},{maxy}))"
+
+
+def _box_to_list(box: str | None) -> list[list[float]] | None:
+    if box is None:
+        return None
+    # PostgreSQL prints a box as (maxx,maxy),(minx,miny)
+    nums = [float(v) for v in box.replace("(", "").replace(")", "").split(",")]
+    return [[nums[2], nums[3], nums[0], nums[1]]]
+
+
+def _collection(request: Request, row: tuple) -> Collection:
+    layer_id, title, geometry_type, source_crs, count, bbox = row
+    base = str(request.url_for("collection_items", collection_id=layer_id))
+    bbox_list = _box_to_list(bbox)
+    return Collection(
+        id=layer_id,
+        title=title,
+        geometryType=geometry_type,
+        sourceCrs=source_crs,
+        numberOfFeatures=count,
+        extent=Extent(bbox=bbox_list) if bbox_list else None,
+        links=[{"rel": "items", "type": "application/geo+json", "href": base}],
+    )
+
+
+_LAYER_COLUMNS = (
+    "SELECT layer_id, title, geometry_type, source_crs, feature_count, bbox_crs84::text FROM layers"
+)
+
+
+@router.get("/collections", response_model=Collections)
+async def collections(
+    request: Request, conn: Annotated[AsyncConnection, Depends(connection)]
+) -> Collections:
+    """Every vector layer of the hub."""
+    rows = await (await conn.execute(_LAYER_COLUMNS + " ORDER BY layer_id")).fetchall()
+    return Collections(
+        collections=[_collection(request, row) for row in rows],
+        links=[{"rel": "self", "type": "application/json", "href": str(request.url)}],
+    )
+
+
+async def _layer_row(conn: AsyncConnection, collection_id: str) -> tuple:
+    row = await (
+        await conn.execute(_LAYER_COLUMNS + " WHERE layer_id = %s", (collection_id,))
+    ).fetchone()
+    if row is None:
+        raise LayerNotFound(f"no collection {collection_id!r}; see /collections")
+    return row
+
+
+@router.get("/collections/{collection_id}", response_model=Collection)
+async def collection(
+    collection_id: str, request: Request, conn: Annotated[AsyncConnection, Depends(connection)]
+) -> Collection:
+    """One layer's description."""
+    return _collection(request, await _layer_row(conn, collection_id))
+
+
+_ITEMS = """
+SELECT json_build_object('type', 'Feature', 'id', feature_id,
+                         'geometry', geometry, 'properties', properties)::text
+FROM features
+WHERE layer_id = %(layer)s AND (%(bbox)s::box IS NULL OR bbox && %(bbox)s::box)
+ORDER BY feature_id
+LIMIT %(limit)s OFFSET %(offset)s
+"""
+
+_COUNT = """
+SELECT count(*) FROM features
+WHERE layer_id = %(layer)s AND (%(bbox)s::box IS NULL OR bbox && %(bbox)s::box)
+"""
+
+
+@router.get(
+    "/collections/{collection_id}/items",
+    name="collection_items",
+    response_class=Response,
+    responses={200: {"content": {"application/geo+json": {}}}},
+)
+async def items(
+    collection_id: str,
+    request: Request,
+    conn: Annotated[AsyncConnection, Depends(connection)],
+    bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy in CRS84")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    """A layer's features as a GeoJSON FeatureCollection, filtered by ``bbox``."""
+    await _layer_row(conn, collection_id)
+    params = {"layer": collection_id, "bbox": parse_bbox(bbox), "limit": limit, "offset": offset}
+    rows = await (await conn.execute(_ITEMS, params)).fetchall()
+    matched = (await (await conn.execute(_COUNT, params)).fetchone() or (0,))[0]
+    links = [{"rel": "self", "type": "application/geo+json", "href": str(request.url)}]
+    if offset + len(rows) < matched:
+        links.append(
+            {
+                "rel": "next",
+                "type": "application/geo+json",
+                "href": str(request.url.include_query_params(offset=offset + limit, limit=limit)),
+            }
+        )
+    return feature_collection(
+        [r[0] for r in rows],
+        number_matched=matched,
+        links=links,
+        time_stamp=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+    )

@@ -1,0 +1,128 @@
+"""The device registry with latest values, and a device's readings over a time range."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from psycopg import AsyncConnection
+from pydantic import AwareDatetime, BaseModel
+
+from api.deps import connection
+from api.errors import InvalidParameter, NotFound
+
+router = APIRouter(tags=["devices"])
+
+DEFAULT_WINDOW = timedelta(hours=24)
+MAX_READINGS = 100_000
+
+
+class LatestValue(BaseModel):
+    """A quantity's most recent reading."""
+
+    time: datetime
+    value: float
+
+
+class DeviceOut(BaseModel):
+    """A registered device, the quantities it reports and their latest values."""
+
+    device_id: str
+    kind: str
+    asset_id: str | None
+    quantities: list[str]
+    lon: float | None
+    lat: float | None
+    latest: dict[str, LatestValue]
+
+
+class DeviceList(BaseModel):
+    """Every registered device."""
+
+    devices: list[DeviceOut]
+    count: int
+
+
+class ReadingOut(BaseModel):
+    """One stored reading."""
+
+    time: datetime
+    value: float
+
+
+class ReadingSeries(BaseModel):
+    """A device's readings of one quantity over ``[start, end)``."""
+
+    device_id: str
+    quantity: str
+    start: datetime
+    end: datetime
+    readings: list[ReadingOut]
+
+
+_DEVICES = """
+SELECT d.device_id, d.kind, d.asset_id, d.quantities, d.lon, d.lat,
+       coalesce(json_object_agg(l.quantity, json_build_object('time', l.time, 'value', l.value))
+                FILTER (WHERE l.quantity IS NOT NULL), '{}'::json)
+FROM devices d LEFT JOIN latest_readings l USING (device_id)
+WHERE (%(kind)s::text IS NULL OR d.kind = %(kind)s)
+GROUP BY d.device_id
+ORDER BY d.device_id
+"""
+
+
+@router.get("/devices", response_model=DeviceList)
+async def list_devices(
+    conn: Annotated[AsyncConnection, Depends(connection)],
+    kind: Annotated[str | None, Query(description="only devices of this kind")] = None,
+) -> DeviceList:
+    """The device registry: ids, kinds, quantities and latest readings."""
+    rows = await (await conn.execute(_DEVICES, {"kind": kind})).fetchall()
+    devices = [
+        DeviceOut(
+            device_id=r[0], kind=r[1], asset_id=r[2], quantities=r[3], lon=r[4], lat=r[5],
+            latest=r[6],
+        )
+        for r in rows
+    ]
+    return DeviceList(devices=devices, count=len(devices))
+
+
+@router.get("/devices/{device_id}/readings", response_model=ReadingSeries)
+async def device_readings(
+    device_id: str,
+    conn: Annotated[AsyncConnection, Depends(connection)],
+    quantity: Annotated[str, Query(min_length=1, description="e.g. water_level")],
+    start: Annotated[AwareDatetime | None, Query(description="inclusive; default end - 24 h")] = None,
+    end: Annotated[AwareDatetime | None, Query(description="exclusive; default now")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_READINGS)] = 10_000,
+) -> ReadingSeries:
+    """A device's readings of one quantity in ``[start, end)``, oldest first."""
+    found = await (
+        await conn.execute("SELECT quantities FROM devices WHERE device_id = %s", (device_id,))
+    ).fetchone()
+    if found is None:
+        raise NotFound(f"no device {device_id!r}; see /devices")
+    if quantity not in found[0]:
+        raise InvalidParameter(
+            f"device {device_id!r} does not report {quantity!r}; it reports {sorted(found[0])}"
+        )
+    end = end or datetime.now(UTC)
+    start = start or end - DEFAULT_WINDOW
+    if start >= end:
+        raise InvalidParameter("start must be before end")
+    rows = await (
+        await conn.execute(
+            "SELECT time, value FROM readings WHERE device_id = %s AND quantity = %s"
+            " AND time >= %s AND time < %s ORDER BY time LIMIT %s",
+            (device_id, quantity, start, end, limit),
+        )
+    ).fetchall()
+    return ReadingSeries(
+        device_id=device_id,
+        quantity=quantity,
+        start=start,
+        end=end,
+        readings=[ReadingOut(time=t, value=v) for t, v in rows],
+    )

@@ -1,0 +1,37 @@
+"""Liveness and readiness: the API answers and the database answers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from psycopg import AsyncConnection
+from pydantic import BaseModel
+
+from api.deps import connection
+
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    """Health of the API and its database."""
+
+    status: str
+    database: str
+    readings_storage: str
+    schema_version: int
+
+
+@router.get("/health", response_model=Health)
+async def health(conn: Annotated[AsyncConnection, Depends(connection)]) -> Health:
+    """Ready when the database answers and is migrated."""
+    storage = await (
+        await conn.execute("SELECT value FROM hub_meta WHERE key = 'readings_storage'")
+    ).fetchone()
+    version = await (await conn.execute("SELECT max(version) FROM schema_migrations")).fetchone()
+    return Health(
+        status="ok",
+        database="ok",
+        readings_storage=storage[0] if storage else "unknown",
+        schema_version=version[0] if version and version[0] else 0,
+    )

@@ -1,0 +1,1 @@
+"""GIS layers: importing vector files into the catalogue and reading them back."""

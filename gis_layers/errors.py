@@ -1,0 +1,22 @@
+"""Errors of layer import and lookup, with the HTTP status the API maps them to."""
+
+
+class LayerError(Exception):
+    """Base class of GIS layer errors."""
+
+    status_code = 400
+    title = "Layer error"
+
+
+class LayerImportError(LayerError):
+    """A file cannot be imported; the message says which file, layer or feature, and why."""
+
+    status_code = 422
+    title = "Layer import failed"
+
+
+class LayerNotFound(LayerError):
+    """No layer has the requested id."""
+
+    status_code = 404
+    title = "Collection not found"

@@ -1,0 +1,5 @@
+"""``python -m hub`` is the ``smartcity`` command."""
+
+from hub.cli import app
+
+app()

@@ -1,0 +1,47 @@
+"""Generate the demo town and load it the way a town's own files are loaded."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from gis_layers.importer import import_file
+from storage import migrations
+from storage.database import connect
+from twin.registry import sync_from_layers
+
+log = logging.getLogger(__name__)
+
+
+def demo_loaded(url: str, seed: int) -> bool:
+    """True when the demo town of this seed is already in the database."""
+    with connect(url) as conn:
+        migrations.upgrade(conn)
+        row = conn.execute("SELECT value FROM hub_meta WHERE key = 'demo_seed'").fetchone()
+    return row is not None and row[0] == str(seed)
+
+
+def load_demo_town(url: str, out_dir: Path, seed: int) -> None:
+    """Write the demo town's GeoPackage and GeoTIFF, import the layers, register the twin."""
+    from demo_town import generate
+
+    started = time.monotonic()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log.info("generating the demo town (seed %d) in %s", seed, out_dir)
+    files = generate(out_dir, seed=seed)
+    log.info("generated in %.1f s; importing %s", time.monotonic() - started, files.gpkg)
+    with connect(url) as conn:
+        migrations.upgrade(conn)
+        for report in import_file(conn, files.gpkg):
+            log.info("layer %s: %d features", report.layer_id, report.features)
+        result = sync_from_layers(conn)
+        with conn.transaction():
+            for key, value in (("demo_seed", str(seed)), ("dem_path", str(files.dem.resolve()))):
+                conn.execute(
+                    "INSERT INTO hub_meta (key, value) VALUES (%s, %s)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (key, value),
+                )
+    log.info("demo town ready: %d assets, %d devices (%.1f s)", result.assets, result.devices,
+             time.monotonic() - started)

@@ -1,0 +1,44 @@
+"""Resolve the database and broker a process uses: configured servers or embedded ones."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from hub.broker import EmbeddedBroker, port_answers
+from hub.settings import Settings
+from storage.embedded import EmbeddedPostgres
+
+# Where a standalone process looks for, or starts, the embedded broker, so that
+# `smartcity simulate` and `smartcity ingest` started separately meet on one broker.
+EMBEDDED_MQTT_HOST = "127.0.0.1"
+EMBEDDED_MQTT_PORT = 11883
+
+
+@contextlib.contextmanager
+def database_url(settings: Settings) -> Iterator[str]:
+    """The configured database URL, or an embedded server's for the life of the context."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    server = EmbeddedPostgres(settings.data_dir)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def broker_url(settings: Settings, port: int = EMBEDDED_MQTT_PORT) -> Iterator[str]:
+    """The configured broker URL, else a running embedded broker's, else a new one's."""
+    if settings.mqtt_url:
+        yield settings.mqtt_url
+        return
+    if port and port_answers(EMBEDDED_MQTT_HOST, port):
+        yield f"mqtt://{EMBEDDED_MQTT_HOST}:{port}"
+        return
+    broker = EmbeddedBroker(EMBEDDED_MQTT_HOST, port).start()
+    try:
+        yield broker.url
+    finally:
+        broker.stop()

@@ -1,0 +1,1 @@
+"""MQTT ingestion: topics, payload parsers, the paho client wrapper and the batching worker."""

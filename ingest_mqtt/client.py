@@ -1,0 +1,75 @@
+"""The one place paho-mqtt is wrapped: creating clients from a broker URL.
+
+Subscriptions are (re)made in ``on_connect`` so that they survive reconnects.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+import paho.mqtt.client as mqtt
+
+from hub.settings import BrokerAddress
+
+log = logging.getLogger(__name__)
+
+KEEPALIVE_S = 30
+RECONNECT_MIN_S = 1
+RECONNECT_MAX_S = 30
+
+MessageHandler = Callable[[mqtt.MQTTMessage], None]
+
+
+def make_client(
+    broker_url: str,
+    client_id: str,
+    *,
+    persistent_session: bool = False,
+    manual_ack: bool = False,
+    subscriptions: Sequence[str] = (),
+    on_message: MessageHandler | None = None,
+    qos: int = 1,
+) -> mqtt.Client:
+    """A connected-on-start MQTT 3.1.1 client; call ``loop_start()`` to run it.
+
+    With ``persistent_session`` the broker keeps the subscription and queues QoS 1
+    messages while the client is away; with ``manual_ack`` PUBACK is sent only when the
+    caller acknowledges (after its commit).
+    """
+    address = BrokerAddress(broker_url)
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        clean_session=not persistent_session,
+        protocol=mqtt.MQTTv311,
+        manual_ack=manual_ack,
+    )
+    if address.username:
+        client.username_pw_set(address.username, address.password)
+    client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
+    client.max_inflight_messages_set(1000)
+    client.max_queued_messages_set(0)
+
+    def _on_connect(
+        c: mqtt.Client, _userdata: object, _flags: object, reason: object, _props: object
+    ) -> None:
+        if getattr(reason, "is_failure", False):
+            log.error("broker %s refused connection: %s", address, reason)
+            return
+        for topic in subscriptions:
+            c.subscribe(topic, qos=qos)
+        log.info("connected to %s as %s", address, client_id)
+
+    def _on_message(_c: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
+        if on_message is None:
+            return
+        try:
+            on_message(message)
+        except Exception:  # a failing handler must not stop paho's network loop
+            log.exception("message handler failed for topic %s", message.topic)
+
+    client.on_connect = _on_connect
+    client.on_message = _on_message
+    client.connect_async(address.host, address.port, keepalive=KEEPALIVE_S)
+    return client

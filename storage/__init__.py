@@ -1,0 +1,1 @@
+"""PostgreSQL storage: connections, the embedded server, migrations and the table families."""

@@ -1,0 +1,23 @@
+"""Connections to the hub's database."""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from storage.errors import StorageError
+
+
+def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
+    """Open a connection, turning a refused connection into a :class:`StorageError`."""
+    try:
+        return psycopg.connect(url, autocommit=autocommit)
+    except psycopg.OperationalError as exc:
+        raise StorageError(f"cannot connect to PostgreSQL: {exc}") from exc
+
+
+def async_pool(url: str, *, min_size: int = 1, max_size: int = 8) -> AsyncConnectionPool:
+    """A not-yet-opened async pool for the API (opened in the app lifespan)."""
+    return AsyncConnectionPool(
+        url, min_size=min_size, max_size=max_size, open=False, kwargs={"autocommit": True}
+    )

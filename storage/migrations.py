@@ -1,0 +1,110 @@
+"""Versioned, idempotent schema migrations applied on start and by ``smartcity db upgrade``.
+
+Migrations are numbered SQL files in ``storage/sql``. Where the schema depends on the
+server (readings as a TimescaleDB hypertable or as a natively partitioned table), a
+migration names one file per variant and the variant is chosen when it is applied.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+
+import psycopg
+
+from storage.errors import MigrationError
+
+log = logging.getLogger(__name__)
+
+# Any fixed 64-bit number: serialises concurrent upgraders (API and worker starting together).
+_ADVISORY_LOCK_KEY = 0x5C17_1D0B
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema version: a SQL file name, or a chooser picking the file for this server."""
+
+    version: int
+    name: str
+    choose_file: Callable[[psycopg.Connection], str]
+
+
+def timescaledb_enabled(conn: psycopg.Connection) -> bool:
+    """Create the TimescaleDB extension if the server has it; report whether it is active."""
+    available = conn.execute(
+        "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
+    ).fetchone()
+    if not available:
+        return False
+    try:
+        with conn.transaction():
+            conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+    except psycopg.Error as exc:
+        log.warning("TimescaleDB is installed but cannot be enabled (%s); using partitions", exc)
+        return False
+    return True
+
+
+def _readings_variant(conn: psycopg.Connection) -> str:
+    if timescaledb_enabled(conn):
+        return "0002_readings_timescaledb.sql"
+    return "0002_readings_partitioned.sql"
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "core", lambda _conn: "0001_core.sql"),
+    Migration(2, "readings", _readings_variant),
+)
+
+
+def _read_sql(filename: str) -> str:
+    return resources.files("storage").joinpath("sql", filename).read_text(encoding="utf-8")
+
+
+def applied_versions(conn: psycopg.Connection) -> set[int]:
+    """Versions already recorded in ``schema_migrations`` (empty for a new database)."""
+    exists = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
+    if not exists or not exists[0]:
+        return set()
+    return {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+
+
+def upgrade(conn: psycopg.Connection) -> list[int]:
+    """Apply every pending migration in one transaction; return the versions applied.
+
+    Safe to call from several processes at once and on an up-to-date database.
+    """
+    applied_now: list[int] = []
+    try:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_ADVISORY_LOCK_KEY,))
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version integer PRIMARY KEY, name text NOT NULL, variant text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = applied_versions(conn)
+            for migration in MIGRATIONS:
+                if migration.version in done:
+                    continue
+                filename = migration.choose_file(conn)
+                log.info("applying migration %s (%s)", migration.version, filename)
+                conn.execute(_read_sql(filename).encode())
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name, variant) VALUES (%s, %s, %s)",
+                    (migration.version, migration.name, filename),
+                )
+                applied_now.append(migration.version)
+    except psycopg.Error as exc:
+        raise MigrationError(f"migration failed: {exc}") from exc
+    return applied_now
+
+
+def readings_storage(conn: psycopg.Connection) -> str:
+    """How readings are stored here: ``"timescaledb"`` or ``"partitioned"``."""
+    row = conn.execute("SELECT value FROM hub_meta WHERE key = 'readings_storage'").fetchone()
+    if row is None:
+        raise MigrationError("database not migrated: run `smartcity db upgrade`")
+    return str(row[0])

@@ -1,0 +1,55 @@
+"""Monthly range partitions of ``readings`` on plain PostgreSQL, created on demand.
+
+TimescaleDB creates its chunks itself; on plain PostgreSQL a reading whose month has no
+partition would be refused, so writers call :func:`ensure_months` for a batch first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+
+import psycopg
+from psycopg import sql
+
+
+def month_start(moment: datetime) -> date:
+    """First day of the UTC month containing ``moment``."""
+    utc = moment.astimezone(UTC)
+    return date(utc.year, utc.month, 1)
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+
+
+class PartitionKeeper:
+    """Remembers which monthly partitions exist so that a batch costs no extra round trip."""
+
+    def __init__(self) -> None:
+        self._known: set[date] = set()
+
+    def ensure_months(self, conn: psycopg.Connection, months: Iterable[date]) -> None:
+        """Create the partitions for ``months`` that this process has not seen yet."""
+        for month in sorted(set(months) - self._known):
+            name = sql.Identifier(f"readings_{month:%Y_%m}")
+            try:
+                # A savepoint: a concurrent worker creating the same partition is not an error.
+                with conn.transaction():
+                    self._create(conn, name, month)
+            except (psycopg.errors.DuplicateTable, psycopg.errors.UniqueViolation):
+                pass
+            self._known.add(month)
+
+    @staticmethod
+    def _create(conn: psycopg.Connection, name: sql.Identifier, month: date) -> None:
+        conn.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} PARTITION OF readings "
+                    "FOR VALUES FROM ({}) TO ({})"
+                ).format(
+                    name,
+                    sql.Literal(datetime(month.year, month.month, 1, tzinfo=UTC)),
+                    sql.Literal(datetime.combine(_next_month(month), datetime.min.time(), UTC)),
+                )
+            )

@@ -1,0 +1,97 @@
+"""The readings table family: batched idempotent writes, latest values, range queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+
+from storage.partitions import PartitionKeeper, month_start
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One observation: a device's quantity at a time, in the quantity's canonical unit."""
+
+    device_id: str
+    quantity: str
+    time: datetime
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A message, or one record of it, that could not be stored, with the reason."""
+
+    topic: str
+    payload: bytes
+    reason: str
+    received_at: datetime
+    record_index: int | None = None
+
+
+# One statement per batch: arrays travel as four parameters, so a batch of any size costs
+# one round trip, works over every wire-protocol server (TimescaleDB in WASM included)
+# and stays idempotent: the primary key (device, quantity, time) drops redeliveries.
+_INSERT_READINGS = """
+INSERT INTO readings (device_id, quantity, time, value)
+SELECT * FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::float8[])
+ON CONFLICT DO NOTHING
+"""
+
+_UPSERT_LATEST = """
+INSERT INTO latest_readings (device_id, quantity, time, value)
+SELECT DISTINCT ON (d, q) d, q, t, v
+FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::float8[]) AS b(d, q, t, v)
+ORDER BY d, q, t DESC
+ON CONFLICT (device_id, quantity) DO UPDATE
+SET time = excluded.time, value = excluded.value
+WHERE latest_readings.time <= excluded.time
+"""
+
+_INSERT_DEAD = """
+INSERT INTO dead_letters (received_at, topic, payload, reason, record_index)
+SELECT * FROM unnest(%s::timestamptz[], %s::text[], %s::bytea[], %s::text[], %s::int[])
+"""
+
+
+class ReadingWriter:
+    """Writes batches of readings and dead letters in one transaction per batch."""
+
+    def __init__(self, storage_kind: str) -> None:
+        self._partitions = PartitionKeeper() if storage_kind == "partitioned" else None
+
+    def write(
+        self,
+        conn: psycopg.Connection,
+        readings: Sequence[Reading],
+        dead_letters: Sequence[DeadLetter] = (),
+    ) -> None:
+        """Store a batch atomically; duplicates of stored readings are ignored."""
+        with conn.transaction():
+            if readings:
+                if self._partitions is not None:
+                    self._partitions.ensure_months(conn, {month_start(r.time) for r in readings})
+                columns = (
+                    [r.device_id for r in readings],
+                    [r.quantity for r in readings],
+                    [r.time for r in readings],
+                    [r.value for r in readings],
+                )
+                conn.execute(_INSERT_READINGS, columns)
+                conn.execute(_UPSERT_LATEST, columns)
+            if dead_letters:
+                conn.execute(
+                    _INSERT_DEAD,
+                    (
+                        [d.received_at for d in dead_letters],
+                        [d.topic for d in dead_letters],
+                        [d.payload for d in dead_letters],
+                        [d.reason for d in dead_letters],
+                        [d.record_index for d in dead_letters],
+                    ),
+                )
+
+

@@ -1,0 +1,54 @@
+"""Fixtures: every integration test runs against real servers, one parameter each.
+
+PostgreSQL: the system server (127.0.0.1:5432) and the embedded one. Brokers:
+Mosquitto (127.0.0.1:1883) and the embedded amqtt broker. A backend that cannot be
+reached is skipped with the reason, except in CI, where it fails: CI installs them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import backends
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+def _enter(stack: contextlib.ExitStack, factory: Callable[[], contextlib.AbstractContextManager[str]]) -> str:
+    try:
+        return stack.enter_context(factory())
+    except backends.BackendMissing as exc:
+        if IN_CI:
+            pytest.fail(f"backend required in CI: {exc}")
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session", params=["system", "embedded"])
+def pg_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Admin URL of a real PostgreSQL server."""
+    with contextlib.ExitStack() as stack:
+        if request.param == "system":
+            yield _enter(stack, backends.system_postgres)
+        else:
+            base: Path = tmp_path_factory.mktemp("embedded-pg")
+            yield _enter(stack, lambda: backends.embedded_postgres(base))
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A fresh, empty database on each real server, dropped after the test."""
+    with backends.fresh_database(pg_server) as url:
+        yield url
+
+
+@pytest.fixture(scope="session", params=["mosquitto", "embedded"])
+def broker_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """URL of a real MQTT broker."""
+    with contextlib.ExitStack() as stack:
+        factory = backends.mosquitto if request.param == "mosquitto" else backends.embedded_broker
+        yield _enter(stack, factory)

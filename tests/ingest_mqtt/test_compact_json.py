@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ingest_mqtt import compact_json
+from ingest_mqtt.errors import PayloadError
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def test_single_object_with_and_without_time() -> None:
+    parsed = compact_json.parse(
+        b'{"time": "2026-11-23T10:00:00Z", "values": {"water_level": 312, "water_temperature": 7.5}}',
+        "g1",
+        NOW,
+    )
+    assert [(r.quantity, r.value, r.time.hour) for r in parsed.readings] == [
+        ("water_level", 312.0, 10),
+        ("water_temperature", 7.5, 10),
+    ]
+    untimed = compact_json.parse(b'{"values": {"occupied": 1}}', "b1", NOW)
+    assert untimed.readings[0].time == NOW
+
+
+def test_list_keeps_good_records_and_reports_bad_ones_by_index() -> None:
+    payload = json.dumps(
+        [
+            {"time": "2026-11-23T10:00:00+02:00", "values": {"pm25": 12.0}},
+            {"time": "yesterday", "values": {"pm25": 13.0}},
+            {"values": {"pm25": "high"}},
+            {"time": "2026-11-23T10:00:00", "values": {"pm25": 1}},
+            {"values": {"pm25": 14.0}},
+        ]
+    ).encode()
+    parsed = compact_json.parse(payload, "aq", NOW)
+    assert [r.value for r in parsed.readings] == [12.0, 14.0]
+    assert [(e.record_index, e.reason) for e in parsed.rejected] == [
+        (1, "record 1: time 'yesterday' is not ISO 8601"),
+        (2, "record 2: pm25 must be a number"),
+        (3, "record 3: time '2026-11-23T10:00:00' has no UTC offset"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"\xff\xfe", "payload is not UTF-8"),
+        (b'{"values": {', "malformed JSON"),
+        (b"[]", "empty list of records"),
+        (b"x" * (compact_json.MAX_PAYLOAD_BYTES + 1), "exceeds"),
+    ],
+)
+def test_whole_message_errors(payload: bytes, reason: str) -> None:
+    with pytest.raises(PayloadError, match=reason):
+        compact_json.parse(payload, "d", NOW)
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"values": {}},
+        {"values": {"a": True}},
+        {"values": {"a": None}},
+        {"values": [1]},
+        {"value": {"a": 1}},
+        "text",
+    ],
+)
+def test_bad_records_are_rejected(record: object) -> None:
+    parsed = compact_json.parse(json.dumps(record).encode(), "d", NOW)
+    assert parsed.readings == [] and len(parsed.rejected) == 1
+
+
+def test_non_finite_values_are_rejected() -> None:
+    parsed = compact_json.parse(b'{"values": {"a": NaN, "b": Infinity}}', "d", NOW)
+    assert parsed.readings == [] and "not finite" in parsed.rejected[0].reason
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=True) | st.integers() | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(st.binary(max_size=300))
+def test_fuzz_bytes_raise_only_payload_errors(payload: bytes) -> None:
+    try:
+        compact_json.parse(payload, "d", NOW)
+    except PayloadError:
+        pass
+
+
+@given(json_values)
+def test_fuzz_json_documents_raise_only_payload_errors(document: object) -> None:
+    try:
+        parsed = compact_json.parse(json.dumps(document).encode(), "d", NOW)
+    except PayloadError:
+        return
+    for reading in parsed.readings:
+        assert isinstance(reading.value, float)

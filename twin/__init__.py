@@ -1,0 +1,1 @@
+"""The digital twin: municipal assets, their sensors and their live state."""

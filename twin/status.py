@@ -1,0 +1,54 @@
+"""A sensor's display status from its latest values: a short label and a colour.
+
+Air-quality colours follow the European Air Quality Index bands (see DOMAIN.md) applied
+to the latest value, which is indicative only: the EEA index uses 24-hour PM means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+Colour = tuple[int, int, int]
+
+# Upper bounds of good, fair, moderate, poor, very poor (µg/m³); above: extremely poor.
+EAQI_BANDS: dict[str, tuple[float, ...]] = {
+    "pm25": (10, 20, 25, 50, 75),
+    "pm10": (20, 40, 50, 100, 150),
+    "no2": (40, 90, 120, 230, 340),
+    "o3": (50, 100, 130, 240, 380),
+    "so2": (100, 200, 350, 500, 750),
+}
+EAQI_LEVELS = ("good", "fair", "moderate", "poor", "very poor", "extremely poor")
+_EAQI_COLOURS: tuple[Colour, ...] = (
+    (80, 240, 230), (80, 204, 170), (240, 230, 65), (255, 80, 80), (150, 0, 50), (125, 33, 129),
+)
+_GREY: Colour = (150, 150, 150)
+
+
+def eaqi_level(values: Mapping[str, float]) -> int | None:
+    """Index (0 good .. 5 extremely poor) of the worst pollutant present, or None."""
+    levels = [
+        sum(value > bound for bound in EAQI_BANDS[name])
+        for name, value in values.items()
+        if name in EAQI_BANDS
+    ]
+    return max(levels) if levels else None
+
+
+def sensor_status(kind: str, latest: Mapping[str, float], capacity: int | None) -> tuple[str, Colour]:
+    """Label and colour of a sensor for the map."""
+    if kind == "parking_bay" and "occupied" in latest:
+        occupied = latest["occupied"] >= 0.5
+        return ("occupied" if occupied else "free"), ((220, 50, 50) if occupied else (40, 170, 60))
+    if kind == "parking_counter" and "occupied_spaces" in latest:
+        used = int(latest["occupied_spaces"])
+        label = f"P {used}/{capacity}" if capacity else f"P {used}"
+        return label, (60, 60, 60)
+    if kind == "river_gauge" and "water_level" in latest:
+        return f"Danube {latest['water_level']:.0f} cm", (0, 90, 180)
+    if kind == "air_quality":
+        level = eaqi_level(latest)
+        if level is not None:
+            parts = [f"{q.upper()} {latest[q]:.0f}" for q in ("pm25", "no2") if q in latest]
+            return f"AQ {EAQI_LEVELS[level]} ({', '.join(parts)})", _EAQI_COLOURS[level]
+    return "no data", _GREY
