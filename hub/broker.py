@@ -1,4 +1,9 @@
-"""The embedded MQTT broker (amqtt), used when ``SMARTCITY_MQTT_URL`` is unset."""
+"""The embedded MQTT broker (amqtt), used when ``SMARTCITY_MQTT_URL`` is unset.
+
+It accepts any user name without a password but refuses clients with no user name:
+amqtt keeps neither the subscriptions nor the queued QoS 1 messages of anonymous
+sessions, and the ingestion worker relies on a persistent session to lose nothing.
+"""
 
 from __future__ import annotations
 
@@ -56,7 +61,7 @@ class EmbeddedBroker:
                     "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
                     "plugins": {
                         "amqtt.plugins.authentication.AnonymousAuthPlugin": {
-                            "allow_anonymous": True
+                            "allow_anonymous": False
                         }
                     },
                 }

@@ -45,8 +45,9 @@ def make_client(
         protocol=mqtt.MQTTv311,
         manual_ack=manual_ack,
     )
-    if address.username:
-        client.username_pw_set(address.username, address.password)
+    # Without credentials in the URL the client id is sent as user name: amqtt (the
+    # embedded broker) discards the queued messages of anonymous persistent sessions.
+    client.username_pw_set(address.username or client_id, address.password)
     client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
     client.max_inflight_messages_set(1000)
     client.max_queued_messages_set(0)

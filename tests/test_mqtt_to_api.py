@@ -1,0 +1,148 @@
+"""A reading published over real MQTT is stored in real PostgreSQL and served by the API."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import paho.mqtt.client as mqtt
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from hub.settings import Settings
+from ingest_mqtt.worker import IngestWorker
+from storage import devices, migrations
+
+WAIT_S = 20.0
+
+
+@pytest.fixture
+def settings() -> Settings:
+    # A topic prefix and client id of its own keep parallel runs on a shared broker apart.
+    run = uuid.uuid4().hex[:8]
+    return Settings(topic_prefix=f"test{run}", ingest_client_id=f"ingest-{run}",
+                    ingest_batch_interval_ms=50)
+
+
+@pytest.fixture
+def worker(pg_url: str, broker_url: str, settings: Settings) -> Iterator[IngestWorker]:
+    with psycopg.connect(pg_url) as conn:
+        migrations.upgrade(conn)
+        devices.register(
+            conn,
+            [
+                devices.Device("gauge-tr-magurele", "river_gauge", ("water_level",), None, 24.87, 43.75),
+                devices.Device("aq-tr-2", "air_quality", ("pm25", "no2")),
+            ],
+        )
+    stop = threading.Event()
+    running = IngestWorker(settings, pg_url, broker_url)
+    thread = threading.Thread(target=running.run, args=(stop,), daemon=True)
+    thread.start()
+    assert running.subscribed.wait(WAIT_S), "worker did not subscribe"
+    yield running
+    stop.set()
+    thread.join(WAIT_S)
+    assert not thread.is_alive()
+
+
+def _publish(broker_url: str, messages: list[tuple[str, bytes]]) -> None:
+    host, port = broker_url.removeprefix("mqtt://").split(":")
+    client_id = f"pub-{uuid.uuid4().hex[:6]}"
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+    client.username_pw_set(client_id)  # the embedded broker refuses anonymous clients
+    client.connect(host, int(port))
+    client.loop_start()
+    infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
+    for info in infos:
+        info.wait_for_publish(WAIT_S)
+    client.disconnect()
+    client.loop_stop()
+
+
+def _wait_for(predicate, timeout: float = WAIT_S) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_published_reading_is_queryable_through_the_api(
+    worker: IngestWorker, pg_url: str, broker_url: str, settings: Settings
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    prefix = settings.topic_prefix
+    good = [
+        (f"{prefix}/devices/gauge-tr-magurele/json",
+         json.dumps({"time": (now - timedelta(minutes=m)).isoformat(), "values": {"water_level": 300 + m}}).encode())
+        for m in range(5)
+    ]
+    bad = [
+        (f"{prefix}/devices/gauge-tr-magurele/json", b"{not json"),
+        (f"{prefix}/devices/unknown-device/json", b'{"values": {"water_level": 1}}'),
+    ]
+    _publish(broker_url, good + bad + good[:2])  # the last two are duplicates
+    _wait_for(lambda: worker.stats.received >= len(good) + len(bad) + 2)
+
+    app = create_app(settings, pg_url)
+    with TestClient(app) as client:
+        listed = client.get("/devices").json()
+        gauge = next(d for d in listed["devices"] if d["device_id"] == "gauge-tr-magurele")
+        assert gauge["quantities"] == ["water_level"]
+        assert gauge["latest"]["water_level"]["value"] == 300.0
+        series = client.get(
+            "/devices/gauge-tr-magurele/readings",
+            params={"quantity": "water_level", "start": (now - timedelta(hours=1)).isoformat(),
+                    "end": (now + timedelta(seconds=1)).isoformat()},
+        )
+        assert series.status_code == 200
+        assert [r["value"] for r in series.json()["readings"]] == [304.0, 303.0, 302.0, 301.0, 300.0]
+        wrong = client.get("/devices/gauge-tr-magurele/readings", params={"quantity": "pm25"})
+        assert wrong.status_code == 400
+        assert wrong.headers["content-type"] == "application/problem+json"
+        assert client.get("/devices/nope/readings", params={"quantity": "x"}).status_code == 404
+    with psycopg.connect(pg_url) as conn:
+        reasons = sorted(r[0] for r in conn.execute("SELECT reason FROM dead_letters"))
+    assert reasons[0].startswith("malformed JSON")
+    assert reasons[1] == "unknown device 'unknown-device': not in the registry"
+
+
+def test_unacknowledged_messages_are_redelivered_after_restart(
+    pg_url: str, broker_url: str, settings: Settings
+) -> None:
+    """Messages sent while the worker is away are queued by the broker (persistent session)."""
+    with psycopg.connect(pg_url) as conn:
+        migrations.upgrade(conn)
+        devices.register(conn, [devices.Device("bay-1", "parking_bay", ("occupied",))])
+    stop = threading.Event()
+    first = IngestWorker(settings, pg_url, broker_url)
+    thread = threading.Thread(target=first.run, args=(stop,), daemon=True)
+    thread.start()
+    assert first.subscribed.wait(WAIT_S)
+    stop.set()
+    thread.join(WAIT_S)
+
+    base = datetime(2026, 5, 1, tzinfo=UTC)
+    _publish(broker_url, [
+        (f"{settings.topic_prefix}/devices/bay-1/json",
+         json.dumps({"time": (base + timedelta(minutes=i)).isoformat(), "values": {"occupied": i % 2}}).encode())
+        for i in range(50)
+    ])
+    stop = threading.Event()
+    second = IngestWorker(settings, pg_url, broker_url)
+    thread = threading.Thread(target=second.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        def stored() -> int:
+            with psycopg.connect(pg_url) as conn:
+                return conn.execute("SELECT count(*) FROM readings").fetchone()[0]
+        _wait_for(lambda: stored() == 50)
+    finally:
+        stop.set()
+        thread.join(WAIT_S)
