@@ -115,7 +115,7 @@ def write_layer(
     native = frame.geometry.values
     geographic = wgs84.geometry.values
     bounds = shapely.bounds(geographic)
-    boxes = [f"(({b[0]},{b[1]}),({b[2]},{b[3]}))" for b in bounds]
+    minx, miny, maxx, maxy = (bounds[:, i].tolist() for i in range(4))
     geojson = shapely.to_geojson(geographic).tolist()
     wkb = shapely.to_wkb(native).tolist()
     props = _properties(frame)
@@ -145,15 +145,19 @@ def write_layer(
             stop = start + CHUNK
             conn.execute(
                 "INSERT INTO features (layer_id, feature_id, properties, geometry, geom_native,"
-                " bbox) SELECT %s, * FROM unnest(%s::int[], %s::jsonb[], %s::jsonb[],"
-                " %s::bytea[], %s::box[])",
+                " bbox) SELECT %s::text, i, p, g, w, box(point(x0, y0), point(x1, y1))"
+                " FROM unnest(%s::int[], %s::jsonb[], %s::jsonb[], %s::bytea[], %s::float8[],"
+                " %s::float8[], %s::float8[], %s::float8[]) AS t(i, p, g, w, x0, y0, x1, y1)",
                 (
                     layer_id,
                     list(range(start + 1, min(stop, len(frame)) + 1)),
                     props[start:stop],
                     geojson[start:stop],
                     wkb[start:stop],
-                    boxes[start:stop],
+                    minx[start:stop],
+                    miny[start:stop],
+                    maxx[start:stop],
+                    maxy[start:stop],
                 ),
             )
     return len(frame)

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from gis_layers.importer import import_file
+from hub.settings import Settings
+from storage import migrations
+from tests.gis_layers.conftest import parcels_gpkg  # noqa: F401  (fixture)
+
+
+@pytest.fixture
+def client(pg_url: str, parcels_gpkg: Path) -> TestClient:  # noqa: F811
+    with psycopg.connect(pg_url) as conn:
+        migrations.upgrade(conn)
+        import_file(conn, parcels_gpkg)
+    with TestClient(create_app(Settings(), pg_url)) as test_client:
+        yield test_client
+
+
+def test_collections_list_the_layers(client: TestClient) -> None:
+    body = client.get("/collections").json()
+    [parcels] = body["collections"]
+    assert parcels["id"] == "parcels" and parcels["numberOfFeatures"] == 9
+    minx, miny, maxx, maxy = parcels["extent"]["bbox"][0]
+    assert 24.85 < minx < maxx < 24.89 and 43.74 < miny < maxy < 43.76
+
+
+def test_items_filter_by_bbox_and_page(client: TestClient) -> None:
+    everything = client.get("/collections/parcels/items")
+    assert everything.headers["content-type"] == "application/geo+json"
+    assert everything.json()["numberMatched"] == 9
+    # a bbox around the south-west cell only (it touches its neighbours' edges)
+    sw = client.get("/collections/parcels/items", params={"bbox": "24.8682,43.7499,24.8690,43.7505"}).json()
+    assert 1 <= sw["numberReturned"] < 9
+    assert "20500" in {f["properties"]["cadastral_number"] for f in sw["features"]}
+    page = client.get("/collections/parcels/items", params={"limit": 4}).json()
+    assert page["numberReturned"] == 4
+    next_link = next(link["href"] for link in page["links"] if link["rel"] == "next")
+    second = client.get(next_link).json()
+    assert [f["id"] for f in second["features"]] == [5, 6, 7, 8]
+
+
+@pytest.mark.parametrize(
+    ("params", "detail"),
+    [
+        ({"bbox": "1,2,3"}, "bbox must have 4 numbers"),
+        ({"bbox": "a,b,c,d"}, "must be four numbers"),
+        ({"bbox": "0,95,1,96"}, "CRS84"),
+        ({"limit": "0"}, "limit"),
+    ],
+)
+def test_bad_parameters_get_problem_details(client: TestClient, params: dict, detail: str) -> None:
+    response = client.get("/collections/parcels/items", params=params)
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert detail in response.json()["detail"]
+
+
+def test_unknown_collection_is_404(client: TestClient) -> None:
+    response = client.get("/collections/nope/items")
+    assert response.status_code == 404 and "no collection 'nope'" in response.json()["detail"]
