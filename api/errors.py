@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
-import psycopg
 from psycopg_pool import PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gis_layers.errors import LayerError
 from storage.errors import StorageError
@@ -48,8 +47,13 @@ class InvalidParameter(ApiError):
 def problem(status: int, title: str, detail: str, instance: str) -> JSONResponse:
     """An RFC 9457 problem details response."""
     return JSONResponse(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail,
-         "instance": instance},
+        {
+            "type": "about:blank",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "instance": instance,
+        },
         status_code=status,
         media_type=PROBLEM,
     )

@@ -60,8 +60,9 @@ class AssetPoint:
 
 
 def _geojson_layer(layer: str, **style: object) -> pdk.Layer:
-    return pdk.Layer("GeoJsonLayer", data=ITEMS.format(layer=layer), id=layer, pickable=True,
-                     **style)
+    return pdk.Layer(
+        "GeoJsonLayer", data=ITEMS.format(layer=layer), id=layer, pickable=True, **style
+    )
 
 
 def build_deck(
@@ -75,37 +76,80 @@ def build_deck(
     styles: dict[str, dict[str, object]] = {
         "zones": {"get_fill_color": _ZONE_COLOUR, "stroked": False, "pickable": True},
         "waterways": {"get_fill_color": [70, 130, 200, 160], "stroked": False},
-        "parcels": {"filled": True, "get_fill_color": [255, 255, 255, 20],
-                    "get_line_color": [90, 90, 90, 160], "line_width_min_pixels": 0.5},
+        "parcels": {
+            "filled": True,
+            "get_fill_color": [255, 255, 255, 20],
+            "get_line_color": [90, 90, 90, 160],
+            "line_width_min_pixels": 0.5,
+        },
         "buildings": {"get_fill_color": [120, 110, 100, 200], "stroked": False},
-        "streets": {"get_line_color": [250, 250, 250, 230], "line_width_min_pixels": 1.5,
-                    "get_line_width": "properties.width_m"},
+        "streets": {
+            "get_line_color": [250, 250, 250, 230],
+            "line_width_min_pixels": 1.5,
+            "get_line_width": "properties.width_m",
+        },
     }
     for layer, style in styles.items():
         if layer in layers_present:
             base.append(_geojson_layer(layer, **style))
     asset_rows = [
-        {"name": a.name, "asset_id": a.asset_id, "kind": a.kind, "position": [a.lon, a.lat],
-         "colour": _KIND_COLOUR.get(a.kind, [90, 90, 90])}
+        {
+            "name": a.name,
+            "asset_id": a.asset_id,
+            "kind": a.kind,
+            "position": [a.lon, a.lat],
+            "colour": _KIND_COLOUR.get(a.kind, [90, 90, 90]),
+        }
         for a in assets
     ]
     sensor_rows = [
-        {"name": s.device_id, "kind": s.kind, "label": s.label, "position": [s.lon, s.lat],
-         "colour": list(s.colour)}
+        {
+            "name": s.device_id,
+            "kind": s.kind,
+            "label": s.label,
+            "position": [s.lon, s.lat],
+            "colour": list(s.colour),
+        }
         for s in sensors
     ]
     labelled = [row for row in sensor_rows if row["kind"] != "parking_bay"]
     live = [
-        pdk.Layer("ScatterplotLayer", data=asset_rows, id="assets", get_position="position",
-                  get_fill_color="colour", get_radius=25, radius_min_pixels=5, pickable=True,
-                  stroked=True, get_line_color=[255, 255, 255], line_width_min_pixels=1),
-        pdk.Layer("ScatterplotLayer", data=sensor_rows, id="sensors", get_position="position",
-                  get_fill_color="colour", get_radius=2, radius_min_pixels=2,
-                  radius_max_pixels=8, pickable=True),
-        pdk.Layer("TextLayer", data=labelled, id="sensor-labels", get_position="position",
-                  get_text="label", get_size=13, get_color=[20, 20, 20],
-                  get_pixel_offset=[0, -16], background=True,
-                  get_background_color=[255, 255, 255, 220]),
+        pdk.Layer(
+            "ScatterplotLayer",
+            data=asset_rows,
+            id="assets",
+            get_position="position",
+            get_fill_color="colour",
+            get_radius=25,
+            radius_min_pixels=5,
+            pickable=True,
+            stroked=True,
+            get_line_color=[255, 255, 255],
+            line_width_min_pixels=1,
+        ),
+        pdk.Layer(
+            "ScatterplotLayer",
+            data=sensor_rows,
+            id="sensors",
+            get_position="position",
+            get_fill_color="colour",
+            get_radius=2,
+            radius_min_pixels=2,
+            radius_max_pixels=8,
+            pickable=True,
+        ),
+        pdk.Layer(
+            "TextLayer",
+            data=labelled,
+            id="sensor-labels",
+            get_position="position",
+            get_text="label",
+            get_size=13,
+            get_color=[20, 20, 20],
+            get_pixel_offset=[0, -16],
+            background=True,
+            get_background_color=[255, 255, 255, 220],
+        ),
     ]
     return pdk.Deck(
         layers=base + live,

@@ -96,7 +96,9 @@ def repair(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[str]]:
 def _properties(frame: gpd.GeoDataFrame) -> list[str]:
     attributes = frame.drop(columns=frame.geometry.name)
     # pandas serialises numpy scalars, NaN (as null) and timestamps (ISO 8601) for us.
-    return [json.dumps(r) for r in json.loads(attributes.to_json(orient="records", date_format="iso"))]
+    return [
+        json.dumps(r) for r in json.loads(attributes.to_json(orient="records", date_format="iso"))
+    ]
 
 
 def write_layer(

@@ -21,9 +21,7 @@ app.add_typer(layers_app, name="layers")
 
 
 def _setup_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("amqtt").setLevel(logging.WARNING)
     logging.getLogger("transitions").setLevel(logging.WARNING)
 
@@ -77,13 +75,17 @@ def layers_import(
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from exc
         for report in reports:
-            typer.echo(f"{report.layer_id}: {report.features} features ({report.source_crs}),"
-                       f" {len(report.repaired)} repaired")
+            typer.echo(
+                f"{report.layer_id}: {report.features} features ({report.source_crs}),"
+                f" {len(report.repaired)} repaired"
+            )
 
 
 @app.command("demo-data")
 def demo_data(
-    seed: Annotated[int | None, typer.Option(help="generator seed (default SMARTCITY_SEED)")] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="generator seed (default SMARTCITY_SEED)")
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="directory for town.gpkg and dem.tif")] = None,
 ) -> None:
     """Generate the demo town's files and import them through the normal import path."""
@@ -93,12 +95,16 @@ def demo_data(
     _setup_logging()
     settings = _settings()
     with database_url(settings) as url:
-        load_demo_town(url, out or settings.data_dir / "demo", seed if seed is not None else settings.seed)
+        load_demo_town(
+            url, out or settings.data_dir / "demo", seed if seed is not None else settings.seed
+        )
 
 
 @app.command("simulate")
 def simulate(
-    flood_peak: Annotated[float | None, typer.Option(help="add a flood wave peaking at this level (cm)")] = None,
+    flood_peak: Annotated[
+        float | None, typer.Option(help="add a flood wave peaking at this level (cm)")
+    ] = None,
     flood_rise_minutes: Annotated[float, typer.Option(help="flood wave rise time")] = 30.0,
     flood_fall_minutes: Annotated[float, typer.Option(help="flood wave recession time")] = 120.0,
 ) -> None:
@@ -118,12 +124,22 @@ def simulate(
         raise typer.Exit(2)
     flood = None
     if flood_peak is not None:
-        flood = FloodWave(flood_peak, datetime.now(UTC) - timedelta(minutes=1),
-                          flood_rise_minutes / 60, flood_fall_minutes / 60)
+        flood = FloodWave(
+            flood_peak,
+            datetime.now(UTC) - timedelta(minutes=1),
+            flood_rise_minutes / 60,
+            flood_fall_minutes / 60,
+        )
     with broker_url(settings) as mqtt_url:
         typer.echo(f"simulating {len(devices)} devices on {mqtt_url}")
-        sim.run(devices, mqtt_url, stop, seed=settings.seed, topic_prefix=settings.topic_prefix,
-                flood=flood)
+        sim.run(
+            devices,
+            mqtt_url,
+            stop,
+            seed=settings.seed,
+            topic_prefix=settings.topic_prefix,
+            flood=flood,
+        )
 
 
 @app.command("ingest")
@@ -156,8 +172,12 @@ def serve() -> None:
     with database_url(settings) as url:
         with connect(url) as conn:
             migrations.upgrade(conn)
-        uvicorn.run(create_app(settings, url), host=settings.http_host, port=settings.http_port,
-                    log_level="warning")
+        uvicorn.run(
+            create_app(settings, url),
+            host=settings.http_host,
+            port=settings.http_port,
+            log_level="warning",
+        )
 
 
 @app.command("broker")
@@ -175,8 +195,12 @@ def broker(port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1")] = 11
 
 @app.command("demo")
 def demo(
-    seed: Annotated[int | None, typer.Option(help="demo town seed (default SMARTCITY_SEED)")] = None,
-    flood_peak: Annotated[float | None, typer.Option(help="simulate a flood wave peaking at this level (cm)")] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="demo town seed (default SMARTCITY_SEED)")
+    ] = None,
+    flood_peak: Annotated[
+        float | None, typer.Option(help="simulate a flood wave peaking at this level (cm)")
+    ] = None,
 ) -> None:
     """Run everything: database, broker, demo town, simulators, ingestion and the API."""
     from hub.demo import run_demo

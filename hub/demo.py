@@ -84,7 +84,8 @@ def run_demo(settings: Settings, stop: threading.Event, *, flood_peak: float | N
             f"  API docs     {base}/docs\n"
             f"  layers       {base}/collections\n"
             f"  devices      {base}/devices\n"
-            f"  MQTT broker  {address.host}:{address.port} (topics {settings.topic_prefix}/devices/+/json)\n"
+            f"  MQTT broker  {address.host}:{address.port}"
+            f" (topics {settings.topic_prefix}/devices/+/json)\n"
             f"  database     {url}\n",
             flush=True,
         )

@@ -43,5 +43,9 @@ def load_demo_town(url: str, out_dir: Path, seed: int) -> None:
                     " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                     (key, value),
                 )
-    log.info("demo town ready: %d assets, %d devices (%.1f s)", result.assets, result.devices,
-             time.monotonic() - started)
+    log.info(
+        "demo town ready: %d assets, %d devices (%.1f s)",
+        result.assets,
+        result.devices,
+        time.monotonic() - started,
+    )

@@ -39,9 +39,7 @@ class Settings(BaseSettings):
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:
         if value and urlsplit(value).scheme not in {"postgresql", "postgres"}:
-            raise ValueError(
-                f"SMARTCITY_DATABASE_URL must start with postgresql://, got {value!r}"
-            )
+            raise ValueError(f"SMARTCITY_DATABASE_URL must start with postgresql://, got {value!r}")
         return value or None
 
     @field_validator("mqtt_url")
@@ -51,9 +49,7 @@ class Settings(BaseSettings):
             return None
         parts = urlsplit(value)
         if parts.scheme not in {"mqtt", "tcp"} or not parts.hostname:
-            raise ValueError(
-                f"SMARTCITY_MQTT_URL must look like mqtt://host:1883, got {value!r}"
-            )
+            raise ValueError(f"SMARTCITY_MQTT_URL must look like mqtt://host:1883, got {value!r}")
         return value
 
 

@@ -18,8 +18,12 @@ log = logging.getLogger(__name__)
 TICK_S = 1.0
 # The demo lots' ids name the place; the profile gives the lot its daily rhythm.
 _LOT_PROFILE_WORDS = {
-    "centru": "centre", "piata": "market", "spital": "hospital", "gara": "station",
-    "port": "port", "stadion": "stadium",
+    "centru": "centre",
+    "piata": "market",
+    "spital": "hospital",
+    "gara": "station",
+    "port": "port",
+    "stadion": "stadium",
 }
 
 

@@ -44,12 +44,11 @@ class PartitionKeeper:
     @staticmethod
     def _create(conn: psycopg.Connection, name: sql.Identifier, month: date) -> None:
         conn.execute(
-                sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {} PARTITION OF readings "
-                    "FOR VALUES FROM ({}) TO ({})"
-                ).format(
-                    name,
-                    sql.Literal(datetime(month.year, month.month, 1, tzinfo=UTC)),
-                    sql.Literal(datetime.combine(_next_month(month), datetime.min.time(), UTC)),
-                )
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} PARTITION OF readings FOR VALUES FROM ({}) TO ({})"
+            ).format(
+                name,
+                sql.Literal(datetime(month.year, month.month, 1, tzinfo=UTC)),
+                sql.Literal(datetime.combine(_next_month(month), datetime.min.time(), UTC)),
             )
+        )

@@ -93,5 +93,3 @@ class ReadingWriter:
                         [d.record_index for d in dead_letters],
                     ),
                 )
-
-

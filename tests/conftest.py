@@ -19,7 +19,9 @@ from tests import backends
 IN_CI = os.environ.get("CI") == "true"
 
 
-def _enter(stack: contextlib.ExitStack, factory: Callable[[], contextlib.AbstractContextManager[str]]) -> str:
+def _enter(
+    stack: contextlib.ExitStack, factory: Callable[[], contextlib.AbstractContextManager[str]]
+) -> str:
     try:
         return stack.enter_context(factory())
     except backends.BackendMissing as exc:
@@ -29,7 +31,9 @@ def _enter(stack: contextlib.ExitStack, factory: Callable[[], contextlib.Abstrac
 
 
 @pytest.fixture(scope="session", params=["system", "embedded"])
-def pg_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """Admin URL of a real PostgreSQL server."""
     with contextlib.ExitStack() as stack:
         if request.param == "system":

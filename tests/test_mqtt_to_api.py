@@ -26,8 +26,9 @@ WAIT_S = 20.0
 def settings() -> Settings:
     # A topic prefix and client id of its own keep parallel runs on a shared broker apart.
     run = uuid.uuid4().hex[:8]
-    return Settings(topic_prefix=f"test{run}", ingest_client_id=f"ingest-{run}",
-                    ingest_batch_interval_ms=50)
+    return Settings(
+        topic_prefix=f"test{run}", ingest_client_id=f"ingest-{run}", ingest_batch_interval_ms=50
+    )
 
 
 @pytest.fixture
@@ -37,7 +38,9 @@ def worker(pg_url: str, broker_url: str, settings: Settings) -> Iterator[IngestW
         devices.register(
             conn,
             [
-                devices.Device("gauge-tr-magurele", "river_gauge", ("water_level",), None, 24.87, 43.75),
+                devices.Device(
+                    "gauge-tr-magurele", "river_gauge", ("water_level",), None, 24.87, 43.75
+                ),
                 devices.Device("aq-tr-2", "air_quality", ("pm25", "no2")),
             ],
         )
@@ -79,8 +82,15 @@ def test_published_reading_is_queryable_through_the_api(
     now = datetime.now(UTC).replace(microsecond=0)
     prefix = settings.topic_prefix
     good = [
-        (f"{prefix}/devices/gauge-tr-magurele/json",
-         json.dumps({"time": (now - timedelta(minutes=m)).isoformat(), "values": {"water_level": 300 + m}}).encode())
+        (
+            f"{prefix}/devices/gauge-tr-magurele/json",
+            json.dumps(
+                {
+                    "time": (now - timedelta(minutes=m)).isoformat(),
+                    "values": {"water_level": 300 + m},
+                }
+            ).encode(),
+        )
         for m in range(5)
     ]
     bad = [
@@ -98,11 +108,20 @@ def test_published_reading_is_queryable_through_the_api(
         assert gauge["latest"]["water_level"]["value"] == 300.0
         series = client.get(
             "/devices/gauge-tr-magurele/readings",
-            params={"quantity": "water_level", "start": (now - timedelta(hours=1)).isoformat(),
-                    "end": (now + timedelta(seconds=1)).isoformat()},
+            params={
+                "quantity": "water_level",
+                "start": (now - timedelta(hours=1)).isoformat(),
+                "end": (now + timedelta(seconds=1)).isoformat(),
+            },
         )
         assert series.status_code == 200
-        assert [r["value"] for r in series.json()["readings"]] == [304.0, 303.0, 302.0, 301.0, 300.0]
+        assert [r["value"] for r in series.json()["readings"]] == [
+            304.0,
+            303.0,
+            302.0,
+            301.0,
+            300.0,
+        ]
         wrong = client.get("/devices/gauge-tr-magurele/readings", params={"quantity": "pm25"})
         assert wrong.status_code == 400
         assert wrong.headers["content-type"] == "application/problem+json"
@@ -129,19 +148,31 @@ def test_unacknowledged_messages_are_redelivered_after_restart(
     thread.join(WAIT_S)
 
     base = datetime(2026, 5, 1, tzinfo=UTC)
-    _publish(broker_url, [
-        (f"{settings.topic_prefix}/devices/bay-1/json",
-         json.dumps({"time": (base + timedelta(minutes=i)).isoformat(), "values": {"occupied": i % 2}}).encode())
-        for i in range(50)
-    ])
+    _publish(
+        broker_url,
+        [
+            (
+                f"{settings.topic_prefix}/devices/bay-1/json",
+                json.dumps(
+                    {
+                        "time": (base + timedelta(minutes=i)).isoformat(),
+                        "values": {"occupied": i % 2},
+                    }
+                ).encode(),
+            )
+            for i in range(50)
+        ],
+    )
     stop = threading.Event()
     second = IngestWorker(settings, pg_url, broker_url)
     thread = threading.Thread(target=second.run, args=(stop,), daemon=True)
     thread.start()
     try:
+
         def stored() -> int:
             with psycopg.connect(pg_url) as conn:
                 return conn.execute("SELECT count(*) FROM readings").fetchone()[0]
+
         _wait_for(lambda: stored() == 50)
     finally:
         stop.set()

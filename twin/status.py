@@ -20,7 +20,12 @@ EAQI_BANDS: dict[str, tuple[float, ...]] = {
 }
 EAQI_LEVELS = ("good", "fair", "moderate", "poor", "very poor", "extremely poor")
 _EAQI_COLOURS: tuple[Colour, ...] = (
-    (80, 240, 230), (80, 204, 170), (240, 230, 65), (255, 80, 80), (150, 0, 50), (125, 33, 129),
+    (80, 240, 230),
+    (80, 204, 170),
+    (240, 230, 65),
+    (255, 80, 80),
+    (150, 0, 50),
+    (125, 33, 129),
 )
 _GREY: Colour = (150, 150, 150)
 
@@ -35,7 +40,9 @@ def eaqi_level(values: Mapping[str, float]) -> int | None:
     return max(levels) if levels else None
 
 
-def sensor_status(kind: str, latest: Mapping[str, float], capacity: int | None) -> tuple[str, Colour]:
+def sensor_status(
+    kind: str, latest: Mapping[str, float], capacity: int | None
+) -> tuple[str, Colour]:
     """Label and colour of a sensor for the map."""
     if kind == "parking_bay" and "occupied" in latest:
         occupied = latest["occupied"] >= 0.5

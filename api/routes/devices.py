@@ -81,7 +81,12 @@ async def list_devices(
     rows = await (await conn.execute(_DEVICES, {"kind": kind})).fetchall()
     devices = [
         DeviceOut(
-            device_id=r[0], kind=r[1], asset_id=r[2], quantities=r[3], lon=r[4], lat=r[5],
+            device_id=r[0],
+            kind=r[1],
+            asset_id=r[2],
+            quantities=r[3],
+            lon=r[4],
+            lat=r[5],
             latest=r[6],
         )
         for r in rows
@@ -94,7 +99,9 @@ async def device_readings(
     device_id: str,
     conn: Annotated[AsyncConnection, Depends(connection)],
     quantity: Annotated[str, Query(min_length=1, description="e.g. water_level")],
-    start: Annotated[AwareDatetime | None, Query(description="inclusive; default end - 24 h")] = None,
+    start: Annotated[
+        AwareDatetime | None, Query(description="inclusive; default end - 24 h")
+    ] = None,
     end: Annotated[AwareDatetime | None, Query(description="exclusive; default now")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_READINGS)] = 10_000,
 ) -> ReadingSeries:

@@ -35,7 +35,9 @@ def test_items_filter_by_bbox_and_page(client: TestClient) -> None:
     assert everything.headers["content-type"] == "application/geo+json"
     assert everything.json()["numberMatched"] == 9
     # a bbox around the south-west cell only (it touches its neighbours' edges)
-    sw = client.get("/collections/parcels/items", params={"bbox": "24.8682,43.7499,24.8690,43.7505"}).json()
+    sw = client.get(
+        "/collections/parcels/items", params={"bbox": "24.8682,43.7499,24.8690,43.7505"}
+    ).json()
     assert 1 <= sw["numberReturned"] < 9
     assert "20500" in {f["properties"]["cadastral_number"] for f in sw["features"]}
     page = client.get("/collections/parcels/items", params={"limit": 4}).json()

@@ -18,9 +18,12 @@ def test_import_keeps_attributes_repairs_and_reprojects(pg_url: str, parcels_gpk
         migrations.upgrade(conn)
         [report] = import_file(conn, parcels_gpkg)
         assert (report.layer_id, report.features, report.source_crs) == ("parcels", 9, "EPSG:3844")
-        assert len(report.repaired) == 1 and report.repaired[0].startswith("feature 4: Self-intersection")
+        assert len(report.repaired) == 1 and report.repaired[0].startswith(
+            "feature 4: Self-intersection"
+        )
         props, geometry = conn.execute(
-            "SELECT properties, geometry FROM features WHERE layer_id = 'parcels' AND feature_id = 1"
+            "SELECT properties, geometry FROM features"
+            " WHERE layer_id = 'parcels' AND feature_id = 1"
         ).fetchone()
         assert props == {"cadastral_number": "20500", "land_use": "CC", "levels": 0}
         lon, lat = shape(geometry).centroid.coords[0]
@@ -33,15 +36,28 @@ def test_import_keeps_attributes_repairs_and_reprojects(pg_url: str, parcels_gpk
 
 def test_file_without_crs_is_refused_unless_given(pg_url: str, tmp_path: Path) -> None:
     path = tmp_path / "nocrs.geojson"
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"n": 1},
-         "geometry": {"type": "Point", "coordinates": [489700, 250200]}}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"n": 1},
+                        "geometry": {"type": "Point", "coordinates": [489700, 250200]},
+                    }
+                ],
+            }
+        )
+    )
     frame = gpd.read_file(path)
     frame.crs = None
     frame.to_file(tmp_path / "nocrs.shp")
     with psycopg.connect(pg_url) as conn:
         migrations.upgrade(conn)
-        with pytest.raises(LayerImportError, match="has no coordinate reference system; pass --crs"):
+        with pytest.raises(
+            LayerImportError, match="has no coordinate reference system; pass --crs"
+        ):
             import_file(conn, tmp_path / "nocrs.shp")
         [report] = import_file(conn, tmp_path / "nocrs.shp", name="Gauges", crs="EPSG:3844")
         assert report.layer_id == "gauges"

@@ -15,7 +15,8 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 def test_single_object_with_and_without_time() -> None:
     parsed = compact_json.parse(
-        b'{"time": "2026-11-23T10:00:00Z", "values": {"water_level": 312, "water_temperature": 7.5}}',
+        b'{"time": "2026-11-23T10:00:00Z",'
+        b' "values": {"water_level": 312, "water_temperature": 7.5}}',
         "g1",
         NOW,
     )
@@ -83,7 +84,9 @@ def test_non_finite_values_are_rejected() -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.floats(allow_nan=True) | st.integers() | st.text(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4)
+    ),
     max_leaves=20,
 )
 

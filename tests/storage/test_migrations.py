@@ -26,9 +26,7 @@ def test_migrations_apply_to_empty_database_and_are_idempotent(pg_url: str) -> N
         tables = {row[0] for row in first}
         assert {"devices", "assets", "layers", "features", "readings", "dead_letters"} <= tables
         assert migrations.readings_storage(conn) == "partitioned"
-        kind = conn.execute(
-            "SELECT relkind FROM pg_class WHERE relname = 'readings'"
-        ).fetchone()
+        kind = conn.execute("SELECT relkind FROM pg_class WHERE relname = 'readings'").fetchone()
         assert kind == ("p",)  # a partitioned table
 
 
