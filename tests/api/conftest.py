@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import geopandas as gpd
+import psycopg
+import pytest
+from shapely.geometry import Point, box
+
+from gis_layers.importer import import_file
+from storage import migrations
+from storage.readings import Reading, ReadingWriter
+from twin.registry import sync_from_layers
+
+CENTRE = (489700.0, 250200.0)  # Turnu Măgurele in Stereo 70
+
+
+@pytest.fixture
+def small_town(pg_url: str, tmp_path: Path) -> Iterator[str]:
+    """A database holding a tiny town: parcels, assets, sensors and their latest readings."""
+    x0, y0 = CENTRE
+    parcels = gpd.GeoDataFrame(
+        {"cadastral_number": [f"3000{i}" for i in range(16)], "land_use": ["CC"] * 16},
+        geometry=[
+            box(x0 + 60 * i, y0 + 60 * j, x0 + 60 * i + 55, y0 + 60 * j + 55)
+            for i in range(4)
+            for j in range(4)
+        ],
+        crs="EPSG:3844",
+    )
+    assets = gpd.GeoDataFrame(
+        {
+            "asset_id": ["hospital-municipal", "gauge-tr-magurele", "lot-centru"],
+            "name": ["Spitalul Municipal", "Tr. Măgurele gauge", "Parcare Centru"],
+            "kind": ["hospital", "river_gauge", "parking_lot"],
+            "capacity": [300, 0, 2],
+        },
+        geometry=[Point(x0 + 30, y0 + 30), Point(x0 + 100, y0 - 300), Point(x0 + 200, y0 + 100)],
+        crs="EPSG:3844",
+    )
+    sensors = gpd.GeoDataFrame(
+        {
+            "device_id": [
+                "gauge-tr-magurele",
+                "lot-centru-b001",
+                "lot-centru-b002",
+                "lot-centru-counter",
+            ],
+            "kind": ["river_gauge", "parking_bay", "parking_bay", "parking_counter"],
+            "asset_id": ["gauge-tr-magurele", "lot-centru", "lot-centru", "lot-centru"],
+            "quantities": [
+                "water_level,water_temperature",
+                "occupied",
+                "occupied",
+                "occupied_spaces",
+            ],
+        },
+        geometry=[
+            Point(x0 + 100, y0 - 300),
+            Point(x0 + 195, y0 + 100),
+            Point(x0 + 205, y0 + 100),
+            Point(x0 + 200, y0 + 110),
+        ],
+        crs="EPSG:3844",
+    )
+    path = tmp_path / "town.gpkg"
+    for name, frame in (("parcels", parcels), ("assets", assets), ("sensors", sensors)):
+        frame.to_file(path, layer=name)
+    now = datetime.now(UTC)
+    with psycopg.connect(pg_url) as conn:
+        migrations.upgrade(conn)
+        import_file(conn, path)
+        sync_from_layers(conn)
+        ReadingWriter(migrations.readings_storage(conn)).write(
+            conn,
+            [
+                Reading("gauge-tr-magurele", "water_level", now, 312.0),
+                Reading("lot-centru-b001", "occupied", now, 1.0),
+                Reading("lot-centru-b002", "occupied", now, 0.0),
+                Reading("lot-centru-counter", "occupied_spaces", now, 1.0),
+            ],
+        )
+    yield pg_url

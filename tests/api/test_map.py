@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from hub.settings import Settings
+
+
+def test_map_page_loads_nothing_from_outside(small_town: str) -> None:
+    with TestClient(create_app(Settings(), small_town)) as client:
+        page = client.get("/map").text
+        assert re.findall(r"(?:src|href)=[\"'](https?:)?//", page) == []
+        bundle = client.get("/map/deckgl.js")
+        assert bundle.status_code == 200 and "createDeck" in bundle.text
+
+
+def test_deck_has_layers_and_live_sensor_values(small_town: str) -> None:
+    with TestClient(create_app(Settings(), small_town)) as client:
+        deck = client.get("/map/deck.json").json()
+    ids = [layer["id"] for layer in deck["layers"]]
+    assert ids == ["parcels", "assets", "sensors", "sensor-labels"]
+    parcels = deck["layers"][0]
+    assert parcels["data"] == "/collections/parcels/items?limit=10000"
+    sensors = {row["name"]: row for row in deck["layers"][2]["data"]}
+    assert sensors["gauge-tr-magurele"]["label"] == "Danube 312 cm"
+    assert sensors["lot-centru-b001"]["label"] == "occupied"
+    assert sensors["lot-centru-b002"]["label"] == "free"
+    assert sensors["lot-centru-counter"]["label"] == "P 1/2"
+    view = deck["initialViewState"]
+    assert abs(view["longitude"] - 24.87) < 0.02 and abs(view["latitude"] - 43.75) < 0.02
+    assert deck.get("mapProvider") is None and deck.get("mapStyle") is None
