@@ -15,7 +15,7 @@ from storage.database import async_pool
 
 def create_app(settings: Settings, database_url: str) -> FastAPI:
     """Build the API for an already migrated database at ``database_url``."""
-    pool = async_pool(database_url)
+    pool = async_pool(database_url, max_size=settings.db_pool_max_size)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -84,6 +84,13 @@ def install(app: FastAPI) -> None:
         )
         return problem(400, "Invalid parameter", details, request.url.path)
 
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s", request.url.path)
+        return problem(
+            500, "Internal error", "an unexpected error occurred; it is logged", request.url.path
+        )
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return problem(exc.status_code, str(exc.detail), str(exc.detail), request.url.path)

@@ -61,7 +61,7 @@ class AssetPoint:
 
 def _geojson_layer(layer: str, **style: object) -> pdk.Layer:
     return pdk.Layer(
-        "GeoJsonLayer", data=ITEMS.format(layer=layer), id=layer, pickable=True, **style
+        "GeoJsonLayer", data=ITEMS.format(layer=layer), id=layer, **{"pickable": True, **style}
     )
 
 
@@ -74,7 +74,7 @@ def build_deck(
     """The town map: zones, parcels, buildings, streets, rivers, assets and live sensors."""
     base: list[pdk.Layer] = []
     styles: dict[str, dict[str, object]] = {
-        "zones": {"get_fill_color": _ZONE_COLOUR, "stroked": False, "pickable": True},
+        "zones": {"get_fill_color": _ZONE_COLOUR, "stroked": False},
         "waterways": {"get_fill_color": [70, 130, 200, 160], "stroked": False},
         "parcels": {
             "filled": True,
@@ -153,7 +153,7 @@ def build_deck(
     ]
     return pdk.Deck(
         layers=base + live,
-        initial_view_state=pdk.ViewState(longitude=centre[0], latitude=centre[1], zoom=13.5),
+        initial_view_state=pdk.ViewState(longitude=centre[0], latitude=centre[1], zoom=12.8),
         map_provider=None,
         map_style=None,
         tooltip={"html": "<b>{name}</b> {cadastral_number} {code}<br/>{label}{kind}{land_use}"},

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     topic_prefix: str = Field(default="city", pattern=r"^[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*$")
     seed: int = 42
+    db_pool_max_size: int = Field(default=8, ge=1, description="API connections to PostgreSQL")
     ingest_batch_size: int = Field(default=2000, ge=1)
     ingest_batch_interval_ms: int = Field(default=200, ge=1)
     ingest_client_id: str = "smartcity-ingest"

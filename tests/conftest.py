@@ -50,6 +50,23 @@ def pg_url(pg_server: str) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="module")
+def timescale_url() -> Iterator[str]:
+    """A real TimescaleDB engine (PGlite WASM build over the wire protocol), one per module.
+
+    It serves one client at a time and holds one database: tests using it run alone.
+    """
+    from tests.timescale_server import TimescaleUnavailable, timescale_server
+
+    with contextlib.ExitStack() as stack:
+        try:
+            yield stack.enter_context(timescale_server())
+        except TimescaleUnavailable as exc:
+            if IN_CI:
+                pytest.fail(f"TimescaleDB engine required in CI: {exc}")
+            pytest.skip(str(exc))
+
+
 @pytest.fixture(scope="session", params=["mosquitto", "embedded"])
 def broker_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """URL of a real MQTT broker."""

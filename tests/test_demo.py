@@ -27,31 +27,42 @@ def _readings_total(base: str) -> int:
 
 
 def _stored(base: str, device_id: str, quantity: str) -> int:
-    response = httpx.get(f"{base}/devices/{device_id}/readings", params={"quantity": quantity},
-                         timeout=10)
+    response = httpx.get(
+        f"{base}/devices/{device_id}/readings", params={"quantity": quantity}, timeout=10
+    )
     return len(response.json()["readings"])
 
 
 @pytest.fixture(params=["embedded", "system"])
 def demo_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTCITY_")}
-    env |= {"SMARTCITY_DATA_DIR": str(tmp_path / "data"),
-            "SMARTCITY_HTTP_PORT": str(free_port())}
+    env |= {"SMARTCITY_DATA_DIR": str(tmp_path / "data"), "SMARTCITY_HTTP_PORT": str(free_port())}
     if request.param == "embedded":
         yield env
         return
-    with backends.system_postgres() as admin, backends.fresh_database(admin) as url, \
-            backends.mosquitto() as mqtt_url:
-        env |= {"SMARTCITY_DATABASE_URL": url, "SMARTCITY_MQTT_URL": mqtt_url,
-                "SMARTCITY_TOPIC_PREFIX": f"demo{os.getpid()}"}
+    with (
+        backends.system_postgres() as admin,
+        backends.fresh_database(admin) as url,
+        backends.mosquitto() as mqtt_url,
+    ):
+        env |= {
+            "SMARTCITY_DATABASE_URL": url,
+            "SMARTCITY_MQTT_URL": mqtt_url,
+            "SMARTCITY_TOPIC_PREFIX": f"demo{os.getpid()}",
+        }
         yield env
 
 
 def test_demo_runs_end_to_end_and_stops_cleanly(demo_env: dict[str, str]) -> None:
     base = f"http://127.0.0.1:{demo_env['SMARTCITY_HTTP_PORT']}"
     started = time.monotonic()
-    demo = subprocess.Popen([sys.executable, "-m", "hub", "demo"], env=demo_env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "hub", "demo"],
+        env=demo_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         layers: set[str] = set()
         gauge_rows = 0
@@ -83,6 +94,9 @@ def test_demo_runs_end_to_end_and_stops_cleanly(demo_env: dict[str, str]) -> Non
     leftovers = [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
     assert leftovers == [], f"processes left running: {leftovers}"
     data_dir = demo_env["SMARTCITY_DATA_DIR"]
-    postgres = [p for p in psutil.process_iter(["cmdline"])
-                if any(data_dir in part for part in p.info["cmdline"] or [])]
+    postgres = [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if any(data_dir in part for part in p.info["cmdline"] or [])
+    ]
     assert postgres == [], "the embedded PostgreSQL was not stopped"

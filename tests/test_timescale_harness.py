@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Iterator
 
 import psycopg
 import pytest
 
-from tests.timescale_server import TimescaleUnavailable, timescale_server
-
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def timescale_url() -> Iterator[str]:
-    with contextlib.ExitStack() as stack:
-        try:
-            url = stack.enter_context(timescale_server())
-        except TimescaleUnavailable as exc:
-            pytest.skip(str(exc))
-        yield url
 
 
 def test_create_extension_timescaledb(timescale_url: str) -> None:

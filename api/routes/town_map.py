@@ -63,7 +63,11 @@ async def deck_json(conn: Annotated[AsyncConnection, Depends(connection)]) -> Re
         label, colour = sensor_status(kind, latest, capacity)
         sensors.append(SensorPoint(device_id, kind, lon, lat, label, colour))
     layers = {r[0] for r in await (await conn.execute("SELECT layer_id FROM layers")).fetchall()}
-    extent = await (await conn.execute("SELECT avg(lon), avg(lat) FROM assets")).fetchone()
+    extent = await (
+        await conn.execute(
+            "SELECT (min(lon) + max(lon)) / 2, (min(lat) + max(lat)) / 2 FROM assets"
+        )
+    ).fetchone()
     centre = (extent[0], extent[1]) if extent and extent[0] is not None else (0.0, 0.0)
     deck = build_deck(assets, sensors, centre, layers)
     return Response(deck.to_json(), media_type="application/json")

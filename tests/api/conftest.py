@@ -83,3 +83,34 @@ def small_town(pg_url: str, tmp_path: Path) -> Iterator[str]:
             ],
         )
     yield pg_url
+
+
+@pytest.fixture(scope="session")
+def demo_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo town's GeoPackage, generated once per test session (smaller than the demo)."""
+    from demo_town import generate
+
+    return generate(tmp_path_factory.mktemp("town"), seed=42, n_parcels_target=1500).gpkg
+
+
+@pytest.fixture
+def demo_db(pg_url: str, demo_files: Path) -> str:
+    """A database with the demo town imported and one simulator tick of live readings."""
+    from hub.simulate import load_devices
+    from ingest_mqtt.decode import Incoming, decode
+    from simulator.engine import Simulator
+
+    with psycopg.connect(pg_url) as conn:
+        migrations.upgrade(conn)
+        import_file(conn, demo_files)
+        sync_from_layers(conn)
+        devices = load_devices(conn)
+        now = datetime.now(UTC)
+        messages = [
+            Incoming(m.topic, m.payload, 0, 1, now) for m in Simulator(devices, seed=42).tick(now)
+        ]
+        registry = {d.device_id: frozenset(d.quantities) for d in devices}
+        decoded = decode(messages, "city", registry.get)
+        assert decoded.dead_letters == []
+        ReadingWriter(migrations.readings_storage(conn)).write(conn, decoded.readings)
+    return pg_url
