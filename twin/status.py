@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from river_monitor.thresholds import TURNU_MAGURELE, GaugeThresholds, WarningCode
+
 Colour = tuple[int, int, int]
 
 # Upper bounds of good, fair, moderate, poor, very poor (µg/m³); above: extremely poor.
@@ -28,6 +30,12 @@ _EAQI_COLOURS: tuple[Colour, ...] = (
     (125, 33, 129),
 )
 _GREY: Colour = (150, 150, 150)
+_WARNING_COLOURS: dict[WarningCode, Colour] = {
+    WarningCode.NONE: (0, 90, 180),
+    WarningCode.YELLOW: (240, 200, 0),
+    WarningCode.ORANGE: (245, 130, 0),
+    WarningCode.RED: (220, 0, 0),
+}
 
 
 def eaqi_level(values: Mapping[str, float]) -> int | None:
@@ -41,9 +49,12 @@ def eaqi_level(values: Mapping[str, float]) -> int | None:
 
 
 def sensor_status(
-    kind: str, latest: Mapping[str, float], capacity: int | None
+    kind: str,
+    latest: Mapping[str, float],
+    capacity: int | None,
+    thresholds: GaugeThresholds = TURNU_MAGURELE,
 ) -> tuple[str, Colour]:
-    """Label and colour of a sensor for the map."""
+    """Label and colour of a sensor for the map (gauges coloured by warning code)."""
     if kind == "parking_bay" and "occupied" in latest:
         occupied = latest["occupied"] >= 0.5
         return ("occupied" if occupied else "free"), ((220, 50, 50) if occupied else (40, 170, 60))
@@ -52,7 +63,10 @@ def sensor_status(
         label = f"P {used}/{capacity}" if capacity else f"P {used}"
         return label, (60, 60, 60)
     if kind == "river_gauge" and "water_level" in latest:
-        return f"Danube {latest['water_level']:.0f} cm", (0, 90, 180)
+        level = latest["water_level"]
+        code = thresholds.code(level)
+        suffix = "" if code is WarningCode.NONE else f" ({code.name.lower()})"
+        return f"Danube {level:.0f} cm{suffix}", _WARNING_COLOURS[code]
     if kind == "air_quality":
         level = eaqi_level(latest)
         if level is not None:

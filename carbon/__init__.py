@@ -1,0 +1,1 @@
+"""Carbon inventory of municipal assets: issue pending (no code yet)."""
