@@ -59,8 +59,8 @@ def decode(messages: Iterable[Incoming], prefix: str, quantities_of: QuantityLoo
         except PayloadError as error:
             reject(error)
             continue
-        for error in parsed.rejected:
-            reject(error)
+        for refused in parsed.rejected:
+            reject(refused)
         out.readings.extend(r for r in parsed.readings if r.quantity in allowed)
         for quantity in sorted({r.quantity for r in parsed.readings} - allowed):
             reject(

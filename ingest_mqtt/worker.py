@@ -57,7 +57,9 @@ class IngestWorker:
 
     def _on_message(self, message: mqtt.MQTTMessage) -> None:
         self._inbox.put(
-            Incoming(message.topic, message.payload, message.mid, message.qos, datetime.now(UTC))
+            Incoming(
+                message.topic, bytes(message.payload), message.mid, message.qos, datetime.now(UTC)
+            )
         )
 
     def _take_batch(self, wait_s: float) -> list[Incoming]:

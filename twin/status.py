@@ -68,8 +68,8 @@ def sensor_status(
         suffix = "" if code is WarningCode.NONE else f" ({code.name.lower()})"
         return f"Danube {level:.0f} cm{suffix}", _WARNING_COLOURS[code]
     if kind == "air_quality":
-        level = eaqi_level(latest)
-        if level is not None:
+        band = eaqi_level(latest)
+        if band is not None:
             parts = [f"{q.upper()} {latest[q]:.0f}" for q in ("pm25", "no2") if q in latest]
-            return f"AQ {EAQI_LEVELS[level]} ({', '.join(parts)})", _EAQI_COLOURS[level]
+            return f"AQ {EAQI_LEVELS[band]} ({', '.join(parts)})", _EAQI_COLOURS[band]
     return "no data", _GREY
