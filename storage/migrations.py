@@ -56,6 +56,7 @@ def _readings_variant(conn: psycopg.Connection) -> str:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core", lambda _conn: "0001_core.sql"),
     Migration(2, "readings", _readings_variant),
+    Migration(3, "drone_track", lambda _conn: "0003_drone_track.sql"),
 )
 
 

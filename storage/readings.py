@@ -22,6 +22,17 @@ class Reading:
 
 
 @dataclass(frozen=True, slots=True)
+class TrackPoint:
+    """Where a drone (or other mobile sensor) was at a time, in WGS 84 (lon, lat, metres)."""
+
+    drone_id: str
+    time: datetime
+    lon: float
+    lat: float
+    alt: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DeadLetter:
     """A message, or one record of it, that could not be stored, with the reason."""
 
@@ -51,6 +62,12 @@ SET time = excluded.time, value = excluded.value
 WHERE latest_readings.time <= excluded.time
 """
 
+_INSERT_TRACK = """
+INSERT INTO drone_track (drone_id, time, lon, lat, alt)
+SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::float8[], %s::float8[], %s::float8[])
+ON CONFLICT DO NOTHING
+"""
+
 _INSERT_DEAD = """
 INSERT INTO dead_letters (received_at, topic, payload, reason, record_index)
 SELECT * FROM unnest(%s::timestamptz[], %s::text[], %s::bytea[], %s::text[], %s::int[])
@@ -68,9 +85,21 @@ class ReadingWriter:
         conn: psycopg.Connection,
         readings: Sequence[Reading],
         dead_letters: Sequence[DeadLetter] = (),
+        track: Sequence[TrackPoint] = (),
     ) -> None:
         """Store a batch atomically; duplicates of stored readings are ignored."""
         with conn.transaction():
+            if track:
+                conn.execute(
+                    _INSERT_TRACK,
+                    (
+                        [p.drone_id for p in track],
+                        [p.time for p in track],
+                        [p.lon for p in track],
+                        [p.lat for p in track],
+                        [p.alt for p in track],
+                    ),
+                )
             if readings:
                 if self._partitions is not None:
                     self._partitions.ensure_months(conn, {month_start(r.time) for r in readings})

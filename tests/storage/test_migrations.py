@@ -76,3 +76,24 @@ def test_writes_are_idempotent_across_months_and_keep_latest(pg_url: str) -> Non
             "payload is not UTF-8",
             b"\xff",
         )
+
+
+def test_drone_track_points_are_stored_once(pg_url: str) -> None:
+    from storage.readings import TrackPoint
+
+    t0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+    points = [
+        TrackPoint("drone-1", t0 + timedelta(seconds=s), 24.87, 43.72 + s * 1e-4, 60.0)
+        for s in range(10)
+    ]
+    with psycopg.connect(pg_url) as conn:
+        migrations.upgrade(conn)
+        writer = ReadingWriter(migrations.readings_storage(conn))
+        writer.write(conn, [Reading("drone-1", "water_surface_level", t0, 412.0)], track=points)
+        writer.write(conn, [], track=points[:3])
+        assert conn.execute("SELECT count(*) FROM drone_track").fetchone() == (10,)
+        joined = conn.execute(
+            "SELECT r.value, t.lat FROM readings r JOIN drone_track t"
+            " ON t.drone_id = r.device_id AND t.time = r.time"
+        ).fetchone()
+        assert joined == (412.0, 43.72)
