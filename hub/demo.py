@@ -14,16 +14,20 @@ import sys
 import threading
 import time
 from contextlib import ExitStack
+from datetime import UTC, datetime
 
 from hub.broker import free_port, port_answers
 from hub.demo_data import demo_loaded, load_demo_town
 from hub.services import database_url
 from hub.settings import BrokerAddress, Settings
+from ingest_mqtt.client import wait_for_broker
+from storage.database import connect
+from storage.meta import get_meta, subscribed_key
 
 log = logging.getLogger(__name__)
 
 CHILD_STOP_TIMEOUT_S = 10.0
-BROKER_START_TIMEOUT_S = 20.0
+START_TIMEOUT_S = 30.0
 
 
 def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -52,6 +56,23 @@ def _wait_for_port(host: str, port: int, timeout: float) -> None:
         time.sleep(0.2)
 
 
+def _wait_for_subscription(
+    url: str, client_id: str, since: datetime, children: list[subprocess.Popen[bytes]]
+) -> None:
+    """Wait until the ingestion worker has subscribed, so the first messages are not lost."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    with connect(url, autocommit=True) as conn:
+        while True:
+            stamp = get_meta(conn, subscribed_key(client_id))
+            if stamp is not None and datetime.fromisoformat(stamp) >= since:
+                return
+            if any(child.poll() is not None for child in children):
+                raise RuntimeError("a hub process exited during start-up")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the ingestion worker did not subscribe in {START_TIMEOUT_S} s")
+            time.sleep(0.2)
+
+
 def run_demo(settings: Settings, stop: threading.Event, *, flood_peak: float | None = None) -> int:
     """Run the demo until ``stop`` is set or a child dies; return an exit code."""
     children: list[subprocess.Popen[bytes]] = []
@@ -66,17 +87,19 @@ def run_demo(settings: Settings, stop: threading.Event, *, flood_peak: float | N
         else:
             port = free_port()
             children.append(_spawn(["broker", "--port", str(port)], env))
-            _wait_for_port("127.0.0.1", port, BROKER_START_TIMEOUT_S)
             mqtt_url = f"mqtt://127.0.0.1:{port}"
+        wait_for_broker(mqtt_url, START_TIMEOUT_S)
         address = BrokerAddress(mqtt_url)
         env["SMARTCITY_MQTT_URL"] = mqtt_url
         simulate_args = ["simulate"]
         if flood_peak is not None:
             simulate_args += ["--flood-peak", str(flood_peak)]
+        spawned_at = datetime.now(UTC)
         children.append(_spawn(["ingest"], env))
+        _wait_for_subscription(url, settings.ingest_client_id, spawned_at, children)
         children.append(_spawn(simulate_args, env))
         children.append(_spawn(["serve"], env))
-        _wait_for_port(settings.http_host, settings.http_port, BROKER_START_TIMEOUT_S)
+        _wait_for_port(settings.http_host, settings.http_port, START_TIMEOUT_S)
         base = f"http://{settings.http_host}:{settings.http_port}"
         print(
             "\nSmart-city hub demo is running (Ctrl-C stops it):\n"

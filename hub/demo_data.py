@@ -9,6 +9,7 @@ from pathlib import Path
 from gis_layers.importer import import_file
 from storage import migrations
 from storage.database import connect
+from storage.meta import get_meta, set_meta
 from twin.registry import sync_from_layers
 
 log = logging.getLogger(__name__)
@@ -18,8 +19,7 @@ def demo_loaded(url: str, seed: int) -> bool:
     """True when the demo town of this seed is already in the database."""
     with connect(url) as conn:
         migrations.upgrade(conn)
-        row = conn.execute("SELECT value FROM hub_meta WHERE key = 'demo_seed'").fetchone()
-    return row is not None and row[0] == str(seed)
+        return get_meta(conn, "demo_seed") == str(seed)
 
 
 def load_demo_town(url: str, out_dir: Path, seed: int) -> None:
@@ -37,12 +37,8 @@ def load_demo_town(url: str, out_dir: Path, seed: int) -> None:
             log.info("layer %s: %d features", report.layer_id, report.features)
         result = sync_from_layers(conn)
         with conn.transaction():
-            for key, value in (("demo_seed", str(seed)), ("dem_path", str(files.dem.resolve()))):
-                conn.execute(
-                    "INSERT INTO hub_meta (key, value) VALUES (%s, %s)"
-                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    (key, value),
-                )
+            set_meta(conn, "demo_seed", str(seed))
+            set_meta(conn, "dem_path", str(files.dem.resolve()))
     log.info(
         "demo town ready: %d assets, %d devices (%.1f s)",
         result.assets,

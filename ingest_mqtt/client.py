@@ -6,6 +6,8 @@ Subscriptions are (re)made in ``on_connect`` so that they survive reconnects.
 from __future__ import annotations
 
 import logging
+import os
+import time
 from collections.abc import Callable, Sequence
 
 import paho.mqtt.client as mqtt
@@ -74,3 +76,20 @@ def make_client(
     client.on_message = _on_message
     client.connect_async(address.host, address.port, keepalive=KEEPALIVE_S)
     return client
+
+
+def wait_for_broker(broker_url: str, timeout_s: float) -> None:
+    """Return once the broker accepts an MQTT connection; raise TimeoutError otherwise."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        probe = make_client(broker_url, f"smartcity-probe-{os.getpid()}")
+        probe.loop_start()
+        try:
+            while time.monotonic() < deadline:
+                if probe.is_connected():
+                    return
+                time.sleep(0.1)
+        finally:
+            probe.disconnect()
+            probe.loop_stop()
+        raise TimeoutError(f"broker {broker_url} did not accept a connection in {timeout_s} s")

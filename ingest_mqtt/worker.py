@@ -26,6 +26,7 @@ from ingest_mqtt.topics import subscriptions
 from storage import devices, migrations
 from storage.database import connect
 from storage.errors import StorageError
+from storage.meta import set_meta, subscribed_key
 from storage.readings import ReadingWriter
 
 log = logging.getLogger(__name__)
@@ -96,8 +97,19 @@ class IngestWorker:
         )
         client.on_subscribe = lambda *_args: self.subscribed.set()
         client.loop_start()
+        announced = False
         try:
             while not stop.is_set():
+                if not announced and self.subscribed.is_set():
+                    # Lets a supervisor start publishers only once nothing can be missed.
+                    with conn.transaction():
+                        set_meta(
+                            conn,
+                            subscribed_key(self.settings.ingest_client_id),
+                            datetime.now(UTC).isoformat(),
+                        )
+                    conn.commit()
+                    announced = True
                 batch = self._take_batch(wait_s=0.2)
                 if batch:
                     conn = self._commit(conn, batch, writer, registry, stop)

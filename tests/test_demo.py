@@ -78,6 +78,10 @@ def test_demo_runs_end_to_end_and_stops_cleanly(demo_env: dict[str, str]) -> Non
         elapsed = time.monotonic() - started
         assert {"parcels", "zones", "buildings", "streets", "assets", "sensors"} <= layers, elapsed
         assert gauge_rows >= 2, f"no gauge readings after {elapsed:.0f} s"
+        listed = httpx.get(f"{base}/devices", timeout=10).json()["devices"]
+        silent = [d["device_id"] for d in listed if not d["latest"]]
+        # every simulated device reports on the first tick: none may have been lost
+        assert len(listed) > 500 and silent == [], silent[:5]
         first = _readings_total(base)
         bays_before = _stored(base, "gauge-tr-magurele", "water_level")
         time.sleep(12)
