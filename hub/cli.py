@@ -16,8 +16,10 @@ from hub.settings import Settings
 app = typer.Typer(help="Smart-city hub and digital twin.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 layers_app = typer.Typer(help="GIS layers.", no_args_is_help=True)
+devices_app = typer.Typer(help="Device credentials and broker access.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(layers_app, name="layers")
+app.add_typer(devices_app, name="devices")
 
 
 def _setup_logging() -> None:
@@ -27,8 +29,10 @@ def _setup_logging() -> None:
 
 
 def _settings() -> Settings:
+    from hub.services import with_broker_defaults
+
     try:
-        return Settings()
+        return with_broker_defaults(Settings())
     except Exception as exc:  # pydantic's message names the variable and the problem
         raise typer.BadParameter(f"invalid configuration: {exc}") from exc
 
@@ -139,22 +143,31 @@ def simulate(
             seed=settings.seed,
             topic_prefix=settings.topic_prefix,
             flood=flood,
+            protocol=settings.mqtt_protocol,
         )
 
 
 @app.command("ingest")
-def ingest() -> None:
+def ingest(
+    worker: Annotated[
+        str | None, typer.Option(help="worker name appended to the client id (scale-out)")
+    ] = None,
+) -> None:
     """Run an ingestion worker: MQTT in, batches committed to PostgreSQL."""
     from hub.services import broker_url, database_url
     from ingest_mqtt.worker import IngestWorker
 
     _setup_logging()
     settings = _settings()
+    if worker:
+        settings = settings.model_copy(
+            update={"ingest_client_id": f"{settings.ingest_client_id}-{worker}"}
+        )
     stop = _stop_on_signals()
     with database_url(settings) as url, broker_url(settings) as mqtt_url:
-        worker = IngestWorker(settings, url, mqtt_url)
-        worker.run(stop)
-        typer.echo(f"ingest stopped: {worker.stats}")
+        running = IngestWorker(settings, url, mqtt_url)
+        running.run(stop)
+        typer.echo(f"ingest stopped: {running.stats}")
 
 
 @app.command("serve")
@@ -210,3 +223,96 @@ def demo(
     if seed is not None:
         settings = settings.model_copy(update={"seed": seed})
     raise typer.Exit(run_demo(settings, _stop_on_signals(), flood_peak=flood_peak))
+
+
+def _echo_issued(username: str, password: str) -> None:
+    typer.echo(f"username: {username}\npassword: {password}")
+    typer.echo(
+        "The password is shown only now. Regenerate the broker files"
+        " (`smartcity devices broker-acl --out DIR`) and reload Mosquitto (SIGHUP).",
+        err=True,
+    )
+
+
+@devices_app.command("credentials")
+def devices_credentials(
+    device_id: str,
+    rotate: Annotated[bool, typer.Option(help="replace the device's existing password")] = False,
+) -> None:
+    """Issue a random MQTT password for a registered device (shown once, stored hashed)."""
+    from hub.services import database_url
+    from storage import migrations
+    from storage.credentials import CredentialError
+    from storage.database import connect
+    from twin.credentials import issue_device_credentials
+
+    _setup_logging()
+    with database_url(_settings()) as url, connect(url) as conn:
+        migrations.upgrade(conn)
+        try:
+            issued = issue_device_credentials(conn, device_id, rotate=rotate)
+        except CredentialError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+    _echo_issued(issued.username, issued.password)
+
+
+@devices_app.command("service-account")
+def devices_service_account(
+    name: Annotated[str, typer.Argument(help="service role, e.g. ingest")],
+    rotate: Annotated[bool, typer.Option(help="replace the account's existing password")] = False,
+) -> None:
+    """Issue a random MQTT password for a service account such as the ingestion worker."""
+    from hub.services import database_url
+    from ingest_mqtt.broker_acl import SERVICE_ROLES
+    from storage import migrations
+    from storage.credentials import CredentialError
+    from storage.database import connect
+    from twin.credentials import issue_service_credentials
+
+    if name not in SERVICE_ROLES:
+        raise typer.BadParameter(f"unknown service {name!r}; known: {', '.join(SERVICE_ROLES)}")
+    _setup_logging()
+    with database_url(_settings()) as url, connect(url) as conn:
+        migrations.upgrade(conn)
+        try:
+            issued = issue_service_credentials(conn, name, rotate=rotate)
+        except CredentialError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+    _echo_issued(issued.username, issued.password)
+
+
+@devices_app.command("broker-acl")
+def devices_broker_acl(
+    out: Annotated[Path, typer.Option(help="directory for passwd, acl and mosquitto.conf")],
+    prefix: Annotated[
+        str | None, typer.Option(help="topic prefix (default SMARTCITY_TOPIC_PREFIX)")
+    ] = None,
+    port: Annotated[int, typer.Option(help="listener port in mosquitto.conf")] = 1883,
+    bind: Annotated[str, typer.Option(help="listener address in mosquitto.conf")] = "127.0.0.1",
+    run_as: Annotated[
+        str | None, typer.Option(help="system user Mosquitto switches to when started as root")
+    ] = None,
+    persistence_dir: Annotated[
+        Path | None, typer.Option(help="persistence_location (unset: the broker's default)")
+    ] = None,
+) -> None:
+    """Write Mosquitto password, ACL and config files: each device publishes only its own."""
+    from hub.services import database_url
+    from ingest_mqtt.broker_acl import ListenerOptions, write_broker_files
+    from storage import migrations
+    from storage.credentials import CredentialError
+    from storage.database import connect
+
+    _setup_logging()
+    settings = _settings()
+    options = ListenerOptions(port, bind, run_as, persistence_dir)
+    with database_url(settings) as url, connect(url) as conn:
+        migrations.upgrade(conn)
+        try:
+            files = write_broker_files(conn, out, prefix or settings.topic_prefix, options)
+        except CredentialError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+    typer.echo(f"wrote {files.passwd}, {files.acl} and {files.conf}")

@@ -88,7 +88,8 @@ def run_demo(settings: Settings, stop: threading.Event, *, flood_peak: float | N
             port = free_port()
             children.append(_spawn(["broker", "--port", str(port)], env))
             mqtt_url = f"mqtt://127.0.0.1:{port}"
-        wait_for_broker(mqtt_url, START_TIMEOUT_S)
+            env["SMARTCITY_MQTT_PROTOCOL"] = settings.mqtt_protocol
+        wait_for_broker(mqtt_url, START_TIMEOUT_S, settings.mqtt_protocol)
         address = BrokerAddress(mqtt_url)
         env["SMARTCITY_MQTT_URL"] = mqtt_url
         simulate_args = ["simulate"]

@@ -15,6 +15,13 @@ EMBEDDED_MQTT_HOST = "127.0.0.1"
 EMBEDDED_MQTT_PORT = 11883
 
 
+def with_broker_defaults(settings: Settings) -> Settings:
+    """Settings for the broker in use: the embedded one speaks MQTT 3.1.1 only."""
+    if settings.mqtt_url:
+        return settings
+    return settings.model_copy(update={"mqtt_protocol": "3.1.1"})
+
+
 @contextlib.contextmanager
 def database_url(settings: Settings) -> Iterator[str]:
     """The configured database URL, or an embedded server's for the life of the context."""

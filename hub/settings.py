@@ -7,6 +7,7 @@ directory and an embedded MQTT broker on a free loopback port.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
@@ -32,9 +33,23 @@ class Settings(BaseSettings):
     topic_prefix: str = Field(default="city", pattern=r"^[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*$")
     seed: int = 42
     db_pool_max_size: int = Field(default=8, ge=1, description="API connections to PostgreSQL")
+    mqtt_protocol: Literal["5", "3.1.1"] = Field(
+        default="5", description="MQTT version; the embedded broker speaks 3.1.1 only"
+    )
     ingest_batch_size: int = Field(default=2000, ge=1)
-    ingest_batch_interval_ms: int = Field(default=200, ge=1)
-    ingest_client_id: str = "smartcity-ingest"
+    ingest_batch_interval_ms: int = Field(default=100, ge=1)
+    ingest_client_id: str = Field(default="smartcity-ingest", pattern=r"^[A-Za-z0-9_\-.]+$")
+    ingest_shared_group: str = Field(
+        default="ingest",
+        pattern=r"^[A-Za-z0-9_\-]*$",
+        description="MQTT v5 shared subscription group ($share/<group>/...); empty: none",
+    )
+    ingest_receive_maximum: int = Field(
+        default=10_000, ge=1, le=65_535, description="unacknowledged QoS 1 messages in flight"
+    )
+    ingest_write_method: Literal["copy", "unnest"] = "copy"
+    ingest_spool_max_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    ingest_metrics_port: int = Field(default=0, ge=0, le=65535, description="0: no endpoint")
 
     @field_validator("database_url")
     @classmethod

@@ -62,10 +62,11 @@ def run(
     seed: int,
     topic_prefix: str,
     flood: FloodWave | None = None,
+    protocol: str = "5",
 ) -> int:
     """Publish until ``stop`` is set; return the number of messages published."""
     simulator = Simulator(devices, seed=seed, topic_prefix=topic_prefix, flood=flood)
-    client = make_client(broker_url, f"smartcity-simulator-{seed}")
+    client = make_client(broker_url, f"smartcity-simulator-{seed}", protocol=protocol)
     client.loop_start()
     published = 0
     try:

@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable, Sequence
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from hub.settings import BrokerAddress
 
@@ -19,6 +21,9 @@ log = logging.getLogger(__name__)
 KEEPALIVE_S = 30
 RECONNECT_MIN_S = 1
 RECONNECT_MAX_S = 30
+# How long the broker keeps a persistent session (and its queued messages) while the
+# client is away: a week covers any outage we would rather replay than lose.
+SESSION_EXPIRY_S = 7 * 24 * 3600
 
 MessageHandler = Callable[[mqtt.MQTTMessage], None]
 
@@ -32,19 +37,23 @@ def make_client(
     subscriptions: Sequence[str] = (),
     on_message: MessageHandler | None = None,
     qos: int = 1,
+    protocol: str = "5",
+    receive_maximum: int | None = None,
 ) -> mqtt.Client:
-    """A connected-on-start MQTT 3.1.1 client; call ``loop_start()`` to run it.
+    """A client that connects when its loop starts; call ``loop_start()`` to run it.
 
     With ``persistent_session`` the broker keeps the subscription and queues QoS 1
     messages while the client is away; with ``manual_ack`` PUBACK is sent only when the
-    caller acknowledges (after its commit).
+    caller acknowledges (after its commit). ``protocol`` is ``"5"`` or ``"3.1.1"``; with
+    MQTT 5, ``receive_maximum`` bounds the unacknowledged messages the broker sends.
     """
     address = BrokerAddress(broker_url)
+    v5 = protocol == "5"
     client = mqtt.Client(
         mqtt.CallbackAPIVersion.VERSION2,
         client_id=client_id,
-        clean_session=not persistent_session,
-        protocol=mqtt.MQTTv311,
+        clean_session=None if v5 else not persistent_session,
+        protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
         manual_ack=manual_ack,
     )
     # Without credentials in the URL the client id is sent as user name: amqtt (the
@@ -74,15 +83,29 @@ def make_client(
 
     client.on_connect = _on_connect
     client.on_message = _on_message
-    client.connect_async(address.host, address.port, keepalive=KEEPALIVE_S)
+    if v5:
+        properties = Properties(PacketTypes.CONNECT)
+        if persistent_session:
+            properties.SessionExpiryInterval = SESSION_EXPIRY_S
+        if receive_maximum:
+            properties.ReceiveMaximum = receive_maximum
+        client.connect_async(
+            address.host,
+            address.port,
+            keepalive=KEEPALIVE_S,
+            clean_start=not persistent_session,
+            properties=properties,
+        )
+    else:
+        client.connect_async(address.host, address.port, keepalive=KEEPALIVE_S)
     return client
 
 
-def wait_for_broker(broker_url: str, timeout_s: float) -> None:
+def wait_for_broker(broker_url: str, timeout_s: float, protocol: str = "5") -> None:
     """Return once the broker accepts an MQTT connection; raise TimeoutError otherwise."""
     deadline = time.monotonic() + timeout_s
     while True:
-        probe = make_client(broker_url, f"smartcity-probe-{os.getpid()}")
+        probe = make_client(broker_url, f"smartcity-probe-{os.getpid()}", protocol=protocol)
         probe.loop_start()
         try:
             while time.monotonic() < deadline:

@@ -1,4 +1,9 @@
-"""Turn a batch of raw MQTT messages into readings and dead letters (no I/O here)."""
+"""Turn a batch of raw MQTT messages into readings, drone positions and dead letters.
+
+No I/O here. A message is checked against the topic contract and the device registry,
+then parsed by the format of its topic; every refusal becomes a dead letter carrying
+the raw payload, the topic, the reason and, for a record, its index.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ingest_mqtt import compact_json
+from ingest_mqtt import compact_json, senml
 from ingest_mqtt.errors import PayloadError
 from ingest_mqtt.topics import parse_topic
-from storage.readings import DeadLetter, Reading
+from ingest_mqtt.validation import Parsed
+from storage.readings import DeadLetter, Reading, TrackPoint
+
+MAX_RECORD_DEAD_LETTERS = 50
+"""Per message, refused records beyond this many share one summary dead letter: each dead
+letter stores the whole payload, and one 256 KiB pack of tiny bad records must not
+become gigabytes of dead letters."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,48 +36,59 @@ class Incoming:
 
 @dataclass
 class Decoded:
-    """What a batch yields: readings to store and dead letters with reasons."""
+    """What a batch yields: readings and drone track points to store, dead letters."""
 
     readings: list[Reading] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
+    track: list[TrackPoint] = field(default_factory=list)
 
 
 QuantityLookup = Callable[[str], frozenset[str] | None]
 
 
+def _parse(message: Incoming, prefix: str, quantities_of: QuantityLookup) -> Parsed:
+    topic = parse_topic(prefix, message.topic)
+    allowed = quantities_of(topic.device_id)
+    if allowed is None:
+        what = "drone" if topic.is_drone else "device"
+        raise PayloadError(f"unknown {what} {topic.device_id!r}: not in the registry")
+    if topic.payload_format == "json":
+        return compact_json.parse(message.payload, topic.device_id, message.received_at, allowed)
+    return senml.parse(
+        message.payload, topic.device_id, message.received_at, allowed, drone=topic.is_drone
+    )
+
+
 def decode(messages: Iterable[Incoming], prefix: str, quantities_of: QuantityLookup) -> Decoded:
-    """Validate messages against the contract and the device registry."""
+    """Validate messages against the contract and the device registry.
+
+    Never raises for bad input: a message that cannot be used at all is one dead letter;
+    a message with some bad records yields its good readings and one dead letter per bad
+    record (up to :data:`MAX_RECORD_DEAD_LETTERS`, then one summary).
+    """
     out = Decoded()
     for message in messages:
 
-        def reject(error: PayloadError, message: Incoming = message) -> None:
+        def dead(reason: str, index: int | None, message: Incoming = message) -> None:
             out.dead_letters.append(
-                DeadLetter(
-                    message.topic,
-                    message.payload,
-                    error.reason,
-                    message.received_at,
-                    error.record_index,
-                )
+                DeadLetter(message.topic, message.payload, reason, message.received_at, index)
             )
 
         try:
-            topic = parse_topic(prefix, message.topic)
-            allowed = quantities_of(topic.device_id)
-            if allowed is None:
-                raise PayloadError(f"unknown device {topic.device_id!r}: not in the registry")
-            parsed = compact_json.parse(message.payload, topic.device_id, message.received_at)
-        except PayloadError as error:
-            reject(error)
+            parsed = _parse(message, prefix, quantities_of)
+        except PayloadError as unusable:
+            dead(unusable.reason, unusable.record_index)
             continue
-        for refused in parsed.rejected:
-            reject(refused)
-        out.readings.extend(r for r in parsed.readings if r.quantity in allowed)
-        for quantity in sorted({r.quantity for r in parsed.readings} - allowed):
-            reject(
-                PayloadError(
-                    f"device {topic.device_id!r} does not report {quantity!r};"
-                    f" registered quantities: {sorted(allowed)}"
-                )
+        out.readings.extend(parsed.readings)
+        out.track.extend(parsed.track)
+        refused = parsed.rejected
+        for refusal in refused[:MAX_RECORD_DEAD_LETTERS]:
+            dead(refusal.reason, refusal.record_index)
+        if len(refused) > MAX_RECORD_DEAD_LETTERS:
+            rest = refused[MAX_RECORD_DEAD_LETTERS:]
+            dead(
+                f"{len(rest)} more refused records (indexes {rest[0].record_index}"
+                f"..{rest[-1].record_index}); the next: {rest[0].reason}",
+                None,
             )
     return out

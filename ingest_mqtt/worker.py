@@ -1,9 +1,17 @@
-"""The ingestion worker: subscribe, batch, commit, then acknowledge.
+"""The ingestion worker: subscribe, batch, commit (or spool), then acknowledge.
 
-paho's callback only queues the message (no I/O in callbacks). The worker loop takes
-a batch (up to ``ingest_batch_size`` messages or ``ingest_batch_interval_ms``), decodes
-it, commits readings and dead letters in one transaction and only then sends the
-PUBACKs, so a crash before the commit leaves the messages with the broker for redelivery.
+paho's callback only queues the message (no I/O in callbacks). The worker loop takes a
+batch (up to ``ingest_batch_size`` messages or ``ingest_batch_interval_ms``), decodes
+it, commits readings, drone positions and dead letters in one transaction and only
+then sends the PUBACKs: a crash before the commit leaves the messages with the broker,
+which redelivers them on the persistent session, and idempotent writes absorb the
+redelivery. While PostgreSQL is down, batches go to the disk spool and are
+acknowledged once durable there; they are replayed in order, before any new batch,
+when the database answers again. When the spool is full the worker stops
+acknowledging, and the broker holds the rest.
+
+Several workers share the stream through an MQTT 5 shared subscription
+(``$share/<group>/...``): the broker gives each message to one of them.
 """
 
 from __future__ import annotations
@@ -12,16 +20,19 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import psycopg
+from prometheus_client import start_http_server
 
 from hub.settings import Settings
 from ingest_mqtt.client import make_client
 from ingest_mqtt.decode import Incoming, decode
+from ingest_mqtt.metrics import IngestMetrics, IngestStats
 from ingest_mqtt.registry import RegistryCache
+from ingest_mqtt.spool import Spool, SpoolFull
 from ingest_mqtt.topics import subscriptions
 from storage import devices, migrations
 from storage.database import connect
@@ -31,30 +42,49 @@ from storage.readings import ReadingWriter
 
 log = logging.getLogger(__name__)
 
-DB_RETRY_MIN_S = 0.5
-DB_RETRY_MAX_S = 10.0
+DB_RETRY_S = 1.0
+IDLE_WAIT_S = 0.2
+_DB_DOWN = (psycopg.OperationalError, psycopg.InterfaceError, StorageError)
 
 
-@dataclass
-class IngestStats:
-    """Counters of one worker's life, for logs and metrics."""
-
-    received: int = 0
-    stored: int = 0
-    dead_lettered: int = 0
-    batches: int = 0
+def subscription_filters(settings: Settings) -> list[str]:
+    """The worker's topic filters, shared between workers when MQTT 5 allows it."""
+    filters = subscriptions(settings.topic_prefix)
+    if settings.mqtt_protocol == "5" and settings.ingest_shared_group:
+        return [f"$share/{settings.ingest_shared_group}/{f}" for f in filters]
+    return filters
 
 
 class IngestWorker:
-    """One ingestion worker process: a paho client feeding a batching database writer."""
+    """One ingestion worker: a paho client feeding a batching, spooling database writer."""
 
-    def __init__(self, settings: Settings, database_url: str, broker_url: str) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        database_url: str,
+        broker_url: str,
+        spool_dir: Path | None = None,
+    ) -> None:
         self.settings = settings
         self.database_url = database_url
         self.broker_url = broker_url
-        self.stats = IngestStats()
-        self._inbox: queue.SimpleQueue[Incoming] = queue.SimpleQueue()
+        self.metrics = IngestMetrics()
+        self.spool = Spool(
+            spool_dir or settings.data_dir / "spool" / settings.ingest_client_id,
+            settings.ingest_spool_max_bytes,
+        )
+        self.metrics.stats.spool_bytes = self.spool.size_bytes
         self.subscribed = threading.Event()
+        self._inbox: queue.SimpleQueue[Incoming] = queue.SimpleQueue()
+        self._conn: psycopg.Connection | None = None
+        self._writer: ReadingWriter | None = None
+        self._registry: RegistryCache | None = None
+        self._db_retry_at = 0.0
+
+    @property
+    def stats(self) -> IngestStats:
+        """The worker's counters."""
+        return self.metrics.stats
 
     def _on_message(self, message: mqtt.MQTTMessage) -> None:
         self._inbox.put(
@@ -65,12 +95,17 @@ class IngestWorker:
 
     def _take_batch(self, wait_s: float) -> list[Incoming]:
         batch: list[Incoming] = []
-        deadline = time.monotonic() + self.settings.ingest_batch_interval_ms / 1000
         try:
             batch.append(self._inbox.get(timeout=wait_s))
         except queue.Empty:
             return batch
+        deadline = time.monotonic() + self.settings.ingest_batch_interval_ms / 1000
         while len(batch) < self.settings.ingest_batch_size:
+            try:
+                batch.append(self._inbox.get_nowait())
+                continue
+            except queue.Empty:
+                pass
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
@@ -80,78 +115,146 @@ class IngestWorker:
                 break
         return batch
 
+    # -- database -----------------------------------------------------------------
+
+    def _database(self) -> psycopg.Connection | None:
+        """The open connection, reconnecting at most every :data:`DB_RETRY_S`."""
+        if self._conn is not None and not self._conn.closed:
+            return self._conn
+        if time.monotonic() < self._db_retry_at:
+            return None
+        try:
+            conn = connect(self.database_url)
+            migrations.upgrade(conn)
+            self._writer = ReadingWriter(
+                migrations.readings_storage(conn), self.settings.ingest_write_method
+            )
+            self._registry = RegistryCache(lambda: devices.quantities_by_device(conn))
+            conn.commit()
+        except _DB_DOWN as exc:
+            log.warning("database unavailable (%s); retrying in %.0f s", exc, DB_RETRY_S)
+            self._db_retry_at = time.monotonic() + DB_RETRY_S
+            return None
+        self._conn = conn
+        return conn
+
+    def _drop_connection(self, exc: Exception) -> None:
+        log.warning("database connection lost (%s); spooling until it returns", exc)
+        if self._conn is not None:
+            self._conn.close()
+        self._conn = None
+        self._db_retry_at = time.monotonic() + DB_RETRY_S
+
+    def _commit(self, batch: list[Incoming]) -> bool:
+        """Decode and commit one batch; False when the database is unreachable."""
+        conn = self._database()
+        if conn is None or self._writer is None or self._registry is None:
+            return False
+        started = time.perf_counter()
+        try:
+            decoded = decode(batch, self.settings.topic_prefix, self._registry.quantities_of)
+            self._writer.write(conn, decoded.readings, decoded.dead_letters, decoded.track)
+            conn.commit()
+        except _DB_DOWN as exc:
+            self._drop_connection(exc)
+            return False
+        self.metrics.commit_seconds.observe(time.perf_counter() - started)
+        self.metrics.batch_size.observe(len(batch))
+        stats = self.metrics.stats
+        stats.stored += len(decoded.readings)
+        stats.dead_lettered += len(decoded.dead_letters)
+        stats.batches += 1
+        return True
+
+    def _replay_spool(self) -> bool:
+        """Commit spooled batches oldest first; True when the spool is empty."""
+        while (oldest := self.spool.oldest()) is not None:
+            path, messages = oldest
+            if not self._commit(messages):
+                return False
+            self.spool.remove(path)
+            self.metrics.stats.replayed_batches += 1
+            self.metrics.stats.spool_bytes = self.spool.size_bytes
+            log.info("replayed spooled batch %s (%d messages)", path.name, len(messages))
+        return True
+
+    # -- main loop ------------------------------------------------------------------
+
+    def _handle(self, batch: list[Incoming], stop: threading.Event) -> bool:
+        """Make a batch durable (committed or spooled); False only when stopping first."""
+        while True:
+            if self._replay_spool() and self._commit(batch):
+                return True
+            try:
+                self.spool.append(batch)
+            except SpoolFull as exc:
+                log.error("%s; not acknowledging until the database returns", exc)
+                if stop.wait(DB_RETRY_S):
+                    return False
+                continue
+            stats = self.metrics.stats
+            stats.spooled_batches += 1
+            stats.spool_bytes = self.spool.size_bytes
+            return True
+
+    def _refresh_registry(self) -> None:
+        """Pick up newly registered devices while idle, ending the read transaction."""
+        if self._conn is None or self._registry is None:
+            return
+        try:
+            self._registry.refresh_if_stale()
+            self._conn.commit()
+        except _DB_DOWN as exc:
+            self._drop_connection(exc)
+
+    def _announce_subscription(self) -> None:
+        conn = self._database()
+        if conn is None:
+            return
+        try:
+            # Lets a supervisor start publishers only once nothing can be missed.
+            set_meta(
+                conn, subscribed_key(self.settings.ingest_client_id), datetime.now(UTC).isoformat()
+            )
+            conn.commit()
+        except _DB_DOWN as exc:
+            self._drop_connection(exc)
+
     def run(self, stop: threading.Event) -> None:
-        """Run until ``stop`` is set, then drain what was received and disconnect."""
-        conn = connect(self.database_url)
-        migrations.upgrade(conn)
-        writer = ReadingWriter(migrations.readings_storage(conn))
-        registry = RegistryCache(lambda: devices.quantities_by_device(conn))
-        conn.commit()
+        """Run until ``stop`` is set; what was received but not yet durable stays unacked."""
+        if self.settings.ingest_metrics_port:
+            start_http_server(self.settings.ingest_metrics_port, registry=self.metrics.registry)
         client = make_client(
             self.broker_url,
             self.settings.ingest_client_id,
             persistent_session=True,
             manual_ack=True,
-            subscriptions=subscriptions(self.settings.topic_prefix),
+            subscriptions=subscription_filters(self.settings),
             on_message=self._on_message,
+            protocol=self.settings.mqtt_protocol,
+            receive_maximum=self.settings.ingest_receive_maximum,
         )
         client.on_subscribe = lambda *_args: self.subscribed.set()
+        self._database()
         client.loop_start()
         announced = False
         try:
             while not stop.is_set():
                 if not announced and self.subscribed.is_set():
-                    # Lets a supervisor start publishers only once nothing can be missed.
-                    with conn.transaction():
-                        set_meta(
-                            conn,
-                            subscribed_key(self.settings.ingest_client_id),
-                            datetime.now(UTC).isoformat(),
-                        )
-                    conn.commit()
+                    self._announce_subscription()
                     announced = True
-                batch = self._take_batch(wait_s=0.2)
-                if batch:
-                    conn = self._commit(conn, batch, writer, registry, stop)
-                    for message in batch:
-                        client.ack(message.mid, message.qos)
-                else:
-                    registry.refresh_if_stale()
-                    conn.commit()
+                batch = self._take_batch(IDLE_WAIT_S)
+                if not batch:
+                    if self._replay_spool():
+                        self._refresh_registry()
+                    continue
+                self.metrics.stats.received += len(batch)
+                if not self._handle(batch, stop):
+                    break
+                for message in batch:
+                    client.ack(message.mid, message.qos)
         finally:
             client.disconnect()
             client.loop_stop()
-            conn.close()
-
-    def _commit(
-        self,
-        conn: psycopg.Connection,
-        batch: list[Incoming],
-        writer: ReadingWriter,
-        registry: RegistryCache,
-        stop: threading.Event,
-    ) -> psycopg.Connection:
-        """Commit one batch, reconnecting with backoff while the database is unreachable."""
-        delay = DB_RETRY_MIN_S
-        while True:
-            try:
-                decoded = decode(batch, self.settings.topic_prefix, registry.quantities_of)
-                writer.write(conn, decoded.readings, decoded.dead_letters)
-                conn.commit()
-                break
-            except (psycopg.OperationalError, StorageError) as exc:
-                if stop.is_set():
-                    raise
-                log.warning("database unavailable (%s); retrying in %.1f s", exc, delay)
-                time.sleep(delay)
-                delay = min(delay * 2, DB_RETRY_MAX_S)
-                try:
-                    conn.close()
-                    conn = connect(self.database_url)
-                except StorageError:
-                    continue
-        self.stats.received += len(batch)
-        self.stats.stored += len(decoded.readings)
-        self.stats.dead_lettered += len(decoded.dead_letters)
-        self.stats.batches += 1
-        return conn
+            if self._conn is not None:
+                self._conn.close()

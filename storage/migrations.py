@@ -57,6 +57,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core", lambda _conn: "0001_core.sql"),
     Migration(2, "readings", _readings_variant),
     Migration(3, "drone_track", lambda _conn: "0003_drone_track.sql"),
+    Migration(4, "device_credentials", lambda _conn: "0004_device_credentials.sql"),
 )
 
 

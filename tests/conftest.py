@@ -73,3 +73,16 @@ def broker_url(request: pytest.FixtureRequest) -> Iterator[str]:
     with contextlib.ExitStack() as stack:
         factory = backends.mosquitto if request.param == "mosquitto" else backends.embedded_broker
         yield _enter(stack, factory)
+
+
+@pytest.fixture(scope="session")
+def mosquitto_url() -> Iterator[str]:
+    """Mosquitto alone, for what the embedded broker lacks (MQTT 5, shared subscriptions)."""
+    with contextlib.ExitStack() as stack:
+        yield _enter(stack, backends.mosquitto)
+
+
+@pytest.fixture
+def mqtt_protocol(broker_url: str) -> str:
+    """The MQTT version to speak to ``broker_url``: amqtt (embedded) knows 3.1.1 only."""
+    return "5" if broker_url == backends.MOSQUITTO else "3.1.1"

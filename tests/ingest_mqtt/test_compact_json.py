@@ -107,3 +107,81 @@ def test_fuzz_json_documents_raise_only_payload_errors(document: object) -> None
         return
     for reading in parsed.readings:
         assert isinstance(reading.value, float)
+
+
+def test_values_are_checked_against_quantities_registry_and_bounds() -> None:
+    payload = json.dumps(
+        [
+            {"values": {"water_level": -42, "water_temperature": 7.5}},
+            {"values": {"water_level": 1600, "water_temperature": 41}},
+            {"values": {"water_level": 300, "flow": 2870}},
+            {"values": {"pm25": 3}},
+        ]
+    ).encode()
+    parsed = compact_json.parse(
+        payload, "gauge-1", NOW, frozenset({"water_level", "water_temperature"})
+    )
+    assert [(r.quantity, r.value) for r in parsed.readings] == [
+        ("water_level", -42.0),
+        ("water_temperature", 7.5),
+        ("water_level", 300.0),
+    ]
+    reasons = [(e.record_index, e.reason) for e in parsed.rejected]
+    assert reasons[:2] == [
+        (1, "record 1: water_level 1600 cm is outside -300..1500 cm"),
+        (1, "record 1: water_temperature 41 Cel is outside -5..40 Cel"),
+    ]
+    assert reasons[2][0] == 2
+    assert reasons[2][1].startswith("record 2: unknown quantity 'flow' (known: alt, battery,")
+    assert reasons[3] == (
+        3,
+        "record 3: device 'gauge-1' does not report 'pm25';"
+        " registered quantities: ['water_level', 'water_temperature']",
+    )
+
+
+def test_states_and_counts_must_be_whole() -> None:
+    parsed = compact_json.parse(
+        b'[{"values": {"occupied": 1}}, {"values": {"occupied": 0.5}},'
+        b' {"values": {"occupied_spaces": 12.5, "free_spaces": 30}}]',
+        "lot",
+        NOW,
+    )
+    assert [(r.quantity, r.value) for r in parsed.readings] == [
+        ("occupied", 1.0),
+        ("free_spaces", 30.0),
+    ]
+    assert [e.reason for e in parsed.rejected] == [
+        "record 1: occupied must be 0 or 1, got 0.5",
+        "record 2: occupied_spaces must be a whole number, got 12.5",
+    ]
+
+
+def test_times_outside_the_window_refuse_the_record() -> None:
+    payload = json.dumps(
+        [
+            {"time": "2026-11-23T12:05:00Z", "values": {"pm25": 1}},
+            {"time": "2026-11-23T12:05:01Z", "values": {"pm25": 2}},
+            {"time": "1989-12-31T23:59:59Z", "values": {"pm25": 3}},
+            {"time": "0001-01-01T00:00:00+23:59", "values": {"pm25": 4}},
+            {"time": "9999-12-31T23:59:59-23:59", "values": {"pm25": 5}},
+        ]
+    ).encode()
+    parsed = compact_json.parse(payload, "aq", NOW)
+    assert [r.value for r in parsed.readings] == [1.0]
+    assert [e.reason for e in parsed.rejected] == [
+        "record 1: time 2026-11-23T12:05:01+00:00 is more than 300 s after arrival"
+        " at 2026-11-23T12:00:00+00:00",
+        "record 2: time 1989-12-31T23:59:59+00:00 is before 1990",
+        "record 3: time 0001-01-01T00:00:00+23:59 is before 1990",
+        "record 4: time 9999-12-31T23:59:59-23:59 is more than 300 s after arrival"
+        " at 2026-11-23T12:00:00+00:00",
+    ]
+
+
+def test_huge_numbers_are_refused_not_raised() -> None:
+    parsed = compact_json.parse(b'{"values": {"pm25": 1' + b"0" * 400 + b"}}", "aq", NOW)
+    assert parsed.readings == []
+    assert [e.reason for e in parsed.rejected] == ["record 0: pm25 is not finite"]
+    with pytest.raises(PayloadError, match="malformed JSON: Exceeds the limit"):
+        compact_json.parse(b'{"values": {"pm25": ' + b"1" * 5000 + b"}}", "aq", NOW)

@@ -4,9 +4,10 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import psycopg
+import pytest
 
 from storage import migrations
-from storage.readings import DeadLetter, Reading, ReadingWriter
+from storage.readings import WRITE_METHODS, DeadLetter, Reading, ReadingWriter
 
 
 def _schema(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
@@ -45,7 +46,8 @@ def test_concurrent_upgrades_apply_once(pg_url: str) -> None:
     assert sorted(map(len, results)) == [0, 0, len(migrations.MIGRATIONS)]
 
 
-def test_writes_are_idempotent_across_months_and_keep_latest(pg_url: str) -> None:
+@pytest.mark.parametrize("method", WRITE_METHODS)
+def test_writes_are_idempotent_across_months_and_keep_latest(pg_url: str, method: str) -> None:
     t0 = datetime(2026, 1, 31, 23, 59, tzinfo=UTC)
     batch = [
         Reading("g1", "water_level", t0, 310.0),
@@ -54,7 +56,7 @@ def test_writes_are_idempotent_across_months_and_keep_latest(pg_url: str) -> Non
     ]
     with psycopg.connect(pg_url) as conn:
         migrations.upgrade(conn)
-        writer = ReadingWriter(migrations.readings_storage(conn))
+        writer = ReadingWriter(migrations.readings_storage(conn), method)
         writer.write(conn, batch)
         writer.write(conn, batch[:2])  # a redelivery
         dead = DeadLetter("city/devices/x/json", b"\xff", "payload is not UTF-8", t0)

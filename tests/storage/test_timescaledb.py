@@ -20,7 +20,7 @@ def test_readings_are_a_hypertable_and_the_api_reads_them(timescale_url: str) ->
         for h in range(24 * 20)
     ]
     with psycopg.connect(timescale_url) as conn:
-        assert migrations.upgrade(conn) == [1, 2, 3]
+        assert migrations.upgrade(conn) == [m.version for m in migrations.MIGRATIONS]
         assert migrations.upgrade(conn) == []
         assert migrations.readings_storage(conn) == "timescaledb"
         variant = conn.execute("SELECT variant FROM schema_migrations WHERE version = 2").fetchone()

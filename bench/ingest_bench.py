@@ -1,0 +1,459 @@
+"""Ingestion throughput and latency, side by side with a bare paho subscriber and a naive writer.
+
+Run from the repository root (PostgreSQL on 127.0.0.1:5432, Mosquitto binary installed):
+
+    .venv/bin/python bench/ingest_bench.py --messages 100000 --packs 4000
+
+Each throughput phase first queues its messages in a private, tuned Mosquitto (the
+consumer's persistent session is offline), then starts the consumer and times the
+drain: from the first message seen (or row stored) to the last. That separates what
+the consumer sustains from what one Python publisher can produce on this machine.
+Latency is measured live: publishers send at half our measured rate while a probe
+device publishes its wall-clock time every 20 ms and a poller reads it back from the
+database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import psycopg
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from hub.broker import free_port, port_answers  # noqa: E402
+from storage import devices, migrations  # noqa: E402
+
+ADMIN_URL = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+PREFIX = "city"
+DEVICES = 500
+RECEIVE_MAXIMUM = 10_000
+# Mosquitto tuned for a consumer that acknowledges in batches: no cap on queued
+# messages (the default 1000 drops the rest for a slow QoS 1 subscriber), no cap on
+# in-flight messages for 3.1.1 clients (MQTT 5 clients set their Receive Maximum).
+MOSQUITTO_CONF = """
+listener {port} 127.0.0.1
+allow_anonymous true
+max_queued_messages 0
+max_queued_bytes 0
+max_inflight_messages 0
+persistence false
+set_tcp_nodelay true
+"""
+
+
+def start_mosquitto(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    conf = workdir / "mosquitto.conf"
+    conf.write_text(MOSQUITTO_CONF.format(port=port))
+    proc = subprocess.Popen(
+        ["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 10
+    while not port_answers("127.0.0.1", port):
+        if time.monotonic() > deadline:
+            raise RuntimeError("mosquitto did not start")
+        time.sleep(0.05)
+    return proc, port
+
+
+def client(
+    port: int, client_id: str, *, persistent: bool = False, inflight: int = 20
+) -> mqtt.Client:
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    c.max_inflight_messages_set(inflight)
+    props = Properties(PacketTypes.CONNECT)
+    props.ReceiveMaximum = RECEIVE_MAXIMUM
+    if persistent:
+        props.SessionExpiryInterval = 3600
+    c.connect("127.0.0.1", port, clean_start=not persistent, properties=props)
+    return c
+
+
+def create_session(port: int, client_id: str, topic: str) -> None:
+    """Make the broker queue ``topic`` for ``client_id`` while it is offline."""
+    c = client(port, client_id, persistent=True)
+    done = threading.Event()
+    c.on_subscribe = lambda *_: done.set()
+    c.loop_start()
+    c.subscribe(topic, qos=1)
+    done.wait(10)
+    c.disconnect()
+    c.loop_stop()
+
+
+def _json_payload(i: int, t0: datetime) -> bytes:
+    t = (t0 + timedelta(microseconds=i)).isoformat().replace("+00:00", "Z")
+    return b'{"time": "%s", "values": {"water_level": %d}}' % (t.encode(), 100 + i % 400)
+
+
+def _senml_payload(i: int, t0: datetime, records: int) -> bytes:
+    base = (t0 + timedelta(seconds=i)).timestamp()
+    pack = [{"bn": "", "bt": base, "bu": "cm", "n": "water_level", "v": 100 + i % 400}]
+    pack += [
+        {"n": "water_level", "t": k * 0.001, "v": 100 + (i + k) % 400} for k in range(1, records)
+    ]
+    return json.dumps(pack).encode()
+
+
+def publish_worker(port: int, kind: str, start: int, count: int, t0_iso: str) -> None:
+    """Publish ``count`` messages at full speed (QoS 1), keeping under 65k in flight."""
+    t0 = datetime.fromisoformat(t0_iso)
+    c = client(port, f"pub-{uuid.uuid4().hex[:8]}", inflight=2000)
+    c.loop_start()
+    window = []
+    for i in range(start, start + count):
+        device = f"bench-{i % DEVICES}"
+        if kind == "json":
+            topic, payload = f"{PREFIX}/devices/{device}/json", _json_payload(i, t0)
+        else:
+            topic, payload = f"{PREFIX}/devices/{device}/senml", _senml_payload(i, t0, 50)
+        window.append(c.publish(topic, payload, qos=1))
+        if len(window) >= 20_000:
+            window[10_000].wait_for_publish(120)
+            window = window[10_001:]
+    if window:
+        window[-1].wait_for_publish(300)
+    c.disconnect()
+    c.loop_stop()
+
+
+def preload(port: int, kind: str, total: int, publishers: int = 2) -> float:
+    """Queue ``total`` messages with parallel publishers; return their publish rate."""
+    t0 = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=hash(kind) % 100)
+    share = total // publishers
+    started = time.perf_counter()
+    procs = [
+        mp.Process(target=publish_worker, args=(port, kind, k * share, share, t0.isoformat()))
+        for k in range(publishers)
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    return share * publishers / (time.perf_counter() - started)
+
+
+def bare_subscriber(port: int, expected: int, topic: str) -> float:
+    """Messages/s a bare paho subscriber (auto-ack) drains from a preloaded session."""
+    client_id = "bare-subscriber"
+    create_session(port, client_id, topic)
+    publishers_rate = preload(port, "json", expected)
+    got = 0
+    first = last = 0.0
+    done = threading.Event()
+
+    def on_message(_c: mqtt.Client, _u: object, _m: mqtt.MQTTMessage) -> None:
+        nonlocal got, first, last
+        if got == 0:
+            first = time.perf_counter()
+        got += 1
+        last = time.perf_counter()
+        if got >= expected:
+            done.set()
+
+    c = client(port, client_id, persistent=True)
+    c.on_message = on_message
+    c.loop_start()
+    done.wait(600)
+    c.disconnect()
+    c.loop_stop()
+    print(f"  publishers queued {publishers_rate:,.0f} msg/s; bare subscriber got {got}")
+    return got / (last - first)
+
+
+def fresh_database() -> str:
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(url) as conn:
+        migrations.upgrade(conn)
+        devices.register(
+            conn,
+            [devices.Device(f"bench-{i}", "river_gauge", ("water_level",)) for i in range(DEVICES)]
+            + [devices.Device("lat-probe", "river_gauge", ("water_level",))],
+        )
+    return url
+
+
+def drop_database(url: str) -> None:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+def rows(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        return int(conn.execute("SELECT count(*) FROM readings").fetchone()[0])  # type: ignore[index]
+
+
+def worker_env(port: int, url: str, workdir: Path, extra: dict[str, str]) -> dict[str, str]:
+    return {
+        **os.environ,
+        "SMARTCITY_DATABASE_URL": url,
+        "SMARTCITY_MQTT_URL": f"mqtt://127.0.0.1:{port}",
+        "SMARTCITY_DATA_DIR": str(workdir),
+        **extra,
+    }
+
+
+def start_workers(
+    port: int, url: str, workdir: Path, n: int, extra: dict[str, str]
+) -> list[subprocess.Popen[bytes]]:
+    env = worker_env(port, url, workdir, extra)
+    args = [
+        [sys.executable, "-m", "hub", "ingest"] + (["--worker", str(k)] if n > 1 else [])
+        for k in range(n)
+    ]
+    return [
+        subprocess.Popen(a, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+        for a in args
+    ]
+
+
+def stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.wait(30)
+
+
+def drain_rate(url: str, expected: int, timeout: float = 600) -> float:
+    """Rows/s from the first stored row to the last, polling the database."""
+    first = None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        n = rows(url)
+        now = time.perf_counter()
+        if n and first is None:
+            first = (now, n)
+        if n >= expected:
+            assert first is not None
+            return (n - first[1]) / (now - first[0]) if now > first[0] else float("nan")
+        time.sleep(0.05)
+    raise TimeoutError(f"only {rows(url)} of {expected} rows after {timeout} s")
+
+
+def ours(
+    port: int,
+    workdir: Path,
+    kind: str,
+    messages: int,
+    expected_rows: int,
+    workers: int = 1,
+    extra: dict[str, str] | None = None,
+) -> float:
+    """Rows/s our worker(s) commit draining a preloaded session."""
+    url = fresh_database()
+    group = {"SMARTCITY_INGEST_CLIENT_ID": f"ingest-{uuid.uuid4().hex[:6]}"}
+    if workers == 1:  # a plain subscription: the broker queues for one offline session
+        group["SMARTCITY_INGEST_SHARED_GROUP"] = ""
+    env_extra = {**group, **(extra or {})}
+    try:
+        procs = start_workers(port, url, workdir, workers, env_extra)
+        time.sleep(3)  # sessions created and subscribed
+        stop(procs)
+        preload(port, kind, messages)
+        procs = start_workers(port, url, workdir, workers, env_extra)
+        try:
+            rate = drain_rate(url, expected_rows)
+        finally:
+            stop(procs)
+        assert rows(url) == expected_rows, f"{rows(url)} rows, expected {expected_rows}"
+        return rate
+    finally:
+        drop_database(url)
+
+
+def naive(port: int, expected: int) -> float:
+    """One INSERT and one commit per message: the baseline."""
+    url = fresh_database()
+    try:
+        client_id = "naive-subscriber"
+        create_session(port, client_id, f"{PREFIX}/devices/+/json")
+        preload(port, "json", expected)
+        conn = psycopg.connect(url, autocommit=True)
+        done = threading.Event()
+        times: list[float] = []
+
+        def on_message(_c: mqtt.Client, _u: object, m: mqtt.MQTTMessage) -> None:
+            doc = json.loads(m.payload)
+            device = m.topic.split("/")[2]
+            for quantity, value in doc["values"].items():
+                conn.execute(
+                    "INSERT INTO readings (device_id, quantity, time, value)"
+                    " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                    (device, quantity, doc["time"], value),
+                )
+            times.append(time.perf_counter())
+            if len(times) >= expected:
+                done.set()
+
+        c = client(port, client_id, persistent=True)
+        c.on_message = on_message
+        c.loop_start()
+        done.wait(900)
+        c.disconnect()
+        c.loop_stop()
+        conn.close()
+        return len(times) / (times[-1] - times[0])
+    finally:
+        drop_database(url)
+
+
+def latency(port: int, workdir: Path, rate: float, seconds: float) -> tuple[float, float, int]:
+    """p50 and p99 publish-to-queryable latency (ms) at ``rate`` messages/s."""
+    url = fresh_database()
+    procs = start_workers(
+        port,
+        url,
+        workdir,
+        1,
+        {
+            "SMARTCITY_INGEST_CLIENT_ID": f"lat-{uuid.uuid4().hex[:6]}",
+            "SMARTCITY_INGEST_SHARED_GROUP": "",
+        },
+    )
+    try:
+        time.sleep(3)
+        stop_flag = mp.Event()
+        loaders = [
+            mp.Process(target=_paced_publisher, args=(port, rate / 2, seconds, k)) for k in range(2)
+        ]
+        for p in loaders:
+            p.start()
+        samples: list[float] = []
+        probe = client(port, "probe")
+        probe.loop_start()
+        seen: datetime | None = None
+        poll = psycopg.connect(url, autocommit=True)
+        end = time.monotonic() + seconds
+        next_probe = 0.0
+        while time.monotonic() < end:
+            now = time.monotonic()
+            if now >= next_probe:
+                stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+                probe.publish(
+                    f"{PREFIX}/devices/lat-probe/json",
+                    b'{"time": "%s", "values": {"water_level": 1}}' % stamp.encode(),
+                    qos=1,
+                )
+                next_probe = now + 0.02
+            latest = poll.execute(
+                "SELECT time FROM latest_readings WHERE device_id = 'lat-probe'"
+            ).fetchone()
+            if latest and latest[0] != seen:
+                seen = latest[0]
+                samples.append((datetime.now(UTC) - seen).total_seconds() * 1000)
+            time.sleep(0.002)
+        stop_flag.set()
+        for p in loaders:
+            p.join()
+        probe.disconnect()
+        probe.loop_stop()
+        poll.close()
+        samples.sort()
+        return (statistics.median(samples), samples[int(len(samples) * 0.99) - 1], len(samples))
+    finally:
+        stop(procs)
+        drop_database(url)
+
+
+def _paced_publisher(port: int, rate: float, seconds: float, k: int) -> None:
+    c = client(port, f"load-{k}-{uuid.uuid4().hex[:6]}", inflight=2000)
+    c.loop_start()
+    t0 = datetime.now(UTC) - timedelta(days=1 + k)
+    start = time.perf_counter()
+    i = 0
+    while (elapsed := time.perf_counter() - start) < seconds:
+        due = int(elapsed * rate)
+        while i < due:
+            c.publish(f"{PREFIX}/devices/bench-{i % DEVICES}/json", _json_payload(i, t0), qos=1)
+            i += 1
+        time.sleep(0.001)
+    c.disconnect()
+    c.loop_stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--packs", type=int, default=4_000)
+    parser.add_argument("--naive-messages", type=int, default=10_000)
+    parser.add_argument("--latency-seconds", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--skip", nargs="*", default=[])
+    args = parser.parse_args()
+    results: dict[str, float | int | str] = {
+        "machine": f"{os.cpu_count()} cores",
+        "when": datetime.now(UTC).isoformat(),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        broker, port = start_mosquitto(workdir)
+        try:
+            if "bare" not in args.skip:
+                print("bare paho subscriber ...", flush=True)
+                results["bare_msgs_per_s"] = bare_subscriber(
+                    port, args.messages, f"{PREFIX}/devices/+/json"
+                )
+                print(f"  {results['bare_msgs_per_s']:,.0f} msg/s", flush=True)
+            for method in ("copy", "unnest"):
+                if method in args.skip:
+                    continue
+                print(f"ours, single-reading JSON, write method {method} ...", flush=True)
+                rate = ours(
+                    port,
+                    workdir,
+                    "json",
+                    args.messages,
+                    args.messages,
+                    args.workers,
+                    {"SMARTCITY_INGEST_WRITE_METHOD": method},
+                )
+                results[f"ours_{method}_msgs_per_s"] = rate
+                print(f"  {rate:,.0f} msg/s", flush=True)
+            if "senml" not in args.skip:
+                print("ours, SenML packs of 50 ...", flush=True)
+                rate = ours(port, workdir, "senml", args.packs, args.packs * 50, args.workers)
+                results["ours_senml_readings_per_s"] = rate
+                print(f"  {rate:,.0f} readings/s", flush=True)
+            if "naive" not in args.skip:
+                print("naive baseline (INSERT + commit per message) ...", flush=True)
+                results["naive_msgs_per_s"] = naive(port, args.naive_messages)
+                print(f"  {results['naive_msgs_per_s']:,.0f} msg/s", flush=True)
+            best = max(float(results.get(f"ours_{m}_msgs_per_s", 0)) for m in ("copy", "unnest"))
+            if "latency" not in args.skip and best:
+                print(f"latency at half our rate ({best / 2:,.0f} msg/s) ...", flush=True)
+                p50, p99, n = latency(port, workdir, best / 2, args.latency_seconds)
+                results |= {
+                    "latency_rate": best / 2,
+                    "latency_p50_ms": p50,
+                    "latency_p99_ms": p99,
+                    "latency_samples": n,
+                }
+                print(f"  p50 {p50:.0f} ms, p99 {p99:.0f} ms ({n} samples)", flush=True)
+        finally:
+            broker.terminate()
+            broker.wait()
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
