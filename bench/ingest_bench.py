@@ -26,7 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from hub.broker import free_port, port_answers  # noqa: E402
 from storage import devices, migrations  # noqa: E402
+from storage.partitions import PartitionKeeper  # noqa: E402
 
 ADMIN_URL = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 PREFIX = "city"
@@ -185,6 +186,8 @@ def fresh_database() -> str:
     url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     with psycopg.connect(url) as conn:
         migrations.upgrade(conn)
+        # the naive baseline inserts directly: give it the months the bench writes to
+        PartitionKeeper().ensure_months(conn, [date(2026, m, 1) for m in range(1, 13)])
         devices.register(
             conn,
             [devices.Device(f"bench-{i}", "river_gauge", ("water_level",)) for i in range(DEVICES)]

@@ -131,6 +131,16 @@ def test_published_reading_is_queryable_through_the_api(
         assert wrong.status_code == 400
         assert wrong.headers["content-type"] == "application/problem+json"
         assert client.get("/devices/nope/readings", params={"quantity": "x"}).status_code == 404
+        letters = client.get("/ingest/dead-letters").json()
+        assert letters["number_matched"] == 2
+        by_topic = {d["topic"].rsplit("/", 2)[1]: d for d in letters["dead_letters"]}
+        assert by_topic["unknown-device"]["reason"] == (
+            "unknown device 'unknown-device': not in the registry"
+        )
+        assert by_topic["gauge-tr-magurele"]["payload_text"] == "{not json"
+        assert by_topic["gauge-tr-magurele"]["reason"].startswith("malformed JSON")
+        only = client.get("/ingest/dead-letters", params={"topic": f"{prefix}/devices/unknown"})
+        assert only.json()["number_matched"] == 1
     with psycopg.connect(pg_url) as conn:
         reasons = sorted(r[0] for r in conn.execute("SELECT reason FROM dead_letters"))
     assert reasons[0].startswith("malformed JSON")

@@ -203,5 +203,3 @@ def test_bad_settings_are_refused(kwargs: dict[str, object]) -> None:
 def test_bad_intervals_are_refused(period: float) -> None:
     with pytest.raises(InvalidInputError, match="positive number of seconds"):
         Intervals(river_gauge=period)
-
-
