@@ -109,7 +109,7 @@ def run_demo(settings: Settings, stop: threading.Event, *, flood_peak: float | N
             f"  layers       {base}/collections\n"
             f"  devices      {base}/devices\n"
             f"  MQTT broker  {address.host}:{address.port}"
-            f" (topics {settings.topic_prefix}/devices/+/json)\n"
+            f" (topics {settings.topic_prefix}/devices/+/senml|json, docs/mqtt.md)\n"
             f"  database     {url}\n",
             flush=True,
         )
