@@ -65,6 +65,10 @@ class ListenerOptions:
     persistence_dir: Path | None = None
 
 
+MAX_QUEUED_MESSAGES = 1_000_000
+MAX_QUEUED_BYTES = 1024 * 1024 * 1024
+
+
 def check_prefix(prefix: str) -> str:
     """Return the topic prefix if every level of it is a plain name; raise otherwise."""
     for level in prefix.split("/"):
@@ -145,6 +149,10 @@ def render_conf(out_dir: Path, options: ListenerOptions) -> str:
         f"password_file {directory / 'passwd'}",
         f"acl_file {directory / 'acl'}",
         "persistence true",
+        # Mosquitto's default (1000) silently drops QoS 1 messages queued for a busy or
+        # offline ingestion session; a worker that acknowledges after commit needs room.
+        f"max_queued_messages {MAX_QUEUED_MESSAGES}",
+        f"max_queued_bytes {MAX_QUEUED_BYTES}",
     ]
     if options.persistence_dir is not None:
         lines.append(f"persistence_location {options.persistence_dir.resolve()}/")
