@@ -265,8 +265,10 @@ def ours(
     """Rows/s our worker(s) commit draining a preloaded session."""
     url = fresh_database()
     group = {"SMARTCITY_INGEST_CLIENT_ID": f"ingest-{uuid.uuid4().hex[:6]}"}
-    if workers == 1:  # a plain subscription: the broker queues for one offline session
-        group["SMARTCITY_INGEST_SHARED_GROUP"] = ""
+    # One offline session per worker: a plain subscription for one worker, a shared
+    # group of this phase's own for several (an earlier phase's offline sessions in the
+    # same group would keep receiving their share until their sessions expire).
+    group["SMARTCITY_INGEST_SHARED_GROUP"] = "" if workers == 1 else f"g{uuid.uuid4().hex[:6]}"
     env_extra = {**group, **(extra or {})}
     try:
         procs = start_workers(port, url, workdir, workers, env_extra)
