@@ -322,17 +322,19 @@ def naive(port: int, expected: int) -> float:
         drop_database(url)
 
 
-def latency(port: int, workdir: Path, rate: float, seconds: float) -> tuple[float, float, int]:
+def latency(
+    port: int, workdir: Path, rate: float, seconds: float, workers: int = 1
+) -> tuple[float, float, int]:
     """p50 and p99 publish-to-queryable latency (ms) at ``rate`` messages/s."""
     url = fresh_database()
     procs = start_workers(
         port,
         url,
         workdir,
-        1,
+        workers,
         {
             "SMARTCITY_INGEST_CLIENT_ID": f"lat-{uuid.uuid4().hex[:6]}",
-            "SMARTCITY_INGEST_SHARED_GROUP": "",
+            "SMARTCITY_INGEST_SHARED_GROUP": "" if workers == 1 else f"lat{uuid.uuid4().hex[:6]}",
         },
     )
     try:
@@ -404,6 +406,9 @@ def main() -> None:
     parser.add_argument("--latency-seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--skip", nargs="*", default=[])
+    parser.add_argument(
+        "--latency-rate", type=float, help="msg/s for the latency phase (default: half our best)"
+    )
     args = parser.parse_args()
     results: dict[str, float | int | str] = {
         "machine": f"{os.cpu_count()} cores",
@@ -444,11 +449,12 @@ def main() -> None:
                 results["naive_msgs_per_s"] = naive(port, args.naive_messages)
                 print(f"  {results['naive_msgs_per_s']:,.0f} msg/s", flush=True)
             best = max(float(results.get(f"ours_{m}_msgs_per_s", 0)) for m in ("copy", "unnest"))
-            if "latency" not in args.skip and best:
-                print(f"latency at half our rate ({best / 2:,.0f} msg/s) ...", flush=True)
-                p50, p99, n = latency(port, workdir, best / 2, args.latency_seconds)
+            rate = args.latency_rate or best / 2
+            if "latency" not in args.skip and rate:
+                print(f"latency at {rate:,.0f} msg/s ...", flush=True)
+                p50, p99, n = latency(port, workdir, rate, args.latency_seconds, args.workers)
                 results |= {
-                    "latency_rate": best / 2,
+                    "latency_rate": rate,
                     "latency_p50_ms": p50,
                     "latency_p99_ms": p99,
                     "latency_samples": n,
