@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import struct
+from collections import deque
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,12 +39,11 @@ class Spool:
         directory.mkdir(parents=True, exist_ok=True)
         for leftover in directory.glob("*.tmp"):  # a batch whose write was interrupted
             leftover.unlink()
-        files = self._files()
-        self._next = int(files[-1].stem) + 1 if files else 0
-        self._bytes = sum(f.stat().st_size for f in files)
-
-    def _files(self) -> list[Path]:
-        return sorted(self.directory.glob(f"*{_SUFFIX}"))
+        # Listed once: the worker asks for the oldest batch before every commit, so the
+        # directory is not read again on that path.
+        self._pending = deque(sorted(directory.glob(f"*{_SUFFIX}")))
+        self._next = int(self._pending[-1].stem) + 1 if self._pending else 0
+        self._bytes = sum(f.stat().st_size for f in self._pending)
 
     @property
     def size_bytes(self) -> int:
@@ -53,7 +53,7 @@ class Spool:
     @property
     def batches(self) -> int:
         """Batches currently spooled."""
-        return len(self._files())
+        return len(self._pending)
 
     def append(self, messages: Sequence[Incoming]) -> Path:
         """Write one batch durably; raise :class:`SpoolFull` if it would exceed the limit."""
@@ -78,21 +78,22 @@ class Spool:
             handle.flush()
             os.fsync(handle.fileno())
         temporary.rename(final)
+        self._pending.append(final)
         self._next += 1
         self._bytes += len(data)
         return final
 
     def oldest(self) -> tuple[Path, list[Incoming]] | None:
         """The oldest spooled batch and its messages (acknowledgement ids are not kept)."""
-        files = self._files()
-        if not files:
+        if not self._pending:
             return None
-        return files[0], list(_read(files[0]))
+        return self._pending[0], list(_read(self._pending[0]))
 
     def remove(self, path: Path) -> None:
         """Forget a batch once it is committed."""
         size = path.stat().st_size
         path.unlink()
+        self._pending.remove(path)
         self._bytes -= size
 
 

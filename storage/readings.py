@@ -87,6 +87,11 @@ SELECT * FROM unnest(%s::timestamptz[], %s::text[], %s::bytea[], %s::text[], %s:
 """
 
 
+def _columns(rows: Sequence[object], *names: str) -> tuple[list[object], ...]:
+    """Rows of dataclass instances as one list per attribute: array parameters for unnest."""
+    return tuple([getattr(row, name) for row in rows] for name in names)
+
+
 class ReadingWriter:
     """Writes batches of readings and dead letters in one transaction per batch."""
 
@@ -99,12 +104,7 @@ class ReadingWriter:
 
     def _write_readings(self, conn: psycopg.Connection, readings: Sequence[Reading]) -> None:
         if self._method == "unnest":
-            columns = (
-                [r.device_id for r in readings],
-                [r.quantity for r in readings],
-                [r.time for r in readings],
-                [r.value for r in readings],
-            )
+            columns = _columns(readings, "device_id", "quantity", "time", "value")
             conn.execute(_INSERT_READINGS.format(source=_UNNEST), columns)
             conn.execute(_UPSERT_LATEST.format(source=_UNNEST), columns)
             return
@@ -131,14 +131,7 @@ class ReadingWriter:
         with conn.transaction():
             if track:
                 conn.execute(
-                    _INSERT_TRACK,
-                    (
-                        [p.drone_id for p in track],
-                        [p.time for p in track],
-                        [p.lon for p in track],
-                        [p.lat for p in track],
-                        [p.alt for p in track],
-                    ),
+                    _INSERT_TRACK, _columns(track, "drone_id", "time", "lon", "lat", "alt")
                 )
             if readings:
                 if self._partitions is not None:
@@ -147,11 +140,7 @@ class ReadingWriter:
             if dead_letters:
                 conn.execute(
                     _INSERT_DEAD,
-                    (
-                        [d.received_at for d in dead_letters],
-                        [d.topic for d in dead_letters],
-                        [d.payload for d in dead_letters],
-                        [d.reason for d in dead_letters],
-                        [d.record_index for d in dead_letters],
+                    _columns(
+                        dead_letters, "received_at", "topic", "payload", "reason", "record_index"
                     ),
                 )
