@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from hub.settings import Settings
+
+if TYPE_CHECKING:
+    import psycopg
 
 app = typer.Typer(help="Smart-city hub and digital twin.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -44,6 +49,28 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
+@contextlib.contextmanager
+def _migrated_database(settings: Settings) -> Iterator[psycopg.Connection]:
+    """A connection to the configured (or embedded) database, migrated to the latest schema."""
+    from hub.services import database_url
+    from storage import migrations
+    from storage.database import connect
+
+    with database_url(settings) as url, connect(url) as conn:
+        migrations.upgrade(conn)
+        yield conn
+
+
+@contextlib.contextmanager
+def _user_errors(*families: type[Exception]) -> Iterator[None]:
+    """Report errors the user can fix on stderr and exit with status 2, without a trace."""
+    try:
+        yield
+    except families as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending schema migrations."""
@@ -66,18 +93,10 @@ def layers_import(
     """Import a vector file (GeoPackage, Shapefile, GeoJSON, DXF) as layers."""
     from gis_layers.errors import LayerImportError
     from gis_layers.importer import import_file
-    from hub.services import database_url
-    from storage import migrations
-    from storage.database import connect
 
     _setup_logging()
-    with database_url(_settings()) as url, connect(url) as conn:
-        migrations.upgrade(conn)
-        try:
-            reports = import_file(conn, path, name=name, crs=crs)
-        except LayerImportError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from exc
+    with _migrated_database(_settings()) as conn, _user_errors(LayerImportError):
+        reports = import_file(conn, path, name=name, crs=crs)
         for report in reports:
             typer.echo(
                 f"{report.layer_id}: {report.features} features ({report.source_crs}),"
@@ -240,20 +259,12 @@ def devices_credentials(
     rotate: Annotated[bool, typer.Option(help="replace the device's existing password")] = False,
 ) -> None:
     """Issue a random MQTT password for a registered device (shown once, stored hashed)."""
-    from hub.services import database_url
-    from storage import migrations
     from storage.credentials import CredentialError
-    from storage.database import connect
     from twin.credentials import issue_device_credentials
 
     _setup_logging()
-    with database_url(_settings()) as url, connect(url) as conn:
-        migrations.upgrade(conn)
-        try:
-            issued = issue_device_credentials(conn, device_id, rotate=rotate)
-        except CredentialError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from exc
+    with _migrated_database(_settings()) as conn, _user_errors(CredentialError):
+        issued = issue_device_credentials(conn, device_id, rotate=rotate)
     _echo_issued(issued.username, issued.password)
 
 
@@ -263,23 +274,15 @@ def devices_service_account(
     rotate: Annotated[bool, typer.Option(help="replace the account's existing password")] = False,
 ) -> None:
     """Issue a random MQTT password for a service account such as the ingestion worker."""
-    from hub.services import database_url
     from ingest_mqtt.broker_acl import SERVICE_ROLES
-    from storage import migrations
     from storage.credentials import CredentialError
-    from storage.database import connect
     from twin.credentials import issue_service_credentials
 
     if name not in SERVICE_ROLES:
         raise typer.BadParameter(f"unknown service {name!r}; known: {', '.join(SERVICE_ROLES)}")
     _setup_logging()
-    with database_url(_settings()) as url, connect(url) as conn:
-        migrations.upgrade(conn)
-        try:
-            issued = issue_service_credentials(conn, name, rotate=rotate)
-        except CredentialError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from exc
+    with _migrated_database(_settings()) as conn, _user_errors(CredentialError):
+        issued = issue_service_credentials(conn, name, rotate=rotate)
     _echo_issued(issued.username, issued.password)
 
 
@@ -299,20 +302,12 @@ def devices_broker_acl(
     ] = None,
 ) -> None:
     """Write Mosquitto password, ACL and config files: each device publishes only its own."""
-    from hub.services import database_url
     from ingest_mqtt.broker_acl import ListenerOptions, write_broker_files
-    from storage import migrations
     from storage.credentials import CredentialError
-    from storage.database import connect
 
     _setup_logging()
     settings = _settings()
     options = ListenerOptions(port, bind, run_as, persistence_dir)
-    with database_url(settings) as url, connect(url) as conn:
-        migrations.upgrade(conn)
-        try:
-            files = write_broker_files(conn, out, prefix or settings.topic_prefix, options)
-        except CredentialError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from exc
+    with _migrated_database(settings) as conn, _user_errors(CredentialError):
+        files = write_broker_files(conn, out, prefix or settings.topic_prefix, options)
     typer.echo(f"wrote {files.passwd}, {files.acl} and {files.conf}")
