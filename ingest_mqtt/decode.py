@@ -32,6 +32,8 @@ class Incoming:
     mid: int
     qos: int
     received_at: datetime
+    connection: object = field(default=None, compare=False, repr=False)
+    """The network connection it came on: its acknowledgement is only valid there."""
 
 
 @dataclass

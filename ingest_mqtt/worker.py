@@ -1,6 +1,7 @@
 """The ingestion worker: subscribe, batch, commit (or spool), then acknowledge.
 
-paho's callback only queues the message (no I/O in callbacks). The worker loop takes a
+The MQTT consumer (:mod:`ingest_mqtt.consumer`) only queues each message on its own
+thread. The worker loop takes a
 batch (up to ``ingest_batch_size`` messages or ``ingest_batch_interval_ms``), decodes
 it, commits readings, drone positions and dead letters in one transaction and only
 then sends the PUBACKs: a crash before the commit leaves the messages with the broker,
@@ -23,12 +24,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import psycopg
 from prometheus_client import start_http_server
 
 from hub.settings import Settings
-from ingest_mqtt.client import make_client
+from ingest_mqtt.consumer import Consumer
 from ingest_mqtt.decode import Incoming, decode
 from ingest_mqtt.metrics import IngestMetrics, IngestStats
 from ingest_mqtt.registry import RegistryCache
@@ -74,24 +74,29 @@ class IngestWorker:
             settings.ingest_spool_max_bytes,
         )
         self.metrics.stats.spool_bytes = self.spool.size_bytes
-        self.subscribed = threading.Event()
         self._inbox: queue.SimpleQueue[Incoming] = queue.SimpleQueue()
         self._conn: psycopg.Connection | None = None
         self._writer: ReadingWriter | None = None
         self._registry: RegistryCache | None = None
         self._db_retry_at = 0.0
+        self.consumer = Consumer(
+            broker_url,
+            settings.ingest_client_id,
+            subscription_filters(settings),
+            self._inbox.put,
+            protocol=settings.mqtt_protocol,
+            receive_maximum=settings.ingest_receive_maximum,
+        )
+
+    @property
+    def subscribed(self) -> threading.Event:
+        """Set once the broker has confirmed the subscriptions."""
+        return self.consumer.subscribed
 
     @property
     def stats(self) -> IngestStats:
         """The worker's counters."""
         return self.metrics.stats
-
-    def _on_message(self, message: mqtt.MQTTMessage) -> None:
-        self._inbox.put(
-            Incoming(
-                message.topic, bytes(message.payload), message.mid, message.qos, datetime.now(UTC)
-            )
-        )
 
     def _take_batch(self, wait_s: float) -> list[Incoming]:
         batch: list[Incoming] = []
@@ -224,23 +229,13 @@ class IngestWorker:
         """Run until ``stop`` is set; what was received but not yet durable stays unacked."""
         if self.settings.ingest_metrics_port:
             start_http_server(self.settings.ingest_metrics_port, registry=self.metrics.registry)
-        client = make_client(
-            self.broker_url,
-            self.settings.ingest_client_id,
-            persistent_session=True,
-            manual_ack=True,
-            subscriptions=subscription_filters(self.settings),
-            on_message=self._on_message,
-            protocol=self.settings.mqtt_protocol,
-            receive_maximum=self.settings.ingest_receive_maximum,
-        )
-        client.on_subscribe = lambda *_args: self.subscribed.set()
+        consumer = self.consumer
         self._database()
-        client.loop_start()
+        consumer.start()
         announced = False
         try:
             while not stop.is_set():
-                if not announced and self.subscribed.is_set():
+                if not announced and consumer.subscribed.is_set():
                     self._announce_subscription()
                     announced = True
                 batch = self._take_batch(IDLE_WAIT_S)
@@ -251,10 +246,8 @@ class IngestWorker:
                 self.metrics.stats.received += len(batch)
                 if not self._handle(batch, stop):
                     break
-                for message in batch:
-                    client.ack(message.mid, message.qos)
+                consumer.ack(batch)
         finally:
-            client.disconnect()
-            client.loop_stop()
+            consumer.stop()
             if self._conn is not None:
                 self._conn.close()
