@@ -120,9 +120,7 @@ class Consumer:
                 properties["receive_maximum"] = self.receive_maximum
         client = gmqtt.Client(self.client_id, clean_session=False, **properties)
         # As in ingest_mqtt.client: the client id doubles as user name (amqtt needs one).
-        client.set_auth_credentials(
-            self.address.username or self.client_id, self.address.password
-        )
+        client.set_auth_credentials(self.address.username or self.client_id, self.address.password)
         client.reconnect_delay = RECONNECT_MIN_S
         client.on_connect = self._on_connect
         client.on_subscribe = lambda *_args: self.subscribed.set()
@@ -136,7 +134,9 @@ class Consumer:
         while not self._stopping.is_set():
             try:
                 await client.connect(
-                    self.address.host, self.address.port, keepalive=KEEPALIVE_S,
+                    self.address.host,
+                    self.address.port,
+                    keepalive=KEEPALIVE_S,
                     version=self.version,
                 )
                 return True
@@ -148,7 +148,9 @@ class Consumer:
                 pass
         return False
 
-    def _on_connect(self, client: gmqtt.Client, _flags: object, _rc: object, _props: object) -> None:
+    def _on_connect(
+        self, client: gmqtt.Client, _flags: object, _rc: object, _props: object
+    ) -> None:
         for topic in self.filters:
             client.subscribe(topic, qos=1)
         log.info("connected to %s as %s", self.address, self.client_id)

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ingest_mqtt.errors import PayloadError
-from ingest_mqtt.quantities import IDENTITY, KNOWN, POSITION, QUANTITIES
+from ingest_mqtt.quantities import IDENTITY, KNOWN, POSITION, QUANTITIES, Conversion, Quantity
 from ingest_mqtt.validation import (
     MAX_FUTURE_S,
     MIN_TIME,
@@ -55,6 +55,8 @@ _DEVICE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 _LABELS = frozenset(
     {"bn", "bt", "bu", "bv", "bs", "bver", "n", "u", "v", "vs", "vb", "vd", "s", "t", "ut"}
 )  # RFC 8428 §4.1 and §4.2; any other label is an extension
+_PLAIN = frozenset({"n", "u", "v", "t"})
+"""The labels of the usual record: no base fields, no extensions, a plain value."""
 _DEV_URN = "urn:dev:id:"
 
 
@@ -152,6 +154,7 @@ class _Pack:
         self.base_value = 0.0
         self.version: int | None = None
         self.names: dict[str, tuple[str, str]] = {}  # name: (quantity, refusal)
+        self.targets: dict[tuple[str, str | None], tuple[Quantity, Conversion] | str] = {}
         self.times: dict[float, datetime] = {}
         self.seen: dict[tuple[str, datetime], int] = {}
         self.parsed = Parsed()
@@ -244,10 +247,41 @@ class _Pack:
             raise _Skip(found[1])
         return found[0]
 
+    def target(self, name: str, unit: str | None) -> tuple[Quantity, Conversion]:
+        """The quantity and the conversion from ``unit``, if the sender may report them."""
+        found = self.targets.get((name, unit))
+        if found is None:
+            found = self._resolve(name, unit)
+            self.targets[name, unit] = found
+        if isinstance(found, str):
+            raise _Skip(found)
+        return found
+
+    def _resolve(self, name: str, unit: str | None) -> tuple[Quantity, Conversion] | str:
+        quantity = QUANTITIES.get(name)
+        if quantity is None:
+            return f"unknown quantity {name!r} (known: {KNOWN})"
+        allowed = self.allowed
+        if allowed is not None and name not in allowed and not (self.drone and name in POSITION):
+            return (
+                f"{'drone' if self.drone else 'device'} {self.device_id!r} does not report"
+                f" {name!r}; registered quantities: {sorted(allowed)}"
+            )
+        conversion = quantity.senml_units.get(unit)
+        if conversion is None:
+            if unit is None:
+                return f"no unit for {name} (accepted: {quantity.accepted})"
+            return f"unit {unit!r} is not accepted for {name} (accepted: {quantity.accepted})"
+        return quantity, conversion
+
     def record(self, index: int, record: dict[str, Any]) -> None:
         """Resolve one record into a reading or a position part."""
-        extra = record.keys() - _LABELS
-        if extra:
+        plain = record.keys() <= _PLAIN
+        if plain:
+            if self.version is None:
+                self.version = DEFAULT_VERSION
+        else:
+            extra = record.keys() - _LABELS
             must = sorted(label for label in extra if label.endswith("_"))
             base = [label for label in must if label.startswith("b")]
             if base:
@@ -258,30 +292,16 @@ class _Pack:
             self.apply_base(record)
             if must:
                 raise _Skip(f"unknown must-understand field {must[0]!r} (RFC 8428 §4.4)")
-        else:
-            self.apply_base(record)
         name = self.quantity(record)
         moment = self.moment(record)
         value, as_boolean = self.value(record)
-        for label in ("s", "ut"):
-            if label in record:
-                _number(record, label)
-        quantity = QUANTITIES.get(name)
-        if quantity is None:
-            raise _Skip(f"unknown quantity {name!r} (known: {KNOWN})")
-        allowed = self.allowed
-        if allowed is not None and name not in allowed and not (self.drone and name in POSITION):
-            raise _Skip(
-                f"{'drone' if self.drone else 'device'} {self.device_id!r} does not report"
-                f" {name!r}; registered quantities: {sorted(allowed)}"
-            )
+        if not plain:
+            for label in ("s", "ut"):
+                if label in record:
+                    _number(record, label)
         # An empty "u" is no unit of the record's own, so the base unit applies.
         unit = (_text(record, "u") or self.base_unit) if "u" in record else self.base_unit
-        conversion = quantity.senml_units.get(unit)
-        if conversion is None:
-            if unit is None:
-                raise _Skip(f"no unit for {name} (accepted: {quantity.accepted})")
-            raise _Skip(f"unit {unit!r} is not accepted for {name} (accepted: {quantity.accepted})")
+        quantity, conversion = self.target(name, unit)
         if as_boolean and not quantity.boolean:
             raise _Skip(f"{name} takes a number ('v'), not a boolean ('vb')")
         if conversion is not IDENTITY:

@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import orjson
+
 from ingest_mqtt.errors import PayloadError
 from storage.readings import Reading, TrackPoint
 
@@ -38,13 +40,23 @@ class Parsed:
 
 
 def load_json(payload: bytes) -> object:
-    """Decode a payload as UTF-8 JSON within :data:`MAX_PAYLOAD_BYTES`."""
+    """Decode a payload as UTF-8 JSON (RFC 8259) within :data:`MAX_PAYLOAD_BYTES`.
+
+    orjson reads it (0.3 against 0.76 µs per SenML record here). What orjson refuses,
+    the standard library reads again: it accepts ``NaN``/``Infinity`` (Python-based
+    firmware emits them) and integers beyond a double, so such a value refuses only its
+    own record, and its errors name the fault as before.
+    """
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise PayloadError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PayloadError(f"payload is not UTF-8: {exc.reason} at byte {exc.start}") from None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -11,9 +11,13 @@ import psycopg
 from storage.partitions import PartitionKeeper, month_start
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Reading:
-    """One observation: a device's quantity at a time, in the quantity's canonical unit."""
+    """One observation: a device's quantity at a time, in the quantity's canonical unit.
+
+    Not frozen: decoders build one per record, and a frozen dataclass takes 0.95 µs to
+    construct against 0.2 µs (CPython 3.11), a fifth of a SenML record's decode time.
+    """
 
     device_id: str
     quantity: str
@@ -118,9 +122,7 @@ class ReadingWriter:
                 else:
                     conn.execute(_INSERT.format(source=_UNNEST), _reading_columns(readings))
         except psycopg.errors.UniqueViolation:
-            conn.execute(
-                _INSERT.format(source=_UNNEST) + _SKIP_STORED, _reading_columns(readings)
-            )
+            conn.execute(_INSERT.format(source=_UNNEST) + _SKIP_STORED, _reading_columns(readings))
         conn.execute(_UPSERT_LATEST, _reading_columns(_latest(readings)))
 
     def write(
