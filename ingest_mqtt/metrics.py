@@ -1,13 +1,21 @@
-"""Prometheus metrics of an ingestion worker, in a registry of its own."""
+"""Prometheus metrics of an ingestion worker, in a registry of its own.
+
+A worker serves them itself when ``SMARTCITY_INGEST_METRICS_PORT`` is set, and reports a
+snapshot to the database every few seconds, from which the API's ``/metrics`` shows all
+workers at once, each sample labelled ``worker="<client id>"``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import CollectorRegistry, Histogram, Metric
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from storage.worker_reports import Snapshot
 
 
 @dataclass
@@ -16,6 +24,7 @@ class IngestStats:
 
     received: int = 0
     stored: int = 0
+    duplicates: int = 0
     dead_lettered: int = 0
     spooled_batches: int = 0
     replayed_batches: int = 0
@@ -31,7 +40,12 @@ class _StatsCollector(Collector):
         s = self._stats
         for name, value, text in (
             ("smartcity_ingest_received_messages", s.received, "MQTT messages received"),
-            ("smartcity_ingest_stored_readings", s.stored, "readings committed"),
+            ("smartcity_ingest_stored_readings", s.stored, "new readings committed"),
+            (
+                "smartcity_ingest_duplicate_readings",
+                s.duplicates,
+                "readings already stored (redeliveries), skipped",
+            ),
             ("smartcity_ingest_dead_letters", s.dead_lettered, "messages or records dead-lettered"),
             ("smartcity_ingest_spooled_batches", s.spooled_batches, "batches written to the spool"),
             ("smartcity_ingest_replayed_batches", s.replayed_batches, "spooled batches replayed"),
@@ -62,3 +76,42 @@ class IngestMetrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
             registry=self.registry,
         )
+
+    def snapshot(self) -> Snapshot:
+        """The registry's current families as plain data, for :mod:`storage.worker_reports`."""
+        return [
+            {
+                "name": family.name,
+                "type": family.type,
+                "help": family.documentation,
+                "samples": [[x.name, x.labels, x.value] for x in family.samples],
+            }
+            for family in self.registry.collect()
+        ]
+
+
+class ReportedWorkers(Collector):
+    """Every worker's last snapshot as one set of families, labelled by worker."""
+
+    def __init__(self, reports: Iterable[tuple[str, datetime, Snapshot]], now: datetime) -> None:
+        self._reports = list(reports)
+        self._now = now
+
+    def collect(self) -> Iterator[Metric]:
+        """The families, rebuilt from the snapshots with a ``worker`` label on each sample."""
+        families: dict[str, Metric] = {}
+        age = GaugeMetricFamily(
+            "smartcity_ingest_report_age_seconds",
+            "seconds since the worker last reported (a stopped worker's figures go stale)",
+            labels=["worker"],
+        )
+        for worker, reported_at, snapshot in self._reports:
+            age.add_metric([worker], (self._now - reported_at).total_seconds())
+            for f in snapshot:
+                family = families.get(f["name"])
+                if family is None:
+                    family = families[f["name"]] = Metric(f["name"], f["help"], f["type"])
+                for name, labels, value in f["samples"]:
+                    family.add_sample(name, {"worker": worker, **labels}, value)
+        yield from families.values()
+        yield age

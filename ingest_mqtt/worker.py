@@ -34,7 +34,7 @@ from ingest_mqtt.metrics import IngestMetrics, IngestStats
 from ingest_mqtt.registry import RegistryCache
 from ingest_mqtt.spool import Spool, SpoolFull
 from ingest_mqtt.topics import subscriptions
-from storage import devices, migrations
+from storage import devices, migrations, worker_reports
 from storage.database import connect
 from storage.errors import StorageError
 from storage.meta import set_meta, subscribed_key
@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 DB_RETRY_S = 1.0
 IDLE_WAIT_S = 0.2
+REPORT_INTERVAL_S = 5.0
+"""How often the worker writes its metrics snapshot for the API's /metrics."""
 _DB_DOWN = (psycopg.OperationalError, psycopg.InterfaceError, StorageError)
 
 
@@ -79,6 +81,7 @@ class IngestWorker:
         self._writer: ReadingWriter | None = None
         self._registry: RegistryCache | None = None
         self._db_retry_at = 0.0
+        self._reported_at = 0.0
         self.consumer = Consumer(
             broker_url,
             settings.ingest_client_id,
@@ -158,7 +161,9 @@ class IngestWorker:
         started = time.perf_counter()
         try:
             decoded = decode(batch, self.settings.topic_prefix, self._registry.quantities_of)
-            self._writer.write(conn, decoded.readings, decoded.dead_letters, decoded.track)
+            inserted = self._writer.write(
+                conn, decoded.readings, decoded.dead_letters, decoded.track
+            )
             conn.commit()
         except _DB_DOWN as exc:
             self._drop_connection(exc)
@@ -166,7 +171,8 @@ class IngestWorker:
         self.metrics.commit_seconds.observe(time.perf_counter() - started)
         self.metrics.batch_size.observe(len(batch))
         stats = self.metrics.stats
-        stats.stored += len(decoded.readings)
+        stats.stored += inserted
+        stats.duplicates += len(decoded.readings) - inserted
         stats.dead_lettered += len(decoded.dead_letters)
         stats.batches += 1
         return True
@@ -212,6 +218,22 @@ class IngestWorker:
         except _DB_DOWN as exc:
             self._drop_connection(exc)
 
+    def _report_metrics(self, force: bool = False) -> None:
+        """Write the metrics snapshot, at most every :data:`REPORT_INTERVAL_S`."""
+        if not force and time.monotonic() - self._reported_at < REPORT_INTERVAL_S:
+            return
+        if self._conn is None:
+            return
+        try:
+            worker_reports.report(
+                self._conn, self.settings.ingest_client_id, self.metrics.snapshot()
+            )
+            self._conn.commit()
+        except _DB_DOWN as exc:
+            self._drop_connection(exc)
+            return
+        self._reported_at = time.monotonic()
+
     def _announce_subscription(self) -> None:
         conn = self._database()
         if conn is None:
@@ -242,12 +264,15 @@ class IngestWorker:
                 if not batch:
                     if self._replay_spool():
                         self._refresh_registry()
+                    self._report_metrics()
                     continue
                 self.metrics.stats.received += len(batch)
                 if not self._handle(batch, stop):
                     break
                 consumer.ack(batch)
+                self._report_metrics()
         finally:
             consumer.stop()
+            self._report_metrics(force=True)
             if self._conn is not None:
                 self._conn.close()

@@ -111,7 +111,7 @@ class ReadingWriter:
         self._partitions = PartitionKeeper() if storage_kind == "partitioned" else None
         self._method = method
 
-    def _write_readings(self, conn: psycopg.Connection, readings: Sequence[Reading]) -> None:
+    def _write_readings(self, conn: psycopg.Connection, readings: Sequence[Reading]) -> int:
         try:
             with conn.transaction():  # a savepoint: see the comment on _INSERT
                 if self._method == "copy":
@@ -121,9 +121,13 @@ class ReadingWriter:
                             copy.write_row((r.device_id, r.quantity, r.time, r.value))
                 else:
                     conn.execute(_INSERT.format(source=_UNNEST), _reading_columns(readings))
+            inserted = len(readings)
         except psycopg.errors.UniqueViolation:
-            conn.execute(_INSERT.format(source=_UNNEST) + _SKIP_STORED, _reading_columns(readings))
+            inserted = conn.execute(
+                _INSERT.format(source=_UNNEST) + _SKIP_STORED, _reading_columns(readings)
+            ).rowcount
         conn.execute(_UPSERT_LATEST, _reading_columns(_latest(readings)))
+        return inserted
 
     def write(
         self,
@@ -131,8 +135,9 @@ class ReadingWriter:
         readings: Sequence[Reading],
         dead_letters: Sequence[DeadLetter] = (),
         track: Sequence[TrackPoint] = (),
-    ) -> None:
-        """Store a batch atomically; duplicates of stored readings are ignored."""
+    ) -> int:
+        """Store a batch atomically; return how many readings were new (duplicates skip)."""
+        inserted = 0
         with conn.transaction():
             if track:
                 conn.execute(
@@ -141,7 +146,7 @@ class ReadingWriter:
             if readings:
                 if self._partitions is not None:
                     self._partitions.ensure_months(conn, {month_start(r.time) for r in readings})
-                self._write_readings(conn, readings)
+                inserted = self._write_readings(conn, readings)
             if dead_letters:
                 conn.execute(
                     _INSERT_DEAD,
@@ -149,3 +154,4 @@ class ReadingWriter:
                         dead_letters, "received_at", "topic", "payload", "reason", "record_index"
                     ),
                 )
+        return inserted

@@ -107,6 +107,22 @@ def test_published_reading_is_queryable_through_the_api(
 
     app = create_app(settings, pg_url)
     with TestClient(app) as client:
+        # the worker's figures reach the API's /metrics (it reports every 5 s)
+        stored = f'smartcity_ingest_stored_readings_total{{worker="{settings.ingest_client_id}"}}'
+        _wait_for(lambda: f"{stored} 5.0" in client.get("/metrics").text, timeout=15)
+        exposition = client.get("/metrics")
+        assert exposition.headers["content-type"].startswith("text/plain")
+        for sample in (
+            "smartcity_ingest_duplicate_readings_total",
+            "smartcity_ingest_dead_letters_total",
+            "smartcity_ingest_spool_bytes",
+            "smartcity_ingest_commit_seconds_bucket",
+            "smartcity_ingest_batch_messages_count",
+            "smartcity_ingest_report_age_seconds",
+        ):
+            assert f"{sample}{{" in exposition.text, sample
+        dup = f'smartcity_ingest_duplicate_readings_total{{worker="{settings.ingest_client_id}"}}'
+        assert f"{dup} 2.0" in exposition.text
         listed = client.get("/devices").json()
         gauge = next(d for d in listed["devices"] if d["device_id"] == "gauge-tr-magurele")
         assert gauge["quantities"] == ["water_level"]

@@ -58,12 +58,12 @@ def test_writes_are_idempotent_across_months_and_keep_latest(pg_url: str, method
         migrations.upgrade(conn)
         writer = ReadingWriter(migrations.readings_storage(conn), method)
         writer.write(conn, batch)
-        writer.write(conn, batch[:2])  # a redelivery
+        assert writer.write(conn, batch[:2]) == 0  # a redelivery
         conn.commit()
         assert conn.execute("SELECT count(*) FROM readings").fetchone() == (3,)
         # a batch mixing a redelivered reading, a new one and the new one sent twice
         fresh = Reading("g1", "water_level", t0 + timedelta(minutes=1), 311.0)
-        writer.write(conn, [batch[0], fresh, fresh])
+        assert writer.write(conn, [batch[0], fresh, fresh]) == 1
         dead = DeadLetter("city/devices/x/json", b"\xff", "payload is not UTF-8", t0)
         writer.write(conn, [], [dead])
         conn.commit()
