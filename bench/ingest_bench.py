@@ -179,6 +179,58 @@ def bare_subscriber(port: int, expected: int, topic: str) -> float:
     return got / (last - first)
 
 
+def bare_c_subscriber(port: int, expected: int, topic: str) -> float:
+    """Messages/s Mosquitto delivers to its own C client (mosquitto_sub), connect included."""
+    args = ["mosquitto_sub", "-p", str(port), "-i", "c-subscriber", "-c", "-q", "1", "-t", topic]
+    args += ["-V", "5", "-x", "3600"]
+    subprocess.run([*args, "-E"], check=True)  # create the session, then leave
+    preload(port, "json", expected)
+    started = time.perf_counter()
+    subprocess.run([*args, "-C", str(expected)], stdout=subprocess.DEVNULL, check=True)
+    return expected / (time.perf_counter() - started)
+
+
+def bare_gmqtt_subscriber(port: int, expected: int, topic: str) -> float:
+    """Messages/s a bare gmqtt subscriber (acknowledging on receipt) drains."""
+    import asyncio
+
+    import gmqtt
+
+    async def session(drain: bool) -> float:
+        got = 0
+        first = 0.0
+        done = asyncio.Event()
+
+        def on_message(*_args: object) -> int:
+            nonlocal got, first
+            if got == 0:
+                first = time.perf_counter()
+            got += 1
+            if got >= expected:
+                done.set()
+            return 0
+
+        c = gmqtt.Client(
+            "gmqtt-subscriber",
+            clean_session=False,
+            session_expiry_interval=3600,
+            receive_maximum=RECEIVE_MAXIMUM,
+        )
+        c.on_message = on_message
+        await c.connect("127.0.0.1", port)
+        if not drain:
+            c.subscribe(topic, qos=1)
+            await asyncio.sleep(0.5)
+        else:
+            await asyncio.wait_for(done.wait(), 600)
+        await c.disconnect()
+        return got / (time.perf_counter() - first) if drain else 0.0
+
+    asyncio.run(session(False))
+    preload(port, "json", expected)
+    return asyncio.run(session(True))
+
+
 def fresh_database() -> str:
     name = f"bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
@@ -401,7 +453,7 @@ def _paced_publisher(port: int, rate: float, seconds: float, k: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=100_000)
-    parser.add_argument("--packs", type=int, default=4_000)
+    parser.add_argument("--packs", type=int, default=20_000)
     parser.add_argument("--naive-messages", type=int, default=10_000)
     parser.add_argument("--latency-seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=1)
@@ -418,12 +470,16 @@ def main() -> None:
         workdir = Path(tmp)
         broker, port = start_mosquitto(workdir)
         try:
-            if "bare" not in args.skip:
-                print("bare paho subscriber ...", flush=True)
-                results["bare_msgs_per_s"] = bare_subscriber(
-                    port, args.messages, f"{PREFIX}/devices/+/json"
-                )
-                print(f"  {results['bare_msgs_per_s']:,.0f} msg/s", flush=True)
+            topic = f"{PREFIX}/devices/+/json"
+            for name, bare in (
+                ("bare", bare_subscriber),
+                ("bare_gmqtt", bare_gmqtt_subscriber),
+                ("bare_c", bare_c_subscriber),
+            ):
+                if name not in args.skip:
+                    print(f"{name} subscriber ...", flush=True)
+                    results[f"{name}_msgs_per_s"] = bare(port, args.messages, topic)
+                    print(f"  {results[f'{name}_msgs_per_s']:,.0f} msg/s", flush=True)
             for method in ("copy", "unnest"):
                 if method in args.skip:
                     continue
