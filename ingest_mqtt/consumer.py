@@ -125,7 +125,13 @@ class Consumer:
         client.on_connect = self._on_connect
         client.on_subscribe = lambda *_args: self.subscribed.set()
         client.on_message = self._on_qos0
-        client._package_handler._handle_qos_1_publish_packet = self._on_qos1
+        handler = client._package_handler
+        if not callable(getattr(handler, "_handle_qos_1_publish_packet", None)):
+            raise RuntimeError(
+                f"gmqtt {gmqtt.__version__} no longer dispatches QoS 1 messages through"
+                " _handle_qos_1_publish_packet: update ingest_mqtt/consumer.py"
+            )
+        handler._handle_qos_1_publish_packet = self._on_qos1
         return client
 
     async def _connect(self, client: gmqtt.Client) -> bool:
