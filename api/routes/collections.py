@@ -1,11 +1,13 @@
-"""GIS layers as collections: ``/collections`` and ``/collections/{id}/items``.
+"""GIS layers as OGC API - Features collections (Part 1 Core, GeoJSON).
 
-The start of the OGC API - Features service: GeoJSON in CRS84, a ``bbox`` filter and
-``limit``/``offset`` paging with a ``next`` link.
+``/collections``, ``/collections/{id}``, ``/collections/{id}/items`` (GeoJSON in CRS84,
+``bbox``, ``limit``/``offset`` with a ``next`` link) and
+``/collections/{id}/items/{featureId}``.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -15,40 +17,51 @@ from psycopg import AsyncConnection
 from pydantic import BaseModel
 
 from api.deps import connection
-from api.errors import InvalidParameter
-from api.geojson import feature_collection
+from api.errors import InvalidParameter, NotFound
+from api.geojson import GEOJSON, feature_collection
+from api.ogc import CRS84, Link, link
 from gis_layers.errors import LayerNotFound
 
 router = APIRouter(tags=["collections"])
 
 MAX_LIMIT = 10_000
+_JSON = "application/json"
+
+
+class SpatialExtent(BaseModel):
+    """The bounding box of a collection's features."""
+
+    bbox: list[list[float]]
+    crs: str = CRS84
 
 
 class Extent(BaseModel):
-    """The collection's spatial extent in CRS84."""
+    """A collection's extent (spatial only: layers carry no time)."""
 
-    bbox: list[list[float]]
-    crs: str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+    spatial: SpatialExtent
 
 
 class Collection(BaseModel):
-    """One layer of the catalogue."""
+    """One layer of the catalogue, as OGC API - Features describes a collection."""
 
     id: str
     title: str
     itemType: str = "feature"
-    geometryType: str
-    sourceCrs: str
-    numberOfFeatures: int
+    crs: list[str] = [CRS84]
     extent: Extent | None
-    links: list[dict[str, str]]
+    links: list[Link]
+    geometryType: str
+    """The layer's geometry type as imported (an extension of ours)."""
+    sourceCrs: str
+    """The CRS of the imported file (features are served in CRS84)."""
+    numberOfFeatures: int
 
 
 class Collections(BaseModel):
     """The layer catalogue."""
 
     collections: list[Collection]
-    links: list[dict[str, str]]
+    links: list[Link]
 
 
 def parse_bbox(raw: str | None) -> str | None:
@@ -79,7 +92,6 @@ def _box_to_list(box: str | None) -> list[list[float]] | None:
 
 def _collection(request: Request, row: tuple) -> Collection:
     layer_id, title, geometry_type, source_crs, count, bbox = row
-    base = str(request.url_for("collection_items", collection_id=layer_id))
     bbox_list = _box_to_list(bbox)
     return Collection(
         id=layer_id,
@@ -87,8 +99,11 @@ def _collection(request: Request, row: tuple) -> Collection:
         geometryType=geometry_type,
         sourceCrs=source_crs,
         numberOfFeatures=count,
-        extent=Extent(bbox=bbox_list) if bbox_list else None,
-        links=[{"rel": "items", "type": "application/geo+json", "href": base}],
+        extent=Extent(spatial=SpatialExtent(bbox=bbox_list)) if bbox_list else None,
+        links=[
+            link(request.url_for("collection", collection_id=layer_id), "self", "application/json"),
+            link(request.url_for("collection_items", collection_id=layer_id), "items", GEOJSON),
+        ],
     )
 
 
@@ -97,7 +112,7 @@ _LAYER_COLUMNS = (
 )
 
 
-@router.get("/collections", response_model=Collections)
+@router.get("/collections", response_model=Collections, response_model_exclude_none=True)
 async def collections(
     request: Request, conn: Annotated[AsyncConnection, Depends(connection)]
 ) -> Collections:
@@ -105,7 +120,7 @@ async def collections(
     rows = await (await conn.execute(_LAYER_COLUMNS + " ORDER BY layer_id")).fetchall()
     return Collections(
         collections=[_collection(request, row) for row in rows],
-        links=[{"rel": "self", "type": "application/json", "href": str(request.url)}],
+        links=[link(request.url, "self", "application/json")],
     )
 
 
@@ -118,7 +133,9 @@ async def _layer_row(conn: AsyncConnection, collection_id: str) -> tuple:
     return row
 
 
-@router.get("/collections/{collection_id}", response_model=Collection)
+@router.get(
+    "/collections/{collection_id}", response_model=Collection, response_model_exclude_none=True
+)
 async def collection(
     collection_id: str, request: Request, conn: Annotated[AsyncConnection, Depends(connection)]
 ) -> Collection:
@@ -160,18 +177,51 @@ async def items(
     params = {"layer": collection_id, "bbox": parse_bbox(bbox), "limit": limit, "offset": offset}
     rows = await (await conn.execute(_ITEMS, params)).fetchall()
     matched = (await (await conn.execute(_COUNT, params)).fetchone() or (0,))[0]
-    links = [{"rel": "self", "type": "application/geo+json", "href": str(request.url)}]
+    links = [
+        link(request.url, "self", GEOJSON),
+        link(request.url_for("collection", collection_id=collection_id), "collection", _JSON),
+    ]
     if offset + len(rows) < matched:
-        links.append(
-            {
-                "rel": "next",
-                "type": "application/geo+json",
-                "href": str(request.url.include_query_params(offset=offset + limit, limit=limit)),
-            }
-        )
+        following = request.url.include_query_params(offset=offset + limit, limit=limit)
+        links.append(link(following, "next", GEOJSON))
     return feature_collection(
         [r[0] for r in rows],
         number_matched=matched,
-        links=links,
+        links=[x.model_dump(exclude_none=True) for x in links],
         time_stamp=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
     )
+
+
+_FEATURE = """
+SELECT json_build_object('type', 'Feature', 'id', feature_id,
+                         'geometry', geometry, 'properties', properties)::text
+FROM features WHERE layer_id = %s AND feature_id = %s
+"""
+
+
+@router.get(
+    "/collections/{collection_id}/items/{feature_id}",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}}}},
+)
+async def feature(
+    collection_id: str,
+    feature_id: str,
+    request: Request,
+    conn: Annotated[AsyncConnection, Depends(connection)],
+) -> Response:
+    """One feature of a layer, in CRS84."""
+    await _layer_row(conn, collection_id)
+    row = None
+    if feature_id.isdecimal() and len(feature_id) < 10:
+        row = await (await conn.execute(_FEATURE, (collection_id, int(feature_id)))).fetchone()
+    if row is None:
+        raise NotFound(f"collection {collection_id!r} has no feature {feature_id!r}")
+    body = json.loads(row[0])
+    body["links"] = [
+        link(request.url, "self", GEOJSON).model_dump(exclude_none=True),
+        link(
+            request.url_for("collection", collection_id=collection_id), "collection", _JSON
+        ).model_dump(exclude_none=True),
+    ]
+    return Response(json.dumps(body), media_type=GEOJSON)

@@ -26,7 +26,7 @@ def test_collections_list_the_layers(client: TestClient) -> None:
     body = client.get("/collections").json()
     [parcels] = body["collections"]
     assert parcels["id"] == "parcels" and parcels["numberOfFeatures"] == 9
-    minx, miny, maxx, maxy = parcels["extent"]["bbox"][0]
+    minx, miny, maxx, maxy = parcels["extent"]["spatial"]["bbox"][0]
     assert 24.85 < minx < maxx < 24.89 and 43.74 < miny < maxy < 43.76
 
 

@@ -5,19 +5,16 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import rasterio
-import uvicorn
 
 from api.app import create_app
-from hub.broker import free_port, port_answers
 from hub.settings import Settings
+from tests.api.live import live_server
 
 CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(
@@ -29,20 +26,8 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 @pytest.fixture
 def server(demo_db: str) -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(Settings(), demo_db), host="127.0.0.1", port=port, log_level="warning"
-    )
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not port_answers("127.0.0.1", port):
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    running.should_exit = True
-    thread.join(10)
+    with live_server(create_app(Settings(), demo_db)) as url:
+        yield url
 
 
 def chromium(url: str, tmp_path: Path, *extra: str) -> str:

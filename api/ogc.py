@@ -1,0 +1,22 @@
+"""What the OGC API responses share: links and the CRS identifiers."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+from starlette.datastructures import URL
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+
+
+class Link(BaseModel):
+    """A web link (RFC 8288) as OGC API - Common writes it."""
+
+    href: str
+    rel: str
+    type: str | None = None
+    title: str | None = None
+
+
+def link(href: URL | str, rel: str, media_type: str, title: str | None = None) -> Link:
+    """A link to ``href``."""
+    return Link(href=str(href), rel=rel, type=media_type, title=title)

@@ -1,0 +1,69 @@
+"""The OGC API landing page and conformance declaration.
+
+Clients (QGIS through GDAL's OAPIF driver, OWSLib) start at ``/``, follow its links to
+the API definition and to ``/collections``, and read ``/conformance`` to learn what
+they may ask for.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from api.ogc import Link, link
+
+router = APIRouter(tags=["capabilities"])
+
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+]
+"""OGC API - Features Part 1 (OGC 17-069r4) classes this service implements."""
+
+
+class LandingPage(BaseModel):
+    """Title, description and the links a client starts from."""
+
+    title: str
+    description: str
+    links: list[Link]
+
+
+class Conformance(BaseModel):
+    """The conformance classes the service implements."""
+
+    conformsTo: list[str]
+
+
+@router.get("/", response_model=LandingPage, response_model_exclude_none=True)
+async def landing_page(request: Request) -> LandingPage:
+    """Where OGC API clients start: links to the API definition, conformance and data."""
+    app = request.app
+    return LandingPage(
+        title=app.title,
+        description=app.description,
+        links=[
+            link(request.url_for("landing_page"), "self", "application/json", "this document"),
+            link(
+                f"{request.base_url}openapi.json",
+                "service-desc",
+                "application/vnd.oai.openapi+json;version=3.0",
+                "the API definition",
+            ),
+            link(f"{request.base_url}docs", "service-doc", "text/html", "the API documentation"),
+            link(
+                request.url_for("conformance"),
+                "conformance",
+                "application/json",
+                "OGC API conformance classes implemented by this server",
+            ),
+            link(request.url_for("collections"), "data", "application/json", "the collections"),
+        ],
+    )
+
+
+@router.get("/conformance", response_model=Conformance)
+async def conformance() -> Conformance:
+    """The OGC API conformance classes implemented."""
+    return Conformance(conformsTo=CONFORMANCE)

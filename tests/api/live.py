@@ -1,0 +1,62 @@
+"""A live API server for tests that need real HTTP (browsers, GDAL, OWSLib)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+from fastapi import FastAPI
+
+from hub.broker import free_port, port_answers
+
+
+def _wait_until_listening(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while not port_answers("127.0.0.1", port):
+        assert time.monotonic() < deadline, "the API server did not start"
+        time.sleep(0.1)
+
+
+@contextmanager
+def live_server(app: FastAPI) -> Iterator[str]:
+    """Serve ``app`` from a thread on a free loopback port; yield its base URL.
+
+    Only for clients in other processes: an in-process client that holds the GIL
+    while it waits for the answer (GDAL through pyogrio) would wait forever.
+    """
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    _wait_until_listening(port)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        running.should_exit = True
+        thread.join(10)
+
+
+@contextmanager
+def served(database_url: str) -> Iterator[str]:
+    """``smartcity serve`` as its own process on a free loopback port; yield its base URL."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTCITY_")}
+    env |= {
+        "SMARTCITY_DATABASE_URL": database_url,
+        "SMARTCITY_HTTP_HOST": "127.0.0.1",
+        "SMARTCITY_HTTP_PORT": str(port),
+    }
+    server = subprocess.Popen([sys.executable, "-m", "hub", "serve"], env=env)
+    try:
+        _wait_until_listening(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(20)

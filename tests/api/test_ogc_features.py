@@ -1,0 +1,115 @@
+"""OGC API - Features Part 1 Core: the documents, and the clients planners use reading them.
+
+GDAL's OAPIF driver is what QGIS uses to open an OGC API - Features service; OWSLib is
+the Python client integrators use. Both run here against a live server over HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pyogrio
+import pytest
+from fastapi.testclient import TestClient
+from owslib.ogcapi.features import Features
+
+from api.app import create_app
+from gis_layers.importer import import_file
+from hub.settings import Settings
+from storage import migrations
+from tests.api.live import served
+from tests.gis_layers.conftest import parcels_gpkg  # noqa: F401  (fixture)
+
+CORE = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core"
+
+
+@pytest.fixture
+def client(pg_url: str, parcels_gpkg: Path) -> Iterator[TestClient]:  # noqa: F811
+    with psycopg.connect(pg_url) as conn:
+        migrations.upgrade(conn)
+        import_file(conn, parcels_gpkg)
+    with TestClient(create_app(Settings(), pg_url)) as test_client:
+        yield test_client
+
+
+def _rel(links: list[dict[str, str]], rel: str) -> dict[str, str]:
+    return next(x for x in links if x["rel"] == rel)
+
+
+def test_landing_page_links_the_definition_conformance_and_data(client: TestClient) -> None:
+    landing = client.get("/").json()
+    assert landing["title"] and landing["description"]
+    for rel in ("self", "service-desc", "service-doc", "conformance", "data"):
+        target = client.get(_rel(landing["links"], rel)["href"])
+        assert target.status_code == 200, rel
+    assert client.get(_rel(landing["links"], "service-desc")["href"]).json()["openapi"]
+    conformance = client.get(_rel(landing["links"], "conformance")["href"]).json()
+    assert CORE in conformance["conformsTo"]
+    assert any(c.endswith("/conf/geojson") for c in conformance["conformsTo"])
+
+
+def test_collection_document_has_extent_crs_and_links(client: TestClient) -> None:
+    parcels = client.get("/collections/parcels").json()
+    assert parcels["itemType"] == "feature"
+    assert parcels["crs"] == ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"]
+    minx, miny, maxx, maxy = parcels["extent"]["spatial"]["bbox"][0]
+    assert 24.85 < minx < maxx < 24.89 and 43.74 < miny < maxy < 43.76
+    items = client.get(_rel(parcels["links"], "items")["href"])
+    assert items.headers["content-type"] == "application/geo+json"
+    collection = _rel(items.json()["links"], "collection")["href"]
+    assert client.get(collection).json()["id"] == "parcels"
+
+
+def test_single_feature_and_its_absence(client: TestClient) -> None:
+    one = client.get("/collections/parcels/items/3")
+    assert one.status_code == 200 and one.headers["content-type"] == "application/geo+json"
+    body = one.json()
+    assert body["type"] == "Feature" and body["id"] == 3
+    assert body["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    assert _rel(body["links"], "collection")["href"].endswith("/collections/parcels")
+    for missing in ("999", "abc", "-1", "99999999999999999999"):
+        response = client.get(f"/collections/parcels/items/{missing}")
+        assert response.status_code == 404, missing
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.fixture
+def service(demo_db: str) -> Iterator[tuple[str, dict[str, dict]]]:
+    with served(demo_db) as url:
+        with TestClient(create_app(Settings(), demo_db)) as local:
+            ours = {c["id"]: c for c in local.get("/collections").json()["collections"]}
+        yield url, ours
+
+
+def test_gdal_oapif_driver_reads_every_collection(
+    service: tuple[str, dict[str, dict]],
+) -> None:
+    url, ours = service
+    source = f"OAPIF:{url}/"
+    assert sorted(name for name, _kind in pyogrio.list_layers(source)) == sorted(ours)
+    for layer, collection in ours.items():
+        frame = pyogrio.read_dataframe(source, layer=layer, PAGE_SIZE="1000")
+        assert len(frame) == collection["numberOfFeatures"], layer
+        assert frame.crs is not None and frame.crs.to_epsg() == 4326, layer
+        minx, miny, maxx, maxy = collection["extent"]["spatial"]["bbox"][0]
+        bounds = frame.total_bounds
+        assert minx - 1e-6 <= bounds[0] and bounds[2] <= maxx + 1e-6, layer
+        assert miny - 1e-6 <= bounds[1] and bounds[3] <= maxy + 1e-6, layer
+        kinds = {kind.removeprefix("Multi") for kind in frame.geom_type}
+        assert kinds == {collection["geometryType"].removeprefix("Multi")}, layer
+    parcels = pyogrio.read_dataframe(source, layer="parcels", PAGE_SIZE="1000")
+    assert parcels["cadastral_number"].notna().all()
+
+
+def test_owslib_lists_and_reads_the_collections(service: tuple[str, dict[str, dict]]) -> None:
+    url, ours = service
+    api = Features(url)
+    assert CORE in api.conformance()["conformsTo"]
+    assert sorted(api.feature_collections()) == sorted(ours)
+    page = api.collection_items("parcels", limit=5)
+    assert page["numberReturned"] == 5
+    assert page["numberMatched"] == ours["parcels"]["numberOfFeatures"]
+    first = page["features"][0]
+    assert api.collection_item("parcels", str(first["id"]))["id"] == first["id"]
