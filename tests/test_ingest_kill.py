@@ -17,42 +17,26 @@ import paho.mqtt.client as mqtt
 import psycopg
 import pytest
 
-from hub.broker import free_port, port_answers
 from storage import devices, migrations
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+
+import ingest_faults  # noqa: E402
 
 STREAM = 20_000
 WAIT_S = 120.0
-# As production should be configured: no cap on queued QoS 1 messages for an offline
-# or busy persistent session (Mosquitto's default of 1000 drops the rest).
-CONF = """listener {port} 127.0.0.1
-allow_anonymous true
-max_queued_messages 0
-max_inflight_messages 0
-persistence true
-persistence_location {dir}/
-"""
 
 
 @pytest.fixture
 def private_mosquitto(tmp_path: Path) -> Iterator[str]:
-    binary = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin")
-    if binary is None:
+    """Mosquitto as production should run it: no cap on queued QoS 1 messages."""
+    if shutil.which("mosquitto", path="/usr/sbin:/usr/bin") is None:
         if os.environ.get("CI") == "true":
             pytest.fail("mosquitto is required in CI")
         pytest.skip("mosquitto is not installed")
-    port = free_port()
-    conf = tmp_path / "mosquitto.conf"
-    conf.write_text(CONF.format(port=port, dir=tmp_path))
-    broker = subprocess.Popen(
-        [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 10
-    while not port_answers("127.0.0.1", port):
-        assert time.monotonic() < deadline, "mosquitto did not start"
-        time.sleep(0.05)
-    yield f"mqtt://127.0.0.1:{port}"
-    broker.terminate()
-    broker.wait(10)
+    broker = ingest_faults.Broker(tmp_path)
+    yield broker.url
+    broker.stop()
 
 
 def _count(url: str) -> int:
