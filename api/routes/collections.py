@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -16,6 +17,7 @@ from fastapi.responses import Response
 from psycopg import AsyncConnection
 from pydantic import BaseModel
 
+from api import crs as crs_ref
 from api.deps import connection
 from api.errors import InvalidParameter, NotFound
 from api.geojson import GEOJSON, feature_collection
@@ -26,6 +28,7 @@ router = APIRouter(tags=["collections"])
 
 MAX_LIMIT = 10_000
 _JSON = "application/json"
+_CRS_HELP = "the CRS of the returned geometries (default CRS84): " + ", ".join(crs_ref.SUPPORTED)
 
 
 class SpatialExtent(BaseModel):
@@ -47,7 +50,8 @@ class Collection(BaseModel):
     id: str
     title: str
     itemType: str = "feature"
-    crs: list[str] = [CRS84]
+    crs: list[str] = crs_ref.SUPPORTED
+    storageCrs: str = CRS84
     extent: Extent | None
     links: list[Link]
     geometryType: str
@@ -64,8 +68,8 @@ class Collections(BaseModel):
     links: list[Link]
 
 
-def parse_bbox(raw: str | None) -> str | None:
-    """A ``minx,miny,maxx,maxy`` CRS84 bbox as a PostgreSQL box literal."""
+def parse_bbox(raw: str | None, bbox_crs: str = CRS84) -> str | None:
+    """A ``minx,miny,maxx,maxy`` bbox in ``bbox_crs`` as a CRS84 PostgreSQL box literal."""
     if raw is None:
         return None
     try:
@@ -74,6 +78,12 @@ def parse_bbox(raw: str | None) -> str | None:
         raise InvalidParameter(f"bbox {raw!r} must be four numbers: minx,miny,maxx,maxy") from None
     if len(values) != 4:
         raise InvalidParameter(f"bbox must have 4 numbers (2D), got {len(values)}")
+    if not all(map(math.isfinite, values)):
+        raise InvalidParameter(f"bbox {raw!r} must be finite numbers")
+    if bbox_crs != CRS84:
+        if values[0] > values[2] or values[1] > values[3]:
+            raise InvalidParameter("bbox must be given as min, min, max, max")
+        values = crs_ref.bbox_to_crs84(values, bbox_crs)
     minx, miny, maxx, maxy = values
     if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         raise InvalidParameter("bbox must be in CRS84 (lon -180..180, lat -90..90, miny <= maxy)")
@@ -171,10 +181,16 @@ async def items(
     bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy in CRS84")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
+    crs: Annotated[str | None, Query(description=_CRS_HELP)] = None,
+    bbox_crs: Annotated[
+        str | None, Query(alias="bbox-crs", description="the CRS of bbox (default CRS84)")
+    ] = None,
 ) -> Response:
     """A layer's features as a GeoJSON FeatureCollection, filtered by ``bbox``."""
+    target = crs_ref.checked(crs, "crs")
+    box = parse_bbox(bbox, crs_ref.checked(bbox_crs, "bbox-crs"))
     await _layer_row(conn, collection_id)
-    params = {"layer": collection_id, "bbox": parse_bbox(bbox), "limit": limit, "offset": offset}
+    params = {"layer": collection_id, "bbox": box, "limit": limit, "offset": offset}
     rows = await (await conn.execute(_ITEMS, params)).fetchall()
     matched = (await (await conn.execute(_COUNT, params)).fetchone() or (0,))[0]
     links = [
@@ -184,12 +200,14 @@ async def items(
     if offset + len(rows) < matched:
         following = request.url.include_query_params(offset=offset + limit, limit=limit)
         links.append(link(following, "next", GEOJSON))
-    return feature_collection(
-        [r[0] for r in rows],
+    response = feature_collection(
+        crs_ref.reproject_features([r[0] for r in rows], target),
         number_matched=matched,
         links=[x.model_dump(exclude_none=True) for x in links],
         time_stamp=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
     )
+    response.headers.update(crs_ref.content_crs(target))
+    return response
 
 
 _FEATURE = """
@@ -209,19 +227,21 @@ async def feature(
     feature_id: str,
     request: Request,
     conn: Annotated[AsyncConnection, Depends(connection)],
+    crs: Annotated[str | None, Query(description=_CRS_HELP)] = None,
 ) -> Response:
-    """One feature of a layer, in CRS84."""
+    """One feature of a layer."""
+    target = crs_ref.checked(crs, "crs")
     await _layer_row(conn, collection_id)
     row = None
     if feature_id.isdecimal() and len(feature_id) < 10:
         row = await (await conn.execute(_FEATURE, (collection_id, int(feature_id)))).fetchone()
     if row is None:
         raise NotFound(f"collection {collection_id!r} has no feature {feature_id!r}")
-    body = json.loads(row[0])
+    body = json.loads(crs_ref.reproject_features([row[0]], target)[0])
     body["links"] = [
         link(request.url, "self", GEOJSON).model_dump(exclude_none=True),
         link(
             request.url_for("collection", collection_id=collection_id), "collection", _JSON
         ).model_dump(exclude_none=True),
     ]
-    return Response(json.dumps(body), media_type=GEOJSON)
+    return Response(json.dumps(body), media_type=GEOJSON, headers=crs_ref.content_crs(target))

@@ -18,8 +18,9 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 ]
-"""OGC API - Features Part 1 (OGC 17-069r4) classes this service implements."""
+"""OGC API - Features Part 1 (OGC 17-069r4) and Part 2 (18-058) classes implemented."""
 
 
 class LandingPage(BaseModel):

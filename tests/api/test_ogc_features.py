@@ -12,6 +12,7 @@ from pathlib import Path
 import psycopg
 import pyogrio
 import pytest
+import shapely
 from fastapi.testclient import TestClient
 from owslib.ogcapi.features import Features
 
@@ -23,6 +24,7 @@ from tests.api.live import served
 from tests.gis_layers.conftest import parcels_gpkg  # noqa: F401  (fixture)
 
 CORE = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core"
+EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
 
 
 @pytest.fixture
@@ -53,7 +55,9 @@ def test_landing_page_links_the_definition_conformance_and_data(client: TestClie
 def test_collection_document_has_extent_crs_and_links(client: TestClient) -> None:
     parcels = client.get("/collections/parcels").json()
     assert parcels["itemType"] == "feature"
-    assert parcels["crs"] == ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"]
+    assert parcels["crs"][0] == "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+    assert f"{EPSG}3844" in parcels["crs"] and f"{EPSG}4326" in parcels["crs"]
+    assert parcels["storageCrs"] == "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
     minx, miny, maxx, maxy = parcels["extent"]["spatial"]["bbox"][0]
     assert 24.85 < minx < maxx < 24.89 and 43.74 < miny < maxy < 43.76
     items = client.get(_rel(parcels["links"], "items")["href"])
@@ -75,6 +79,62 @@ def test_single_feature_and_its_absence(client: TestClient) -> None:
         assert response.headers["content-type"] == "application/problem+json"
 
 
+def test_features_in_stereo_70_keep_their_cadastral_geometry(client: TestClient) -> None:
+    response = client.get("/collections/parcels/items", params={"crs": f"{EPSG}3844"})
+    assert response.headers["content-crs"] == f"<{EPSG}3844>"
+    for feature in response.json()["features"]:
+        polygon = shapely.geometry.shape(feature["geometry"])
+        minx, miny, _maxx, _maxy = polygon.bounds
+        # the fixture's 100 m cells start on whole hectometres of Stereo 70
+        assert abs(minx - round(minx, -2)) < 0.01 and abs(miny - round(miny, -2)) < 0.01
+        if feature["properties"]["cadastral_number"] != "20504":  # the repaired bow-tie
+            assert polygon.area == pytest.approx(10_000, rel=1e-6)
+    one = client.get("/collections/parcels/items/1", params={"crs": f"{EPSG}3844"})
+    assert one.headers["content-crs"] == f"<{EPSG}3844>"
+    assert shapely.geometry.shape(one.json()["geometry"]).area == pytest.approx(10_000, rel=1e-6)
+
+
+def test_epsg_4326_is_latitude_first_and_bbox_crs_is_honoured(client: TestClient) -> None:
+    lat_lon = client.get("/collections/parcels/items/1", params={"crs": f"{EPSG}4326"}).json()
+    lat, lon = lat_lon["geometry"]["coordinates"][0][0]
+    assert 43.7 < lat < 43.8 and 24.8 < lon < 24.9
+    # the south-west cell, asked for in Stereo 70 and in EPSG:4326 (lat, lon order)
+    stereo = client.get(
+        "/collections/parcels/items",
+        params={"bbox": "489510,250010,489590,250090", "bbox-crs": f"{EPSG}3844"},
+    ).json()
+    assert {f["properties"]["cadastral_number"] for f in stereo["features"]} == {"20500"}
+    sw = shapely.geometry.shape(
+        client.get("/collections/parcels/items/1").json()["geometry"]
+    ).centroid
+    geographic = client.get(
+        "/collections/parcels/items",
+        params={
+            "bbox": f"{sw.y - 1e-5},{sw.x - 1e-5},{sw.y + 1e-5},{sw.x + 1e-5}",
+            "bbox-crs": f"{EPSG}4326",
+        },
+    ).json()
+    assert {f["properties"]["cadastral_number"] for f in geographic["features"]} == {"20500"}
+
+
+@pytest.mark.parametrize(
+    ("params", "detail"),
+    [
+        ({"crs": "EPSG:3844"}, "is not served"),
+        ({"crs": f"{EPSG}31700"}, "is not served"),
+        ({"bbox": "1,2,3,4", "bbox-crs": "urn:x"}, "bbox-crs 'urn:x' is not served"),
+        ({"bbox": "489590,250010,489510,250090", "bbox-crs": f"{EPSG}3844"}, "min, min, max"),
+        ({"bbox": "nan,1,2,3"}, "finite"),
+    ],
+)
+def test_bad_crs_parameters_get_problem_details(
+    client: TestClient, params: dict, detail: str
+) -> None:
+    response = client.get("/collections/parcels/items", params=params)
+    assert response.status_code == 400, response.text
+    assert detail in response.json()["detail"]
+
+
 @pytest.fixture
 def service(demo_db: str) -> Iterator[tuple[str, dict[str, dict]]]:
     with served(demo_db) as url:
@@ -92,7 +152,7 @@ def test_gdal_oapif_driver_reads_every_collection(
     for layer, collection in ours.items():
         frame = pyogrio.read_dataframe(source, layer=layer, PAGE_SIZE="1000")
         assert len(frame) == collection["numberOfFeatures"], layer
-        assert frame.crs is not None and frame.crs.to_epsg() == 4326, layer
+        assert frame.crs is not None and frame.crs.equals("OGC:CRS84"), layer
         minx, miny, maxx, maxy = collection["extent"]["spatial"]["bbox"][0]
         bounds = frame.total_bounds
         assert minx - 1e-6 <= bounds[0] and bounds[2] <= maxx + 1e-6, layer
@@ -101,6 +161,11 @@ def test_gdal_oapif_driver_reads_every_collection(
         assert kinds == {collection["geometryType"].removeprefix("Multi")}, layer
     parcels = pyogrio.read_dataframe(source, layer="parcels", PAGE_SIZE="1000")
     assert parcels["cadastral_number"].notna().all()
+    # QGIS-style: the same layer in Stereo 70, areas as the planners' own tools measure
+    stereo = pyogrio.read_dataframe(source, layer="parcels", PAGE_SIZE="1000", CRS="EPSG:3844")
+    assert stereo.crs.to_epsg() == 3844
+    geodesic = parcels.to_crs("EPSG:3844").area.sum()
+    assert stereo.area.sum() == pytest.approx(geodesic, rel=1e-6)
 
 
 def test_owslib_lists_and_reads_the_collections(service: tuple[str, dict[str, dict]]) -> None:
