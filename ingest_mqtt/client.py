@@ -1,6 +1,7 @@
-"""The one place paho-mqtt is wrapped: creating clients from a broker URL.
+"""paho-mqtt clients for publishing (the simulator) and probing a broker, from a broker URL.
 
-Subscriptions are (re)made in ``on_connect`` so that they survive reconnects.
+The ingestion worker receives with gmqtt instead (:mod:`ingest_mqtt.consumer`); the
+session constants below are shared with it.
 """
 
 from __future__ import annotations
@@ -8,11 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from hub.settings import BrokerAddress
 
@@ -25,36 +23,18 @@ RECONNECT_MAX_S = 30
 # client is away: a week covers any outage we would rather replay than lose.
 SESSION_EXPIRY_S = 7 * 24 * 3600
 
-MessageHandler = Callable[[mqtt.MQTTMessage], None]
 
+def make_client(broker_url: str, client_id: str, *, protocol: str = "5") -> mqtt.Client:
+    """A publishing client that connects when its loop starts; call ``loop_start()``.
 
-def make_client(
-    broker_url: str,
-    client_id: str,
-    *,
-    persistent_session: bool = False,
-    manual_ack: bool = False,
-    subscriptions: Sequence[str] = (),
-    on_message: MessageHandler | None = None,
-    qos: int = 1,
-    protocol: str = "5",
-    receive_maximum: int | None = None,
-) -> mqtt.Client:
-    """A client that connects when its loop starts; call ``loop_start()`` to run it.
-
-    With ``persistent_session`` the broker keeps the subscription and queues QoS 1
-    messages while the client is away; with ``manual_ack`` PUBACK is sent only when the
-    caller acknowledges (after its commit). ``protocol`` is ``"5"`` or ``"3.1.1"``; with
-    MQTT 5, ``receive_maximum`` bounds the unacknowledged messages the broker sends.
+    ``protocol`` is ``"5"`` or ``"3.1.1"``.
     """
     address = BrokerAddress(broker_url)
     v5 = protocol == "5"
     client = mqtt.Client(
         mqtt.CallbackAPIVersion.VERSION2,
         client_id=client_id,
-        clean_session=None if v5 else not persistent_session,
         protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
-        manual_ack=manual_ack,
     )
     # Without credentials in the URL the client id is sent as user name: amqtt (the
     # embedded broker) discards the queued messages of anonymous persistent sessions.
@@ -64,40 +44,15 @@ def make_client(
     client.max_queued_messages_set(0)
 
     def _on_connect(
-        c: mqtt.Client, _userdata: object, _flags: object, reason: object, _props: object
+        _c: mqtt.Client, _userdata: object, _flags: object, reason: object, _props: object
     ) -> None:
         if getattr(reason, "is_failure", False):
             log.error("broker %s refused connection: %s", address, reason)
             return
-        for topic in subscriptions:
-            c.subscribe(topic, qos=qos)
         log.info("connected to %s as %s", address, client_id)
 
-    def _on_message(_c: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
-        if on_message is None:
-            return
-        try:
-            on_message(message)
-        except Exception:  # a failing handler must not stop paho's network loop
-            log.exception("message handler failed for topic %s", message.topic)
-
     client.on_connect = _on_connect
-    client.on_message = _on_message
-    if v5:
-        properties = Properties(PacketTypes.CONNECT)
-        if persistent_session:
-            properties.SessionExpiryInterval = SESSION_EXPIRY_S
-        if receive_maximum:
-            properties.ReceiveMaximum = receive_maximum
-        client.connect_async(
-            address.host,
-            address.port,
-            keepalive=KEEPALIVE_S,
-            clean_start=not persistent_session,
-            properties=properties,
-        )
-    else:
-        client.connect_async(address.host, address.port, keepalive=KEEPALIVE_S)
+    client.connect_async(address.host, address.port, keepalive=KEEPALIVE_S)
     return client
 
 
