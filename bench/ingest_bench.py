@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -151,32 +152,34 @@ def preload(port: int, kind: str, total: int, publishers: int = 2) -> float:
     return share * publishers / (time.perf_counter() - started)
 
 
-def bare_subscriber(port: int, expected: int, topic: str) -> float:
-    """Messages/s a bare paho subscriber (auto-ack) drains from a preloaded session."""
-    client_id = "bare-subscriber"
-    create_session(port, client_id, topic)
-    publishers_rate = preload(port, "json", expected)
-    got = 0
-    first = last = 0.0
+def drain_with_paho(
+    port: int, client_id: str, expected: int, handle: Callable[[mqtt.MQTTMessage], None]
+) -> float:
+    """Messages/s a paho client (auto-ack) takes ``expected`` queued messages, each handled."""
+    times: list[float] = []
     done = threading.Event()
 
-    def on_message(_c: mqtt.Client, _u: object, _m: mqtt.MQTTMessage) -> None:
-        nonlocal got, first, last
-        if got == 0:
-            first = time.perf_counter()
-        got += 1
-        last = time.perf_counter()
-        if got >= expected:
+    def on_message(_c: mqtt.Client, _u: object, m: mqtt.MQTTMessage) -> None:
+        handle(m)
+        times.append(time.perf_counter())
+        if len(times) >= expected:
             done.set()
 
     c = client(port, client_id, persistent=True)
     c.on_message = on_message
     c.loop_start()
-    done.wait(600)
+    done.wait(900)
     c.disconnect()
     c.loop_stop()
-    print(f"  publishers queued {publishers_rate:,.0f} msg/s; bare subscriber got {got}")
-    return got / (last - first)
+    return len(times) / (times[-1] - times[0])
+
+
+def bare_subscriber(port: int, expected: int, topic: str) -> float:
+    """Messages/s a bare paho subscriber (auto-ack) drains from a preloaded session."""
+    create_session(port, "bare-subscriber", topic)
+    publishers_rate = preload(port, "json", expected)
+    print(f"  publishers queued {publishers_rate:,.0f} msg/s")
+    return drain_with_paho(port, "bare-subscriber", expected, lambda _m: None)
 
 
 def bare_c_subscriber(port: int, expected: int, topic: str) -> float:
@@ -346,10 +349,8 @@ def naive(port: int, expected: int) -> float:
         create_session(port, client_id, f"{PREFIX}/devices/+/json")
         preload(port, "json", expected)
         conn = psycopg.connect(url, autocommit=True)
-        done = threading.Event()
-        times: list[float] = []
 
-        def on_message(_c: mqtt.Client, _u: object, m: mqtt.MQTTMessage) -> None:
+        def insert(m: mqtt.MQTTMessage) -> None:
             doc = json.loads(m.payload)
             device = m.topic.split("/")[2]
             for quantity, value in doc["values"].items():
@@ -358,18 +359,11 @@ def naive(port: int, expected: int) -> float:
                     " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
                     (device, quantity, doc["time"], value),
                 )
-            times.append(time.perf_counter())
-            if len(times) >= expected:
-                done.set()
 
-        c = client(port, client_id, persistent=True)
-        c.on_message = on_message
-        c.loop_start()
-        done.wait(900)
-        c.disconnect()
-        c.loop_stop()
-        conn.close()
-        return len(times) / (times[-1] - times[0])
+        try:
+            return drain_with_paho(port, client_id, expected, insert)
+        finally:
+            conn.close()
     finally:
         drop_database(url)
 
