@@ -155,8 +155,12 @@ class _Pack:
         self.version: int | None = None
         self.names: dict[str, tuple[str, str]] = {}  # name: (quantity, refusal)
         self.targets: dict[tuple[str, str | None], tuple[Quantity, Conversion] | str] = {}
-        self.times: dict[float, datetime] = {}
-        self.seen: dict[tuple[str, datetime], int] = {}
+        # the raw (n, u) of usual records that resolved, under the base fields in force
+        self.fast_targets: dict[tuple[object, object], tuple[str, Quantity, Conversion]] = {}
+        self.times: dict[float, tuple[float, datetime]] = {}
+        # (quantity, seconds since the epoch): hashing a float costs a fifth of hashing
+        # an aware datetime, which computes its UTC offset each time
+        self.seen: dict[tuple[str, float], int] = {}
         self.parsed = Parsed()
         # drones: position parts and observations until the pack is read
         self.positions: dict[datetime, dict[str, tuple[float, int]]] = {}
@@ -174,6 +178,8 @@ class _Pack:
                 if self.version is not None and version != self.version:
                     raise _Skip(f"bver {version} differs from the pack's bver {self.version}")
                 self.version = version
+            if "bn" in record or "bu" in record:
+                self.fast_targets.clear()  # resolved under the base fields being replaced
             if "bn" in record:
                 self.base_name = _text(record, "bn")
             if "bt" in record:
@@ -189,9 +195,9 @@ class _Pack:
         if self.version is None:
             self.version = DEFAULT_VERSION
 
-    def moment(self, record: dict[str, Any]) -> datetime:
-        """The record's resolved time, within the accepted window."""
-        total = self.base_time + _number(record, "t") if "t" in record else self.base_time
+    def instant(self, total: float) -> tuple[float, datetime]:
+        """The resolved time ``bt + t`` in seconds since the epoch and as a datetime,
+        within the accepted window."""
         cached = self.times.get(total)
         if cached is not None:
             return cached
@@ -207,8 +213,8 @@ class _Pack:
             moment = datetime.fromtimestamp(stamp, UTC)
         else:
             moment = self.received_at + timedelta(seconds=total)
-        self.times[total] = moment
-        return moment
+        self.times[total] = stamp, moment
+        return stamp, moment
 
     def value(self, record: dict[str, Any]) -> tuple[float, bool]:
         """The record's value and whether it came as a boolean (``vb``)."""
@@ -274,6 +280,42 @@ class _Pack:
             return f"unit {unit!r} is not accepted for {name} (accepted: {quantity.accepted})"
         return quantity, conversion
 
+    def fast(self, index: int, record: dict[str, Any]) -> bool:
+        """Store a usual record (``n``, ``u``, numeric ``v`` and ``t``) whose name, unit
+        and time resolved before; False leaves the record to :meth:`record`, which also
+        gives every refusal its reason.
+
+        The general path checks every label of every record; a pack repeats a few names
+        and units, so after the first record of each this path decodes a record in about
+        2.8 µs against 3.6-4.1 µs (``bench/parse_bench.py``, side by side).
+        """
+        v = record.get("v")
+        t = record.get("t")
+        n = record.get("n")
+        u = record.get("u")
+        # No other label (nor a null one): cheaper than comparing key sets.
+        if len(record) != 1 + (t is not None) + (n is not None) + (u is not None):
+            return False
+        if t is None:
+            t = 0.0
+        # JSON numbers well inside the float range; booleans, NaN, infinities and
+        # ints beyond a float go the general way.
+        if not (
+            (type(v) is float or type(v) is int)
+            and (type(t) is float or type(t) is int)
+            and -1e300 < v < 1e300
+            and -1e300 < t < 1e300
+        ):
+            return False
+        try:
+            target = self.fast_targets.get((n, u))
+        except TypeError:  # an unhashable name or unit: refused by the general path
+            return False
+        if target is None:
+            return False
+        self.store(index, target, self.instant(self.base_time + t), self.base_value + v)
+        return True
+
     def record(self, index: int, record: dict[str, Any]) -> None:
         """Resolve one record into a reading or a position part."""
         plain = record.keys() <= _PLAIN
@@ -293,7 +335,9 @@ class _Pack:
             if must:
                 raise _Skip(f"unknown must-understand field {must[0]!r} (RFC 8428 §4.4)")
         name = self.quantity(record)
-        moment = self.moment(record)
+        instant = self.instant(
+            self.base_time + _number(record, "t") if "t" in record else self.base_time
+        )
         value, as_boolean = self.value(record)
         if not plain:
             for label in ("s", "ut"):
@@ -304,6 +348,19 @@ class _Pack:
         quantity, conversion = self.target(name, unit)
         if as_boolean and not quantity.boolean:
             raise _Skip(f"{name} takes a number ('v'), not a boolean ('vb')")
+        if plain and not as_boolean:
+            self.fast_targets[record.get("n"), record.get("u")] = (name, quantity, conversion)
+        self.store(index, (name, quantity, conversion), instant, value)
+
+    def store(
+        self,
+        index: int,
+        target: tuple[str, Quantity, Conversion],
+        instant: tuple[float, datetime],
+        value: float,
+    ) -> None:
+        """Convert, check and keep a resolved record: a reading or a drone position part."""
+        name, quantity, conversion = target
         if conversion is not IDENTITY:
             # 9 decimals drop the binary noise of a conversion (1.1 m is 110 cm, not
             # 110.00000000000001) and keep far more precision than any sensor has.
@@ -311,7 +368,8 @@ class _Pack:
         problem = quantity.problem(value)
         if problem is not None:
             raise _Skip(problem)
-        first = self.seen.setdefault((name, moment), index)
+        stamp, moment = instant
+        first = self.seen.setdefault((name, stamp), index)
         if first != index:
             raise _Skip(f"second {name} at {moment.isoformat()} (first: record {first})")
         if self.drone and name in POSITION:
@@ -396,7 +454,8 @@ def parse(
             pack.reject(index, f"expected a JSON object, got {type(record).__name__}")
             continue
         try:
-            pack.record(index, record)
+            if not pack.fast(index, record):
+                pack.record(index, record)
         except _Poison as poison:
             pack.reject(index, poison.reason)
             poisoned = (index, poison.later)

@@ -59,6 +59,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "drone_track", lambda _conn: "0003_drone_track.sql"),
     Migration(4, "device_credentials", lambda _conn: "0004_device_credentials.sql"),
     Migration(5, "ingest_workers", lambda _conn: "0005_ingest_workers.sql"),
+    Migration(6, "readings_c_collation", lambda _conn: "0006_readings_c_collation.sql"),
 )
 
 

@@ -6,7 +6,7 @@ partition would be refused, so writers call :func:`ensure_months` for a batch fi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 
 import psycopg
@@ -28,6 +28,19 @@ class PartitionKeeper:
 
     def __init__(self) -> None:
         self._known: set[date] = set()
+
+    def ensure_for(self, conn: psycopg.Connection, times: Sequence[datetime]) -> None:
+        """Create the partitions that readings at ``times`` go to.
+
+        A batch nearly always falls within one month, which its oldest and newest times
+        show with two comparisons per reading instead of a time-zone conversion each (a
+        fifth of the writer's CPU per reading).
+        """
+        first = month_start(min(times))
+        if first == month_start(max(times)):
+            self.ensure_months(conn, (first,))
+        else:
+            self.ensure_months(conn, {month_start(t) for t in times})
 
     def ensure_months(self, conn: psycopg.Connection, months: Iterable[date]) -> None:
         """Create the partitions for ``months`` that this process has not seen yet."""

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import psycopg
 
-from storage.partitions import PartitionKeeper, month_start
+from storage.partitions import PartitionKeeper
 
 
 @dataclass(slots=True)
@@ -145,7 +145,7 @@ class ReadingWriter:
                 )
             if readings:
                 if self._partitions is not None:
-                    self._partitions.ensure_months(conn, {month_start(r.time) for r in readings})
+                    self._partitions.ensure_for(conn, [r.time for r in readings])
                 inserted = self._write_readings(conn, readings)
             if dead_letters:
                 conn.execute(
