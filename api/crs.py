@@ -10,6 +10,7 @@ northing, easting; EPSG:3857 is easting, northing.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 
 import numpy as np
@@ -51,6 +52,20 @@ def bbox_to_crs84(values: list[float], bbox_crs: str) -> list[float]:
     )
 
 
+def _reprojected(geometry: shapely.Geometry, transformer: Transformer) -> shapely.Geometry:
+    return shapely.transform(
+        geometry, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+    )
+
+
+def to_crs84(source: str) -> Callable[[shapely.Geometry], shapely.Geometry]:
+    """Reprojection of geometries given in ``source`` (e.g. a filter's) to CRS84."""
+    if source == CRS84:
+        return lambda geometry: geometry
+    transformer = _transformer(source, CRS84)
+    return lambda geometry: _reprojected(geometry, transformer)
+
+
 def reproject_features(features: list[str], target: str) -> list[str]:
     """GeoJSON features (serialised, CRS84) with their geometry in ``target``."""
     if target == CRS84:
@@ -60,11 +75,7 @@ def reproject_features(features: list[str], target: str) -> list[str]:
     for text in features:
         feature = json.loads(text)
         if feature.get("geometry"):
-            geometry = shapely.transform(
-                shape(feature["geometry"]),
-                lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])),
-            )
-            feature["geometry"] = mapping(geometry)
+            feature["geometry"] = mapping(_reprojected(shape(feature["geometry"]), transformer))
         out.append(json.dumps(feature))
     return out
 

@@ -20,3 +20,10 @@ class LayerNotFound(LayerError):
 
     status_code = 404
     title = "Collection not found"
+
+
+class FilterError(LayerError):
+    """A filter (CQL2, property filter, datetime) cannot be applied; the message says why."""
+
+    status_code = 400
+    title = "Invalid filter"

@@ -1,7 +1,8 @@
-"""GIS layers as OGC API - Features collections (Part 1 Core, GeoJSON).
+"""GIS layers as OGC API - Features collections (Part 1 Core, GeoJSON; Part 3 Filtering).
 
-``/collections``, ``/collections/{id}``, ``/collections/{id}/items`` (GeoJSON in CRS84,
-``bbox``, ``limit``/``offset`` with a ``next`` link) and
+``/collections``, ``/collections/{id}``, ``/collections/{id}/queryables``,
+``/collections/{id}/items`` (GeoJSON; ``bbox``, ``datetime``, property filters, a CQL2
+``filter``, ``limit``/``offset`` with a ``next`` link) and
 ``/collections/{id}/items/{featureId}``.
 """
 
@@ -22,7 +23,9 @@ from api.deps import connection
 from api.errors import InvalidParameter, NotFound
 from api.geojson import GEOJSON, feature_collection
 from api.ogc import CRS84, Link, link
-from gis_layers.errors import LayerNotFound
+from gis_layers import cql2_filter, features, queryables
+from gis_layers.errors import FilterError, LayerNotFound
+from gis_layers.queryables import Queryable
 
 router = APIRouter(tags=["collections"])
 
@@ -100,8 +103,12 @@ def _box_to_list(box: str | None) -> list[list[float]] | None:
     return [[nums[2], nums[3], nums[0], nums[1]]]
 
 
+_QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+_SCHEMA_JSON = "application/schema+json"
+
+
 def _collection(request: Request, row: tuple) -> Collection:
-    layer_id, title, geometry_type, source_crs, count, bbox = row
+    layer_id, title, geometry_type, source_crs, count, bbox, _attributes = row
     bbox_list = _box_to_list(bbox)
     return Collection(
         id=layer_id,
@@ -113,12 +120,18 @@ def _collection(request: Request, row: tuple) -> Collection:
         links=[
             link(request.url_for("collection", collection_id=layer_id), "self", "application/json"),
             link(request.url_for("collection_items", collection_id=layer_id), "items", GEOJSON),
+            link(
+                request.url_for("collection_queryables", collection_id=layer_id),
+                _QUERYABLES_REL,
+                _SCHEMA_JSON,
+            ),
         ],
     )
 
 
 _LAYER_COLUMNS = (
-    "SELECT layer_id, title, geometry_type, source_crs, feature_count, bbox_crs84::text FROM layers"
+    "SELECT layer_id, title, geometry_type, source_crs, feature_count, bbox_crs84::text,"
+    " attributes FROM layers"
 )
 
 
@@ -153,19 +166,66 @@ async def collection(
     return _collection(request, await _layer_row(conn, collection_id))
 
 
-_ITEMS = """
-SELECT json_build_object('type', 'Feature', 'id', feature_id,
-                         'geometry', geometry, 'properties', properties)::text
-FROM features
-WHERE layer_id = %(layer)s AND (%(bbox)s::box IS NULL OR bbox && %(bbox)s::box)
-ORDER BY feature_id
-LIMIT %(limit)s OFFSET %(offset)s
-"""
+@router.get(
+    "/collections/{collection_id}/queryables",
+    name="collection_queryables",
+    responses={200: {"content": {_SCHEMA_JSON: {}}}},
+)
+async def collection_queryables(
+    collection_id: str, request: Request, conn: Annotated[AsyncConnection, Depends(connection)]
+) -> Response:
+    """What the collection's features can be filtered on (Part 3), as a JSON Schema."""
+    row = await _layer_row(conn, collection_id)
+    document = queryables.json_schema(
+        queryables.from_attributes(row[6]), str(request.url), f"{row[1]} queryables"
+    )
+    return Response(json.dumps(document), media_type=_SCHEMA_JSON)
 
-_COUNT = """
-SELECT count(*) FROM features
-WHERE layer_id = %(layer)s AND (%(bbox)s::box IS NULL OR bbox && %(bbox)s::box)
-"""
+
+_ITEMS_PARAMETERS = frozenset(
+    {
+        "bbox",
+        "bbox-crs",
+        "crs",
+        "limit",
+        "offset",
+        "datetime",
+        "filter",
+        "filter-lang",
+        "filter-crs",
+        "f",
+    }
+)
+
+
+def _items_filter(
+    request: Request,
+    layer: dict[str, Queryable],
+    filter_text: str | None,
+    filter_lang: str,
+    filter_crs: str,
+    moment: str | None,
+) -> cql2_filter.CompiledFilter | None:
+    """Every filtering parameter of an items request as one compiled filter, or None."""
+    conditions = [
+        cql2_filter.property_equals(layer[name], value)
+        for name, value in request.query_params.items()
+        if name in layer and name not in _ITEMS_PARAMETERS
+    ]
+    if moment is not None:
+        temporal = queryables.temporal(layer)
+        if temporal is None:
+            raise FilterError(
+                "this collection has no date-time property, so datetime cannot filter it"
+            )
+        conditions.append(cql2_filter.datetime_filter(temporal, moment))
+    if filter_text is not None:
+        conditions.append(cql2_filter.parse(filter_text, filter_lang))
+    if not conditions:
+        return None
+    return cql2_filter.compile_filter(
+        cql2_filter.all_of(conditions), layer, crs_ref.to_crs84(filter_crs)
+    )
 
 
 @router.get(
@@ -185,23 +245,49 @@ async def items(
     bbox_crs: Annotated[
         str | None, Query(alias="bbox-crs", description="the CRS of bbox (default CRS84)")
     ] = None,
+    datetime_: Annotated[
+        str | None,
+        Query(
+            alias="datetime",
+            description="an RFC 3339 date-time or interval (start/end, '..' open) on the"
+            " collection's date-time property",
+        ),
+    ] = None,
+    filter_: Annotated[
+        str | None,
+        Query(alias="filter", description="a CQL2 filter, e.g. zone = 'R1' AND area_m2 > 500"),
+    ] = None,
+    filter_lang: Annotated[
+        str, Query(alias="filter-lang", description="cql2-text (default) or cql2-json")
+    ] = "cql2-text",
+    filter_crs: Annotated[
+        str | None, Query(alias="filter-crs", description="the CRS of the filter's geometries")
+    ] = None,
 ) -> Response:
-    """A layer's features as a GeoJSON FeatureCollection, filtered by ``bbox``."""
+    """A layer's features as a GeoJSON FeatureCollection: ``bbox``, ``datetime``, any
+    queryable as ``name=value``, and a CQL2 ``filter`` all apply together."""
     target = crs_ref.checked(crs, "crs")
     box = parse_bbox(bbox, crs_ref.checked(bbox_crs, "bbox-crs"))
-    await _layer_row(conn, collection_id)
-    params = {"layer": collection_id, "bbox": box, "limit": limit, "offset": offset}
-    rows = await (await conn.execute(_ITEMS, params)).fetchall()
-    matched = (await (await conn.execute(_COUNT, params)).fetchone() or (0,))[0]
+    row = await _layer_row(conn, collection_id)
+    compiled = _items_filter(
+        request,
+        queryables.from_attributes(row[6]),
+        filter_,
+        filter_lang,
+        crs_ref.checked(filter_crs, "filter-crs"),
+        datetime_,
+    )
+    query = features.ItemsQuery(collection_id, box, compiled, limit, offset)
+    found, matched = await features.page(conn, query)
     links = [
         link(request.url, "self", GEOJSON),
         link(request.url_for("collection", collection_id=collection_id), "collection", _JSON),
     ]
-    if offset + len(rows) < matched:
+    if offset + len(found) < matched:
         following = request.url.include_query_params(offset=offset + limit, limit=limit)
         links.append(link(following, "next", GEOJSON))
     response = feature_collection(
-        crs_ref.reproject_features([r[0] for r in rows], target),
+        crs_ref.reproject_features(found, target),
         number_matched=matched,
         links=[x.model_dump(exclude_none=True) for x in links],
         time_stamp=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
