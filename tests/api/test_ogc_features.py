@@ -168,6 +168,21 @@ def test_gdal_oapif_driver_reads_every_collection(
     assert stereo.area.sum() == pytest.approx(local.area.sum(), rel=1e-6)
     # and the axes are read as served (an easting/northing swap keeps the areas)
     assert stereo.total_bounds == pytest.approx(local.total_bounds, abs=0.01)
+    # a QGIS filter expression and a spatial filter (GDAL turns them into CQL2 requests
+    # when the server declares it): the same parcels as filtering the whole layer here
+    land_use = parcels["land_use"].mode()[0]
+    wanted = parcels[(parcels["land_use"] == land_use) & (parcels["area_m2"] > 500)]
+    filtered = pyogrio.read_dataframe(
+        source, layer="parcels", where=f"land_use = '{land_use}' AND area_m2 > 500"
+    )
+    assert 0 < len(filtered) < len(parcels)
+    assert sorted(filtered["cadastral_number"]) == sorted(wanted["cadastral_number"])
+    minx, miny, maxx, maxy = parcels.total_bounds
+    window = (minx, miny, (minx + maxx) / 2, (miny + maxy) / 2)
+    inside = pyogrio.read_dataframe(source, layer="parcels", bbox=window)
+    assert sorted(inside["cadastral_number"]) == sorted(
+        parcels[parcels.intersects(shapely.box(*window))]["cadastral_number"]
+    )
 
 
 def test_owslib_lists_and_reads_the_collections(service: tuple[str, dict[str, dict]]) -> None:
