@@ -15,8 +15,16 @@ class Link(BaseModel):
     rel: str
     type: str | None = None
     title: str | None = None
+    templated: bool | None = None
+    """True when ``href`` is a URI template (OGC API - Tiles' tile links)."""
 
 
-def link(href: URL | str, rel: str, media_type: str, title: str | None = None) -> Link:
+def link(
+    href: URL | str,
+    rel: str,
+    media_type: str,
+    title: str | None = None,
+    templated: bool | None = None,
+) -> Link:
     """A link to ``href``."""
-    return Link(href=str(href), rel=rel, type=media_type, title=title)
+    return Link(href=str(href), rel=rel, type=media_type, title=title, templated=templated)

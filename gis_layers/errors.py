@@ -27,3 +27,10 @@ class FilterError(LayerError):
 
     status_code = 400
     title = "Invalid filter"
+
+
+class TileOutOfRange(LayerError):
+    """A tile outside its tile matrix set (OGC API - Tiles answers 404)."""
+
+    status_code = 404
+    title = "Tile not found"

@@ -125,6 +125,11 @@ def _collection(request: Request, row: tuple) -> Collection:
                 _QUERYABLES_REL,
                 _SCHEMA_JSON,
             ),
+            link(
+                request.url_for("collection_tilesets", collection_id=layer_id),
+                "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                "application/json",
+            ),
         ],
     )
 

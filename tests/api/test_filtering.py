@@ -7,54 +7,19 @@ here, with pandas and shapely on the layer as generated, not against fixed id li
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import psycopg
 import pytest
 import shapely
 from fastapi.testclient import TestClient
 from pyproj import Transformer
 
-from api.app import create_app
-from gis_layers.importer import import_file
-from hub.settings import Settings
-from storage import migrations
-from tests import backends
+from tests.api.lots import WGS, N, lots_client  # noqa: F401  (fixture)
 
-N = 240
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
-
-
-def _layer() -> gpd.GeoDataFrame:
-    """Lots of 40 m x 30 m in Stereo 70 (some rotated), attributes of every type."""
-    rng = np.random.default_rng(7)
-    cells = []
-    for k in range(N):
-        x, y = 489000 + 50 * (k % 20), 250000 + 40 * (k // 20)
-        cell = shapely.box(x, y, x + 40, y + 30)
-        cells.append(shapely.affinity.rotate(cell, 30) if k % 7 == 0 else cell)
-    owners = rng.choice(["city", "state", "private", None], N)
-    return gpd.GeoDataFrame(
-        {
-            "land_use": rng.choice(["CC", "IS", "L", "CC-ext"], N),
-            "levels": rng.integers(0, 10, N),
-            "area_m2": rng.uniform(100, 5000, N).round(2),
-            "public": rng.random(N) < 0.3,
-            "owner": pd.array(owners, dtype=object),
-            "surveyed": pd.to_datetime("2020-01-01", utc=True)
-            + pd.to_timedelta(rng.integers(0, 366, N), unit="D"),
-        },
-        geometry=cells,
-        crs="EPSG:3844",
-    )
-
-
-LAYER = _layer()
-WGS = LAYER.to_crs("OGC:CRS84")
 # A quadrilateral over part of the lots, in CRS84, and a bbox over another part.
 AREA = shapely.Polygon(
     [(24.8620, 43.7510), (24.8660, 43.7505), (24.8665, 43.7530), (24.8625, 43.7535)]
@@ -62,16 +27,9 @@ AREA = shapely.Polygon(
 BOX = (24.8600, 43.7520, 24.8640, 43.7540)
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory, pg_server: str) -> Iterator[TestClient]:
-    path = Path(tmp_path_factory.mktemp("lots")) / "lots.gpkg"
-    LAYER.to_file(path, layer="lots")
-    with backends.fresh_database(pg_server) as url:
-        with psycopg.connect(url) as conn:
-            migrations.upgrade(conn)
-            import_file(conn, path)
-        with TestClient(create_app(Settings(), url)) as test_client:
-            yield test_client
+@pytest.fixture
+def client(lots_client: TestClient) -> TestClient:  # noqa: F811
+    return lots_client
 
 
 def _ids(client: TestClient, **params: str) -> list[int]:

@@ -1,0 +1,156 @@
+"""OGC API - Tiles: every vector layer as Mapbox Vector Tiles in WebMercatorQuad.
+
+``/tileMatrixSets`` and ``/tileMatrixSets/WebMercatorQuad`` describe the tiling scheme
+(the OGC Two Dimensional Tile Matrix Set document, from morecantile);
+``/collections/{id}/tiles`` lists a layer's tileset, ``.../tiles/WebMercatorQuad`` is
+its metadata with the tile URI template, and
+``.../tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}`` is a tile. QGIS opens
+the template as a vector tile layer; pydeck's MVTLayer reads the same URLs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import Response
+from psycopg import AsyncConnection
+
+from api.deps import connection
+from api.ogc import link
+from gis_layers import vector_tiles
+from gis_layers.errors import LayerNotFound
+
+router = APIRouter(tags=["tiles"])
+
+_JSON = "application/json"
+_TMS_REL = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
+_MERCATOR = "http://www.opengis.net/def/crs/EPSG/0/3857"
+_TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
+
+
+@router.get("/tileMatrixSets")
+async def tile_matrix_sets(request: Request) -> dict[str, object]:
+    """The tiling schemes tiles are served in."""
+    href = request.url_for("tile_matrix_set", tile_matrix_set_id=vector_tiles.TILE_MATRIX_SET)
+    return {
+        "tileMatrixSets": [
+            {
+                "id": vector_tiles.TILE_MATRIX_SET,
+                "title": "Google Maps Compatible for the World",
+                "uri": _TMS_URI,
+                "links": [link(href, "self", _JSON).model_dump(exclude_none=True)],
+            }
+        ]
+    }
+
+
+@router.get("/tileMatrixSets/{tile_matrix_set_id}", name="tile_matrix_set")
+async def tile_matrix_set(tile_matrix_set_id: str) -> Response:
+    """The tiling scheme's definition (OGC 2D Tile Matrix Set 2.0)."""
+    _known(tile_matrix_set_id)
+    return Response(vector_tiles.TMS.model_dump_json(exclude_none=True), media_type=_JSON)
+
+
+def _known(tile_matrix_set_id: str) -> None:
+    if tile_matrix_set_id != vector_tiles.TILE_MATRIX_SET:
+        raise LayerNotFound(
+            f"no tile matrix set {tile_matrix_set_id!r}; tiles are served in"
+            f" {vector_tiles.TILE_MATRIX_SET}"
+        )
+
+
+async def _layer(conn: AsyncConnection, collection_id: str) -> tuple[str, str]:
+    row = await (
+        await conn.execute(
+            "SELECT title, geometry_type FROM layers WHERE layer_id = %s", (collection_id,)
+        )
+    ).fetchone()
+    if row is None:
+        raise LayerNotFound(f"no collection {collection_id!r}; see /collections")
+    return row[0], row[1]
+
+
+def _tileset(request: Request, collection_id: str, title: str, geometry_type: str) -> dict:
+    metadata = request.url_for(
+        "collection_tileset",
+        collection_id=collection_id,
+        tile_matrix_set_id=vector_tiles.TILE_MATRIX_SET,
+    )
+    template = f"{metadata}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"
+    return {
+        "title": f"{title} (vector tiles)",
+        "dataType": "vector",
+        "crs": _MERCATOR,
+        "tileMatrixSetURI": _TMS_URI,
+        "layers": [
+            {
+                "id": collection_id,
+                "dataType": "vector",
+                "geometryDimension": 2 if "Polygon" in geometry_type else None,
+                "minTileMatrix": "0",
+                "maxTileMatrix": str(vector_tiles.MAX_ZOOM),
+            }
+        ],
+        "links": [
+            x.model_dump(exclude_none=True)
+            for x in (
+                link(metadata, "self", _JSON),
+                link(
+                    request.url_for(
+                        "tile_matrix_set", tile_matrix_set_id=vector_tiles.TILE_MATRIX_SET
+                    ),
+                    _TMS_REL,
+                    _JSON,
+                ),
+                link(template, "item", vector_tiles.MEDIA_TYPE, "Mapbox Vector Tile", True),
+                link(
+                    request.url_for("collection", collection_id=collection_id), "collection", _JSON
+                ),
+            )
+        ],
+    }
+
+
+@router.get("/collections/{collection_id}/tiles", name="collection_tilesets")
+async def collection_tilesets(
+    collection_id: str, request: Request, conn: Annotated[AsyncConnection, Depends(connection)]
+) -> dict[str, object]:
+    """The layer's tilesets: one, vector, in WebMercatorQuad."""
+    title, geometry_type = await _layer(conn, collection_id)
+    return {
+        "tilesets": [_tileset(request, collection_id, title, geometry_type)],
+        "links": [link(request.url, "self", _JSON).model_dump(exclude_none=True)],
+    }
+
+
+@router.get("/collections/{collection_id}/tiles/{tile_matrix_set_id}", name="collection_tileset")
+async def collection_tileset(
+    collection_id: str,
+    tile_matrix_set_id: str,
+    request: Request,
+    conn: Annotated[AsyncConnection, Depends(connection)],
+) -> dict[str, object]:
+    """The tileset's metadata, with the tile URI template."""
+    _known(tile_matrix_set_id)
+    title, geometry_type = await _layer(conn, collection_id)
+    return _tileset(request, collection_id, title, geometry_type)
+
+
+@router.get(
+    "/collections/{collection_id}/tiles/{tile_matrix_set_id}/{tile_matrix}/{tile_row}/{tile_col}",
+    response_class=Response,
+    responses={200: {"content": {vector_tiles.MEDIA_TYPE: {}}}},
+)
+async def collection_tile(
+    collection_id: str,
+    tile_matrix_set_id: str,
+    tile_matrix: Annotated[int, Path(description="zoom level")],
+    tile_row: Annotated[int, Path(description="y, from the top")],
+    tile_col: Annotated[int, Path(description="x, from the left")],
+    conn: Annotated[AsyncConnection, Depends(connection)],
+) -> Response:
+    """One tile of the layer (an empty body where it has no features)."""
+    _known(tile_matrix_set_id)
+    body = await vector_tiles.tile(conn, collection_id, tile_matrix, tile_col, tile_row)
+    return Response(body, media_type=vector_tiles.MEDIA_TYPE)
