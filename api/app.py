@@ -8,7 +8,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.routes import collections, devices, health, ingest, landing, metrics, tiles, town_map
+from api.routes import (
+    collections,
+    devices,
+    health,
+    ingest,
+    landing,
+    metrics,
+    tiles,
+    town_map,
+    twin,
+)
 from hub.settings import Settings
 from storage.database import async_pool
 
@@ -34,6 +44,6 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     app.state.settings = settings
     app.state.pool = pool
     errors.install(app)
-    for module in (landing, health, collections, tiles, devices, ingest, metrics, town_map):
+    for module in (landing, health, collections, tiles, devices, ingest, metrics, twin, town_map):
         app.include_router(module.router)
     return app

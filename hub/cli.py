@@ -93,6 +93,7 @@ def layers_import(
     """Import a vector file (GeoPackage, Shapefile, GeoJSON, DXF) as layers."""
     from gis_layers.errors import LayerImportError
     from gis_layers.importer import import_file
+    from twin.registry import sync_from_layers
 
     _setup_logging()
     with _migrated_database(_settings()) as conn, _user_errors(LayerImportError):
@@ -102,6 +103,9 @@ def layers_import(
                 f"{report.layer_id}: {report.features} features ({report.source_crs}),"
                 f" {len(report.repaired)} repaired"
             )
+        # assets, sensors, parcels or zones may have changed: the twin follows
+        twin = sync_from_layers(conn)
+        typer.echo(f"twin: {twin.assets} assets, {twin.devices} devices, {twin.placed} placed")
 
 
 @app.command("demo-data")

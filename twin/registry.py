@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import psycopg
 
+from twin import places
+
 _SYNC_ASSETS = """
 INSERT INTO assets (asset_id, name, kind, lon, lat, properties)
 SELECT properties->>'asset_id', coalesce(properties->>'name', properties->>'asset_id'),
@@ -45,17 +47,20 @@ SET kind = excluded.kind, asset_id = excluded.asset_id, quantities = excluded.qu
 
 @dataclass(frozen=True)
 class SyncResult:
-    """How many assets and devices the sync wrote."""
+    """How many assets and devices the sync wrote, and how many assets have a place."""
 
     assets: int
     devices: int
+    placed: int = 0
 
 
 def sync_from_layers(
     conn: psycopg.Connection, assets_layer: str = "assets", sensors_layer: str = "sensors"
 ) -> SyncResult:
-    """Upsert assets and devices from the named layers in one transaction."""
+    """Upsert assets and devices from the named layers and relate every asset to its
+    parcel and zone (:mod:`twin.places`), in one transaction."""
     with conn.transaction():
         assets = conn.execute(_SYNC_ASSETS, {"layer": assets_layer}).rowcount
         devices = conn.execute(_SYNC_DEVICES, {"layer": sensors_layer}).rowcount
-    return SyncResult(assets=assets, devices=devices)
+        placed = places.refresh(conn)
+    return SyncResult(assets=assets, devices=devices, placed=placed)

@@ -1,0 +1,147 @@
+"""The digital twin: assets with their parcel, zone, sensors and state; spatial questions;
+history playback.
+
+``GET /twin/assets`` (filters: ``kind``, ``zone``, ``within`` a polygon, ``near`` a
+point with ``distance`` in metres or the ``nearest`` N), ``GET /twin/assets/{id}`` and
+``GET /twin/snapshot?at=`` (every asset's state at a moment, default now).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import orjson
+import shapely
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from psycopg import AsyncConnection
+from pydantic import AwareDatetime
+
+from api.deps import connection
+from api.errors import InvalidParameter, NotFound
+from twin import state
+
+router = APIRouter(tags=["twin"])
+
+_JSON = "application/json"
+_AT_HELP = "a past moment (RFC 3339 with offset) to play back; default now"
+
+
+def _json(document: object) -> Response:
+    return Response(orjson.dumps(document), media_type=_JSON)
+
+
+def _links(request: Request, asset: dict[str, Any]) -> dict[str, Any]:
+    """Links from an asset to its parcel and zone features."""
+    for key, layer in (("parcel", "parcels"), ("zone", "zones")):
+        place = asset.get(key)
+        if place:
+            place["href"] = str(
+                request.url_for("feature", collection_id=layer, feature_id=str(place["feature_id"]))
+            )
+    return asset
+
+
+def _within(raw: str | None) -> shapely.Geometry | None:
+    if raw is None:
+        return None
+    try:
+        geometry = shapely.from_wkt(raw)
+    except shapely.errors.GEOSException as exc:
+        raise InvalidParameter(f"within must be a WKT polygon in CRS84: {exc}") from None
+    if geometry.geom_type not in ("Polygon", "MultiPolygon") or not geometry.is_valid:
+        raise InvalidParameter(f"within must be a valid (Multi)Polygon, got {geometry.geom_type}")
+    return geometry
+
+
+def _near(raw: str | None, distance: float | None, nearest: int | None) -> state.Near | None:
+    if raw is None:
+        if distance is not None or nearest is not None:
+            raise InvalidParameter("distance and nearest need near=lon,lat")
+        return None
+    try:
+        lon, lat = (float(v) for v in raw.split(","))
+    except ValueError:
+        raise InvalidParameter(f"near must be lon,lat in CRS84, got {raw!r}") from None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise InvalidParameter(f"near {raw!r} is outside lon -180..180, lat -90..90")
+    return state.Near(lon, lat, distance, nearest)
+
+
+@router.get("/twin/assets", responses={200: {"content": {_JSON: {}}}})
+async def list_assets(
+    request: Request,
+    conn: Annotated[AsyncConnection, Depends(connection)],
+    kind: Annotated[str | None, Query(description="asset kind, e.g. school")] = None,
+    zone: Annotated[str | None, Query(description="urbanism zone code")] = None,
+    within: Annotated[str | None, Query(description="a WKT (Multi)Polygon in CRS84")] = None,
+    near: Annotated[str | None, Query(description="lon,lat in CRS84")] = None,
+    distance: Annotated[
+        float | None, Query(gt=0, le=100_000, description="metres from near")
+    ] = None,
+    nearest: Annotated[int | None, Query(ge=1, le=10_000, description="the N nearest")] = None,
+    at: Annotated[AwareDatetime | None, Query(description=_AT_HELP)] = None,
+) -> Response:
+    """Assets answering the question, nearest first when ``near`` is given."""
+    point = _near(near, distance, nearest)
+    area = _within(within)
+    distances: dict[str, float | None] | None = None
+    ids = None
+    if area is not None or point is not None:
+        found = await state.located(conn, area, point)
+        distances = dict(found)
+        ids = list(distances)
+    result = await state.assets(conn, at=at, asset_ids=ids, kind=kind, zone=zone)
+    if distances is not None:
+        order = {asset_id: k for k, asset_id in enumerate(distances)}
+        result.sort(key=lambda a: order[a["asset_id"]])
+        if point is not None:
+            for asset in result:
+                asset["distance_m"] = distances[asset["asset_id"]]
+    return _json({"assets": [_links(request, a) for a in result], "count": len(result)})
+
+
+@router.get("/twin/assets/{asset_id}", responses={200: {"content": {_JSON: {}}}})
+async def one_asset(
+    asset_id: str,
+    request: Request,
+    conn: Annotated[AsyncConnection, Depends(connection)],
+    at: Annotated[AwareDatetime | None, Query(description=_AT_HELP)] = None,
+) -> Response:
+    """The asset, its sensors and their latest values, its parcel and zone, its status."""
+    found = await state.assets(conn, at=at, asset_ids=[asset_id])
+    if not found:
+        raise NotFound(f"no asset {asset_id!r}; see /twin/assets")
+    return _json(_links(request, found[0]))
+
+
+@router.get("/twin/snapshot", responses={200: {"content": {_JSON: {}}}})
+async def snapshot(
+    conn: Annotated[AsyncConnection, Depends(connection)],
+    at: Annotated[AwareDatetime | None, Query(description=_AT_HELP)] = None,
+) -> Response:
+    """Every asset's state at a moment: status and the values it was derived from."""
+    if at is not None and at > datetime.now(UTC):
+        raise InvalidParameter(f"at {at.isoformat()} is in the future")
+    found = await state.assets(conn, at=at)
+    return _json(
+        {
+            "at": (at or datetime.now(UTC)).isoformat(),
+            "assets": [
+                {
+                    "asset_id": a["asset_id"],
+                    "kind": a["kind"],
+                    "lon": a["lon"],
+                    "lat": a["lat"],
+                    "zone": (a["zone"] or {}).get("code"),
+                    "status": a["status"],
+                    "values": {
+                        s["device_id"]: {q: v["value"] for q, v in s["latest"].items()}
+                        for s in a["sensors"]
+                    },
+                }
+                for a in found
+            ],
+        }
+    )
