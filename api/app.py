@@ -43,6 +43,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     )
     app.state.settings = settings
     app.state.pool = pool
+    app.state.database_url = database_url
     errors.install(app)
     for module in (landing, health, collections, tiles, devices, ingest, metrics, twin, town_map):
         app.include_router(module.router)

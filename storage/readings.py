@@ -71,6 +71,12 @@ WHERE latest_readings.time <= excluded.time
 
 WRITE_METHODS = ("copy", "unnest")
 
+CHANGED_CHANNEL = "readings_changed"
+"""Notified on commit of each batch with its devices (comma-separated), or ``*`` for a
+batch too large to list: the API's live streams listen here."""
+_NOTIFY = f"SELECT pg_notify('{CHANGED_CHANNEL}', %s)"
+_NOTIFY_MAX = 7900  # PostgreSQL refuses payloads of 8,000 bytes or more
+
 _INSERT_TRACK = """
 INSERT INTO drone_track (drone_id, time, lon, lat, alt)
 SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::float8[], %s::float8[], %s::float8[])
@@ -102,6 +108,11 @@ def _latest(readings: Sequence[Reading]) -> list[Reading]:
     return list(newest.values())
 
 
+def _changed_devices(newest: Sequence[Reading]) -> str:
+    payload = ",".join(sorted({r.device_id for r in newest}))
+    return payload if len(payload.encode()) <= _NOTIFY_MAX else "*"
+
+
 class ReadingWriter:
     """Writes batches of readings and dead letters in one transaction per batch."""
 
@@ -126,7 +137,9 @@ class ReadingWriter:
             inserted = conn.execute(
                 _INSERT.format(source=_UNNEST) + _SKIP_STORED, _reading_columns(readings)
             ).rowcount
-        conn.execute(_UPSERT_LATEST, _reading_columns(_latest(readings)))
+        newest = _latest(readings)
+        conn.execute(_UPSERT_LATEST, _reading_columns(newest))
+        conn.execute(_NOTIFY, (_changed_devices(newest),))
         return inserted
 
     def write(

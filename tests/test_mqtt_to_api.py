@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import queue
 import threading
 import time
 import uuid
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import paho.mqtt.client as mqtt
 import psycopg
 import pytest
@@ -19,6 +21,7 @@ from api.app import create_app
 from hub.settings import Settings
 from ingest_mqtt.worker import IngestWorker
 from storage import devices, migrations
+from tests.api.live import live_server
 
 WAIT_S = 20.0
 
@@ -208,3 +211,39 @@ def test_unacknowledged_messages_are_redelivered_after_restart(
     finally:
         stop.set()
         thread.join(WAIT_S)
+
+
+def test_a_reading_that_changes_an_asset_reaches_twin_stream_subscribers(
+    worker: IngestWorker, pg_url: str, broker_url: str, settings: Settings
+) -> None:
+    """MQTT in, committed by the worker, out as a server-sent event of the asset's state."""
+    with psycopg.connect(pg_url) as conn:
+        conn.execute(
+            "INSERT INTO assets (asset_id, name, kind, lon, lat)"
+            " VALUES ('gauge-site', 'Tr. Măgurele gauge', 'river_gauge', 24.87, 43.75)"
+        )
+        conn.execute("UPDATE devices SET asset_id = 'gauge-site' WHERE kind = 'river_gauge'")
+    events: queue.Queue[tuple[str, dict]] = queue.Queue()
+
+    def listen(url: str) -> None:
+        with httpx.stream("GET", f"{url}/twin/stream", timeout=WAIT_S) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            kind = ""
+            for line in response.iter_lines():
+                if line.startswith("event: "):
+                    kind = line.removeprefix("event: ")
+                elif line.startswith("data: "):
+                    events.put((kind, json.loads(line.removeprefix("data: "))))
+                    if kind == "asset":
+                        return
+
+    with live_server(create_app(settings, pg_url)) as url:
+        threading.Thread(target=listen, args=(url,), daemon=True).start()
+        assert events.get(timeout=WAIT_S) == ("ready", {"assets": 1})
+        reading = {"time": datetime.now(UTC).isoformat(), "values": {"water_level": 512}}
+        topic = f"{settings.topic_prefix}/devices/gauge-tr-magurele/json"
+        _publish(broker_url, [(topic, json.dumps(reading).encode())])
+        kind, asset = events.get(timeout=WAIT_S)
+    assert kind == "asset" and asset["asset_id"] == "gauge-site"
+    assert asset["values"] == {"gauge-tr-magurele": {"water_level": 512.0}}
+    assert asset["status"]["label"].startswith("Danube 512 cm")

@@ -2,12 +2,17 @@
 history playback.
 
 ``GET /twin/assets`` (filters: ``kind``, ``zone``, ``within`` a polygon, ``near`` a
-point with ``distance`` in metres or the ``nearest`` N), ``GET /twin/assets/{id}`` and
-``GET /twin/snapshot?at=`` (every asset's state at a moment, default now).
+point with ``distance`` in metres or the ``nearest`` N), ``GET /twin/assets/{id}``,
+``GET /twin/snapshot?at=`` (every asset's state at a moment, default now) and
+``GET /twin/stream``: server-sent events, one per asset whose state a committed reading
+changed. The ingest writer notifies PostgreSQL channel ``readings_changed`` in the
+batch's own transaction, so an event follows the commit by one notification and one
+query, not a polling interval.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -15,11 +20,13 @@ import orjson
 import shapely
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 from psycopg import AsyncConnection
 from pydantic import AwareDatetime
 
 from api.deps import connection
 from api.errors import InvalidParameter, NotFound
+from storage.readings import CHANGED_CHANNEL
 from twin import state
 
 router = APIRouter(tags=["twin"])
@@ -116,6 +123,56 @@ async def one_asset(
     return _json(_links(request, found[0]))
 
 
+def _compact(asset: dict[str, Any]) -> dict[str, Any]:
+    """An asset's state for snapshots and live events: status and the values behind it."""
+    return {
+        "asset_id": asset["asset_id"],
+        "kind": asset["kind"],
+        "lon": asset["lon"],
+        "lat": asset["lat"],
+        "zone": (asset["zone"] or {}).get("code"),
+        "status": asset["status"],
+        "values": {
+            s["device_id"]: {q: v["value"] for q, v in s["latest"].items()}
+            for s in asset["sensors"]
+        },
+    }
+
+
+@router.get("/twin/stream", response_class=EventSourceResponse)
+async def stream(request: Request) -> AsyncIterator[ServerSentEvent]:
+    """Live asset states: a ``ready`` event, then an ``asset`` event (the snapshot entry)
+    whenever a committed reading changes an asset's status or values."""
+    pool = request.app.state.pool
+    async with await AsyncConnection.connect(
+        request.app.state.database_url, autocommit=True
+    ) as listener:
+        await listener.execute(f"LISTEN {CHANGED_CHANNEL}")
+        async with pool.connection() as conn:
+            known = {a["asset_id"]: _compact(a) for a in await state.assets(conn)}
+        yield ServerSentEvent(event="ready", data={"assets": len(known)})
+        async for note in listener.notifies():
+            async with pool.connection() as conn:
+                if note.payload == "*":
+                    ids = None
+                else:
+                    rows = await (
+                        await conn.execute(
+                            "SELECT DISTINCT asset_id FROM devices"
+                            " WHERE device_id = ANY(%s) AND asset_id IS NOT NULL",
+                            (note.payload.split(","),),
+                        )
+                    ).fetchall()
+                    ids = [r[0] for r in rows]
+                    if not ids:
+                        continue
+                changed = [_compact(a) for a in await state.assets(conn, asset_ids=ids)]
+            for asset in changed:
+                if known.get(asset["asset_id"]) != asset:
+                    known[asset["asset_id"]] = asset
+                    yield ServerSentEvent(event="asset", id=asset["asset_id"], data=asset)
+
+
 @router.get("/twin/snapshot", responses={200: {"content": {_JSON: {}}}})
 async def snapshot(
     conn: Annotated[AsyncConnection, Depends(connection)],
@@ -126,22 +183,5 @@ async def snapshot(
         raise InvalidParameter(f"at {at.isoformat()} is in the future")
     found = await state.assets(conn, at=at)
     return _json(
-        {
-            "at": (at or datetime.now(UTC)).isoformat(),
-            "assets": [
-                {
-                    "asset_id": a["asset_id"],
-                    "kind": a["kind"],
-                    "lon": a["lon"],
-                    "lat": a["lat"],
-                    "zone": (a["zone"] or {}).get("code"),
-                    "status": a["status"],
-                    "values": {
-                        s["device_id"]: {q: v["value"] for q, v in s["latest"].items()}
-                        for s in a["sensors"]
-                    },
-                }
-                for a in found
-            ],
-        }
+        {"at": (at or datetime.now(UTC)).isoformat(), "assets": [_compact(a) for a in found]}
     )
