@@ -3,7 +3,8 @@ history playback.
 
 ``GET /twin/assets`` (filters: ``kind``, ``zone``, ``within`` a polygon, ``near`` a
 point with ``distance`` in metres or the ``nearest`` N), ``GET /twin/assets/{id}``,
-``GET /twin/snapshot?at=`` (every asset's state at a moment, default now) and
+``GET /twin/snapshot?at=`` (every asset's state at a moment, default now),
+``GET /twin/zones?start=&end=`` (per-zone summaries over a period) and
 ``GET /twin/stream``: server-sent events, one per asset whose state a committed reading
 changed. The ingest writer notifies PostgreSQL channel ``readings_changed`` in the
 batch's own transaction, so an event follows the commit by one notification and one
@@ -13,7 +14,7 @@ query, not a polling interval.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import orjson
@@ -27,7 +28,7 @@ from pydantic import AwareDatetime
 from api.deps import connection
 from api.errors import InvalidParameter, NotFound
 from storage.readings import CHANGED_CHANNEL
-from twin import state
+from twin import state, zones
 
 router = APIRouter(tags=["twin"])
 
@@ -184,4 +185,25 @@ async def snapshot(
     found = await state.assets(conn, at=at)
     return _json(
         {"at": (at or datetime.now(UTC)).isoformat(), "assets": [_compact(a) for a in found]}
+    )
+
+
+@router.get("/twin/zones", responses={200: {"content": {_JSON: {}}}})
+async def zone_summaries(
+    conn: Annotated[AsyncConnection, Depends(connection)],
+    start: Annotated[AwareDatetime | None, Query(description="default: 24 h before end")] = None,
+    end: Annotated[AwareDatetime | None, Query(description="default: now")] = None,
+) -> Response:
+    """Per urbanism zone: assets by kind, sensors, parking capacity and mean occupancy,
+    and air quality over ``[start, end)``."""
+    end = end or datetime.now(UTC)
+    start = start or end - timedelta(hours=24)
+    if start >= end:
+        raise InvalidParameter(f"start {start.isoformat()} must be before end {end.isoformat()}")
+    return _json(
+        {
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "zones": await zones.summaries(conn, start, end),
+        }
     )

@@ -47,10 +47,18 @@ ZONES = gpd.GeoDataFrame(
 )
 ASSETS = gpd.GeoDataFrame(
     {
-        "asset_id": ["hospital", "school-1", "school-2", "lot-centru", "gauge"],
-        "name": ["Spital", "Școala 1", "Școala 2", "Parcare", "Gauge"],
-        "kind": ["hospital", "school", "school", "parking_lot", "river_gauge"],
-        "capacity": [300, 400, 250, 2, 0],
+        "asset_id": ["hospital", "school-1", "school-2", "lot-centru", "gauge", "aq-1", "lot-2"],
+        "name": ["Spital", "Școala 1", "Școala 2", "Parcare", "Gauge", "AQ", "Parcare 2"],
+        "kind": [
+            "hospital",
+            "school",
+            "school",
+            "parking_lot",
+            "river_gauge",
+            "air_quality_station",
+            "parking_lot",
+        ],
+        "capacity": [300, 400, 250, 2, 0, 0, 40],
     },
     geometry=[
         Point(X0 + 30, Y0 + 30),
@@ -58,17 +66,25 @@ ASSETS = gpd.GeoDataFrame(
         Point(X0 + 210, Y0 + 200),
         Point(X0 + 200, Y0 + 100),
         Point(X0 + 100, Y0 - 300),  # outside every parcel and zone
+        Point(X0 + 20, Y0 + 200),
+        Point(X0 + 230, Y0 + 30),
     ],
     crs="EPSG:3844",
 )
 SENSORS = gpd.GeoDataFrame(
     {
-        "device_id": ["gauge-1", "bay-1", "bay-2"],
-        "kind": ["river_gauge", "parking_bay", "parking_bay"],
-        "asset_id": ["gauge", "lot-centru", "lot-centru"],
-        "quantities": ["water_level", "occupied", "occupied"],
+        "device_id": ["gauge-1", "bay-1", "bay-2", "aq-1", "lot-2-counter"],
+        "kind": ["river_gauge", "parking_bay", "parking_bay", "air_quality", "parking_counter"],
+        "asset_id": ["gauge", "lot-centru", "lot-centru", "aq-1", "lot-2"],
+        "quantities": ["water_level", "occupied", "occupied", "pm25,no2", "occupied_spaces"],
     },
-    geometry=[Point(X0 + 100, Y0 - 300), Point(X0 + 195, Y0 + 100), Point(X0 + 205, Y0 + 100)],
+    geometry=[
+        Point(X0 + 100, Y0 - 300),
+        Point(X0 + 195, Y0 + 100),
+        Point(X0 + 205, Y0 + 100),
+        Point(X0 + 20, Y0 + 200),
+        Point(X0 + 230, Y0 + 30),
+    ],
     crs="EPSG:3844",
 )
 
@@ -216,3 +232,44 @@ def test_places_follow_a_reimported_parcels_layer(town: tuple[TestClient, str, P
         sync_from_layers(conn)
     hospital = client.get("/twin/assets/hospital").json()
     assert hospital["parcel"]["cadastral_number"] == "930000"
+
+
+def test_zone_summaries_over_a_period(town: tuple[TestClient, str, Path]) -> None:
+    client, url, _ = town
+    hour = timedelta(hours=1)
+    with psycopg.connect(url) as conn:
+        ReadingWriter(migrations.readings_storage(conn)).write(
+            conn,
+            [Reading("aq-1", "pm25", NOW - k * hour, v) for k, v in enumerate([10.0, 30.0, 26.0])]
+            + [Reading("aq-1", "no2", NOW - hour, 50.0)]
+            + [Reading("bay-2", "occupied", NOW - hour, 1.0)]
+            + [
+                Reading("lot-2-counter", "occupied_spaces", NOW - k * hour, v)
+                for k, v in enumerate([10.0, 30.0])
+            ],
+        )
+        conn.commit()
+    period = {"start": (NOW - 3 * hour).isoformat(), "end": (NOW + hour).isoformat()}
+    found = {z["zone"]: z for z in client.get("/twin/zones", params=period).json()["zones"]}
+    expected_kinds = ASSETS.assign(
+        zone=gpd.sjoin(ASSETS, ZONES, how="left", predicate="intersects").code
+    )
+    for code in ("R1", "C2"):
+        assert found[code]["assets_by_kind"] == dict(
+            sorted(expected_kinds[expected_kinds.zone == code].kind.value_counts().items())
+        )
+    assert found[None]["assets_by_kind"] == {"river_gauge": 1}
+    # R1: the air-quality station, pm25 mean of 10, 30, 26 = 22 (moderate: 20 < x <= 25)
+    r1 = found["R1"]
+    assert r1["air_quality"]["means"] == {"pm25": 22.0, "no2": 50.0}
+    assert r1["air_quality"]["eaqi"] == "moderate"
+    assert r1["sensors"] == 1
+    # C2: lot-centru (capacity 2) from its bays: bay-1 read 1 in the period (its EARLIER 0
+    # is before it), bay-2 read 0 and 1; lot-2 (capacity 40) from its counter: 20 / 40
+    c2 = found["C2"]["parking"]
+    lot_centru = (1.0 + 0.5) / 2
+    assert c2["lots"] == 2 and c2["capacity"] == 42
+    assert c2["mean_occupancy"] == pytest.approx((2 * lot_centru + 40 * 0.5) / 42, abs=1e-4)
+    assert found["C2"]["sensors"] == 3
+    bad = client.get("/twin/zones", params={"start": period["end"], "end": period["start"]})
+    assert bad.status_code == 400
