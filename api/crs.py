@@ -42,14 +42,14 @@ def _transformer(source: str, target: str) -> Transformer:
     return Transformer.from_crs(crs(source), crs(target))  # each CRS in its own axis order
 
 
-def bbox_to_crs84(values: list[float], bbox_crs: str) -> list[float]:
-    """A bbox given in ``bbox_crs`` as a CRS84 bbox (lon/lat) covering it."""
+def bbox_area(values: list[float], bbox_crs: str) -> shapely.Polygon:
+    """A bbox given in ``bbox_crs`` as the CRS84 area it covers; its edges are densified
+    first, so that a Stereo 70 box keeps its shape in longitude and latitude."""
+    area = shapely.box(*values)
     if bbox_crs == CRS84:
-        return values
-    first_min, second_min, first_max, second_max = values
-    return list(
-        _transformer(bbox_crs, CRS84).transform_bounds(first_min, second_min, first_max, second_max)
-    )
+        return area
+    side = max(values[2] - values[0], values[3] - values[1])
+    return to_crs84(bbox_crs)(shapely.segmentize(area, side / 32 or 1.0))
 
 
 def _reprojected(geometry: shapely.Geometry, transformer: Transformer) -> shapely.Geometry:

@@ -1,9 +1,14 @@
 """Pages of a layer's features for OGC API - Features: bbox, filters, paging, counts.
 
 Features come back as GeoJSON text the database builds (``json_build_object``), so the
-API only concatenates them. A filter with spatial predicates is decided in two steps
-(see :mod:`gis_layers.cql2_filter`): the candidates' geometries and property tests are
-read, shapely decides, and the page is then fetched by id.
+API only concatenates them. Spatial conditions are decided in two steps: the GiST index
+on each feature's bounding box finds the candidates, then shapely decides on their
+geometries (a bounding box meeting the area is not the feature meeting it, and
+PostgreSQL's box operators also admit boxes within 1e-6 of each other); the page is
+then fetched by id. That holds for the ``bbox`` parameter, which OGC API - Features
+defines as the feature's geometry intersecting it, and for CQL2 spatial predicates
+(:mod:`gis_layers.cql2_filter`). Rows whose bounding box lies inside the area are not
+parsed: they meet it.
 """
 
 from __future__ import annotations
@@ -27,19 +32,30 @@ class ItemsQuery:
     """Which features of a layer, and which page of them."""
 
     layer_id: str
-    bbox: str | None = None
-    """A CRS84 PostgreSQL box literal, or None for the whole layer."""
+    area: shapely.Geometry | None = None
+    """The CRS84 area features must intersect (the ``bbox`` parameter), or None."""
     filter: CompiledFilter | None = None
     limit: int = 100
     offset: int = 0
+
+
+_FUZZ = 2e-6
+"""More than PostgreSQL's box operators' tolerance (1e-6): an area inset by this makes
+``<@`` strict."""
+
+
+def _box(area: shapely.Geometry, inset: float = 0.0) -> sql.Composable:
+    x0, y0, x1, y1 = area.bounds
+    box = f"(({x0 + inset},{y0 + inset}),({x1 - inset},{y1 - inset}))"
+    return sql.SQL("{}::box").format(sql.Literal(box))
 
 
 def _where(query: ItemsQuery) -> sql.Composable:
     conditions: list[sql.Composable] = [
         sql.SQL("layer_id = {}").format(sql.Literal(query.layer_id))
     ]
-    if query.bbox is not None:
-        conditions.append(sql.SQL("bbox && {}::box").format(sql.Literal(query.bbox)))
+    if query.area is not None:
+        conditions.append(sql.SQL("bbox && {}").format(_box(query.area)))
     if query.filter is not None:
         conditions.append(query.filter.where)
     return sql.SQL(" AND ").join(conditions)
@@ -47,8 +63,8 @@ def _where(query: ItemsQuery) -> sql.Composable:
 
 async def page(conn: AsyncConnection, query: ItemsQuery) -> tuple[list[str], int]:
     """The requested page of features (serialised GeoJSON) and how many match in all."""
-    if query.filter is not None and query.filter.spatial:
-        return await _page_decided_by_shapely(conn, query, query.filter)
+    if query.area is not None or (query.filter is not None and query.filter.spatial):
+        return await _page_decided_by_shapely(conn, query)
     where = _where(query)
     rows = await (
         await conn.execute(
@@ -66,22 +82,40 @@ async def page(conn: AsyncConnection, query: ItemsQuery) -> tuple[list[str], int
 
 
 async def _page_decided_by_shapely(
-    conn: AsyncConnection, query: ItemsQuery, compiled: CompiledFilter
+    conn: AsyncConnection, query: ItemsQuery
 ) -> tuple[list[str], int]:
-    columns = sql.SQL("").join(sql.SQL(", {}").format(c) for c in compiled.columns)
+    compiled = query.filter if query.filter is not None and query.filter.spatial else None
+    area = query.area
+    # Without spatial predicates to evaluate, a feature whose box lies inside a
+    # rectangular area meets it: its geometry need not be read.
+    inside: sql.Composable = sql.SQL("FALSE")
+    if compiled is None and area is not None and shapely.equals(area, shapely.envelope(area)):
+        x0, y0, x1, y1 = area.bounds
+        if min(x1 - x0, y1 - y0) > 2 * _FUZZ:
+            inside = sql.SQL("bbox <@ {}").format(_box(area, _FUZZ))
+    tests = sql.SQL("").join(
+        sql.SQL(", {}").format(c) for c in (compiled.columns if compiled else [])
+    )
     rows = await (
         await conn.execute(
             sql.SQL(
-                "SELECT feature_id, geometry::text{} FROM features WHERE {} ORDER BY feature_id"
-            ).format(columns, _where(query))
+                "SELECT feature_id, CASE WHEN {} THEN NULL ELSE geometry::text END{}"
+                " FROM features WHERE {} ORDER BY feature_id"
+            ).format(inside, tests, _where(query))
         )
     ).fetchall()
     if not rows:
         return [], 0
     ids = np.array([r[0] for r in rows])
-    tests = np.array([r[2:] for r in rows], dtype=np.float64).reshape(len(rows), -1)
-    geometries = shapely.from_geojson([r[1] for r in rows])
-    matched = ids[compiled.matches(Candidates(tests, geometries))]
+    geometries = shapely.from_geojson([r[1] for r in rows])  # None where inside
+    keep = np.ones(len(rows), dtype=bool)
+    if area is not None:
+        shapely.prepare(area)
+        keep = shapely.is_missing(geometries) | shapely.intersects(area, geometries)
+    if compiled is not None:
+        values = np.array([r[2:] for r in rows], dtype=np.float64).reshape(len(rows), -1)
+        keep &= compiled.matches(Candidates(values, geometries))
+    matched = ids[keep]
     wanted = matched[query.offset : query.offset + query.limit].tolist()
     if not wanted:
         return [], len(matched)

@@ -13,6 +13,7 @@ import math
 from datetime import UTC, datetime
 from typing import Annotated
 
+import shapely
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from psycopg import AsyncConnection
@@ -71,8 +72,8 @@ class Collections(BaseModel):
     links: list[Link]
 
 
-def parse_bbox(raw: str | None, bbox_crs: str = CRS84) -> str | None:
-    """A ``minx,miny,maxx,maxy`` bbox in ``bbox_crs`` as a CRS84 PostgreSQL box literal."""
+def parse_bbox(raw: str | None, bbox_crs: str = CRS84) -> shapely.Polygon | None:
+    """A ``minx,miny,maxx,maxy`` bbox in ``bbox_crs`` as the CRS84 area features must meet."""
     if raw is None:
         return None
     try:
@@ -83,16 +84,16 @@ def parse_bbox(raw: str | None, bbox_crs: str = CRS84) -> str | None:
         raise InvalidParameter(f"bbox must have 4 numbers (2D), got {len(values)}")
     if not all(map(math.isfinite, values)):
         raise InvalidParameter(f"bbox {raw!r} must be finite numbers")
-    if bbox_crs != CRS84:
-        if values[0] > values[2] or values[1] > values[3]:
-            raise InvalidParameter("bbox must be given as min, min, max, max")
-        values = crs_ref.bbox_to_crs84(values, bbox_crs)
-    minx, miny, maxx, maxy = values
+    if bbox_crs != CRS84 and (values[0] > values[2] or values[1] > values[3]):
+        raise InvalidParameter("bbox must be given as min, min, max, max")
+    minx, miny, maxx, maxy = (
+        values if bbox_crs == CRS84 else crs_ref.bbox_area(values, bbox_crs).bounds
+    )
     if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         raise InvalidParameter("bbox must be in CRS84 (lon -180..180, lat -90..90, miny <= maxy)")
     if minx > maxx:
         raise InvalidParameter("bbox crossing the antimeridian is not supported")
-    return f"(({minx},{miny}),({maxx},{maxy}))"
+    return crs_ref.bbox_area(values, bbox_crs)
 
 
 def _box_to_list(box: str | None) -> list[list[float]] | None:

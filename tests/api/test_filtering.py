@@ -117,15 +117,9 @@ def test_cql2_json_and_bbox_combine_with_the_filter(client: TestClient) -> None:
         ],
     }
     near = (24.8610, 43.7500, 24.8650, 43.7525)
-    # the bbox parameter keeps features whose bounding box meets it
-    boxes = WGS.bounds
-    by_box = (
-        (boxes.minx <= near[2])
-        & (boxes.maxx >= near[0])
-        & (boxes.miny <= near[3])
-        & (boxes.maxy >= near[1])
+    expected = _expected(
+        (WGS.levels > 4) & WGS.intersects(AREA) & WGS.intersects(shapely.box(*near))
     )
-    expected = _expected((WGS.levels > 4) & WGS.intersects(AREA) & by_box)
     assert expected
     got = _ids(
         client,
@@ -133,6 +127,29 @@ def test_cql2_json_and_bbox_combine_with_the_filter(client: TestClient) -> None:
         **{"filter-lang": "cql2-json", "bbox": ",".join(map(str, near))},
     )
     assert got == expected
+
+
+def test_bbox_selects_features_whose_geometry_meets_it(client: TestClient) -> None:
+    """Part 1: the geometry must intersect the bbox, not just its bounding box. Small
+    boxes around the layer (20-40 m) catch the corners of the rotated lots' boxes."""
+    rng = np.random.default_rng(3)
+    minx, miny, maxx, maxy = WGS.total_bounds
+    differs = 0
+    for _ in range(40):
+        x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
+        w, h = rng.uniform(0.0002, 0.0005, 2)
+        window = shapely.box(x, y, x + w, y + h)
+        bounds = WGS.bounds
+        by_box = (
+            (bounds.minx <= x + w)
+            & (bounds.maxx >= x)
+            & (bounds.miny <= y + h)
+            & (bounds.maxy >= y)
+        )
+        differs += int(by_box.sum() != WGS.intersects(window).sum())
+        got = _ids(client, bbox=f"{x},{y},{x + w},{y + h}")
+        assert got == _expected(WGS.intersects(window))
+    assert differs, "no box told the two rules apart: the test proves nothing"
 
 
 def test_filter_geometry_in_stereo_70(client: TestClient) -> None:
