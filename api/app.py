@@ -21,18 +21,23 @@ from api.routes import (
 )
 from hub.settings import Settings
 from storage.database import async_pool
+from twin.live import LiveTwin
 
 
 def create_app(settings: Settings, database_url: str) -> FastAPI:
     """Build the API for an already migrated database at ``database_url``."""
     pool = async_pool(database_url, max_size=settings.db_pool_max_size)
 
+    live = LiveTwin(pool, database_url)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await pool.open()
+        await live.start()
         try:
             yield
         finally:
+            await live.stop()
             await pool.close()
 
     app = FastAPI(
@@ -43,7 +48,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     )
     app.state.settings = settings
     app.state.pool = pool
-    app.state.database_url = database_url
+    app.state.live_twin = live
     errors.install(app)
     for module in (landing, health, collections, tiles, devices, ingest, metrics, twin, town_map):
         app.include_router(module.router)

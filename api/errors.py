@@ -44,6 +44,13 @@ class InvalidParameter(ApiError):
     title = "Invalid parameter"
 
 
+class Unavailable(ApiError):
+    """A part of the service cannot answer now (its database link is down)."""
+
+    status_code = 503
+    title = "Service unavailable"
+
+
 def problem(status: int, title: str, detail: str, instance: str) -> JSONResponse:
     """An RFC 9457 problem details response."""
     return JSONResponse(

@@ -45,6 +45,10 @@ SET kind = excluded.kind, asset_id = excluded.asset_id, quantities = excluded.qu
 """
 
 
+TWIN_CHANNEL = "twin_changed"
+"""Notified when a sync commits: the API's live twin re-reads every asset."""
+
+
 @dataclass(frozen=True)
 class SyncResult:
     """How many assets and devices the sync wrote, and how many assets have a place."""
@@ -63,4 +67,5 @@ def sync_from_layers(
         assets = conn.execute(_SYNC_ASSETS, {"layer": assets_layer}).rowcount
         devices = conn.execute(_SYNC_DEVICES, {"layer": sensors_layer}).rowcount
         placed = places.refresh(conn)
+        conn.execute("SELECT pg_notify(%s, '')", (TWIN_CHANNEL,))
     return SyncResult(assets=assets, devices=devices, placed=placed)

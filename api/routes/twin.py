@@ -13,6 +13,8 @@ query, not a polling interval.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -26,13 +28,14 @@ from psycopg import AsyncConnection
 from pydantic import AwareDatetime
 
 from api.deps import connection
-from api.errors import InvalidParameter, NotFound
-from storage.readings import CHANGED_CHANNEL
+from api.errors import InvalidParameter, NotFound, Unavailable
 from twin import state, zones
+from twin.live import LiveTwin, compact
 
 router = APIRouter(tags=["twin"])
 
 _JSON = "application/json"
+LIVE_WAIT_S = 5.0
 _AT_HELP = "a past moment (RFC 3339 with offset) to play back; default now"
 
 
@@ -124,68 +127,45 @@ async def one_asset(
     return _json(_links(request, found[0]))
 
 
-def _compact(asset: dict[str, Any]) -> dict[str, Any]:
-    """An asset's state for snapshots and live events: status and the values behind it."""
-    return {
-        "asset_id": asset["asset_id"],
-        "kind": asset["kind"],
-        "lon": asset["lon"],
-        "lat": asset["lat"],
-        "zone": (asset["zone"] or {}).get("code"),
-        "status": asset["status"],
-        "values": {
-            s["device_id"]: {q: v["value"] for q, v in s["latest"].items()}
-            for s in asset["sensors"]
-        },
-    }
+async def _live(request: Request) -> LiveTwin | None:
+    """The API's live twin once it has loaded (a few seconds at most), else None."""
+    live: LiveTwin = request.app.state.live_twin
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(live.ready.wait(), LIVE_WAIT_S)
+    return live if live.ready.is_set() else None
 
 
 @router.get("/twin/stream", response_class=EventSourceResponse)
 async def stream(request: Request) -> AsyncIterator[ServerSentEvent]:
     """Live asset states: a ``ready`` event, then an ``asset`` event (the snapshot entry)
     whenever a committed reading changes an asset's status or values."""
-    pool = request.app.state.pool
-    async with await AsyncConnection.connect(
-        request.app.state.database_url, autocommit=True
-    ) as listener:
-        await listener.execute(f"LISTEN {CHANGED_CHANNEL}")
-        async with pool.connection() as conn:
-            known = {a["asset_id"]: _compact(a) for a in await state.assets(conn)}
-        yield ServerSentEvent(event="ready", data={"assets": len(known)})
-        async for note in listener.notifies():
-            async with pool.connection() as conn:
-                if note.payload == "*":
-                    ids = None
-                else:
-                    rows = await (
-                        await conn.execute(
-                            "SELECT DISTINCT asset_id FROM devices"
-                            " WHERE device_id = ANY(%s) AND asset_id IS NOT NULL",
-                            (note.payload.split(","),),
-                        )
-                    ).fetchall()
-                    ids = [r[0] for r in rows]
-                    if not ids:
-                        continue
-                changed = [_compact(a) for a in await state.assets(conn, asset_ids=ids)]
-            for asset in changed:
-                if known.get(asset["asset_id"]) != asset:
-                    known[asset["asset_id"]] = asset
-                    yield ServerSentEvent(event="asset", id=asset["asset_id"], data=asset)
+    live = await _live(request)
+    if live is None:
+        raise Unavailable("the live twin cannot reach the database; retry shortly")
+    queue = live.subscribe()
+    try:
+        yield ServerSentEvent(event="ready", data={"assets": len(live)})
+        while (entry := await queue.get()) is not None:
+            yield ServerSentEvent(event="asset", id=entry["asset_id"], data=entry)
+    finally:
+        live.unsubscribe(queue)
 
 
 @router.get("/twin/snapshot", responses={200: {"content": {_JSON: {}}}})
 async def snapshot(
+    request: Request,
     conn: Annotated[AsyncConnection, Depends(connection)],
     at: Annotated[AwareDatetime | None, Query(description=_AT_HELP)] = None,
 ) -> Response:
     """Every asset's state at a moment: status and the values it was derived from."""
-    if at is not None and at > datetime.now(UTC):
+    now = datetime.now(UTC)
+    if at is not None and at > now:
         raise InvalidParameter(f"at {at.isoformat()} is in the future")
+    if at is None and (live := await _live(request)) is not None:
+        body = b'{"at":' + orjson.dumps(now.isoformat()) + b',"assets":' + live.snapshot() + b"}"
+        return Response(body, media_type=_JSON)
     found = await state.assets(conn, at=at)
-    return _json(
-        {"at": (at or datetime.now(UTC)).isoformat(), "assets": [_compact(a) for a in found]}
-    )
+    return _json({"at": (at or now).isoformat(), "assets": [compact(a) for a in found]})
 
 
 @router.get("/twin/zones", responses={200: {"content": {_JSON: {}}}})

@@ -6,12 +6,14 @@ Stereo 70 coordinates the layers were drawn in, both computed here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
@@ -273,3 +275,48 @@ def test_zone_summaries_over_a_period(town: tuple[TestClient, str, Path]) -> Non
     assert found["C2"]["sensors"] == 3
     bad = client.get("/twin/zones", params={"start": period["end"], "end": period["start"]})
     assert bad.status_code == 400
+
+
+def _eventually(check: Callable[[], bool], seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "the live twin did not follow"
+        time.sleep(0.05)
+
+
+def test_live_snapshot_follows_commits_and_syncs(town: tuple[TestClient, str, Path]) -> None:
+    """The snapshot is served from the API's live twin: a committed reading and a twin
+    sync both show in it without any request having asked the database."""
+
+    def snapshot() -> dict[str, dict]:
+        return {a["asset_id"]: a for a in client.get("/twin/snapshot").json()["assets"]}
+
+    client, url, tmp = town
+    assert snapshot()["gauge"]["values"] == {"gauge-1": {"water_level": 312.0}}
+    with psycopg.connect(url) as conn:
+        ReadingWriter(migrations.readings_storage(conn)).write(
+            conn, [Reading("gauge-1", "water_level", NOW + timedelta(seconds=1), 401.0)]
+        )
+    _eventually(lambda: snapshot()["gauge"]["status"]["label"] == "Danube 401 cm")
+    more = pd.concat(
+        [
+            ASSETS,
+            gpd.GeoDataFrame(
+                {
+                    "asset_id": ["library"],
+                    "name": ["Biblioteca"],
+                    "kind": ["library"],
+                    "capacity": [0],
+                },
+                geometry=[Point(X0 + 150, Y0 + 150)],
+                crs="EPSG:3844",
+            ),
+        ],
+        ignore_index=True,
+    )
+    path = _write(tmp / "assets-2.gpkg", {"assets": more})
+    with psycopg.connect(url) as conn:
+        import_file(conn, path)
+        sync_from_layers(conn)
+    _eventually(lambda: "library" in snapshot())
+    assert snapshot()["library"]["zone"] == "C2"

@@ -1,0 +1,147 @@
+"""``/twin/snapshot`` and ``/twin/assets/{id}`` over HTTP for a twin of 10,000 assets.
+
+Run from the repository root (PostgreSQL on 127.0.0.1:5432):
+
+    .venv/bin/python bench/twin_bench.py --assets 10000 --hours 24 --requests 30
+
+Generates the assets (a quarter parking lots with a counter, a quarter air-quality
+stations with four pollutants, a tenth gauges, the rest without sensors), their
+devices and ``--hours`` hourly readings of every quantity, then runs ``smartcity serve``
+as its own process and times sequential requests with a keep-alive client: the
+snapshot now (from ``latest_readings``), the snapshot at a past hour (each sensor
+quantity's last reading before it, from ``readings``), and single assets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from storage import migrations  # noqa: E402
+from storage.partitions import PartitionKeeper, month_start  # noqa: E402
+from tests.api.live import served  # noqa: E402
+
+ADMIN_URL = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+_TWIN = """
+INSERT INTO assets (asset_id, name, kind, lon, lat, properties)
+SELECT 'a' || g, 'Asset ' || g,
+       CASE WHEN g %% 4 = 0 THEN 'parking_lot' WHEN g %% 4 = 1 THEN 'air_quality_station'
+            WHEN g %% 10 = 2 THEN 'river_gauge' ELSE 'school' END,
+       24.80 + (g %% 100) * 0.001, 43.70 + (g / 100) * 0.001,
+       jsonb_build_object('capacity', 50 + g %% 200)
+FROM generate_series(0, %(n)s - 1) g;
+
+INSERT INTO devices (device_id, kind, asset_id, quantities)
+SELECT 'd' || asset_id,
+       CASE kind WHEN 'parking_lot' THEN 'parking_counter' WHEN 'river_gauge' THEN 'river_gauge'
+                 ELSE 'air_quality' END,
+       asset_id,
+       CASE kind WHEN 'parking_lot' THEN ARRAY['occupied_spaces']
+                 WHEN 'river_gauge' THEN ARRAY['water_level']
+                 ELSE ARRAY['pm25', 'pm10', 'no2', 'o3'] END
+FROM assets WHERE kind <> 'school';
+
+INSERT INTO asset_places (asset_id, zone_feature_id, zone_code, zone_name)
+SELECT asset_id, 1 + abs(hashtext(asset_id)) %% 12, 'Z' || (1 + abs(hashtext(asset_id)) %% 12),
+       'Zone ' || (1 + abs(hashtext(asset_id)) %% 12)
+FROM assets;
+
+INSERT INTO readings (device_id, quantity, time, value)
+SELECT d.device_id, q, %(end)s - h * interval '1 hour', 10 + (h * 7 + length(d.device_id)) %% 40
+FROM devices d, unnest(d.quantities) q, generate_series(0, %(hours)s - 1) h;
+
+INSERT INTO latest_readings (device_id, quantity, time, value)
+SELECT DISTINCT ON (device_id, quantity) device_id, quantity, time, value
+FROM readings ORDER BY device_id, quantity, time DESC;
+"""
+
+
+def build(url: str, assets: int, hours: int, end: datetime) -> dict[str, int]:
+    with psycopg.connect(url) as conn:
+        migrations.upgrade(conn)
+        keeper = PartitionKeeper()
+        keeper.ensure_months(
+            conn, {month_start(end - timedelta(hours=h)) for h in range(0, hours, 24)}
+            | {month_start(end - timedelta(hours=hours))}
+        )
+        for statement in _TWIN.split(";\n\n"):
+            conn.execute(statement, {"n": assets, "hours": hours, "end": end})
+        conn.commit()
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE")
+        counts = {
+            table: int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # type: ignore[index]
+            for table in ("assets", "devices", "readings", "latest_readings")
+        }
+    return counts
+
+
+def timed(client: httpx.Client, path: str, params: dict[str, str], n: int) -> dict[str, float]:
+    """p50 / p95 / max in ms of ``n`` sequential requests (after one warm-up)."""
+    client.get(path, params=params).raise_for_status()
+    times = []
+    for _ in range(n):
+        started = time.perf_counter()
+        response = client.get(path, params=params)
+        times.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+    times.sort()
+    return {
+        "p50_ms": round(statistics.median(times), 1),
+        "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1),
+        "max_ms": round(times[-1], 1),
+        "bytes": len(response.content),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--assets", type=int, default=10_000)
+    parser.add_argument("--hours", type=int, default=24)
+    parser.add_argument("--requests", type=int, default=30)
+    args = parser.parse_args()
+    name = f"twin_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    try:
+        print("building the twin ...", flush=True)
+        results: dict[str, object] = {"machine": f"{os.cpu_count()} cores"}
+        results["rows"] = build(url, args.assets, args.hours, end)
+        print(f"  {results['rows']}", flush=True)
+        with served(url) as base, httpx.Client(base_url=base, timeout=60) as client:
+            past = (end - timedelta(hours=args.hours // 2, minutes=30)).isoformat()
+            for label, path, params in (
+                ("snapshot_now", "/twin/snapshot", {}),
+                ("snapshot_past", "/twin/snapshot", {"at": past}),
+                ("asset_now", "/twin/assets/a4", {}),
+                ("asset_past", "/twin/assets/a4", {"at": past}),
+                ("zones_24h", "/twin/zones", {}),
+            ):
+                results[label] = timed(client, path, params, args.requests)
+                print(f"  {label}: {results[label]}", flush=True)
+            count = len(client.get("/twin/snapshot").json()["assets"])
+            assert count == args.assets, f"snapshot has {count} assets, not {args.assets}"
+        print(json.dumps(results, indent=2))
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""The live twin: every asset's current state, held in the API process and kept current.
+
+Building 10,000 assets' states from the database takes a few hundred milliseconds, too
+slow to repeat for every snapshot. The API keeps them instead: loaded once, then
+updated from PostgreSQL notifications, the ingest writer's ``readings_changed`` (the
+devices of each committed batch: only their assets are re-read) and the twin sync's
+``twin_changed`` (assets or devices changed: everything is re-read). Each asset's state
+is kept serialised, so a snapshot is one join of bytes. Live streams subscribe here
+rather than each listening to the database.
+
+If the database is unreachable the twin reports itself not ready and keeps retrying;
+callers then read the database directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+from storage.readings import CHANGED_CHANNEL
+from twin import state
+from twin.registry import TWIN_CHANNEL
+
+log = logging.getLogger(__name__)
+
+RETRY_S = 2.0
+QUEUE_LIMIT = 10_000
+"""Events a subscriber may fall behind by before it is dropped (it reconnects)."""
+
+
+def compact(asset: dict[str, Any]) -> dict[str, Any]:
+    """An asset's state for snapshots and live events: status and the values behind it."""
+    return {
+        "asset_id": asset["asset_id"],
+        "kind": asset["kind"],
+        "lon": asset["lon"],
+        "lat": asset["lat"],
+        "zone": (asset["zone"] or {}).get("code"),
+        "status": asset["status"],
+        "values": {
+            s["device_id"]: {q: v["value"] for q, v in s["latest"].items()}
+            for s in asset["sensors"]
+        },
+    }
+
+
+class LiveTwin:
+    """Current asset states, kept by a background task listening to PostgreSQL."""
+
+    def __init__(self, pool: AsyncConnectionPool, database_url: str) -> None:
+        self._pool = pool
+        self._url = database_url
+        self._states: dict[str, bytes] = {}
+        self._order: list[str] = []
+        self._subscribers: set[asyncio.Queue[dict[str, Any] | None]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self.ready = asyncio.Event()
+
+    async def start(self) -> None:
+        """Begin listening and loading in the background."""
+        self._task = asyncio.create_task(self._run(), name="live-twin")
+
+    async def stop(self) -> None:
+        """Stop listening; subscribers get an end marker."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for queue in self._subscribers:
+            queue.put_nowait(None)
+
+    def snapshot(self) -> bytes:
+        """Every asset's state as a JSON array, in asset id order."""
+        return b"[" + b",".join(self._states[a] for a in self._order) + b"]"
+
+    def subscribe(self) -> asyncio.Queue[dict[str, Any] | None]:
+        """A queue receiving each changed asset's state (None: the twin stopped)."""
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(QUEUE_LIMIT)
+        self._subscribers.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[dict[str, Any] | None]) -> None:
+        """Stop sending to ``queue``."""
+        self._subscribers.discard(queue)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                async with await AsyncConnection.connect(self._url, autocommit=True) as listener:
+                    await listener.execute(f"LISTEN {CHANGED_CHANNEL}")
+                    await listener.execute(f"LISTEN {TWIN_CHANNEL}")
+                    await self._reload()  # after LISTEN: no change can slip between
+                    self.ready.set()
+                    async for note in listener.notifies():
+                        if note.channel == TWIN_CHANNEL or note.payload == "*":
+                            await self._reload()
+                        else:
+                            await self._refresh_devices(note.payload.split(","))
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                self.ready.clear()
+                log.warning("live twin lost the database (%s); retrying in %.0f s", exc, RETRY_S)
+                await asyncio.sleep(RETRY_S)
+
+    async def _refresh_devices(self, device_ids: list[str]) -> None:
+        async with self._pool.connection() as conn:
+            rows = await (
+                await conn.execute(
+                    "SELECT DISTINCT asset_id FROM devices"
+                    " WHERE device_id = ANY(%s) AND asset_id IS NOT NULL",
+                    (device_ids,),
+                )
+            ).fetchall()
+            if rows:
+                await self._apply(await state.assets(conn, asset_ids=[r[0] for r in rows]))
+
+    async def _reload(self) -> None:
+        async with self._pool.connection() as conn:
+            found = await state.assets(conn)
+        gone = set(self._states) - {a["asset_id"] for a in found}
+        for asset_id in gone:
+            del self._states[asset_id]
+        await self._apply(found)
+        self._order = sorted(self._states)
+
+    async def _apply(self, found: list[dict[str, Any]]) -> None:
+        new = False
+        for asset in found:
+            entry = compact(asset)
+            encoded = orjson.dumps(entry)
+            if self._states.get(asset["asset_id"]) == encoded:
+                continue
+            new |= asset["asset_id"] not in self._states
+            self._states[asset["asset_id"]] = encoded
+            if self.ready.is_set():
+                self._publish(entry)
+        if new:
+            self._order = sorted(self._states)
+
+    def _publish(self, entry: dict[str, Any]) -> None:
+        for queue in list(self._subscribers):
+            try:
+                queue.put_nowait(entry)
+            except asyncio.QueueFull:
+                log.warning("a live twin subscriber fell %d events behind; dropped", QUEUE_LIMIT)
+                self._subscribers.discard(queue)
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait(None)
