@@ -41,6 +41,8 @@ from prometheus_client.parser import text_string_to_metric_families
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from proc_cpu import cpu_seconds  # noqa: E402
+
 from hub.broker import free_port, port_answers  # noqa: E402
 from storage import devices, migrations  # noqa: E402
 from storage.partitions import PartitionKeeper  # noqa: E402
@@ -313,21 +315,6 @@ def stored(metrics_ports: list[int]) -> int:
             if family.name == "smartcity_ingest_stored_readings":
                 total += int(sum(sample.value for sample in family.samples))
     return total
-
-
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """CPU time of processes, with their reaped children's (PostgreSQL's exited backends)."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # exited meanwhile
-            continue
-        total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
-    return total / _TICK
 
 
 def postgres_pids() -> list[int]:

@@ -34,10 +34,11 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from scratch_db import scratch_database  # noqa: E402
+
 from storage import migrations  # noqa: E402
 from storage.partitions import PartitionKeeper, month_start  # noqa: E402
 
-ADMIN_URL = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 DEVICES = 500
 MONTH = datetime(2026, 11, 1, tzinfo=UTC)  # every row falls in this month
 
@@ -91,13 +92,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--sessions", type=int, default=2)
     args = parser.parse_args()
-    name = f"ceiling_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    workdir = tempfile.mkdtemp(prefix="pg-ceiling-")
-    os.chmod(workdir, 0o777)  # the server process writes and reads the files
-    try:
+    with (
+        tempfile.TemporaryDirectory(prefix="pg-ceiling-") as workdir,
+        scratch_database(f"ceiling_{uuid.uuid4().hex[:8]}") as url,
+    ):
+        os.chmod(workdir, 0o777)  # the server process writes and reads the files
         with psycopg.connect(url) as conn:
             migrations.upgrade(conn)
             PartitionKeeper().ensure_months(conn, [month_start(MONTH)])
@@ -108,12 +107,6 @@ def main() -> None:
         }
         results |= {"rows": args.rows, "sessions": args.sessions, "cpus": os.cpu_count()}
         print(json.dumps(results, indent=2))
-    finally:
-        for f in Path(workdir).iterdir():
-            f.unlink()
-        os.rmdir(workdir)
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

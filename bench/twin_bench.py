@@ -30,11 +30,11 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from scratch_db import scratch_database  # noqa: E402
+
 from storage import migrations  # noqa: E402
 from storage.partitions import PartitionKeeper, month_start  # noqa: E402
 from tests.api.live import served  # noqa: E402
-
-ADMIN_URL = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 _TWIN = """
 INSERT INTO assets (asset_id, name, kind, lon, lat, properties)
@@ -75,8 +75,9 @@ def build(url: str, assets: int, hours: int, end: datetime) -> dict[str, int]:
         migrations.upgrade(conn)
         keeper = PartitionKeeper()
         keeper.ensure_months(
-            conn, {month_start(end - timedelta(hours=h)) for h in range(0, hours, 24)}
-            | {month_start(end - timedelta(hours=hours))}
+            conn,
+            {month_start(end - timedelta(hours=h)) for h in range(0, hours, 24)}
+            | {month_start(end - timedelta(hours=hours))},
         )
         for statement in _TWIN.split(";\n\n"):
             conn.execute(statement, {"n": assets, "hours": hours, "end": end})
@@ -114,12 +115,8 @@ def main() -> None:
     parser.add_argument("--hours", type=int, default=24)
     parser.add_argument("--requests", type=int, default=30)
     args = parser.parse_args()
-    name = f"twin_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    try:
+    with scratch_database(f"twin_{uuid.uuid4().hex[:8]}") as url:
         print("building the twin ...", flush=True)
         results: dict[str, object] = {"machine": f"{os.cpu_count()} cores"}
         results["rows"] = build(url, args.assets, args.hours, end)
@@ -138,9 +135,6 @@ def main() -> None:
             count = len(client.get("/twin/snapshot").json()["assets"])
             assert count == args.assets, f"snapshot has {count} assets, not {args.assets}"
         print(json.dumps(results, indent=2))
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":
