@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -68,6 +69,17 @@ def problem(status: int, title: str, detail: str, instance: str) -> JSONResponse
 
 def install(app: FastAPI) -> None:
     """Register the handlers for every error family the API can meet."""
+
+    @app.middleware("http")
+    async def _refuse_nul(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        # No text in the hub may hold NUL (PostgreSQL text cannot): refuse it at the edge.
+        if "\x00" in request.url.path or any("\x00" in v for v in request.query_params.values()):
+            return problem(
+                400, "Invalid parameter", "NUL characters are not accepted", request.url.path
+            )
+        return await call_next(request)
 
     @app.exception_handler(ApiError)
     async def _api(request: Request, exc: ApiError) -> JSONResponse:

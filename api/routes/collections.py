@@ -246,7 +246,7 @@ async def items(
     conn: Annotated[AsyncConnection, Depends(connection)],
     bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy in CRS84")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
     crs: Annotated[str | None, Query(description=_CRS_HELP)] = None,
     bbox_crs: Annotated[
         str | None, Query(alias="bbox-crs", description="the CRS of bbox (default CRS84)")

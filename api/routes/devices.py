@@ -7,10 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from psycopg import AsyncConnection
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
 from api.deps import connection
 from api.errors import InvalidParameter, NotFound
+from api.params import UtcDateTime
 
 router = APIRouter(tags=["devices"])
 
@@ -99,10 +100,8 @@ async def device_readings(
     device_id: str,
     conn: Annotated[AsyncConnection, Depends(connection)],
     quantity: Annotated[str, Query(min_length=1, description="e.g. water_level")],
-    start: Annotated[
-        AwareDatetime | None, Query(description="inclusive; default end - 24 h")
-    ] = None,
-    end: Annotated[AwareDatetime | None, Query(description="exclusive; default now")] = None,
+    start: Annotated[UtcDateTime | None, Query(description="inclusive; default end - 24 h")] = None,
+    end: Annotated[UtcDateTime | None, Query(description="exclusive; default now")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_READINGS)] = 10_000,
 ) -> ReadingSeries:
     """A device's readings of one quantity in ``[start, end)``, oldest first."""

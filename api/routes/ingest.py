@@ -8,9 +8,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from psycopg import AsyncConnection
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
 from api.deps import connection
+from api.params import UtcDateTime
 
 router = APIRouter(tags=["ingest"])
 
@@ -44,11 +45,13 @@ WHERE (%(since)s::timestamptz IS NULL OR received_at >= %(since)s)
 @router.get("/ingest/dead-letters", response_model=DeadLetterPage)
 async def dead_letters(
     conn: Annotated[AsyncConnection, Depends(connection)],
-    since: Annotated[AwareDatetime | None, Query(description="received at or after")] = None,
+    since: Annotated[UtcDateTime | None, Query(description="received at or after")] = None,
     topic: Annotated[
         str | None, Query(description="topic prefix, e.g. city/devices/gauge-1")
     ] = None,
-    before: Annotated[int | None, Query(ge=1, description="ids below this (paging)")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="ids below this (paging)")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DeadLetterPage:
     """Dead letters with their raw payload (base64, and as text when it is UTF-8)."""

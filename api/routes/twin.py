@@ -25,10 +25,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from psycopg import AsyncConnection
-from pydantic import AwareDatetime
 
 from api.deps import connection
 from api.errors import InvalidParameter, NotFound, Unavailable
+from api.params import UtcDateTime
 from twin import state, zones
 from twin.live import LiveTwin, compact
 
@@ -92,7 +92,7 @@ async def list_assets(
         float | None, Query(gt=0, le=100_000, description="metres from near")
     ] = None,
     nearest: Annotated[int | None, Query(ge=1, le=10_000, description="the N nearest")] = None,
-    at: Annotated[AwareDatetime | None, Query(description=_AT_HELP)] = None,
+    at: Annotated[UtcDateTime | None, Query(description=_AT_HELP)] = None,
 ) -> Response:
     """Assets answering the question, nearest first when ``near`` is given."""
     point = _near(near, distance, nearest)
@@ -118,7 +118,7 @@ async def one_asset(
     asset_id: str,
     request: Request,
     conn: Annotated[AsyncConnection, Depends(connection)],
-    at: Annotated[AwareDatetime | None, Query(description=_AT_HELP)] = None,
+    at: Annotated[UtcDateTime | None, Query(description=_AT_HELP)] = None,
 ) -> Response:
     """The asset, its sensors and their latest values, its parcel and zone, its status."""
     found = await state.assets(conn, at=at, asset_ids=[asset_id])
@@ -155,7 +155,7 @@ async def stream(request: Request) -> AsyncIterator[ServerSentEvent]:
 async def snapshot(
     request: Request,
     conn: Annotated[AsyncConnection, Depends(connection)],
-    at: Annotated[AwareDatetime | None, Query(description=_AT_HELP)] = None,
+    at: Annotated[UtcDateTime | None, Query(description=_AT_HELP)] = None,
 ) -> Response:
     """Every asset's state at a moment: status and the values it was derived from."""
     now = datetime.now(UTC)
@@ -171,8 +171,8 @@ async def snapshot(
 @router.get("/twin/zones", responses={200: {"content": {_JSON: {}}}})
 async def zone_summaries(
     conn: Annotated[AsyncConnection, Depends(connection)],
-    start: Annotated[AwareDatetime | None, Query(description="default: 24 h before end")] = None,
-    end: Annotated[AwareDatetime | None, Query(description="default: now")] = None,
+    start: Annotated[UtcDateTime | None, Query(description="default: 24 h before end")] = None,
+    end: Annotated[UtcDateTime | None, Query(description="default: now")] = None,
 ) -> Response:
     """Per urbanism zone: assets by kind, sensors, parking capacity and mean occupancy,
     and air quality over ``[start, end)``."""
