@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 import psycopg
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from storage.readings import CHANGED_CHANNEL
 from twin import state
@@ -106,7 +106,8 @@ class LiveTwin:
                             await self._reload()
                         else:
                             await self._refresh_devices(note.payload.split(","))
-            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            except (psycopg.Error, PoolTimeout) as exc:
+                # a lost link, or an error of our own: either way reload from scratch
                 self.ready.clear()
                 log.warning("live twin lost the database (%s); retrying in %.0f s", exc, RETRY_S)
                 await asyncio.sleep(RETRY_S)
