@@ -86,14 +86,13 @@ def parse_bbox(raw: str | None, bbox_crs: str = CRS84) -> shapely.Polygon | None
         raise InvalidParameter(f"bbox {raw!r} must be finite numbers")
     if bbox_crs != CRS84 and (values[0] > values[2] or values[1] > values[3]):
         raise InvalidParameter("bbox must be given as min, min, max, max")
-    minx, miny, maxx, maxy = (
-        values if bbox_crs == CRS84 else crs_ref.bbox_area(values, bbox_crs).bounds
-    )
+    area = crs_ref.bbox_area(values, bbox_crs)
+    minx, miny, maxx, maxy = values if bbox_crs == CRS84 else area.bounds
     if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         raise InvalidParameter("bbox must be in CRS84 (lon -180..180, lat -90..90, miny <= maxy)")
     if minx > maxx:
         raise InvalidParameter("bbox crossing the antimeridian is not supported")
-    return crs_ref.bbox_area(values, bbox_crs)
+    return area
 
 
 def _box_to_list(box: str | None) -> list[list[float]] | None:
