@@ -15,6 +15,7 @@ from api.routes import (
     ingest,
     landing,
     metrics,
+    rasters,
     tiles,
     town_map,
     twin,
@@ -50,6 +51,17 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     app.state.pool = pool
     app.state.live_twin = live
     errors.install(app)
-    for module in (landing, health, collections, tiles, devices, ingest, metrics, twin, town_map):
+    for module in (
+        landing,
+        health,
+        collections,
+        tiles,
+        rasters,
+        devices,
+        ingest,
+        metrics,
+        twin,
+        town_map,
+    ):
         app.include_router(module.router)
     return app

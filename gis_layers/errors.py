@@ -34,3 +34,17 @@ class TileOutOfRange(LayerError):
 
     status_code = 404
     title = "Tile not found"
+
+
+class RasterNotFound(LayerError):
+    """No raster has the requested id."""
+
+    status_code = 404
+    title = "Raster not found"
+
+
+class RasterQueryError(LayerError):
+    """A raster read that cannot be answered as asked (too large, outside, ...)."""
+
+    status_code = 400
+    title = "Invalid raster request"

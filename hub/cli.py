@@ -108,6 +108,27 @@ def layers_import(
         typer.echo(f"twin: {twin.assets} assets, {twin.devices} devices, {twin.placed} placed")
 
 
+rasters_app = typer.Typer(help="Raster layers.", no_args_is_help=True)
+app.add_typer(rasters_app, name="rasters")
+
+
+@rasters_app.command("import")
+def rasters_import(
+    path: Path,
+    name: Annotated[str | None, typer.Option(help="raster id (default: the file name)")] = None,
+    crs: Annotated[str | None, typer.Option(help="CRS of a file that declares none")] = None,
+) -> None:
+    """Register a raster (GeoTIFF: terrain model, orthomosaic); its cells stay in the file."""
+    from gis_layers.errors import LayerImportError
+    from gis_layers.rasters import register
+
+    _setup_logging()
+    with _migrated_database(_settings()) as conn, _user_errors(LayerImportError):
+        report = register(conn, path, name=name, crs=crs)
+        conn.commit()
+        typer.echo(f"{report.raster_id}: {report.width} x {report.height} cells ({report.crs})")
+
+
 @app.command("demo-data")
 def demo_data(
     seed: Annotated[

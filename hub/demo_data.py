@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from gis_layers.importer import import_file
+from gis_layers.rasters import register
 from storage import migrations
 from storage.database import connect
 from storage.meta import get_meta, set_meta
@@ -36,6 +37,8 @@ def load_demo_town(url: str, out_dir: Path, seed: int) -> None:
         for report in import_file(conn, files.gpkg):
             log.info("layer %s: %d features", report.layer_id, report.features)
         result = sync_from_layers(conn)
+        with conn.transaction():
+            register(conn, files.dem, name="terrain")
         with conn.transaction():
             set_meta(conn, "demo_seed", str(seed))
             set_meta(conn, "dem_path", str(files.dem.resolve()))

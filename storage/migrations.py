@@ -61,6 +61,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "ingest_workers", lambda _conn: "0005_ingest_workers.sql"),
     Migration(6, "readings_c_collation", lambda _conn: "0006_readings_c_collation.sql"),
     Migration(7, "asset_places", lambda _conn: "0007_asset_places.sql"),
+    Migration(8, "rasters", lambda _conn: "0008_rasters.sql"),
 )
 
 

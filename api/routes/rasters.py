@@ -1,0 +1,175 @@
+"""Raster layers: the catalogue, a value at a point, statistics inside a polygon, a
+window as GeoTIFF (reprojected on request) and a PNG preview.
+
+Points and polygons are given in CRS84; rasterio reads run in the thread pool.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import shapely
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from psycopg import AsyncConnection
+from starlette.concurrency import run_in_threadpool
+
+from api import crs as crs_ref
+from api.deps import connection
+from api.errors import InvalidParameter
+from api.ogc import link
+from gis_layers import rasters
+from gis_layers.errors import RasterNotFound
+
+router = APIRouter(tags=["rasters"])
+
+_JSON = "application/json"
+_GEOTIFF = "image/tiff; application=geotiff"
+
+_ROWS = """
+SELECT raster_id, title, path, crs, width, height, bands, dtype, nodata, resolution,
+       bbox_native::text, bbox_crs84::text, imported_at
+FROM rasters
+"""
+
+
+def _bounds(box: str) -> list[float]:
+    # PostgreSQL prints a box as (maxx,maxy),(minx,miny)
+    n = [float(v) for v in box.replace("(", "").replace(")", "").split(",")]
+    return [n[2], n[3], n[0], n[1]]
+
+
+def _describe(request: Request, row: tuple[Any, ...]) -> dict[str, Any]:
+    raster_id = row[0]
+    return {
+        "id": raster_id,
+        "title": row[1],
+        "crs": row[3],
+        "width": row[4],
+        "height": row[5],
+        "bands": row[6],
+        "dtype": row[7],
+        "nodata": row[8],
+        "resolution": row[9],
+        "bbox": _bounds(row[10]),
+        "bbox_crs84": _bounds(row[11]),
+        "imported_at": row[12].isoformat(),
+        "links": [
+            link(request.url_for("raster", raster_id=raster_id), "self", _JSON).model_dump(
+                exclude_none=True
+            ),
+            link(
+                request.url_for("raster_preview", raster_id=raster_id), "preview", "image/png"
+            ).model_dump(exclude_none=True),
+        ],
+    }
+
+
+async def _path(conn: AsyncConnection, raster_id: str) -> str:
+    row = await (
+        await conn.execute("SELECT path FROM rasters WHERE raster_id = %s", (raster_id,))
+    ).fetchone()
+    if row is None:
+        raise RasterNotFound(f"no raster {raster_id!r}; see /rasters")
+    return str(row[0])
+
+
+@router.get("/rasters")
+async def list_rasters(
+    request: Request, conn: Annotated[AsyncConnection, Depends(connection)]
+) -> dict[str, Any]:
+    """Every raster layer of the hub."""
+    rows = await (await conn.execute(_ROWS + " ORDER BY raster_id")).fetchall()
+    return {"rasters": [_describe(request, r) for r in rows]}
+
+
+@router.get("/rasters/{raster_id}", name="raster")
+async def one_raster(
+    raster_id: str, request: Request, conn: Annotated[AsyncConnection, Depends(connection)]
+) -> dict[str, Any]:
+    """A raster's size, CRS, resolution and extent."""
+    row = await (await conn.execute(_ROWS + " WHERE raster_id = %s", (raster_id,))).fetchone()
+    if row is None:
+        raise RasterNotFound(f"no raster {raster_id!r}; see /rasters")
+    return _describe(request, row)
+
+
+@router.get("/rasters/{raster_id}/value")
+async def raster_value(
+    raster_id: str,
+    conn: Annotated[AsyncConnection, Depends(connection)],
+    lon: Annotated[float, Query(ge=-180, le=180)],
+    lat: Annotated[float, Query(ge=-90, le=90)],
+) -> dict[str, Any]:
+    """The band values at a point (null outside the raster or on nodata)."""
+    return await run_in_threadpool(rasters.value_at, await _path(conn, raster_id), lon, lat)
+
+
+@router.get("/rasters/{raster_id}/stats")
+async def raster_stats(
+    raster_id: str,
+    conn: Annotated[AsyncConnection, Depends(connection)],
+    within: Annotated[str, Query(description="a WKT (Multi)Polygon in CRS84")],
+) -> dict[str, Any]:
+    """Minimum, maximum, mean and deviation of band 1 over the cells whose centre lies
+    in the polygon, with their area in square metres."""
+    try:
+        area = shapely.from_wkt(within)
+    except shapely.errors.GEOSException as exc:
+        raise InvalidParameter(f"within must be a WKT polygon in CRS84: {exc}") from None
+    if area.geom_type not in ("Polygon", "MultiPolygon") or not area.is_valid:
+        raise InvalidParameter(f"within must be a valid (Multi)Polygon, got {area.geom_type}")
+    return await run_in_threadpool(rasters.stats_within, await _path(conn, raster_id), area)
+
+
+@router.get(
+    "/rasters/{raster_id}/window",
+    response_class=Response,
+    responses={200: {"content": {_GEOTIFF: {}}}},
+)
+async def raster_window(
+    raster_id: str,
+    conn: Annotated[AsyncConnection, Depends(connection)],
+    bbox: Annotated[
+        str,
+        Query(description="minx,miny,maxx,maxy in crs, x first (easting or longitude)"),
+    ],
+    crs: Annotated[
+        str | None,
+        Query(description="CRS of bbox and of the result; default the raster's own CRS"),
+    ] = None,
+) -> Response:
+    """The cells inside ``bbox`` as a GeoTIFF, reprojected to ``crs`` if given."""
+    try:
+        values = [float(v) for v in bbox.split(",")]
+    except ValueError:
+        raise InvalidParameter(f"bbox {bbox!r} must be four numbers") from None
+    if len(values) != 4 or values[0] >= values[2] or values[1] >= values[3]:
+        raise InvalidParameter("bbox must be minx,miny,maxx,maxy with min < max")
+    target = None if crs is None else _epsg(crs_ref.checked(crs, "crs"))
+    minx, miny, maxx, maxy = values
+    body = await run_in_threadpool(
+        rasters.window, await _path(conn, raster_id), (minx, miny, maxx, maxy), target
+    )
+    return Response(body, media_type=_GEOTIFF)
+
+
+def _epsg(uri: str) -> str:
+    """A CRS URI of the API as rasterio reads it (rasters use x = easting/longitude)."""
+    return "OGC:CRS84" if uri.endswith("/CRS84") else f"EPSG:{uri.rsplit('/', 1)[1]}"
+
+
+@router.get(
+    "/rasters/{raster_id}/preview.png",
+    name="raster_preview",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+async def raster_preview(
+    raster_id: str,
+    conn: Annotated[AsyncConnection, Depends(connection)],
+    width: Annotated[int, Query(ge=16, le=2048)] = 512,
+) -> Response:
+    """A colour-ramped preview of band 1; nodata transparent."""
+    body = await run_in_threadpool(rasters.preview_png, await _path(conn, raster_id), width)
+    return Response(body, media_type="image/png")

@@ -1,0 +1,231 @@
+"""Raster layers (terrain models, drone orthomosaics): catalogue, and reads with rasterio.
+
+A raster is registered by path: its cells stay in the GeoTIFF and are read by window,
+never loaded whole. Questions come in CRS84 (longitude, latitude) and are reprojected to
+the raster's own CRS; statistics report the area covered in square metres of that CRS
+when it is projected (Stereo 70 normally), never in degrees.
+"""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+import rasterio
+import rasterio.mask
+import rasterio.warp
+import shapely
+from rasterio.io import MemoryFile
+from rasterio.vrt import WarpedVRT
+from rasterio.windows import Window, from_bounds
+
+from gis_layers.errors import LayerImportError, RasterQueryError
+from gis_layers.importer import layer_id_for
+
+CRS84 = "OGC:CRS84"
+MAX_WINDOW_CELLS = 16_000_000
+"""Largest window returned in one response (4,000 x 4,000 cells)."""
+
+_UPSERT = """
+INSERT INTO rasters (raster_id, title, path, crs, width, height, bands, dtype, nodata,
+                     resolution, bbox_native, bbox_crs84)
+VALUES (%(id)s, %(title)s, %(path)s, %(crs)s, %(width)s, %(height)s, %(bands)s, %(dtype)s,
+        %(nodata)s, %(resolution)s, %(native)s::box, %(crs84)s::box)
+ON CONFLICT (raster_id) DO UPDATE SET
+    title = excluded.title, path = excluded.path, crs = excluded.crs,
+    width = excluded.width, height = excluded.height, bands = excluded.bands,
+    dtype = excluded.dtype, nodata = excluded.nodata, resolution = excluded.resolution,
+    bbox_native = excluded.bbox_native, bbox_crs84 = excluded.bbox_crs84, imported_at = now()
+"""
+
+
+@dataclass(frozen=True)
+class RasterReport:
+    """What a registration recorded."""
+
+    raster_id: str
+    crs: str
+    width: int
+    height: int
+
+
+def _box(bounds: tuple[float, float, float, float]) -> str:
+    return "(({},{}),({},{}))".format(*bounds)
+
+
+def register(
+    conn: psycopg.Connection, path: Path, name: str | None = None, crs: str | None = None
+) -> RasterReport:
+    """Add (or replace) a raster in the catalogue; a file without CRS needs ``crs``."""
+    if not path.exists():
+        raise LayerImportError(f"{path}: no such file")
+    try:
+        with rasterio.open(path) as src:
+            source_crs = src.crs
+            if source_crs is None:
+                if crs is None:
+                    raise LayerImportError(
+                        f"{path}: the raster has no coordinate reference system; pass --crs"
+                        " (e.g. --crs EPSG:3844 for Stereo 70)"
+                    )
+                source_crs = rasterio.crs.CRS.from_user_input(crs)
+            elif crs is not None and source_crs != rasterio.crs.CRS.from_user_input(crs):
+                raise LayerImportError(
+                    f"{path}: the raster declares {source_crs.to_string()}, not {crs}"
+                )
+            bounds = tuple(src.bounds)
+            info = {
+                "width": src.width,
+                "height": src.height,
+                "bands": src.count,
+                "dtype": src.dtypes[0],
+                "nodata": src.nodata,
+                "resolution": list(src.res),
+            }
+    except rasterio.errors.RasterioIOError as exc:
+        raise LayerImportError(f"{path}: cannot be read as a raster: {exc}") from None
+    crs84 = rasterio.warp.transform_bounds(source_crs, CRS84, *bounds, densify_pts=21)
+    raster_id = layer_id_for(name or path.stem)
+    conn.execute(
+        _UPSERT,
+        {
+            "id": raster_id,
+            "title": name or path.stem,
+            "path": str(path.resolve()),
+            "crs": source_crs.to_string(),
+            "native": _box(bounds),  # type: ignore[arg-type]
+            "crs84": _box(crs84),
+            **info,
+        },
+    )
+    return RasterReport(raster_id, source_crs.to_string(), info["width"], info["height"])
+
+
+def _to_raster_crs(src: Any, geometry: shapely.Geometry) -> shapely.Geometry:
+    mapped = rasterio.warp.transform_geom(CRS84, src.crs, shapely.geometry.mapping(geometry))
+    return shapely.geometry.shape(mapped)
+
+
+def _metres_per_unit(src: Any) -> float | None:
+    return None if src.crs.is_geographic else float(src.crs.linear_units_factor[1])
+
+
+def value_at(path: str, lon: float, lat: float) -> dict[str, Any]:
+    """Band values at a CRS84 point (None outside the raster or on nodata)."""
+    with rasterio.open(path) as src:
+        (x,), (y,) = rasterio.warp.transform(CRS84, src.crs, [lon], [lat])
+        row, col = src.index(x, y)
+        values: list[float | None] = [None] * src.count
+        if 0 <= row < src.height and 0 <= col < src.width:
+            cells = src.read(window=Window(col, row, 1, 1))[:, 0, 0]
+            values = [
+                None if (src.nodata is not None and v == src.nodata) or np.isnan(v) else float(v)
+                for v in cells.astype(np.float64)
+            ]
+        return {
+            "x": x,
+            "y": y,
+            "crs": src.crs.to_string(),
+            "row": row,
+            "col": col,
+            "values": values,
+        }
+
+
+def stats_within(path: str, area: shapely.Geometry) -> dict[str, Any]:
+    """Statistics of band 1 over the cells whose centre lies in a CRS84 polygon."""
+    with rasterio.open(path) as src:
+        native = _to_raster_crs(src, area)
+        try:
+            masked, _ = rasterio.mask.mask(
+                src, [shapely.geometry.mapping(native)], crop=True, filled=False, indexes=1
+            )
+        except ValueError:  # the polygon misses the raster
+            masked = np.ma.masked_all((0,))
+        cells = masked.compressed().astype(np.float64)
+        cells = cells[~np.isnan(cells)]
+        if src.nodata is not None:
+            cells = cells[cells != src.nodata]
+        scale = _metres_per_unit(src)
+        cell_area = abs(src.res[0] * src.res[1]) * scale**2 if scale else None
+        summary: dict[str, Any] = {"cells": int(cells.size), "crs": src.crs.to_string()}
+        if cells.size:
+            summary |= {
+                "min": float(cells.min()),
+                "max": float(cells.max()),
+                "mean": float(cells.mean()),
+                "std": float(cells.std()),
+            }
+        summary["area_m2"] = None if cell_area is None else round(cells.size * cell_area, 3)
+        return summary
+
+
+def window(path: str, bbox: tuple[float, float, float, float], crs: str | None) -> bytes:
+    """The cells within ``bbox`` (given in ``crs``, default the raster's own) as a GeoTIFF
+    in that CRS: reprojected on the fly when it is not the raster's."""
+    with rasterio.open(path) as src:
+        target = rasterio.crs.CRS.from_user_input(crs) if crs else src.crs
+        with WarpedVRT(src, crs=target) if target != src.crs else nullcontext(src) as view:
+            win = from_bounds(*bbox, transform=view.transform).round_offsets().round_lengths()
+            try:
+                win = win.intersection(Window(0, 0, view.width, view.height))
+            except rasterio.errors.WindowError:
+                raise RasterQueryError(f"bbox {bbox} does not meet the raster") from None
+            if win.width * win.height > MAX_WINDOW_CELLS:
+                raise RasterQueryError(
+                    f"window of {int(win.width)} x {int(win.height)} cells is larger than"
+                    f" {MAX_WINDOW_CELLS:,} cells; ask for a smaller bbox"
+                )
+            data = view.read(window=win)
+            profile = {
+                "driver": "GTiff",
+                "width": data.shape[2],
+                "height": data.shape[1],
+                "count": data.shape[0],
+                "dtype": data.dtype,
+                "crs": view.crs,
+                "transform": view.window_transform(win),
+                "nodata": view.nodata,
+            }
+    with MemoryFile() as memory:
+        with memory.open(**profile) as out:
+            out.write(data)
+        return bytes(memory.read())
+
+
+# A terrain ramp: water blue, lowland green, terrace yellow-brown, high ground white.
+_RAMP = np.array(
+    [[40, 90, 170], [90, 160, 90], [200, 190, 110], [150, 110, 70], [245, 245, 245]],
+    dtype=np.float64,
+)
+
+
+def preview_png(path: str, width: int) -> bytes:
+    """A colour-ramped PNG of band 1, ``width`` pixels wide (decimated read), nodata
+    transparent; stretched between the 2nd and 98th percentiles."""
+    with rasterio.open(path) as src:
+        height = max(1, round(src.height * width / src.width))
+        data = src.read(1, out_shape=(height, width), masked=True).astype(np.float64)
+    valid = ~np.ma.getmaskarray(data) & ~np.isnan(data.filled(np.nan))
+    values = data.filled(np.nan)
+    rgba = np.zeros((4, height, width), dtype=np.uint8)
+    if valid.any():
+        low, high = np.percentile(values[valid], [2, 98])
+        scaled = np.clip((values - low) / ((high - low) or 1.0), 0, 1) * (len(_RAMP) - 1)
+        scaled = np.where(valid, scaled, 0)
+        lower = np.floor(scaled).astype(int).clip(0, len(_RAMP) - 2)
+        t = (scaled - lower)[..., None]
+        colour = _RAMP[lower] * (1 - t) + _RAMP[lower + 1] * t
+        rgba[:3] = np.moveaxis(colour, -1, 0).round().astype(np.uint8)
+        rgba[3] = np.where(valid, 255, 0)
+    with MemoryFile() as memory, warnings.catch_warnings():
+        # a preview image carries no georeference, by design
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        with memory.open(driver="PNG", width=width, height=height, count=4, dtype="uint8") as out:
+            out.write(rgba)
+        return bytes(memory.read())

@@ -1,0 +1,167 @@
+"""Raster layers through the API, on a synthetic terrain whose every cell is known.
+
+Cell (row, col) holds ``row * 1000 + col``; a corner block is nodata. Expected values
+and statistics are read off that formula, points and polygons are placed on cell
+centres and edges in Stereo 70 and sent in CRS84 as a client would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import psycopg
+import pytest
+import rasterio
+import shapely
+from fastapi.testclient import TestClient
+from pyproj import Transformer
+from rasterio.io import MemoryFile
+from rasterio.transform import from_origin
+
+from api.app import create_app
+from gis_layers.rasters import register
+from hub.settings import Settings
+from storage import migrations
+
+X0, Y0, CELL = 489000.0, 251000.0, 10.0  # top-left corner in Stereo 70, 10 m cells
+ROWS, COLS, NODATA = 80, 100, -9999.0
+TO_CRS84 = Transformer.from_crs("EPSG:3844", "OGC:CRS84", always_xy=True)
+
+
+def _cells() -> np.ndarray:
+    values = np.add.outer(np.arange(ROWS) * 1000.0, np.arange(COLS)).astype(np.float32)
+    values[:10, 90:] = NODATA
+    return values
+
+
+def _centre(row: int, col: int) -> tuple[float, float]:
+    return X0 + (col + 0.5) * CELL, Y0 - (row + 0.5) * CELL
+
+
+@pytest.fixture
+def terrain(pg_url: str, tmp_path: Path) -> Iterator[TestClient]:
+    path = tmp_path / "dem.tif"
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=COLS,
+        height=ROWS,
+        count=1,
+        dtype="float32",
+        crs="EPSG:3844",
+        transform=from_origin(X0, Y0, CELL, CELL),
+        nodata=NODATA,
+    ) as dst:
+        dst.write(_cells(), 1)
+    with psycopg.connect(pg_url) as conn:
+        migrations.upgrade(conn)
+        assert register(conn, path, name="terrain").width == COLS
+    with TestClient(create_app(Settings(), pg_url)) as client:
+        yield client
+
+
+def test_catalogue_describes_the_raster(terrain: TestClient) -> None:
+    [raster] = terrain.get("/rasters").json()["rasters"]
+    assert raster["id"] == "terrain" and raster["crs"] == "EPSG:3844"
+    assert (raster["width"], raster["height"], raster["resolution"]) == (COLS, ROWS, [10.0, 10.0])
+    assert raster["bbox"] == [X0, Y0 - ROWS * CELL, X0 + COLS * CELL, Y0]
+    west, south, east, north = raster["bbox_crs84"]
+    assert 24.8 < west < east < 25.0 and 43.7 < south < north < 43.8
+    assert terrain.get("/rasters/terrain").json()["id"] == "terrain"
+
+
+@pytest.mark.parametrize(("row", "col"), [(0, 0), (37, 12), (79, 99), (50, 3)])
+def test_value_at_a_point_given_in_crs84(terrain: TestClient, row: int, col: int) -> None:
+    lon, lat = TO_CRS84.transform(*_centre(row, col))
+    answer = terrain.get("/rasters/terrain/value", params={"lon": lon, "lat": lat}).json()
+    assert (answer["row"], answer["col"]) == (row, col)
+    assert answer["values"] == [row * 1000.0 + col]
+
+
+def test_nodata_and_outside_are_null(terrain: TestClient) -> None:
+    for x, y in (_centre(5, 95), (X0 - 50, Y0 + 50)):
+        lon, lat = TO_CRS84.transform(x, y)
+        answer = terrain.get("/rasters/terrain/value", params={"lon": lon, "lat": lat}).json()
+        assert answer["values"] == [None]
+
+
+def test_statistics_inside_a_polygon(terrain: TestClient) -> None:
+    """Rows 20-29, cols 40-59 (edges on cell edges), sent as a CRS84 polygon."""
+    box = shapely.box(X0 + 40 * CELL, Y0 - 30 * CELL, X0 + 60 * CELL, Y0 - 20 * CELL)
+    ring = [TO_CRS84.transform(x, y) for x, y in shapely.segmentize(box, 5).exterior.coords]
+    stats = terrain.get(
+        "/rasters/terrain/stats", params={"within": shapely.Polygon(ring).wkt}
+    ).json()
+    expected = _cells()[20:30, 40:60]
+    assert stats["cells"] == expected.size == 200
+    assert stats["min"] == expected.min() and stats["max"] == expected.max()
+    assert stats["mean"] == pytest.approx(expected.mean())
+    assert stats["area_m2"] == pytest.approx(200 * CELL * CELL)
+    # nodata cells are not counted
+    corner = shapely.box(X0 + 85 * CELL, Y0 - 15 * CELL, X0 + 100 * CELL, Y0)
+    ring = [TO_CRS84.transform(x, y) for x, y in shapely.segmentize(corner, 5).exterior.coords]
+    stats = terrain.get(
+        "/rasters/terrain/stats", params={"within": shapely.Polygon(ring).wkt}
+    ).json()
+    assert stats["cells"] == 15 * 15 - 10 * 10
+
+
+def test_window_native_and_reprojected(terrain: TestClient) -> None:
+    bbox = f"{X0 + 10 * CELL},{Y0 - 25 * CELL},{X0 + 30 * CELL},{Y0 - 5 * CELL}"
+    response = terrain.get("/rasters/terrain/window", params={"bbox": bbox})
+    assert response.headers["content-type"].startswith("image/tiff")
+    with MemoryFile(response.content) as memory, memory.open() as tile:
+        assert tile.crs.to_epsg() == 3844
+        np.testing.assert_array_equal(tile.read(1), _cells()[5:25, 10:30])
+    # the same area asked in Web Mercator comes back in Web Mercator, values resampled
+    to_3857 = Transformer.from_crs("EPSG:3844", "EPSG:3857", always_xy=True)
+    x0, y0 = to_3857.transform(X0 + 10 * CELL, Y0 - 25 * CELL)
+    x1, y1 = to_3857.transform(X0 + 30 * CELL, Y0 - 5 * CELL)
+    response = terrain.get(
+        "/rasters/terrain/window",
+        params={
+            "bbox": f"{x0},{y0},{x1},{y1}",
+            "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+        },
+    )
+    with MemoryFile(response.content) as memory, memory.open() as tile:
+        assert tile.crs.to_epsg() == 3857
+        cells = tile.read(1)
+        inside = cells[cells != NODATA]
+        assert inside.size > 100
+        assert (
+            inside.min() >= _cells()[4:26, 9:31].min()
+            and inside.max() <= _cells()[4:26, 9:31].max()
+        )
+
+
+def test_png_preview(terrain: TestClient) -> None:
+    response = terrain.get("/rasters/terrain/preview.png", params={"width": 200})
+    assert response.headers["content-type"] == "image/png"
+    with MemoryFile(response.content) as memory, memory.open() as image:
+        assert (image.width, image.height, image.count) == (200, 160, 4)
+        alpha = image.read(4)
+        assert (alpha[:20, 180:] == 0).all() and (alpha[40:, :] == 255).all()  # nodata clear
+        red = image.read(1)
+        assert red[5, 5] != red[150, 5]  # a ramp from top to bottom rows
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status"),
+    [
+        ("/rasters/nowhere", {}, 404),
+        ("/rasters/terrain/value", {"lon": "200", "lat": "0"}, 400),
+        ("/rasters/terrain/stats", {"within": "POINT(1 1)"}, 400),
+        ("/rasters/terrain/window", {"bbox": "3,2,1,0"}, 400),
+        ("/rasters/terrain/window", {"bbox": "0,0,1,1"}, 400),  # nowhere near it
+        ("/rasters/terrain/window", {"bbox": "0,0,1,1", "crs": "EPSG:1"}, 400),
+        ("/rasters/terrain/preview.png", {"width": "5"}, 400),
+    ],
+)
+def test_bad_raster_requests(terrain: TestClient, path: str, params: dict, status: int) -> None:
+    response = terrain.get(path, params=params)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
