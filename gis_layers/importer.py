@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import psycopg
 import pyogrio
 import shapely
@@ -145,6 +146,14 @@ def write_layer(
         )
         for start in range(0, len(frame), CHUNK):
             stop = start + CHUNK
+            if len(frame) > CHUNK:
+                log.info(
+                    "%s: writing features %d-%d of %d",
+                    layer_id,
+                    start + 1,
+                    min(stop, len(frame)),
+                    len(frame),
+                )
             conn.execute(
                 "INSERT INTO features (layer_id, feature_id, properties, geometry, geom_native,"
                 " bbox) SELECT %s::text, i, p, g, w, box(point(x0, y0), point(x1, y1))"
@@ -165,14 +174,37 @@ def write_layer(
     return len(frame)
 
 
+def closed_lines_as_polygons(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
+    """Closed line strings as polygons, as cadastral DXF exports draw parcels; return the
+    frame and how many were turned."""
+    geoms = frame.geometry.values
+    closed = (shapely.get_type_id(geoms) == 1) & shapely.is_closed(geoms)
+    closed &= shapely.get_num_points(geoms) >= 4
+    if not closed.any():
+        return frame, 0
+    frame = frame.copy()
+    frame.loc[closed, frame.geometry.name] = shapely.polygons(
+        shapely.linearrings(
+            shapely.get_coordinates(geoms[closed]), indices=_ring_index(geoms[closed])
+        )
+    )
+    return frame, int(closed.sum())
+
+
+def _ring_index(lines: np.ndarray) -> np.ndarray:
+    return np.repeat(np.arange(len(lines)), shapely.get_num_points(lines))
+
+
 def import_file(
     conn: psycopg.Connection,
     path: Path,
     *,
     name: str | None = None,
     crs: str | None = None,
+    polygons: bool = False,
 ) -> list[ImportReport]:
-    """Import every layer of ``path`` (or its only layer under ``name``)."""
+    """Import every layer of ``path`` (or its only layer under ``name``); with
+    ``polygons``, closed lines become polygons (cadastral DXF exports)."""
     if not path.exists():
         raise LayerImportError(f"{path}: no such file")
     layers = list_layers(path)
@@ -182,7 +214,14 @@ def import_file(
         )
     reports = []
     for layer in layers:
-        frame, notes = repair(read_layer(path, layer, crs))
+        log.info("%s: reading layer %s", path.name, layer)
+        frame = read_layer(path, layer, crs)
+        turned = 0
+        if polygons:
+            frame, turned = closed_lines_as_polygons(frame)
+        frame, notes = repair(frame)
+        if turned:
+            notes.insert(0, f"{turned} closed lines made polygons")
         layer_id = layer_id_for(name or layer)
         count = write_layer(conn, layer_id, frame, source_path=str(path))
         for note in notes:

@@ -89,15 +89,19 @@ def layers_import(
     path: Path,
     name: Annotated[str | None, typer.Option(help="collection id for a single-layer file")] = None,
     crs: Annotated[str | None, typer.Option(help="CRS of a file that declares none")] = None,
+    polygons: Annotated[
+        bool, typer.Option(help="closed lines become polygons (cadastral DXF exports)")
+    ] = False,
 ) -> None:
-    """Import a vector file (GeoPackage, Shapefile, GeoJSON, DXF) as layers."""
+    """Import a vector file (GeoPackage, Shapefile, GeoJSON, DXF) as layers; progress and
+    repairs are logged."""
     from gis_layers.errors import LayerImportError
     from gis_layers.importer import import_file
     from twin.registry import sync_from_layers
 
     _setup_logging()
     with _migrated_database(_settings()) as conn, _user_errors(LayerImportError):
-        reports = import_file(conn, path, name=name, crs=crs)
+        reports = import_file(conn, path, name=name, crs=crs, polygons=polygons)
         for report in reports:
             typer.echo(
                 f"{report.layer_id}: {report.features} features ({report.source_crs}),"

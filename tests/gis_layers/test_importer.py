@@ -6,7 +6,8 @@ from pathlib import Path
 import geopandas as gpd
 import psycopg
 import pytest
-from shapely.geometry import Point, shape
+import shapely
+from shapely.geometry import Point, box, shape
 
 from gis_layers.errors import LayerImportError
 from gis_layers.importer import import_file
@@ -70,3 +71,59 @@ def test_unreadable_file_is_refused(pg_url: str, tmp_path: Path) -> None:
     bad.write_bytes(b"not a geopackage")
     with psycopg.connect(pg_url) as conn, pytest.raises(LayerImportError, match="broken.gpkg"):
         import_file(conn, bad)
+
+
+def test_cadastral_dxf_and_shapefile_with_prj(
+    pg_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A DXF export draws parcels as closed polylines and has no CRS: it is refused
+    without ``crs``, and with ``polygons`` its closed lines become parcels with their
+    areas. A Shapefile's .prj gives its CRS."""
+    x0, y0 = 489500.0, 250000.0
+    rings = [box(x0 + 40 * i, y0, x0 + 40 * i + 30, y0 + 25).exterior for i in range(12)]
+    dxf = tmp_path / "cadastru.dxf"
+    lines = gpd.GeoDataFrame({"Layer": ["PARCELE"] * 12}, geometry=rings)
+    lines.to_file(dxf, driver="DXF", engine="pyogrio")
+    shp = tmp_path / "parcele.shp"
+    polygons = gpd.GeoDataFrame(
+        {"nr_cad": [str(50000 + i) for i in range(12)]},
+        geometry=[shapely.Polygon(r) for r in rings],
+        crs="EPSG:3844",
+    )
+    polygons.to_file(shp, engine="pyogrio")
+    with psycopg.connect(pg_url) as conn:
+        migrations.upgrade(conn)
+        with pytest.raises(LayerImportError, match="no coordinate reference system; pass --crs"):
+            import_file(conn, dxf)
+        with caplog.at_level("INFO", logger="gis_layers.importer"):
+            [report] = import_file(conn, dxf, name="parcele-dxf", crs="EPSG:3844", polygons=True)
+        assert report.repaired[0] == "12 closed lines made polygons"
+        assert "reading layer entities" in caplog.text
+        [from_shp] = import_file(conn, shp)
+        assert from_shp.source_crs == "EPSG:3844"
+        areas = {}
+        for layer in ("parcele-dxf", "parcele"):
+            rows = conn.execute(
+                "SELECT geom_native FROM features WHERE layer_id = %s ORDER BY feature_id",
+                (layer,),
+            ).fetchall()
+            geoms = shapely.from_wkb([r[0] for r in rows])
+            assert set(shapely.get_type_id(geoms)) == {3}, layer  # polygons
+            areas[layer] = sorted(shapely.area(geoms).round(6))
+        assert areas["parcele-dxf"] == areas["parcele"] == [750.0] * 12
+
+
+def test_large_import_reports_progress(
+    pg_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "many.gpkg"
+    gpd.GeoDataFrame(
+        {"k": range(12_000)},
+        geometry=[Point(489500 + k % 100, 250000 + k // 100) for k in range(12_000)],
+        crs="EPSG:3844",
+    ).to_file(path, layer="many")
+    with psycopg.connect(pg_url) as conn, caplog.at_level("INFO", logger="gis_layers.importer"):
+        migrations.upgrade(conn)
+        import_file(conn, path)
+    assert "many: writing features 1-5000 of 12000" in caplog.text
+    assert "many: writing features 10001-12000 of 12000" in caplog.text
