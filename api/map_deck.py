@@ -1,8 +1,9 @@
 """The pydeck description of the town map: layers from the API, sensors with live values.
 
 Static layers (zones, parcels, buildings, streets, rivers) are loaded by deck.gl from
-the collections endpoints; assets and sensors are inlined so the page can refresh them.
-No basemap: the map works offline.
+the collections endpoints, parcels by tile (deck.gl's TileLayer over GeoJSON tiles, so
+that 100,000 parcels load only where the map looks); assets and sensors are inlined so
+the page can refresh them. No basemap: the map works offline.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from dataclasses import dataclass
 import pydeck as pdk
 
 ITEMS = "/collections/{layer}/items?limit=10000"
+TILES = "/collections/{layer}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}"
+TILED = {"parcels"}
+"""Layers drawn from vector tiles: a town's parcels run to 100,000 and more."""
 
 # deck.gl JSON expressions (evaluated per feature in the browser).
 _ZONE_COLOUR = (
@@ -60,6 +64,17 @@ class AssetPoint:
 
 
 def _geojson_layer(layer: str, **style: object) -> pdk.Layer:
+    if layer in TILED:
+        # GeoJSON tiles: the MVT parser of the bundled deck.gl runs only in a web worker
+        # that loaders.gl fetches from a CDN, and the map must work offline.
+        return pdk.Layer(
+            "TileLayer",
+            data=TILES.format(layer=layer) + "?f=geojson",
+            id=layer,
+            min_zoom=0,
+            max_zoom=18,  # deeper zooms reuse zoom-18 tiles
+            **{"pickable": True, **style},
+        )
     return pdk.Layer(
         "GeoJsonLayer", data=ITEMS.format(layer=layer), id=layer, **{"pickable": True, **style}
     )

@@ -36,7 +36,7 @@ SMALLEST = EXTENT / 512
 MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 
 _TO_MERCATOR = Transformer.from_crs("OGC:CRS84", "EPSG:3857", always_xy=True)
-_CACHE: LRUCache[tuple[str, datetime, int, int, int], bytes] = LRUCache(maxsize=4096)
+_CACHE: LRUCache[tuple[str, datetime, int, int, int, str], bytes] = LRUCache(maxsize=4096)
 
 _CANDIDATES = """
 SELECT feature_id, geometry::text, properties::text FROM features
@@ -55,40 +55,63 @@ def check_tile(z: int, x: int, y: int) -> morecantile.Tile:
     return morecantile.Tile(x, y, z)
 
 
-async def tile(conn: AsyncConnection, layer_id: str, z: int, x: int, y: int) -> bytes:
-    """The layer's features on tile ``z/x/y`` as a Mapbox Vector Tile (empty: no bytes)."""
+ENCODINGS = {"mvt": MEDIA_TYPE, "geojson": "application/geo+json"}
+"""Tile encodings: Mapbox Vector Tiles, and GeoJSON tiles (the same features, unclipped
+and in CRS84) for clients without an MVT parser, such as the offline town map."""
+
+
+async def tile(
+    conn: AsyncConnection, layer_id: str, z: int, x: int, y: int, encoding: str = "mvt"
+) -> bytes:
+    """The layer's features on tile ``z/x/y`` (an MVT with no features is empty)."""
     wanted = check_tile(z, x, y)
     row = await (
         await conn.execute("SELECT imported_at FROM layers WHERE layer_id = %s", (layer_id,))
     ).fetchone()
     if row is None:
         raise LayerNotFound(f"no collection {layer_id!r}; see /collections")
-    key = (layer_id, row[0], z, x, y)
+    key = (layer_id, row[0], z, x, y, encoding)
     cached = _CACHE.get(key)
     if cached is None:
-        cached = _CACHE[key] = await _build(conn, layer_id, wanted)
+        rows = await _candidates(conn, layer_id, wanted)
+        build = _mvt if encoding == "mvt" else _geojson
+        cached = _CACHE[key] = build(rows, layer_id, wanted)
     return cached
 
 
-async def _build(conn: AsyncConnection, layer_id: str, wanted: morecantile.Tile) -> bytes:
-    left, bottom, right, top = TMS.xy_bounds(wanted)
-    unit = (right - left) / EXTENT  # metres per tile unit
+async def _candidates(
+    conn: AsyncConnection, layer_id: str, wanted: morecantile.Tile
+) -> list[tuple[int, str, str]]:
+    """Features meeting the tile and its margin, not far under a pixel (by their box)."""
     west, south, east, north = TMS.bounds(wanted)
     pad = (east - west) * MARGIN / EXTENT  # in degrees, generous in latitude
-    rows = await (
+    return await (
         await conn.execute(
             _CANDIDATES,
             {
                 "layer": layer_id,
                 "box": f"(({west - pad},{south - pad}),({east + pad},{north + pad}))",
                 # degrees of longitude; a degree of latitude is longer here, so this
-                # keeps everything the tile-unit test below would keep
+                # keeps everything the tile-unit test of the MVT encoding would keep
                 "smallest": (east - west) * SMALLEST / EXTENT * 0.5,
             },
         )
     ).fetchall()
+
+
+def _geojson(rows: list[tuple[int, str, str]], _layer_id: str, _wanted: object) -> bytes:
+    features = ",".join(
+        f'{{"type":"Feature","id":{fid},"geometry":{geometry},"properties":{properties}}}'
+        for fid, geometry, properties in rows
+    )
+    return f'{{"type":"FeatureCollection","features":[{features}]}}'.encode()
+
+
+def _mvt(rows: list[tuple[int, str, str]], layer_id: str, wanted: morecantile.Tile) -> bytes:
     if not rows:
         return b""
+    left, bottom, right, top = TMS.xy_bounds(wanted)
+    unit = (right - left) / EXTENT  # metres per tile unit
     geometries = shapely.from_geojson([r[1] for r in rows])
 
     def to_tile(lonlat: np.ndarray) -> np.ndarray:

@@ -10,13 +10,14 @@ the template as a vector tile layer; pydeck's MVTLayer reads the same URLs.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from psycopg import AsyncConnection
 
 from api.deps import connection
+from api.geojson import GEOJSON
 from api.ogc import link
 from gis_layers import vector_tiles
 from gis_layers.errors import LayerNotFound
@@ -104,6 +105,7 @@ def _tileset(request: Request, collection_id: str, title: str, geometry_type: st
                     _JSON,
                 ),
                 link(template, "item", vector_tiles.MEDIA_TYPE, "Mapbox Vector Tile", True),
+                link(f"{template}?f=geojson", "item", GEOJSON, "GeoJSON tile", True),
                 link(
                     request.url_for("collection", collection_id=collection_id), "collection", _JSON
                 ),
@@ -149,8 +151,9 @@ async def collection_tile(
     tile_row: Annotated[int, Path(description="y, from the top")],
     tile_col: Annotated[int, Path(description="x, from the left")],
     conn: Annotated[AsyncConnection, Depends(connection)],
+    f: Annotated[Literal["mvt", "geojson"], Query(description="mvt (default) or geojson")] = "mvt",
 ) -> Response:
-    """One tile of the layer (an empty body where it has no features)."""
+    """One tile of the layer (an MVT with no features has an empty body)."""
     _known(tile_matrix_set_id)
-    body = await vector_tiles.tile(conn, collection_id, tile_matrix, tile_col, tile_row)
-    return Response(body, media_type=vector_tiles.MEDIA_TYPE)
+    body = await vector_tiles.tile(conn, collection_id, tile_matrix, tile_col, tile_row, f)
+    return Response(body, media_type=vector_tiles.ENCODINGS[f])

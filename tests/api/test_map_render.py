@@ -72,6 +72,9 @@ def test_map_renders_the_town_with_live_sensors(server: str, tmp_path: Path) -> 
     assert red.sum() > 10, "hospital and occupied-bay markers are missing"
     blue = (pixels[..., 2] > 170) & (pixels[..., 2] - pixels[..., 0] > 50)
     assert blue.mean() > 0.01, "the Danube is not drawn"
+    # the fields south-east of the town hold nothing but parcels, drawn from tiles
+    fields = np.any(np.abs(pixels[450:650, 800:1100] - background) > 6, axis=-1).mean()
+    assert fields > 0.01, f"parcel outlines missing in the fields ({fields:.1%} drawn)"
     dom = chromium(f"{server}/map", tmp_path, "--dump-dom")
     status = re.search(r'<div id="status">([^<]*)</div>', dom)
     assert status and re.match(r"Live sensors: \d{3,} ", status.group(1)), status

@@ -122,3 +122,20 @@ def test_tiles_outside_the_scheme_are_404(lots_client: TestClient, path: str) ->
     response = lots_client.get(path)
     assert response.status_code == 404, response.text
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_geojson_tiles_hold_the_same_features(lots_client: TestClient) -> None:  # noqa: F811
+    """``f=geojson``: what the offline map reads; the same lots as the MVT, unclipped."""
+    tile = _tile_over_the_lots(17)
+    response = lots_client.get(_url(tile), params={"f": "geojson"})
+    assert response.headers["content-type"] == "application/geo+json"
+    collection = response.json()
+    mvt = mapbox_vector_tile.decode(lots_client.get(_url(tile)).content)["lots"]
+    assert sorted(f["id"] for f in collection["features"]) == sorted(
+        f["id"] for f in mvt["features"]
+    )
+    first = collection["features"][0]
+    assert shapely.geometry.shape(first["geometry"]).equals_exact(
+        WGS.geometry[first["id"] - 1], 1e-9
+    )
+    assert lots_client.get(_url(tile), params={"f": "png"}).status_code == 400
