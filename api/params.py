@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
+import shapely
 from pydantic import AfterValidator, AwareDatetime
+
+from api.errors import InvalidParameter
 
 
 def _in_utc(moment: datetime) -> datetime:
@@ -19,3 +22,16 @@ def _in_utc(moment: datetime) -> datetime:
 
 UtcDateTime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 """An RFC 3339 date-time with an offset, converted to UTC."""
+
+
+def wkt_polygon(raw: str, parameter: str = "within") -> shapely.Geometry:
+    """A WKT (Multi)Polygon in CRS84, or a 400 saying what is wrong with it."""
+    try:
+        geometry = shapely.from_wkt(raw)
+    except shapely.errors.GEOSException as exc:
+        raise InvalidParameter(f"{parameter} must be a WKT polygon in CRS84: {exc}") from None
+    if geometry.geom_type not in ("Polygon", "MultiPolygon") or not geometry.is_valid:
+        raise InvalidParameter(
+            f"{parameter} must be a valid (Multi)Polygon, got {geometry.geom_type}"
+        )
+    return geometry

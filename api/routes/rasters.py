@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import shapely
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from psycopg import AsyncConnection
@@ -18,6 +17,7 @@ from api import crs as crs_ref
 from api.deps import connection
 from api.errors import InvalidParameter
 from api.ogc import link
+from api.params import wkt_polygon
 from gis_layers import rasters
 from gis_layers.errors import RasterNotFound
 
@@ -113,12 +113,7 @@ async def raster_stats(
 ) -> dict[str, Any]:
     """Minimum, maximum, mean and deviation of band 1 over the cells whose centre lies
     in the polygon, with their area in square metres."""
-    try:
-        area = shapely.from_wkt(within)
-    except shapely.errors.GEOSException as exc:
-        raise InvalidParameter(f"within must be a WKT polygon in CRS84: {exc}") from None
-    if area.geom_type not in ("Polygon", "MultiPolygon") or not area.is_valid:
-        raise InvalidParameter(f"within must be a valid (Multi)Polygon, got {area.geom_type}")
+    area = wkt_polygon(within)
     return await run_in_threadpool(rasters.stats_within, await _path(conn, raster_id), area)
 
 

@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import orjson
-import shapely
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
@@ -28,7 +27,7 @@ from psycopg import AsyncConnection
 
 from api.deps import connection
 from api.errors import InvalidParameter, NotFound, Unavailable
-from api.params import UtcDateTime
+from api.params import UtcDateTime, wkt_polygon
 from twin import state, zones
 from twin.live import LiveTwin, compact
 
@@ -52,18 +51,6 @@ def _links(request: Request, asset: dict[str, Any]) -> dict[str, Any]:
                 request.url_for("feature", collection_id=layer, feature_id=str(place["feature_id"]))
             )
     return asset
-
-
-def _within(raw: str | None) -> shapely.Geometry | None:
-    if raw is None:
-        return None
-    try:
-        geometry = shapely.from_wkt(raw)
-    except shapely.errors.GEOSException as exc:
-        raise InvalidParameter(f"within must be a WKT polygon in CRS84: {exc}") from None
-    if geometry.geom_type not in ("Polygon", "MultiPolygon") or not geometry.is_valid:
-        raise InvalidParameter(f"within must be a valid (Multi)Polygon, got {geometry.geom_type}")
-    return geometry
 
 
 def _near(raw: str | None, distance: float | None, nearest: int | None) -> state.Near | None:
@@ -96,7 +83,7 @@ async def list_assets(
 ) -> Response:
     """Assets answering the question, nearest first when ``near`` is given."""
     point = _near(near, distance, nearest)
-    area = _within(within)
+    area = None if within is None else wkt_polygon(within)
     distances: dict[str, float | None] | None = None
     ids = None
     if area is not None or point is not None:
