@@ -2,10 +2,13 @@ from __future__ import annotations
 
 import re
 
+import morecantile
 from fastapi.testclient import TestClient
+from pyproj import Transformer
 
 from api.app import create_app
 from hub.settings import Settings
+from tests.api.conftest import CENTRE
 
 
 def test_map_page_loads_nothing_from_outside(small_town: str) -> None:
@@ -22,7 +25,18 @@ def test_deck_has_layers_and_live_sensor_values(small_town: str) -> None:
     ids = [layer["id"] for layer in deck["layers"]]
     assert ids == ["parcels", "assets", "sensors", "sensor-labels"]
     parcels = deck["layers"][0]
-    assert parcels["data"] == "/collections/parcels/items?limit=10000"
+    assert parcels["@@type"] == "TileLayer"
+    template = parcels["data"]
+    assert template == "/collections/parcels/tiles/WebMercatorQuad/{z}/{y}/{x}?f=geojson"
+    # the template resolves to a GeoJSON tile holding the small town's parcels
+    lon, lat = Transformer.from_crs("EPSG:3844", "OGC:CRS84", always_xy=True).transform(
+        CENTRE[0] + 120, CENTRE[1] + 120
+    )
+    where = morecantile.tms.get("WebMercatorQuad").tile(lon, lat, 16)
+    with TestClient(create_app(Settings(), small_town)) as client:
+        tile = client.get(template.format(z=where.z, y=where.y, x=where.x))
+    assert tile.headers["content-type"] == "application/geo+json"
+    assert tile.json()["features"], "the parcels' tile is empty"
     sensors = {row["name"]: row for row in deck["layers"][2]["data"]}
     assert sensors["gauge-tr-magurele"]["label"] == "Danube 312 cm"
     assert sensors["lot-centru-b001"]["label"] == "occupied"
