@@ -25,33 +25,25 @@ from twin.status import sensor_status
 METRIC_CRS = "EPSG:3844"
 _TO_METRES = Transformer.from_crs("OGC:CRS84", METRIC_CRS, always_xy=True)
 
-_NOW = sql.SQL(
-    "(SELECT json_object_agg(l.quantity, json_build_object('time', l.time, 'value', l.value))"
-    " FROM latest_readings l WHERE l.device_id = d.device_id)"
-)
+_NOW = sql.SQL("LEFT JOIN latest_readings v ON v.device_id = d.device_id")
 _AT = sql.SQL(
-    "(SELECT json_object_agg(q, json_build_object('time', r.time, 'value', r.value))"
-    " FROM unnest(d.quantities) q, LATERAL (SELECT time, value FROM readings"
+    "LEFT JOIN LATERAL (SELECT q AS quantity, r.time, r.value FROM unnest(d.quantities) q,"
+    " LATERAL (SELECT time, value FROM readings"
     "  WHERE device_id = d.device_id AND quantity = q AND time <= {at}"
-    "  ORDER BY time DESC LIMIT 1) r)"
+    "  ORDER BY time DESC LIMIT 1) r) v ON TRUE"
 )
-_ASSETS = sql.SQL("""
-SELECT coalesce(json_agg(json_build_object(
-    'asset_id', a.asset_id, 'name', a.name, 'kind', a.kind, 'lon', a.lon, 'lat', a.lat,
-    'properties', a.properties,
-    'parcel', CASE WHEN p.parcel_feature_id IS NULL THEN NULL ELSE json_build_object(
-        'feature_id', p.parcel_feature_id, 'cadastral_number', p.cadastral_number) END,
-    'zone', CASE WHEN p.zone_feature_id IS NULL THEN NULL ELSE json_build_object(
-        'feature_id', p.zone_feature_id, 'code', p.zone_code, 'name', p.zone_name) END,
-    'sensors', coalesce((
-        SELECT json_agg(json_build_object('device_id', d.device_id, 'kind', d.kind,
-                                          'quantities', d.quantities,
-                                          'latest', coalesce({values}, '{{}}'::json))
-                        ORDER BY d.device_id)
-        FROM devices d WHERE d.asset_id = a.asset_id), '[]'::json)
-) ORDER BY a.asset_id), '[]'::json)::text
-FROM assets a LEFT JOIN asset_places p USING (asset_id)
+# One row per asset, device and quantity with a value; assembled into documents in
+# Python (building them with json_agg in PostgreSQL took 3-4 times longer).
+_ROWS = sql.SQL("""
+SELECT a.asset_id, a.name, a.kind, a.lon, a.lat, a.properties::text,
+       p.parcel_feature_id, p.cadastral_number, p.zone_feature_id, p.zone_code, p.zone_name,
+       d.device_id, d.kind, d.quantities, v.quantity, v.time, v.value
+FROM assets a
+LEFT JOIN asset_places p USING (asset_id)
+LEFT JOIN devices d ON d.asset_id = a.asset_id
+{values}
 WHERE {where}
+ORDER BY a.asset_id, d.device_id, v.quantity
 """)
 
 
@@ -96,9 +88,48 @@ async def assets(
     if zone is not None:
         conditions.append(sql.SQL("p.zone_code = {}").format(sql.Literal(zone)))
     values = _NOW if at is None else _AT.format(at=sql.Literal(at))
-    query = _ASSETS.format(values=values, where=sql.SQL(" AND ").join(conditions))
-    row = await (await conn.execute(query)).fetchone()
-    return [_with_status(a) for a in orjson.loads(row[0] if row else "[]")]
+    query = _ROWS.format(values=values, where=sql.SQL(" AND ").join(conditions))
+    rows = await (await conn.execute(query)).fetchall()
+    return [_with_status(a) for a in _documents(rows)]
+
+
+def _documents(rows: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Asset documents from rows ordered by asset, device and quantity."""
+    found: list[dict[str, Any]] = []
+    asset: dict[str, Any] = {}
+    sensor: dict[str, Any] = {}
+    for (
+        asset_id, name, kind, lon, lat, properties,
+        parcel_id, cadastral, zone_id, zone_code, zone_name,
+        device_id, device_kind, quantities, quantity, moment, value,
+    ) in rows:  # fmt: skip
+        if asset.get("asset_id") != asset_id:
+            asset = {
+                "asset_id": asset_id,
+                "name": name,
+                "kind": kind,
+                "lon": lon,
+                "lat": lat,
+                "properties": orjson.loads(properties),
+                "parcel": None
+                if parcel_id is None
+                else {"feature_id": parcel_id, "cadastral_number": cadastral},
+                "zone": None
+                if zone_id is None
+                else {"feature_id": zone_id, "code": zone_code, "name": zone_name},
+                "sensors": [],
+            }
+            found.append(asset)
+            sensor = {}
+        if device_id is None:
+            continue
+        if sensor.get("device_id") != device_id:
+            sensor = {"device_id": device_id, "kind": device_kind, "quantities": quantities}
+            sensor["latest"] = {}
+            asset["sensors"].append(sensor)
+        if quantity is not None:
+            sensor["latest"][quantity] = {"time": moment.isoformat(), "value": value}
+    return found
 
 
 async def located(
