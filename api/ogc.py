@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Path
 from pydantic import BaseModel
 from starlette.datastructures import URL
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+
+CollectionId = Annotated[str, Path(alias="collectionId", description="a collection (layer) id")]
+"""The path parameter as OGC API - Features names it: GDAL's OAPIF driver looks for
+``/collections/{collectionId}/items`` in the OpenAPI document to learn its parameters."""
 
 
 class Link(BaseModel):

@@ -38,6 +38,8 @@ from gis_layers.errors import FilterError
 from gis_layers.queryables import GEOMETRY, Queryable
 
 LANGUAGES = ("cql2-text", "cql2-json")
+_DRAFT_NAMES = {"cql-text": "cql2-text", "cql-json": "cql2-json"}
+"""The drafts' names, which clients such as GDAL's OAPIF driver still send."""
 
 Reproject = Callable[[shapely.Geometry], shapely.Geometry]
 """Turns a filter geometry given in the filter's CRS into CRS84."""
@@ -99,6 +101,7 @@ class CompiledFilter:
 
 def parse(text: str, language: str = "cql2-text") -> Any:
     """A CQL2 filter in either encoding as CQL2-JSON, or :class:`FilterError`."""
+    language = _DRAFT_NAMES.get(language, language)
     if language not in LANGUAGES:
         raise FilterError(f"filter-lang {language!r} is not supported; use one of {LANGUAGES}")
     try:

@@ -237,7 +237,8 @@ def serve() -> None:
             create_app(settings, url),
             host=settings.http_host,
             port=settings.http_port,
-            log_level="warning",
+            log_level="info" if settings.access_log else "warning",
+            access_log=settings.access_log,
         )
 
 

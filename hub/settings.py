@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     )
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)
+    access_log: bool = Field(default=False, description="log every HTTP request of the API")
     data_dir: Path = Path("var")
     topic_prefix: str = Field(default="city", pattern=r"^[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*$")
     seed: int = 42

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import shapely
 from fastapi import APIRouter, Depends, Query, Request
@@ -23,7 +23,7 @@ from api import crs as crs_ref
 from api.deps import connection
 from api.errors import InvalidParameter, NotFound
 from api.geojson import GEOJSON, feature_collection
-from api.ogc import CRS84, Link, link
+from api.ogc import CRS84, CollectionId, Link, link
 from gis_layers import cql2_filter, features, queryables
 from gis_layers.errors import FilterError, LayerNotFound
 from gis_layers.queryables import Queryable
@@ -118,15 +118,22 @@ def _collection(request: Request, row: tuple) -> Collection:
         numberOfFeatures=count,
         extent=Extent(spatial=SpatialExtent(bbox=bbox_list)) if bbox_list else None,
         links=[
-            link(request.url_for("collection", collection_id=layer_id), "self", "application/json"),
-            link(request.url_for("collection_items", collection_id=layer_id), "items", GEOJSON),
+            link(request.url_for("collection", collectionId=layer_id), "self", "application/json"),
+            link(request.url_for("collection_items", collectionId=layer_id), "items", GEOJSON),
             link(
-                request.url_for("collection_queryables", collection_id=layer_id),
+                request.url_for("collection_queryables", collectionId=layer_id),
                 _QUERYABLES_REL,
                 _SCHEMA_JSON,
             ),
             link(
-                request.url_for("collection_tilesets", collection_id=layer_id),
+                request.url_for(
+                    "collection_queryables", collectionId=layer_id
+                ).include_query_params(f="list"),
+                "queryables",  # the draft's relation, which GDAL's OAPIF driver follows
+                _JSON,
+            ),
+            link(
+                request.url_for("collection_tilesets", collectionId=layer_id),
                 "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
                 "application/json",
             ),
@@ -162,28 +169,39 @@ async def _layer_row(conn: AsyncConnection, collection_id: str) -> tuple:
 
 
 @router.get(
-    "/collections/{collection_id}", response_model=Collection, response_model_exclude_none=True
+    "/collections/{collectionId}", response_model=Collection, response_model_exclude_none=True
 )
 async def collection(
-    collection_id: str, request: Request, conn: Annotated[AsyncConnection, Depends(connection)]
+    collection_id: CollectionId,
+    request: Request,
+    conn: Annotated[AsyncConnection, Depends(connection)],
 ) -> Collection:
     """One layer's description."""
     return _collection(request, await _layer_row(conn, collection_id))
 
 
 @router.get(
-    "/collections/{collection_id}/queryables",
+    "/collections/{collectionId}/queryables",
     name="collection_queryables",
     responses={200: {"content": {_SCHEMA_JSON: {}}}},
 )
 async def collection_queryables(
-    collection_id: str, request: Request, conn: Annotated[AsyncConnection, Depends(connection)]
+    collection_id: CollectionId,
+    request: Request,
+    conn: Annotated[AsyncConnection, Depends(connection)],
+    f: Annotated[
+        Literal["schema", "list"],
+        Query(description="schema: JSON Schema (Part 3); list: the draft's list (GDAL)"),
+    ] = "schema",
 ) -> Response:
-    """What the collection's features can be filtered on (Part 3), as a JSON Schema."""
+    """What the collection's features can be filtered on (Part 3), as a JSON Schema, or
+    as the draft's ``{"queryables": [{"id": ...}]}`` list GDAL's OAPIF driver reads."""
     row = await _layer_row(conn, collection_id)
-    document = queryables.json_schema(
-        queryables.from_attributes(row[6]), str(request.url), f"{row[1]} queryables"
-    )
+    found = queryables.from_attributes(row[6])
+    if f == "list":
+        listed = [{"id": q.name, "type": q.type} for q in found.values()]
+        return Response(json.dumps({"queryables": listed}), media_type=_JSON)
+    document = queryables.json_schema(found, str(request.url), f"{row[1]} queryables")
     return Response(json.dumps(document), media_type=_SCHEMA_JSON)
 
 
@@ -234,13 +252,13 @@ def _items_filter(
 
 
 @router.get(
-    "/collections/{collection_id}/items",
+    "/collections/{collectionId}/items",
     name="collection_items",
     response_class=Response,
     responses={200: {"content": {"application/geo+json": {}}}},
 )
 async def items(
-    collection_id: str,
+    collection_id: CollectionId,
     request: Request,
     conn: Annotated[AsyncConnection, Depends(connection)],
     bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy in CRS84")] = None,
@@ -263,7 +281,12 @@ async def items(
         Query(alias="filter", description="a CQL2 filter, e.g. zone = 'R1' AND area_m2 > 500"),
     ] = None,
     filter_lang: Annotated[
-        str, Query(alias="filter-lang", description="cql2-text (default) or cql2-json")
+        Literal["cql2-text", "cql2-json", "cql-text"],
+        Query(
+            alias="filter-lang",
+            description="cql2-text (default) or cql2-json; cql-text, the draft's name that"
+            " GDAL sends, is read as cql2-text",
+        ),
     ] = "cql2-text",
     filter_crs: Annotated[
         str | None, Query(alias="filter-crs", description="the CRS of the filter's geometries")
@@ -286,7 +309,7 @@ async def items(
     found, matched = await features.page(conn, query)
     links = [
         link(request.url, "self", GEOJSON),
-        link(request.url_for("collection", collection_id=collection_id), "collection", _JSON),
+        link(request.url_for("collection", collectionId=collection_id), "collection", _JSON),
     ]
     if offset + len(found) < matched:
         following = request.url.include_query_params(offset=offset + limit, limit=limit)
@@ -309,12 +332,12 @@ FROM features WHERE layer_id = %s AND feature_id = %s
 
 
 @router.get(
-    "/collections/{collection_id}/items/{feature_id}",
+    "/collections/{collectionId}/items/{feature_id}",
     response_class=Response,
     responses={200: {"content": {GEOJSON: {}}}},
 )
 async def feature(
-    collection_id: str,
+    collection_id: CollectionId,
     feature_id: str,
     request: Request,
     conn: Annotated[AsyncConnection, Depends(connection)],
@@ -332,7 +355,7 @@ async def feature(
     body["links"] = [
         link(request.url, "self", GEOJSON).model_dump(exclude_none=True),
         link(
-            request.url_for("collection", collection_id=collection_id), "collection", _JSON
+            request.url_for("collection", collectionId=collection_id), "collection", _JSON
         ).model_dump(exclude_none=True),
     ]
     return Response(json.dumps(body), media_type=GEOJSON, headers=crs_ref.content_crs(target))

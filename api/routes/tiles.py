@@ -18,7 +18,7 @@ from psycopg import AsyncConnection
 
 from api.deps import connection
 from api.geojson import GEOJSON
-from api.ogc import link
+from api.ogc import CollectionId, link
 from gis_layers import vector_tiles
 from gis_layers.errors import LayerNotFound
 
@@ -75,7 +75,7 @@ async def _layer(conn: AsyncConnection, collection_id: str) -> tuple[str, str]:
 def _tileset(request: Request, collection_id: str, title: str, geometry_type: str) -> dict:
     metadata = request.url_for(
         "collection_tileset",
-        collection_id=collection_id,
+        collectionId=collection_id,
         tile_matrix_set_id=vector_tiles.TILE_MATRIX_SET,
     )
     template = f"{metadata}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"
@@ -107,16 +107,18 @@ def _tileset(request: Request, collection_id: str, title: str, geometry_type: st
                 link(template, "item", vector_tiles.MEDIA_TYPE, "Mapbox Vector Tile", True),
                 link(f"{template}?f=geojson", "item", GEOJSON, "GeoJSON tile", True),
                 link(
-                    request.url_for("collection", collection_id=collection_id), "collection", _JSON
+                    request.url_for("collection", collectionId=collection_id), "collection", _JSON
                 ),
             )
         ],
     }
 
 
-@router.get("/collections/{collection_id}/tiles", name="collection_tilesets")
+@router.get("/collections/{collectionId}/tiles", name="collection_tilesets")
 async def collection_tilesets(
-    collection_id: str, request: Request, conn: Annotated[AsyncConnection, Depends(connection)]
+    collection_id: CollectionId,
+    request: Request,
+    conn: Annotated[AsyncConnection, Depends(connection)],
 ) -> dict[str, object]:
     """The layer's tilesets: one, vector, in WebMercatorQuad."""
     title, geometry_type = await _layer(conn, collection_id)
@@ -126,9 +128,9 @@ async def collection_tilesets(
     }
 
 
-@router.get("/collections/{collection_id}/tiles/{tile_matrix_set_id}", name="collection_tileset")
+@router.get("/collections/{collectionId}/tiles/{tile_matrix_set_id}", name="collection_tileset")
 async def collection_tileset(
-    collection_id: str,
+    collection_id: CollectionId,
     tile_matrix_set_id: str,
     request: Request,
     conn: Annotated[AsyncConnection, Depends(connection)],
@@ -140,12 +142,12 @@ async def collection_tileset(
 
 
 @router.get(
-    "/collections/{collection_id}/tiles/{tile_matrix_set_id}/{tile_matrix}/{tile_row}/{tile_col}",
+    "/collections/{collectionId}/tiles/{tile_matrix_set_id}/{tile_matrix}/{tile_row}/{tile_col}",
     response_class=Response,
     responses={200: {"content": {vector_tiles.MEDIA_TYPE: {}}}},
 )
 async def collection_tile(
-    collection_id: str,
+    collection_id: CollectionId,
     tile_matrix_set_id: str,
     tile_matrix: Annotated[int, Path(description="zoom level")],
     tile_row: Annotated[int, Path(description="y, from the top")],

@@ -48,7 +48,7 @@ def _links(request: Request, asset: dict[str, Any]) -> dict[str, Any]:
         place = asset.get(key)
         if place:
             place["href"] = str(
-                request.url_for("feature", collection_id=layer, feature_id=str(place["feature_id"]))
+                request.url_for("feature", collectionId=layer, feature_id=str(place["feature_id"]))
             )
     return asset
 

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
@@ -44,8 +45,11 @@ def live_server(app: FastAPI) -> Iterator[str]:
 
 
 @contextmanager
-def served(database_url: str) -> Iterator[str]:
-    """``smartcity serve`` as its own process on a free loopback port; yield its base URL."""
+def served(database_url: str, access_log: Path | None = None) -> Iterator[str]:
+    """``smartcity serve`` as its own process on a free loopback port; yield its base URL.
+
+    With ``access_log``, every request the server answers is logged to that file.
+    """
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTCITY_")}
     env |= {
@@ -53,10 +57,18 @@ def served(database_url: str) -> Iterator[str]:
         "SMARTCITY_HTTP_HOST": "127.0.0.1",
         "SMARTCITY_HTTP_PORT": str(port),
     }
-    server = subprocess.Popen([sys.executable, "-m", "hub", "serve"], env=env)
+    output = None
+    if access_log is not None:
+        env["SMARTCITY_ACCESS_LOG"] = "true"
+        output = access_log.open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "hub", "serve"], env=env, stdout=output, stderr=output
+    )
     try:
         _wait_until_listening(port)
         yield f"http://127.0.0.1:{port}"
     finally:
         server.terminate()
         server.wait(20)
+        if output is not None:
+            output.close()

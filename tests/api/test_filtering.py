@@ -211,7 +211,7 @@ def test_queryables_document(client: TestClient) -> None:
         ),
         ({"filter": "S_INTERSECTS(levels, BBOX(0, 0, 1, 1))"}, "needs the property 'geometry'"),
         ({"filter": "S_INTERSECTS(geometry, BBOX(1, 1, 0, 0))"}, "min, min, max, max"),
-        ({"filter": "levels > 3", "filter-lang": "ecql"}, "filter-lang 'ecql' is not supported"),
+        ({"filter": "levels > 3", "filter-lang": "ecql"}, "Input should be 'cql2-text'"),
         ({"filter": '{"op": 1}', "filter-lang": "cql2-json"}, "not valid cql2-json"),
         ({"filter": "levels > 3", "filter-crs": "EPSG:9999"}, "filter-crs"),
         ({"levels": "many"}, "levels holds integer values"),

@@ -6,6 +6,7 @@ the Python client integrators use. Both run here against a live server over HTTP
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -136,15 +137,15 @@ def test_bad_crs_parameters_get_problem_details(
 
 
 @pytest.fixture
-def service(demo_db: str) -> Iterator[tuple[str, dict[str, dict]]]:
-    with served(demo_db) as url:
+def service(demo_db: str, tmp_path: Path) -> Iterator[tuple[str, dict[str, dict]]]:
+    with served(demo_db, access_log=tmp_path / "access.log") as url:
         with TestClient(create_app(Settings(), demo_db)) as local:
             ours = {c["id"]: c for c in local.get("/collections").json()["collections"]}
         yield url, ours
 
 
 def test_gdal_oapif_driver_reads_every_collection(
-    service: tuple[str, dict[str, dict]],
+    service: tuple[str, dict[str, dict]], tmp_path: Path
 ) -> None:
     url, ours = service
     source = f"OAPIF:{url}/"
@@ -177,6 +178,12 @@ def test_gdal_oapif_driver_reads_every_collection(
     )
     assert 0 < len(filtered) < len(parcels)
     assert sorted(filtered["cadastral_number"]) == sorted(wanted["cadastral_number"])
+    # ... and GDAL sent the filter to the server rather than downloading every parcel
+    requests = (tmp_path / "access.log").read_text()
+    assert "/collections/parcels/items?" in requests
+    assert re.search(r"/collections/parcels/items\?[^ ]*filter=[^ ]*land_use", requests), (
+        "GDAL filtered locally"
+    )
     minx, miny, maxx, maxy = parcels.total_bounds
     window = (minx, miny, (minx + maxx) / 2, (miny + maxy) / 2)
     inside = pyogrio.read_dataframe(source, layer="parcels", bbox=window)
