@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from scratch_db import scratch_database  # noqa: E402
 
 from storage import migrations  # noqa: E402
-from storage.partitions import PartitionKeeper, month_start  # noqa: E402
+from storage.partitions import PartitionKeeper  # noqa: E402
 from tests.api.live import served  # noqa: E402
 
 _TWIN = """
@@ -73,12 +73,7 @@ FROM readings ORDER BY device_id, quantity, time DESC;
 def build(url: str, assets: int, hours: int, end: datetime) -> dict[str, int]:
     with psycopg.connect(url) as conn:
         migrations.upgrade(conn)
-        keeper = PartitionKeeper()
-        keeper.ensure_months(
-            conn,
-            {month_start(end - timedelta(hours=h)) for h in range(0, hours, 24)}
-            | {month_start(end - timedelta(hours=hours))},
-        )
+        PartitionKeeper().ensure_for(conn, [end - timedelta(hours=h) for h in range(hours + 1)])
         for statement in _TWIN.split(";\n\n"):
             conn.execute(statement, {"n": assets, "hours": hours, "end": end})
         conn.commit()

@@ -130,8 +130,9 @@ class LiveTwin:
         gone = set(self._states) - {a["asset_id"] for a in found}
         for asset_id in gone:
             del self._states[asset_id]
-        await self._apply(found)
-        self._order = sorted(self._states)
+        if gone:
+            self._order = sorted(self._states)
+        await self._apply(found)  # re-sorts if assets were added
 
     async def _apply(self, found: list[dict[str, Any]]) -> None:
         new = False

@@ -1,10 +1,10 @@
 """The twin's assets with their place, sensors and state, now or at a past moment.
 
-PostgreSQL assembles each asset as one JSON document (place from ``asset_places``,
+One query returns a row per asset, device and quantity (place from ``asset_places``,
 sensors from ``devices``, values from ``latest_readings`` or, for a past moment, each
-sensor quantity's last reading at or before it); Python adds the derived status. The
-spatial questions (within a polygon, within a distance, the N nearest) measure in
-Stereo 70 metres, never in degrees.
+sensor quantity's last reading at or before it); Python assembles the documents and
+adds the derived status. The spatial questions (within a polygon, within a distance,
+the N nearest) measure in Stereo 70 metres, never in degrees.
 """
 
 from __future__ import annotations

@@ -44,6 +44,17 @@ def live_server(app: FastAPI) -> Iterator[str]:
         thread.join(10)
 
 
+def serve_env(database_url: str, port: int) -> dict[str, str]:
+    """The environment ``smartcity serve`` needs to serve ``database_url`` on a loopback
+    port, free of any ``SMARTCITY_*`` setting of the caller's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTCITY_")}
+    return env | {
+        "SMARTCITY_DATABASE_URL": database_url,
+        "SMARTCITY_HTTP_HOST": "127.0.0.1",
+        "SMARTCITY_HTTP_PORT": str(port),
+    }
+
+
 @contextmanager
 def served(database_url: str, access_log: Path | None = None) -> Iterator[str]:
     """``smartcity serve`` as its own process on a free loopback port; yield its base URL.
@@ -51,12 +62,7 @@ def served(database_url: str, access_log: Path | None = None) -> Iterator[str]:
     With ``access_log``, every request the server answers is logged to that file.
     """
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTCITY_")}
-    env |= {
-        "SMARTCITY_DATABASE_URL": database_url,
-        "SMARTCITY_HTTP_HOST": "127.0.0.1",
-        "SMARTCITY_HTTP_PORT": str(port),
-    }
+    env = serve_env(database_url, port)
     output = None
     if access_log is not None:
         env["SMARTCITY_ACCESS_LOG"] = "true"
