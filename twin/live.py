@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -35,19 +37,31 @@ QUEUE_LIMIT = 10_000
 """Events a subscriber may fall behind by before it is dropped (it reconnects)."""
 
 
-def compact(asset: dict[str, Any]) -> dict[str, Any]:
-    """An asset's state for snapshots and live events: status and the values behind it."""
+def compact(
+    asset: dict[str, Any], values: Mapping[str, Mapping[str, float]] | None = None
+) -> dict[str, Any]:
+    """An asset's state for snapshots and live events: status and the values behind it,
+    its sensors' latest or, given ``values`` (device → quantity → value, from
+    :func:`twin.state.values_at`), those, its status derived from them."""
+    sensors = asset["sensors"]
+    held: dict[str, Mapping[str, float]]
+    if values is None:
+        held = {s["device_id"]: {q: v["value"] for q, v in s["latest"].items()} for s in sensors}
+        status = asset["status"]
+    else:
+        held = {s["device_id"]: values.get(s["device_id"], {}) for s in sensors}
+        status = state.asset_status(
+            [(s["kind"], held[s["device_id"]]) for s in sensors],
+            asset["properties"].get("capacity"),
+        )
     return {
         "asset_id": asset["asset_id"],
         "kind": asset["kind"],
         "lon": asset["lon"],
         "lat": asset["lat"],
         "zone": (asset["zone"] or {}).get("code"),
-        "status": asset["status"],
-        "values": {
-            s["device_id"]: {q: v["value"] for q, v in s["latest"].items()}
-            for s in asset["sensors"]
-        },
+        "status": status,
+        "values": held,
     }
 
 
@@ -58,6 +72,7 @@ class LiveTwin:
         self._pool = pool
         self._url = database_url
         self._states: dict[str, bytes] = {}
+        self._assets: dict[str, dict[str, Any]] = {}
         self._order: list[str] = []
         self._subscribers: set[asyncio.Queue[dict[str, Any] | None]] = set()
         self._task: asyncio.Task[None] | None = None
@@ -76,9 +91,19 @@ class LiveTwin:
         for queue in self._subscribers:
             queue.put_nowait(None)
 
-    def snapshot(self) -> bytes:
-        """Every asset's state as a JSON array, in asset id order."""
-        return b"[" + b",".join(self._states[a] for a in self._order) + b"]"
+    def snapshot(self, values: Mapping[str, Mapping[str, float]] | None = None) -> bytes:
+        """Every asset's state as a JSON array, in asset id order: now, or with the
+        sensors holding ``values`` (see :func:`compact`) for a past moment."""
+        if values is None:
+            return b"[" + b",".join(self._states[a] for a in self._order) + b"]"
+        return orjson.dumps(
+            [
+                compact(asset, values)
+                if (asset := self._assets[a])["sensors"]
+                else orjson.Fragment(self._states[a])  # no sensors: the same at any moment
+                for a in self._order
+            ]
+        )
 
     def subscribe(self) -> asyncio.Queue[dict[str, Any] | None]:
         """A queue receiving each changed asset's state (None: the twin stopped)."""
@@ -130,13 +155,20 @@ class LiveTwin:
         gone = set(self._states) - {a["asset_id"] for a in found}
         for asset_id in gone:
             del self._states[asset_id]
+            del self._assets[asset_id]
         if gone:
             self._order = sorted(self._states)
         await self._apply(found)  # re-sorts if assets were added
+        # The states live until the next reload. Out of the collector's full passes
+        # (which walk every tracked object), they no longer add 100 ms pauses to
+        # requests that allocate a lot, such as a past snapshot; reference counting
+        # still frees them.
+        gc.freeze()
 
     async def _apply(self, found: list[dict[str, Any]]) -> None:
         new = False
         for asset in found:
+            self._assets[asset["asset_id"]] = asset
             entry = compact(asset)
             encoded = orjson.dumps(entry)
             if self._states.get(asset["asset_id"]) == encoded:

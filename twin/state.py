@@ -9,7 +9,8 @@ the N nearest) measure in Stereo 70 metres, never in degrees.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,20 +19,31 @@ import numpy as np
 import orjson
 import shapely
 from psycopg import AsyncConnection, sql
+from psycopg_pool import AsyncConnectionPool
 from pyproj import Transformer
 
 from twin.status import sensor_status
 
 METRIC_CRS = "EPSG:3844"
+VALUE_PARTS = 2
 _TO_METRES = Transformer.from_crs("OGC:CRS84", METRIC_CRS, always_xy=True)
 
 _NOW = sql.SQL("LEFT JOIN latest_readings v ON v.device_id = d.device_id")
-_AT = sql.SQL(
-    "LEFT JOIN LATERAL (SELECT q AS quantity, r.time, r.value FROM unnest(d.quantities) q,"
-    " LATERAL (SELECT time, value FROM readings"
-    "  WHERE device_id = d.device_id AND quantity = q AND time <= {at}"
-    "  ORDER BY time DESC LIMIT 1) r) v ON TRUE"
-)
+# Every sensor quantity's last reading at or before a moment: its latest if that is not
+# later, else one index probe. Joined to devices, PostgreSQL pulls the subquery up, so
+# only the asked-for devices are probed.
+_VALUES_AT = sql.SQL("""
+SELECT l.device_id, l.quantity, r.time, r.value
+FROM latest_readings l
+CROSS JOIN LATERAL (
+    SELECT l.time, l.value WHERE l.time <= {at}
+    UNION ALL
+    (SELECT time, value FROM readings
+     WHERE device_id = l.device_id AND quantity = l.quantity AND time <= {at}
+     ORDER BY time DESC LIMIT 1)
+    LIMIT 1) r
+""")
+_AT = sql.SQL("LEFT JOIN ({}) v ON v.device_id = d.device_id")
 # One row per asset, device and quantity with a value; assembled into documents in
 # Python (building them with json_agg in PostgreSQL took 3-4 times longer).
 _ROWS = sql.SQL("""
@@ -57,17 +69,31 @@ class Near:
     nearest: int | None = None
 
 
+def _status(kind: str, values: Mapping[str, float], capacity: int | None) -> dict[str, Any]:
+    label, colour = sensor_status(kind, values, capacity)
+    return {"label": label, "colour": list(colour)}
+
+
+def asset_status(
+    sensors: Sequence[tuple[str, Mapping[str, float]]], capacity: int | None
+) -> dict[str, Any]:
+    """An asset's status from its sensors' kinds and values: its first sensor's that
+    has data."""
+    for kind, values in sensors:
+        if values:
+            return _status(kind, values, capacity)
+    return {"label": "no data" if sensors else "no sensors"}
+
+
 def _with_status(asset: dict[str, Any]) -> dict[str, Any]:
-    """Add each sensor's status and the asset's: its first sensor that has data."""
+    """Add each sensor's status and the asset's."""
     capacity = asset["properties"].get("capacity")
-    status: dict[str, Any] = {"label": "no sensors" if not asset["sensors"] else "no data"}
+    held = []
     for sensor in asset["sensors"]:
         values = {q: v["value"] for q, v in sensor["latest"].items()}
-        label, colour = sensor_status(sensor["kind"], values, capacity)
-        sensor["status"] = {"label": label, "colour": list(colour)}
-        if values and "colour" not in status:
-            status = sensor["status"]
-    asset["status"] = status
+        sensor["status"] = _status(sensor["kind"], values, capacity)
+        held.append((sensor["kind"], values))
+    asset["status"] = asset_status(held, capacity)
     return asset
 
 
@@ -87,10 +113,37 @@ async def assets(
         conditions.append(sql.SQL("a.kind = {}").format(sql.Literal(kind)))
     if zone is not None:
         conditions.append(sql.SQL("p.zone_code = {}").format(sql.Literal(zone)))
-    values = _NOW if at is None else _AT.format(at=sql.Literal(at))
+    values = _NOW if at is None else _AT.format(_VALUES_AT.format(at=sql.Literal(at)))
     query = _ROWS.format(values=values, where=sql.SQL(" AND ").join(conditions))
     rows = await (await conn.execute(query)).fetchall()
     return [_with_status(a) for a in _documents(rows)]
+
+
+async def values_at(
+    pool: AsyncConnectionPool, at: datetime, parts: int = VALUE_PARTS
+) -> dict[str, dict[str, float]]:
+    """Every sensor's values at ``at`` (device → quantity → its last value by then).
+
+    One index probe per sensor quantity (13,000 for the 10,000-asset bench twin, about
+    60 ms on one core): split by device among ``parts`` concurrent queries on their own
+    connections, so PostgreSQL probes on as many cores (its own parallel query does not
+    run lateral probes in its workers).
+    """
+    query = sql.SQL("SELECT device_id, quantity, value FROM ({}) v WHERE {} ").format(
+        _VALUES_AT.format(at=sql.Literal(at)),
+        sql.SQL("abs(hashtext(device_id)) %% {} = %s").format(parts),
+    )
+
+    async def part(k: int) -> list[tuple[str, str, float]]:
+        async with pool.connection() as conn, conn.cursor(binary=True) as cur:
+            await cur.execute(query, (k,))
+            return await cur.fetchall()
+
+    found: dict[str, dict[str, float]] = {}
+    for rows in await asyncio.gather(*(part(k) for k in range(parts))):
+        for device_id, quantity, value in rows:
+            found.setdefault(device_id, {})[quantity] = value
+    return found
 
 
 def _documents(rows: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ to the latest value, which is indicative only: the EEA index uses 24-hour PM mea
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping
 
 from river_monitor.thresholds import TURNU_MAGURELE, GaugeThresholds, WarningCode
@@ -41,7 +42,7 @@ _WARNING_COLOURS: dict[WarningCode, Colour] = {
 def eaqi_level(values: Mapping[str, float]) -> int | None:
     """Index (0 good .. 5 extremely poor) of the worst pollutant present, or None."""
     levels = [
-        sum(value > bound for bound in EAQI_BANDS[name])
+        bisect_left(EAQI_BANDS[name], value)  # bounds below the value
         for name, value in values.items()
         if name in EAQI_BANDS
     ]

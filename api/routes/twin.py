@@ -141,17 +141,20 @@ async def stream(request: Request) -> AsyncIterator[ServerSentEvent]:
 @router.get("/twin/snapshot", responses={200: {"content": {_JSON: {}}}})
 async def snapshot(
     request: Request,
-    conn: Annotated[AsyncConnection, Depends(connection)],
     at: Annotated[UtcDateTime | None, Query(description=_AT_HELP)] = None,
 ) -> Response:
     """Every asset's state at a moment: status and the values it was derived from."""
     now = datetime.now(UTC)
     if at is not None and at > now:
         raise InvalidParameter(f"at {at.isoformat()} is in the future")
-    if at is None and (live := await _live(request)) is not None:
-        body = b'{"at":' + orjson.dumps(now.isoformat()) + b',"assets":' + live.snapshot() + b"}"
+    pool = request.app.state.pool  # no connection held here: values_at takes its own
+    if (live := await _live(request)) is not None:
+        values = None if at is None else await state.values_at(pool, at)
+        moment = orjson.dumps((at or now).isoformat())
+        body = b'{"at":' + moment + b',"assets":' + live.snapshot(values) + b"}"
         return Response(body, media_type=_JSON)
-    found = await state.assets(conn, at=at)
+    async with pool.connection() as conn:
+        found = await state.assets(conn, at=at)
     return _json({"at": (at or now).isoformat(), "assets": [compact(a) for a in found]})
 
 
