@@ -114,6 +114,7 @@ def write_layer(
     if frame.crs is None:
         raise LayerImportError(f"layer {layer_id!r} has no CRS")
     frame = frame.reset_index(drop=True)
+    log.info("%s: reprojecting and encoding %d features", layer_id, len(frame))
     wgs84 = frame.to_crs(CRS84)
     native = frame.geometry.values
     geographic = wgs84.geometry.values
@@ -216,6 +217,7 @@ def import_file(
     for layer in layers:
         log.info("%s: reading layer %s", path.name, layer)
         frame = read_layer(path, layer, crs)
+        log.info("%s: %d features read; checking geometries", layer, len(frame))
         turned = 0
         if polygons:
             frame, turned = closed_lines_as_polygons(frame)

@@ -125,5 +125,7 @@ def test_large_import_reports_progress(
     with psycopg.connect(pg_url) as conn, caplog.at_level("INFO", logger="gis_layers.importer"):
         migrations.upgrade(conn)
         import_file(conn, path)
+    assert "many: 12000 features read; checking geometries" in caplog.text
+    assert "many: reprojecting and encoding 12000 features" in caplog.text
     assert "many: writing features 1-5000 of 12000" in caplog.text
     assert "many: writing features 10001-12000 of 12000" in caplog.text
