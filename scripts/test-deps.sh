@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Non-Python test dependencies: the TimescaleDB engine (npm) and headless Chromium (Debian).
+# Non-Python test dependencies: the TimescaleDB engine (npm), headless Chromium and QGIS
+# (Debian; QGIS's own OGC API - Features provider is tested as planners use it).
 # Installed when missing and when we may; otherwise the tests that need them say why they skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,5 +15,14 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
       || echo "apt-get could not install chromium: map rendering tests will skip" >&2
   else
     echo "chromium not installed and not root: map rendering tests will skip" >&2
+  fi
+fi
+
+if ! /usr/bin/python3 -c "import qgis.core" 2>/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-qgis qgis-providers >/dev/null \
+      || echo "apt-get could not install QGIS: the QGIS test will fail in CI, skip elsewhere" >&2
+  else
+    echo "QGIS (python3-qgis) not installed and not root: the QGIS test will skip" >&2
   fi
 fi

@@ -114,3 +114,19 @@ def demo_db(pg_url: str, demo_files: Path) -> str:
         assert decoded.dead_letters == []
         ReadingWriter(migrations.readings_storage(conn)).write(conn, decoded.readings)
     return pg_url
+
+
+@pytest.fixture
+def service(demo_db: str, tmp_path: Path) -> Iterator[tuple[str, dict[str, dict]]]:
+    """The demo town served by ``smartcity serve`` on loopback, logging each request to
+    ``tmp_path / "access.log"``; yields its URL and our collections documents by id."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from hub.settings import Settings
+    from tests.api.live import served
+
+    with served(demo_db, access_log=tmp_path / "access.log") as url:
+        with TestClient(create_app(Settings(), demo_db)) as local:
+            ours = {c["id"]: c for c in local.get("/collections").json()["collections"]}
+        yield url, ours

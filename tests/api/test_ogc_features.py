@@ -21,7 +21,6 @@ from api.app import create_app
 from gis_layers.importer import import_file
 from hub.settings import Settings
 from storage import migrations
-from tests.api.live import served
 from tests.gis_layers.conftest import parcels_gpkg  # noqa: F401  (fixture)
 
 CORE = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core"
@@ -134,14 +133,6 @@ def test_bad_crs_parameters_get_problem_details(
     response = client.get("/collections/parcels/items", params=params)
     assert response.status_code == 400, response.text
     assert detail in response.json()["detail"]
-
-
-@pytest.fixture
-def service(demo_db: str, tmp_path: Path) -> Iterator[tuple[str, dict[str, dict]]]:
-    with served(demo_db, access_log=tmp_path / "access.log") as url:
-        with TestClient(create_app(Settings(), demo_db)) as local:
-            ours = {c["id"]: c for c in local.get("/collections").json()["collections"]}
-        yield url, ours
 
 
 def test_gdal_oapif_driver_reads_every_collection(
