@@ -1,0 +1,152 @@
+"""Alert conditions of a gauge: hysteresis, escalation, rate of rise, silence, spikes.
+
+The level condition is checked against a reference written differently (one latch per
+threshold) over random hydrographs; the rest against hand-made sequences.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from river_monitor.conditions import Change, GaugeWatch, held_band
+from river_monitor.config import DEMO, GaugeConfig
+
+T0 = datetime(2026, 4, 1, tzinfo=UTC)
+GAUGE = DEMO.gauges[0]
+STEP = timedelta(minutes=15)
+
+
+def _feed(watch: GaugeWatch, levels: list[float], step: timedelta = STEP) -> list[Change]:
+    changes: list[Change] = []
+    for k, level in enumerate(levels):
+        moment = T0 + k * step
+        changes += watch.reading(moment, level, moment)
+    return changes
+
+
+def _reference_levels(levels: list[float], config: GaugeConfig) -> list[int]:
+    """One latch per threshold: set when the level reaches it, reset when it falls
+    hysteresis below it; the severity is the number of latches set (they nest)."""
+    bounds = (config.attention_cm, config.flood_cm, config.danger_cm)
+    latched = [False, False, False]
+    out = []
+    for level in levels:
+        for i, bound in enumerate(bounds):
+            if level >= bound:
+                latched[i] = True
+            elif level < bound - config.hysteresis_cm:
+                latched[i] = False
+        # a higher latch holds the lower ones (falling from red through orange's band)
+        for i in (1, 0):
+            latched[i] = latched[i] or latched[i + 1]
+        out.append(sum(latched))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.floats(min_value=470, max_value=680, allow_nan=False).map(lambda v: round(v, 1)),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_level_severity_follows_the_reference_latches(levels: list[float]) -> None:
+    config = GAUGE.model_copy(update={"spike_cm_per_h": 1e9})  # every step is possible
+    watch = GaugeWatch(config)
+    seen = []
+    for k, level in enumerate(levels):
+        moment = T0 + k * STEP
+        watch.reading(moment, level, moment)
+        seen.append(watch.severity["level"])
+    assert seen == _reference_levels(levels, config)
+
+
+def test_a_level_hovering_at_a_threshold_raises_one_alert() -> None:
+    hovering = [490.0, 498, 501, 497, 503, 499, 502, 496, 500, 495, 504, 492]
+    changes = [c for c in _feed(GaugeWatch(GAUGE), hovering) if c.kind == "level"]
+    assert [(c.severity, c.value) for c in changes] == [(1, 501)]
+    # ... and clears only once it falls hysteresis (10 cm) below attention
+    watch = GaugeWatch(GAUGE)
+    later = [c for c in _feed(watch, [*hovering, 491, 489.5]) if c.kind == "level"]
+    assert [(c.severity, c.value) for c in later] == [(1, 501), (0, 489.5)]
+
+
+def test_escalation_and_de_escalation_through_the_codes() -> None:
+    hydrograph = [480.0, 505, 530, 556, 600, 655, 660, 641, 600, 545, 520, 489]
+    every_2h = timedelta(hours=2)  # the fastest step, 55 cm in 2 h, is a possible rise
+    changes = [c for c in _feed(GaugeWatch(GAUGE), hydrograph, every_2h) if c.kind == "level"]
+    assert [(c.severity, c.value) for c in changes] == [
+        (1, 505),
+        (2, 556),
+        (3, 655),
+        (2, 600),  # 641 is within 10 cm of 650: still red
+        (1, 520),  # 545 is within 10 cm of 550: still orange
+        (0, 489),
+    ]
+    assert [c.at for c in changes][0] == T0 + 1 * every_2h
+
+
+def test_negative_levels_are_levels() -> None:
+    assert _feed(GaugeWatch(GAUGE), [-42.0, -40, -38]) == []
+
+
+def test_a_physically_impossible_spike_is_flagged_not_obeyed() -> None:
+    watch = GaugeWatch(GAUGE)
+    changes = _feed(watch, [480.0, 481, 900, 482])
+    assert watch.severity["level"] == 0, "the spike to 900 cm must not raise a level alert"
+    spikes = [(c.severity, c.value) for c in changes if c.kind == "spike"]
+    assert spikes == [(1, 900), (0, 482)]
+    assert next(c for c in changes if c.kind == "spike").detail["last_accepted_cm"] == 481
+
+
+def test_a_jump_confirmed_by_three_readings_is_accepted() -> None:
+    watch = GaugeWatch(GAUGE)
+    changes = _feed(watch, [480.0, 481, 560, 561, 562])  # e.g. the gauge was re-zeroed
+    assert [(c.kind, c.severity) for c in changes] == [
+        ("spike", 1),
+        ("level", 2),  # the confirmed readings are taken, in their order
+        ("spike", 0),
+    ]
+    assert changes[1].at == T0 + 2 * STEP, "the level alert dates from the first of them"
+
+
+def test_rapid_rise_over_the_window() -> None:
+    watch = GaugeWatch(GAUGE)  # 3 cm/h over 6 h; readings every hour
+    rising = [300.0 + 4 * k for k in range(8)] + [332.0 + 7 * k for k in range(1, 6)]
+    flat = [367.0] * 8
+    changes = [c for c in _feed(watch, rising + flat, timedelta(hours=1)) if c.kind == "rise"]
+    assert [c.severity for c in changes] == [1, 2, 1, 0]
+    assert changes[0].at == T0 + 3 * timedelta(hours=1), "once half the window is covered"
+    assert changes[0].detail["cm_per_h"] == 4.0
+
+
+def test_silence_is_an_alert_and_a_reading_clears_it() -> None:
+    watch = GaugeWatch(GAUGE)
+    _feed(watch, [560.0])  # orange: silence during a flood is red
+    last = T0
+    assert watch.tick(last + timedelta(minutes=GAUGE.silence_after_min - 1)) == []
+    (silent,) = watch.tick(last + timedelta(minutes=GAUGE.silence_after_min))
+    assert (silent.kind, silent.severity) == ("silence", 3)
+    assert watch.tick(last + timedelta(hours=10)) == [], "raised once"
+    back = last + timedelta(hours=11)
+    changes = watch.reading(back, 561.0, back)
+    assert [(c.kind, c.severity) for c in changes] == [("silence", 0)]
+
+
+def test_late_readings_do_not_move_the_state() -> None:
+    watch = GaugeWatch(GAUGE)
+    _feed(watch, [480.0, 490])
+    late = T0 - timedelta(hours=1)
+    assert watch.reading(late, 700.0, T0 + timedelta(hours=1)) == []
+    assert watch.severity["level"] == 0
+
+
+def test_held_band_edges() -> None:
+    assert held_band(500, (500, 550, 650), 0, 10) == 1  # reached at equality
+    assert held_band(490, (500, 550, 650), 1, 10) == 1  # exactly hysteresis below: held
+    assert held_band(489.9, (500, 550, 650), 1, 10) == 0
+    assert held_band(700, (500, 550, 650), 1, 10) == 3
