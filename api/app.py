@@ -16,11 +16,13 @@ from api.routes import (
     landing,
     metrics,
     rasters,
+    river,
     tiles,
     town_map,
     twin,
 )
 from hub.settings import Settings
+from river_monitor import config as river_config
 from storage.database import async_pool
 from twin.live import LiveTwin
 
@@ -50,6 +52,8 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     app.state.settings = settings
     app.state.pool = pool
     app.state.live_twin = live
+    app.state.database_url = database_url
+    app.state.river = river_config.load(settings.river_config)
     errors.install(app)
     for module in (
         landing,
@@ -61,6 +65,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
         ingest,
         metrics,
         twin,
+        river,
         town_map,
     ):
         app.include_router(module.router)

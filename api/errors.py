@@ -13,6 +13,7 @@ from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gis_layers.errors import LayerError
+from river_monitor.alerts import AlertConflict, AlertNotFound
 from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api(request: Request, exc: ApiError) -> JSONResponse:
         return problem(exc.status_code, exc.title, exc.detail, request.url.path)
+
+    @app.exception_handler(AlertNotFound)
+    async def _no_alert(request: Request, exc: AlertNotFound) -> JSONResponse:
+        return problem(404, "Not found", str(exc), request.url.path)
+
+    @app.exception_handler(AlertConflict)
+    async def _alert_state(request: Request, exc: AlertConflict) -> JSONResponse:
+        return problem(409, "Conflict", str(exc), request.url.path)
 
     @app.exception_handler(LayerError)
     async def _layer(request: Request, exc: LayerError) -> JSONResponse:

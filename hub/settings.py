@@ -51,6 +51,16 @@ class Settings(BaseSettings):
     ingest_write_method: Literal["copy", "unnest"] = "copy"
     ingest_spool_max_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     ingest_metrics_port: int = Field(default=0, ge=0, le=65535, description="0: no endpoint")
+    river_config: Path | None = Field(
+        default=None,
+        description="TOML file of gauges and webhooks (docs/river.md); unset: the demo gauge",
+    )
+    river_tick_s: float = Field(
+        default=1.0, gt=0, le=60, description="how often silence and alert timers are checked"
+    )
+    river_retry_max_s: float = Field(
+        default=60.0, gt=0, description="longest wait between webhook/MQTT delivery retries"
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -20,8 +20,10 @@ from pydantic import (
     HttpUrl,
     SecretStr,
     ValidationError,
+    field_validator,
     model_validator,
 )
+from standardwebhooks import Webhook as Signer
 
 from demo_town import GAUGE_ZERO_M
 from demo_town.catalogue import GAUGE_ASSET_ID
@@ -102,10 +104,22 @@ class Webhook(BaseModel):
 
     name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
     url: HttpUrl
-    secret: SecretStr = Field(min_length=16, description="shared HMAC-SHA256 key")
+    secret: SecretStr = Field(description="shared HMAC-SHA256 key, whsec_<base64>")
     contacts: tuple[str, ...] = Field(
         default=(), description="contact groups it receives; empty: every group"
     )
+
+    @field_validator("secret")
+    @classmethod
+    def _usable_secret(cls, secret: SecretStr) -> SecretStr:
+        try:
+            Signer(secret.get_secret_value())
+        except Exception as exc:
+            raise ValueError(
+                "must be a Standard Webhooks secret: whsec_ followed by base64 of"
+                " 24 to 64 random bytes"
+            ) from exc
+        return secret
 
 
 class RiverConfig(BaseModel):

@@ -62,6 +62,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "readings_c_collation", lambda _conn: "0006_readings_c_collation.sql"),
     Migration(7, "asset_places", lambda _conn: "0007_asset_places.sql"),
     Migration(8, "rasters", lambda _conn: "0008_rasters.sql"),
+    Migration(9, "river_alerts", lambda _conn: "0009_river_alerts.sql"),
 )
 
 

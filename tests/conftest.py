@@ -18,6 +18,9 @@ from tests import backends
 
 IN_CI = os.environ.get("CI") == "true"
 
+# fixtures of a live ingestion worker (settings, worker) for end-to-end tests
+pytest_plugins = ["tests.live_ingest"]
+
 
 def _enter(
     stack: contextlib.ExitStack, factory: Callable[[], contextlib.AbstractContextManager[str]]

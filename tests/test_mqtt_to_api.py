@@ -5,16 +5,10 @@ from __future__ import annotations
 import json
 import queue
 import threading
-import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
-import paho.mqtt.client as mqtt
 import psycopg
-import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -22,66 +16,7 @@ from hub.settings import Settings
 from ingest_mqtt.worker import IngestWorker
 from storage import devices, migrations
 from tests.api.live import live_server
-
-WAIT_S = 20.0
-
-
-@pytest.fixture
-def settings(mqtt_protocol: str, tmp_path: Path) -> Settings:
-    # A topic prefix and client id of its own keep parallel runs on a shared broker apart.
-    run = uuid.uuid4().hex[:8]
-    return Settings(
-        topic_prefix=f"test{run}",
-        ingest_client_id=f"ingest-{run}",
-        ingest_batch_interval_ms=50,
-        mqtt_protocol=mqtt_protocol,
-        data_dir=tmp_path,
-    )
-
-
-@pytest.fixture
-def worker(pg_url: str, broker_url: str, settings: Settings) -> Iterator[IngestWorker]:
-    with psycopg.connect(pg_url) as conn:
-        migrations.upgrade(conn)
-        devices.register(
-            conn,
-            [
-                devices.Device(
-                    "gauge-tr-magurele", "river_gauge", ("water_level",), None, 24.87, 43.75
-                ),
-                devices.Device("aq-tr-2", "air_quality", ("pm25", "no2")),
-            ],
-        )
-    stop = threading.Event()
-    running = IngestWorker(settings, pg_url, broker_url)
-    thread = threading.Thread(target=running.run, args=(stop,), daemon=True)
-    thread.start()
-    assert running.subscribed.wait(WAIT_S), "worker did not subscribe"
-    yield running
-    stop.set()
-    thread.join(WAIT_S)
-    assert not thread.is_alive()
-
-
-def _publish(broker_url: str, messages: list[tuple[str, bytes]]) -> None:
-    host, port = broker_url.removeprefix("mqtt://").split(":")
-    client_id = f"pub-{uuid.uuid4().hex[:6]}"
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
-    client.username_pw_set(client_id)  # the embedded broker refuses anonymous clients
-    client.connect(host, int(port))
-    client.loop_start()
-    infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
-    for info in infos:
-        info.wait_for_publish(WAIT_S)
-    client.disconnect()
-    client.loop_stop()
-
-
-def _wait_for(predicate, timeout: float = WAIT_S) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
+from tests.live_ingest import WAIT_S, publish, wait_for
 
 
 def test_published_reading_is_queryable_through_the_api(
@@ -105,14 +40,14 @@ def test_published_reading_is_queryable_through_the_api(
         (f"{prefix}/devices/gauge-tr-magurele/json", b"{not json"),
         (f"{prefix}/devices/unknown-device/json", b'{"values": {"water_level": 1}}'),
     ]
-    _publish(broker_url, good + bad + good[:2])  # the last two are duplicates
-    _wait_for(lambda: worker.stats.stored >= len(good) and worker.stats.dead_lettered >= 2)
+    publish(broker_url, good + bad + good[:2])  # the last two are duplicates
+    wait_for(lambda: worker.stats.stored >= len(good) and worker.stats.dead_lettered >= 2)
 
     app = create_app(settings, pg_url)
     with TestClient(app) as client:
         # the worker's figures reach the API's /metrics (it reports every 5 s)
         stored = f'smartcity_ingest_stored_readings_total{{worker="{settings.ingest_client_id}"}}'
-        _wait_for(lambda: f"{stored} 5.0" in client.get("/metrics").text, timeout=15)
+        wait_for(lambda: f"{stored} 5.0" in client.get("/metrics").text, timeout=15)
         exposition = client.get("/metrics")
         assert exposition.headers["content-type"].startswith("text/plain")
         for sample in (
@@ -182,7 +117,7 @@ def test_unacknowledged_messages_are_redelivered_after_restart(
     thread.join(WAIT_S)
 
     base = datetime(2026, 5, 1, tzinfo=UTC)
-    _publish(
+    publish(
         broker_url,
         [
             (
@@ -207,7 +142,7 @@ def test_unacknowledged_messages_are_redelivered_after_restart(
             with psycopg.connect(pg_url) as conn:
                 return conn.execute("SELECT count(*) FROM readings").fetchone()[0]
 
-        _wait_for(lambda: stored() == 50)
+        wait_for(lambda: stored() == 50)
     finally:
         stop.set()
         thread.join(WAIT_S)
@@ -242,7 +177,7 @@ def test_a_reading_that_changes_an_asset_reaches_twin_stream_subscribers(
         assert events.get(timeout=WAIT_S) == ("ready", {"assets": 1})
         reading = {"time": datetime.now(UTC).isoformat(), "values": {"water_level": 512}}
         topic = f"{settings.topic_prefix}/devices/gauge-tr-magurele/json"
-        _publish(broker_url, [(topic, json.dumps(reading).encode())])
+        publish(broker_url, [(topic, json.dumps(reading).encode())])
         kind, asset = events.get(timeout=WAIT_S)
     assert kind == "asset" and asset["asset_id"] == "gauge-site"
     assert asset["values"] == {"gauge-tr-magurele": {"water_level": 512.0}}

@@ -167,7 +167,11 @@ async def zone_summaries(
     """Per urbanism zone: assets by kind, sensors, parking capacity and mean occupancy,
     and air quality over ``[start, end)``."""
     end = end or datetime.now(UTC)
-    start = start or end - timedelta(hours=24)
+    if start is None:
+        try:
+            start = end - timedelta(hours=24)
+        except OverflowError:
+            raise InvalidParameter(f"end {end.isoformat()} leaves no 24 h before it") from None
     if start >= end:
         raise InvalidParameter(f"start {start.isoformat()} must be before end {end.isoformat()}")
     return _json(
