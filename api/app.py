@@ -23,6 +23,7 @@ from api.routes import (
 )
 from hub.settings import Settings
 from river_monitor import config as river_config
+from river_monitor.town_flood import TownFlood
 from storage.database import async_pool
 from twin.live import LiveTwin
 
@@ -54,6 +55,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     app.state.live_twin = live
     app.state.database_url = database_url
     app.state.river = river_config.load(settings.river_config)
+    app.state.flood = TownFlood(app.state.river)
     errors.install(app)
     for module in (
         landing,

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gis_layers.errors import LayerError
 from river_monitor.alerts import AlertConflict, AlertNotFound
+from river_monitor.town_flood import FloodUnavailable
 from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(AlertNotFound)
     async def _no_alert(request: Request, exc: AlertNotFound) -> JSONResponse:
+        return problem(404, "Not found", str(exc), request.url.path)
+
+    @app.exception_handler(FloodUnavailable)
+    async def _no_flood_model(request: Request, exc: FloodUnavailable) -> JSONResponse:
         return problem(404, "Not found", str(exc), request.url.path)
 
     @app.exception_handler(AlertConflict)

@@ -1,18 +1,50 @@
-"""``smartcity river``: the alert engine and the notification dispatcher, one process."""
+"""``smartcity river``: the alert engine, the notification dispatcher and the keeper of
+the threshold flood extents, one process."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
+
+import psycopg
 
 from hub.settings import Settings
 from ingest_mqtt.client import make_client
 from river_monitor import config as river_config
+from river_monitor.config import RiverConfig
 from river_monitor.monitor import Monitor
 from river_monitor.notify import Backoff, Dispatcher
+from river_monitor.town_flood import FloodUnavailable, TownFlood, refresh_extents
+from storage.database import connect
+from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
+
+EXTENTS_CHECK_S = 60.0
+
+
+def _refresh_extents(database_url: str, flood: TownFlood, config: RiverConfig) -> None:
+    with connect(database_url, autocommit=True) as conn:
+        refresh_extents(conn, flood, config)
+
+
+async def _keep_extents(database_url: str, config: RiverConfig, stop: asyncio.Event) -> None:
+    """Rewrite the flood extents layer whenever its sources change (checked each minute)."""
+    flood = TownFlood(config)
+    missing = None
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(_refresh_extents, database_url, flood, config)
+        except FloodUnavailable as exc:
+            if str(exc) != missing:
+                log.warning("no flood extents: %s", exc)
+            missing = str(exc)
+        except (StorageError, psycopg.OperationalError) as exc:
+            log.warning("flood extents not refreshed: %s", exc)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), EXTENTS_CHECK_S)
 
 
 async def _run(settings: Settings, database_url: str, mqtt_url: str, stop: threading.Event) -> None:
@@ -33,7 +65,11 @@ async def _run(settings: Settings, database_url: str, mqtt_url: str, stop: threa
         backoff=Backoff(max_s=settings.river_retry_max_s),
     )
     try:
-        await asyncio.gather(monitor.run(stopping), dispatcher.run(stopping))
+        await asyncio.gather(
+            monitor.run(stopping),
+            dispatcher.run(stopping),
+            _keep_extents(database_url, config, stopping),
+        )
     finally:
         publisher.disconnect()
         publisher.loop_stop()

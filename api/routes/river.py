@@ -2,12 +2,15 @@
 
 ``GET /river/gauges`` (level, code, water surface, trend and when it would reach the
 next threshold), ``GET /river/alerts`` (open and past), ``GET /river/alerts/{id}``
-(with its history), ``POST /river/alerts/{id}/ack`` and ``GET /river/stream``
-(server-sent events, one per alert event, as also published on MQTT and webhooks).
+(with its history), ``POST /river/alerts/{id}/ack``, ``GET /river/stream``
+(server-sent events, one per alert event, as also published on MQTT and webhooks) and
+``GET /river/flood`` (the area under water at a level, from the terrain model, and what
+it floods).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -20,10 +23,13 @@ from psycopg import AsyncConnection
 from pydantic import BaseModel, Field
 
 from api.deps import connection
+from api.errors import NotFound
 from api.params import UtcDateTime
 from river_monitor import alerts
 from river_monitor.config import GaugeConfig, RiverConfig
+from river_monitor.town_flood import TownFlood
 from river_monitor.trend import trend
+from storage.database import connect
 
 router = APIRouter(tags=["river"])
 
@@ -154,3 +160,48 @@ async def stream(request: Request) -> AsyncIterator[ServerSentEvent]:
                 document = await alerts.event_document(conn, int(note.payload))
             if document is not None:
                 yield ServerSentEvent(event="alert", id=document["id"], data=document)
+
+
+def _gauge(config: RiverConfig, device_id: str | None) -> GaugeConfig:
+    if device_id is None:
+        return config.gauges[0]
+    gauge = config.gauge(device_id)
+    if gauge is None:
+        watched = ", ".join(g.device_id for g in config.gauges)
+        raise NotFound(f"gauge {device_id!r} is not watched (watched: {watched})")
+    return gauge
+
+
+def _flood_answer(url: str, flood: TownFlood, gauge: GaugeConfig, level_cm: float) -> bytes:
+    with connect(url, autocommit=True) as conn:
+        return flood.answer(conn, gauge, level_cm)
+
+
+@router.get("/river/flood", responses={200: {"content": {"application/geo+json": {}}}})
+async def flood(
+    request: Request,
+    conn: Annotated[AsyncConnection, Depends(connection)],
+    level_cm: Annotated[
+        float | None,
+        Query(ge=-1000, le=3000, description="level on the staff gauge; default: the latest"),
+    ] = None,
+    gauge: Annotated[str | None, Query(description="a watched gauge; default: the first")] = None,
+) -> Response:
+    """The area under water at a level (cells below the water surface connected to the
+    river), as GeoJSON in CRS84, with the parcels, buildings, assets, streets and people
+    it reaches."""
+    watched = _gauge(_config(request), gauge)
+    if level_cm is None:
+        row = await (
+            await conn.execute(
+                "SELECT value FROM latest_readings WHERE device_id = %s AND quantity = %s",
+                (watched.device_id, watched.quantity),
+            )
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"gauge {watched.device_id!r} has no reading yet; give level_cm")
+        level_cm = float(row[0])
+    body = await asyncio.to_thread(
+        _flood_answer, request.app.state.database_url, request.app.state.flood, watched, level_cm
+    )
+    return Response(body, media_type="application/geo+json")

@@ -1,0 +1,206 @@
+"""The town's flood model from the database, its answers, and the threshold extents layer.
+
+The model is built from the raster catalogue's ``terrain`` and the layers ``parcels``,
+``buildings``, ``assets``, ``streets`` and ``waterways`` (the river seeds the flood), in
+their stored native CRS (Stereo 70). It is rebuilt when any of them is re-imported: the
+version is their import times. Answers (GeoJSON with the impact) are memoised per
+version and centimetre of water surface; the three threshold levels of each gauge are
+computed as soon as a model is built, so asking for them is a cache hit.
+
+The extents at the thresholds are also written as the vector layer ``flood_extents``
+(served by the OGC API like any other), rewritten when the terrain, those layers or a
+gauge's thresholds or zero change (:func:`refresh_extents`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from datetime import datetime
+from typing import Any
+
+import geopandas as gpd
+import orjson
+import psycopg
+import rasterio
+import shapely
+
+from gis_layers.importer import write_layer
+from river_monitor.config import GaugeConfig, RiverConfig
+from river_monitor.flood import FloodModel
+from storage.meta import get_meta, set_meta
+
+log = logging.getLogger(__name__)
+
+TERRAIN = "terrain"
+LAYERS = ("parcels", "buildings", "assets", "streets", "waterways")
+EXTENTS_LAYER = "flood_extents"
+_EXTENTS_KEY = "flood_extents_version"
+ANSWERS = 16
+"""Memoised answers (documents of a few hundred kB each)."""
+
+
+class FloodUnavailable(LookupError):
+    """The flood model cannot be built here; the message says what is missing."""
+
+
+Version = tuple[tuple[str, datetime], ...]
+
+
+def version(conn: psycopg.Connection) -> Version:
+    """Import times of the terrain and the layers the model is built from."""
+    rows = conn.execute(
+        "SELECT 'raster:' || raster_id, imported_at FROM rasters WHERE raster_id = %s"
+        " UNION ALL SELECT layer_id, imported_at FROM layers WHERE layer_id = ANY(%s)"
+        " ORDER BY 1",
+        (TERRAIN, list(LAYERS)),
+    ).fetchall()
+    return tuple((str(name), moment) for name, moment in rows)
+
+
+def layer_frame(conn: psycopg.Connection, layer_id: str) -> gpd.GeoDataFrame:
+    """A stored layer in its native CRS, with its attributes."""
+    source = conn.execute(
+        "SELECT source_crs FROM layers WHERE layer_id = %s", (layer_id,)
+    ).fetchone()
+    if source is None:
+        raise FloodUnavailable(f"layer {layer_id!r} is not imported")
+    rows = conn.execute(
+        "SELECT properties::text, geom_native FROM features WHERE layer_id = %s"
+        " ORDER BY feature_id",
+        (layer_id,),
+    ).fetchall()
+    return gpd.GeoDataFrame(
+        [orjson.loads(r[0]) for r in rows],
+        geometry=shapely.from_wkb([bytes(r[1]) for r in rows]),
+        crs=source[0],
+    )
+
+
+def build(conn: psycopg.Connection) -> FloodModel:
+    """The flood model of the town as the database holds it now."""
+    row = conn.execute("SELECT path FROM rasters WHERE raster_id = %s", (TERRAIN,)).fetchone()
+    if row is None:
+        raise FloodUnavailable(
+            f"no raster {TERRAIN!r} in the catalogue: import the terrain model with"
+            f" `smartcity rasters import DEM.tif --name {TERRAIN}`"
+        )
+    frames = {name: layer_frame(conn, name) for name in LAYERS}
+    with rasterio.open(row[0]) as dem:
+        elevation = dem.read(1, masked=True)
+        transform, crs = dem.transform, dem.crs
+    river = frames["waterways"].to_crs(crs).union_all()
+    return FloodModel(
+        elevation,
+        transform,
+        crs,
+        river,
+        parcels=frames["parcels"],
+        buildings=frames["buildings"],
+        assets=frames["assets"],
+        streets=frames["streets"],
+    )
+
+
+class TownFlood:
+    """One process's flood model of the town, rebuilt when its sources change."""
+
+    def __init__(self, config: RiverConfig) -> None:
+        self._config = config
+        self._lock = threading.Lock()
+        self._model: FloodModel | None = None
+        self._version: Version | None = None
+        self._answers: OrderedDict[tuple[Version, str, int], bytes] = OrderedDict()
+
+    def model(self, conn: psycopg.Connection) -> tuple[FloodModel, Version]:
+        """The current model (built, or rebuilt, if the sources changed)."""
+        current = version(conn)
+        with self._lock:
+            if self._model is None or current != self._version:
+                log.info("building the flood model (%s)", ", ".join(n for n, _ in current))
+                self._model, self._version = build(conn), current
+                for gauge in self._config.gauges:
+                    for level in (gauge.attention_cm, gauge.flood_cm, gauge.danger_cm):
+                        self._answer(gauge, level)
+            return self._model, current
+
+    def answer(self, conn: psycopg.Connection, gauge: GaugeConfig, level_cm: float) -> bytes:
+        """The flood at a gauge level as a GeoJSON FeatureCollection with its impact."""
+        self.model(conn)
+        with self._lock:
+            return self._answer(gauge, level_cm)
+
+    def _answer(self, gauge: GaugeConfig, level_cm: float) -> bytes:
+        assert self._model is not None and self._version is not None
+        key = (self._version, gauge.device_id, round(level_cm))
+        if key in self._answers:
+            self._answers.move_to_end(key)
+            return self._answers[key]
+        surface = gauge.surface_m(round(level_cm))
+        extent = self._model.extent(surface)
+        impact = self._model.impact(extent)
+        feature = self._model.geojson(extent)
+        feature["properties"].update(gauge_id=gauge.device_id, level_cm=round(level_cm))
+        document = {
+            "type": "FeatureCollection",
+            "gauge": {"device_id": gauge.device_id, "name": gauge.name, "zero_m": gauge.zero_m},
+            "level_cm": round(level_cm),
+            "code": gauge.thresholds.code(level_cm).name.lower(),
+            "water_surface_m": surface,
+            "model": "static, 4-connected to the river (no flow, duration or breach)",
+            "summary": impact["summary"],
+            "impact": {k: impact[k] for k in ("parcels", "buildings", "assets", "streets")},
+            "features": [feature] if extent.mask.any() else [],
+        }
+        self._answers[key] = orjson.dumps(document)
+        while len(self._answers) > ANSWERS:
+            self._answers.popitem(last=False)
+        return self._answers[key]
+
+
+def _extents_version(current: Version, config: RiverConfig) -> str:
+    parts = [f"{n}={t.isoformat()}" for n, t in current] + [
+        f"{g.device_id}:{g.zero_m}:{g.attention_cm}:{g.flood_cm}:{g.danger_cm}"
+        for g in config.gauges
+    ]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def refresh_extents(conn: psycopg.Connection, flood: TownFlood, config: RiverConfig) -> bool:
+    """Rewrite ``flood_extents`` if the terrain, the layers or a gauge's thresholds or
+    zero changed since it was written; True if it was rewritten."""
+    model, current = flood.model(conn)
+    wanted = _extents_version(current, config)
+    if get_meta(conn, _EXTENTS_KEY) == wanted:
+        return False
+    rows: list[dict[str, Any]] = []
+    geometries = []
+    for gauge in config.gauges:
+        for code, level in (
+            ("yellow", gauge.attention_cm),
+            ("orange", gauge.flood_cm),
+            ("red", gauge.danger_cm),
+        ):
+            extent = model.extent(gauge.surface_m(level))
+            summary = model.impact(extent)["summary"]
+            rows.append(
+                {
+                    "gauge_id": gauge.device_id,
+                    "code": code,
+                    "level_cm": level,
+                    "water_surface_m": gauge.surface_m(level),
+                    "area_m2": round(extent.area_m2, 1),
+                    "parcels": summary["parcels"],
+                    "buildings": summary["buildings"],
+                    "people_affected": summary["people_affected"],
+                }
+            )
+            geometries.append(model.polygons(extent))
+    frame = gpd.GeoDataFrame(rows, geometry=geometries, crs=model.crs)
+    with conn.transaction():
+        write_layer(conn, EXTENTS_LAYER, frame, title="Flood extents at the warning thresholds")
+        set_meta(conn, _EXTENTS_KEY, wanted)
+    log.info("flood extents rewritten for %d gauge(s)", len(config.gauges))
+    return True

@@ -1,0 +1,106 @@
+"""``/river/flood`` and the ``flood_extents`` layer on the demo town.
+
+Expected impacts come from a flood model built here straight from the demo files (the
+GeoPackage and the GeoTIFF), not from the database the API reads.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+from pyproj import Transformer
+
+from api.app import create_app
+from gis_layers.rasters import register
+from hub.settings import Settings
+from river_monitor.config import DEMO
+from river_monitor.flood import FloodModel
+from river_monitor.town_flood import EXTENTS_LAYER, TownFlood, refresh_extents
+
+GAUGE = DEMO.gauges[0]
+
+
+@pytest.fixture(scope="module")
+def expected(demo_files: Path) -> FloodModel:
+    return FloodModel.from_files(demo_files.with_name("dem.tif"), demo_files)
+
+
+@pytest.fixture
+def flood_db(demo_db: str, demo_files: Path) -> str:
+    with psycopg.connect(demo_db) as conn:
+        register(conn, demo_files.with_name("dem.tif"), name="terrain")
+    return demo_db
+
+
+def test_flood_at_a_level_matches_the_model_of_the_files(
+    flood_db: str, expected: FloodModel
+) -> None:
+    with TestClient(create_app(Settings(), flood_db)) as client:
+        response = client.get("/river/flood", params={"level_cm": 650})
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "application/geo+json"
+        served = response.json()
+    truth = expected.assess(GAUGE.surface_m(650))
+    assert served["summary"] == truth["summary"]
+    assert served["impact"]["parcels"] == truth["parcels"]
+    assert served["impact"]["buildings"] == truth["buildings"]
+    assert (served["code"], served["water_surface_m"]) == ("red", 26.0)
+    assert truth["summary"]["parcels"] > 0, "the danger level floods parcels in the demo town"
+    # the polygons cover the flooded area (measured in Stereo 70, not in degrees)
+    (feature,) = served["features"]
+    to_stereo = Transformer.from_crs("OGC:CRS84", "EPSG:3844", always_xy=True)
+    area = shapely.transform(
+        shapely.geometry.shape(feature["geometry"]), to_stereo.transform, interleaved=False
+    ).area
+    assert area == pytest.approx(truth["summary"]["flooded_area_m2"], rel=0.02)
+
+
+def test_flood_defaults_to_the_latest_level_and_refuses_bad_questions(flood_db: str) -> None:
+    with psycopg.connect(flood_db) as conn:
+        row = conn.execute(
+            "SELECT value FROM latest_readings WHERE device_id = %s AND quantity = 'water_level'",
+            (GAUGE.device_id,),
+        ).fetchone()
+    assert row is not None
+    with TestClient(create_app(Settings(), flood_db)) as client:
+        served = client.get("/river/flood").json()
+        assert served["level_cm"] == round(row[0])
+        assert client.get("/river/flood", params={"level_cm": "high"}).status_code == 400
+        unknown = client.get("/river/flood", params={"gauge": "nowhere"})
+        assert unknown.status_code == 404
+        assert "not watched" in unknown.json()["detail"]
+
+
+def test_without_a_terrain_model_the_flood_says_what_is_missing(demo_db: str) -> None:
+    with TestClient(create_app(Settings(), demo_db)) as client:
+        missing = client.get("/river/flood", params={"level_cm": 550})
+    assert missing.status_code == 404
+    assert "smartcity rasters import" in missing.json()["detail"]
+
+
+def test_threshold_extents_are_a_layer_kept_current(flood_db: str, expected: FloodModel) -> None:
+    with psycopg.connect(flood_db, autocommit=True) as conn:
+        flood = TownFlood(DEMO)
+        assert refresh_extents(conn, flood, DEMO)
+        assert not refresh_extents(conn, flood, DEMO), "nothing changed: not rewritten"
+    with TestClient(create_app(Settings(), flood_db)) as client:
+        items = client.get(f"/collections/{EXTENTS_LAYER}/items").json()["features"]
+        assert [f["properties"]["code"] for f in items] == ["yellow", "orange", "red"]
+        areas = [f["properties"]["area_m2"] for f in items]
+        assert areas == sorted(areas) and areas[0] > 0
+        for feature, level in zip(items, (500, 550, 650), strict=True):
+            truth = expected.extent(GAUGE.surface_m(level))
+            assert feature["properties"]["area_m2"] == pytest.approx(truth.area_m2, abs=0.1)
+    # a gauge's danger level changes: the layer is rewritten with it
+    lower = DEMO.model_copy(update={"gauges": (GAUGE.model_copy(update={"danger_cm": 620}),)})
+    with psycopg.connect(flood_db, autocommit=True) as conn:
+        assert refresh_extents(conn, TownFlood(lower), lower)
+        levels = conn.execute(
+            "SELECT properties->>'level_cm' FROM features WHERE layer_id = %s ORDER BY 1",
+            (EXTENTS_LAYER,),
+        ).fetchall()
+    assert sorted(float(r[0]) for r in levels) == [500, 550, 620]
