@@ -1,8 +1,8 @@
 """``smartcity demo``: the whole hub in one process tree, stopped cleanly by Ctrl-C.
 
 This process owns the embedded database and broker (when no URLs are configured),
-loads the demo town, then runs ingestion, the simulator and the API as child
-processes pointed at them, and stops everything in reverse order.
+loads the demo town, then runs ingestion, the Danube monitor, the simulator and the API
+as child processes pointed at them, and stops everything in reverse order.
 """
 
 from __future__ import annotations
@@ -98,6 +98,7 @@ def run_demo(settings: Settings, stop: threading.Event, *, flood_peak: float | N
         spawned_at = datetime.now(UTC)
         children.append(_spawn(["ingest"], env))
         _wait_for_subscription(url, settings.ingest_client_id, spawned_at, children)
+        children.append(_spawn(["river"], env))
         children.append(_spawn(simulate_args, env))
         children.append(_spawn(["serve"], env))
         _wait_for_port(settings.http_host, settings.http_port, START_TIMEOUT_S)
@@ -108,6 +109,7 @@ def run_demo(settings: Settings, stop: threading.Event, *, flood_peak: float | N
             f"  API docs     {base}/docs\n"
             f"  layers       {base}/collections\n"
             f"  devices      {base}/devices\n"
+            f"  Danube       {base}/river/gauges, {base}/river/alerts, {base}/river/flood\n"
             f"  MQTT broker  {address.host}:{address.port}"
             f" (topics {settings.topic_prefix}/devices/+/senml|json, docs/mqtt.md)\n"
             f"  database     {url}\n",

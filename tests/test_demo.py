@@ -66,7 +66,8 @@ def test_demo_runs_end_to_end_and_stops_cleanly(demo_env: dict[str, str]) -> Non
     try:
         layers: set[str] = set()
         gauge_rows = 0
-        while time.monotonic() - started < READY_S and not (layers and gauge_rows >= 2):
+        ready = {"parcels", "flood_extents"}  # the river service writes the extents
+        while time.monotonic() - started < READY_S and not (ready <= layers and gauge_rows >= 2):
             assert demo.poll() is None, demo.stdout.read() if demo.stdout else ""
             try:
                 body = httpx.get(f"{base}/collections", timeout=5).json()
@@ -77,6 +78,7 @@ def test_demo_runs_end_to_end_and_stops_cleanly(demo_env: dict[str, str]) -> Non
             time.sleep(1)
         elapsed = time.monotonic() - started
         assert {"parcels", "zones", "buildings", "streets", "assets", "sensors"} <= layers, elapsed
+        assert "flood_extents" in layers, f"the river service wrote no extents in {elapsed:.0f} s"
         assert gauge_rows >= 2, f"no gauge readings after {elapsed:.0f} s"
         listed = httpx.get(f"{base}/devices", timeout=10).json()["devices"]
         silent = [d["device_id"] for d in listed if not d["latest"]]
@@ -89,6 +91,10 @@ def test_demo_runs_end_to_end_and_stops_cleanly(demo_env: dict[str, str]) -> Non
         assert _readings_total(base) >= first
         page = httpx.get(f"{base}/map", timeout=10)
         assert page.status_code == 200
+        (gauge,) = httpx.get(f"{base}/river/gauges", timeout=10).json()["gauges"]
+        assert gauge["level"] is not None
+        flood = httpx.get(f"{base}/river/flood", params={"level_cm": 650}, timeout=60).json()
+        assert flood["summary"]["parcels"] > 0 and flood["features"]
     finally:
         children = psutil.Process(demo.pid).children(recursive=True) if demo.poll() is None else []
         demo.send_signal(signal.SIGINT)
