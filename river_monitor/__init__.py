@@ -1,1 +1,1 @@
-"""The Danube monitor: gauge thresholds now; alerts and flood impact are issue 5."""
+"""The Danube monitor: gauge alerts with a lifecycle, notifications, flood impact."""
