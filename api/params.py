@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import shapely
@@ -35,3 +35,19 @@ def wkt_polygon(raw: str, parameter: str = "within") -> shapely.Geometry:
             f"{parameter} must be a valid (Multi)Polygon, got {geometry.geom_type}"
         )
     return geometry
+
+
+def period(
+    start: datetime | None, end: datetime | None, window: timedelta = timedelta(hours=24)
+) -> tuple[datetime, datetime]:
+    """``[start, end)`` with the defaults: ``end`` now, ``start`` a ``window`` before
+    ``end``; refused unless ``start`` comes first."""
+    end = end or datetime.now(UTC)
+    if start is None:
+        try:
+            start = end - window
+        except OverflowError:
+            raise InvalidParameter(f"end {end.isoformat()} leaves no {window} before it") from None
+    if start >= end:
+        raise InvalidParameter(f"start {start.isoformat()} must be before end {end.isoformat()}")
+    return start, end

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from api.deps import connection
 from api.errors import InvalidParameter, NotFound
-from api.params import UtcDateTime
+from api.params import UtcDateTime, period
 
 router = APIRouter(tags=["devices"])
 
@@ -114,10 +114,7 @@ async def device_readings(
         raise InvalidParameter(
             f"device {device_id!r} does not report {quantity!r}; it reports {sorted(found[0])}"
         )
-    end = end or datetime.now(UTC)
-    start = start or end - DEFAULT_WINDOW
-    if start >= end:
-        raise InvalidParameter("start must be before end")
+    start, end = period(start, end, DEFAULT_WINDOW)
     rows = await (
         await conn.execute(
             "SELECT time, value FROM readings WHERE device_id = %s AND quantity = %s"

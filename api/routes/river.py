@@ -5,7 +5,8 @@ next threshold), ``GET /river/alerts`` (open and past), ``GET /river/alerts/{id}
 (with its history), ``POST /river/alerts/{id}/ack``, ``GET /river/stream``
 (server-sent events, one per alert event, as also published on MQTT and webhooks) and
 ``GET /river/flood`` (the area under water at a level, from the terrain model, and what
-it floods).
+it floods) and ``GET /river/drone-observations`` (drones' water-surface observations set
+against the gauge).
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from pydantic import BaseModel, Field
 
 from api.deps import connection
 from api.errors import NotFound
-from api.params import UtcDateTime
-from river_monitor import alerts
+from api.params import UtcDateTime, period
+from river_monitor import alerts, drone_surface
 from river_monitor.config import GaugeConfig, RiverConfig
 from river_monitor.town_flood import TownFlood
 from river_monitor.trend import trend
@@ -205,3 +206,20 @@ async def flood(
         _flood_answer, request.app.state.database_url, request.app.state.flood, watched, level_cm
     )
     return Response(body, media_type="application/geo+json")
+
+
+@router.get("/river/drone-observations", responses={200: {"content": {"application/geo+json": {}}}})
+async def drone_observations(
+    request: Request,
+    conn: Annotated[AsyncConnection, Depends(connection)],
+    start: Annotated[UtcDateTime | None, Query(description="default: 24 h before end")] = None,
+    end: Annotated[UtcDateTime | None, Query(description="default: now")] = None,
+    gauge: Annotated[str | None, Query(description="a watched gauge; default: the first")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> Response:
+    """Drones' water-surface observations over ``[start, end)``, each with the gauge's
+    surface at that moment, the difference and the distance from the gauge."""
+    watched = _gauge(_config(request), gauge)
+    start, end = period(start, end)
+    document = await drone_surface.compared(conn, watched, start, end, limit)
+    return Response(orjson.dumps(document), media_type="application/geo+json")

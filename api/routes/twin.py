@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
@@ -27,7 +27,7 @@ from psycopg import AsyncConnection
 
 from api.deps import connection
 from api.errors import InvalidParameter, NotFound, Unavailable
-from api.params import UtcDateTime, wkt_polygon
+from api.params import UtcDateTime, period, wkt_polygon
 from twin import state, zones
 from twin.live import LiveTwin, compact
 
@@ -166,14 +166,7 @@ async def zone_summaries(
 ) -> Response:
     """Per urbanism zone: assets by kind, sensors, parking capacity and mean occupancy,
     and air quality over ``[start, end)``."""
-    end = end or datetime.now(UTC)
-    if start is None:
-        try:
-            start = end - timedelta(hours=24)
-        except OverflowError:
-            raise InvalidParameter(f"end {end.isoformat()} leaves no 24 h before it") from None
-    if start >= end:
-        raise InvalidParameter(f"start {start.isoformat()} must be before end {end.isoformat()}")
+    start, end = period(start, end)
     return _json(
         {
             "start": start.isoformat(),
