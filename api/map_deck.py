@@ -28,6 +28,11 @@ _ZONE_COLOUR = (
     " [240, 200, 120, 70]"
 )
 
+_FLOOD_COLOUR = (
+    "properties.code == 'yellow' ? [30, 90, 220, 70] :"
+    " properties.code == 'orange' ? [30, 90, 220, 55] : [30, 90, 220, 45]"
+)
+
 _KIND_COLOUR = {
     "hospital": [220, 30, 30],
     "high_school": [30, 90, 200],
@@ -86,7 +91,8 @@ def build_deck(
     centre: tuple[float, float],
     layers_present: set[str],
 ) -> pdk.Deck:
-    """The town map: zones, parcels, buildings, streets, rivers, assets and live sensors."""
+    """The town map: zones, parcels, flood extents at the warning levels, buildings,
+    streets, rivers, assets and live sensors."""
     base: list[pdk.Layer] = []
     styles: dict[str, dict[str, object]] = {
         "zones": {"get_fill_color": _ZONE_COLOUR, "stroked": False},
@@ -96,6 +102,13 @@ def build_deck(
             "get_fill_color": [255, 255, 255, 20],
             "get_line_color": [90, 90, 90, 160],
             "line_width_min_pixels": 0.5,
+        },
+        # nested extents at the warning levels: the deeper the shade, the lower the level
+        # that floods it
+        "flood_extents": {
+            "get_fill_color": _FLOOD_COLOUR,
+            "get_line_color": [0, 60, 160, 200],
+            "line_width_min_pixels": 1,
         },
         "buildings": {"get_fill_color": [120, 110, 100, 200], "stroked": False},
         "streets": {

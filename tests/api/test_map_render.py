@@ -9,11 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import psycopg
 import pytest
 import rasterio
 
 from api.app import create_app
+from gis_layers.rasters import register
 from hub.settings import Settings
+from river_monitor.config import DEMO
+from river_monitor.town_flood import TownFlood, refresh_extents
 from tests.api.live import live_server
 
 CHROMIUM = shutil.which("chromium")
@@ -25,7 +29,10 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
 @pytest.fixture
-def server(demo_db: str) -> Iterator[str]:
+def server(demo_db: str, demo_files: Path) -> Iterator[str]:
+    with psycopg.connect(demo_db, autocommit=True) as conn:  # the flood extents layer too
+        register(conn, demo_files.with_name("dem.tif"), name="terrain")
+        refresh_extents(conn, TownFlood(DEMO), DEMO)
     with live_server(create_app(Settings(), demo_db)) as url:
         yield url
 
