@@ -119,9 +119,7 @@ async def _event(
     return event_id
 
 
-async def _open_alert(
-    conn: AsyncConnection, gauge_id: str, kind: str
-) -> dict[str, Any] | None:
+async def _open_alert(conn: AsyncConnection, gauge_id: str, kind: str) -> dict[str, Any] | None:
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
         f"SELECT {_COLUMNS} FROM river_alerts"
@@ -136,8 +134,7 @@ async def _update(conn: AsyncConnection, alert_id: int, **values: Any) -> dict[s
     cur = conn.cursor(row_factory=dict_row)
     params = {k: Jsonb(v) if k == "detail" else v for k, v in values.items()}
     await cur.execute(
-        f"UPDATE river_alerts SET {assignments} WHERE alert_id = %(alert_id)s"
-        f" RETURNING {_COLUMNS}",
+        f"UPDATE river_alerts SET {assignments} WHERE alert_id = %(alert_id)s RETURNING {_COLUMNS}",
         {**params, "alert_id": alert_id},
     )
     row = await cur.fetchone()
@@ -252,9 +249,10 @@ async def run_timers(conn: AsyncConnection, config: RiverConfig, now: datetime) 
             if gauge is None:
                 continue
             timeout = timedelta(minutes=gauge.ack_timeout_min)
-            if now - alert["contact_since"] >= timeout and alert["contact_level"] < len(
-                gauge.contacts
-            ) - 1:
+            if (
+                now - alert["contact_since"] >= timeout
+                and alert["contact_level"] < len(gauge.contacts) - 1
+            ):
                 alert = await _update(
                     conn,
                     alert["alert_id"],

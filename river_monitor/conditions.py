@@ -104,9 +104,7 @@ class GaugeWatch:
         confirmed, self._suspect = self._suspect, []
         for moment, value in confirmed:
             changes += self._accept(moment, value)
-        return changes + self._set(
-            "spike", 0, time, level_cm, {"confirmed_by": len(confirmed)}
-        )
+        return changes + self._set("spike", 0, time, level_cm, {"confirmed_by": len(confirmed)})
 
     def tick(self, now: datetime) -> list[Change]:
         """Let time pass: a gauge silent for too long raises the silence condition."""

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -247,7 +248,23 @@ class FloodModel:
         river_layer: str = "waterways",
         cache_size: int = DEFAULT_CACHE_SIZE,
     ) -> FloodModel:
-        """Prepare a model from a GeoTIFF terrain model and a GeoPackage of the town.
+        """Prepare a model from a GeoTIFF terrain model and a GeoPackage of the town."""
+        layers = {
+            name: gpd.read_file(gpkg_path, layer=name)
+            for name in ("parcels", "buildings", "assets", "streets", river_layer)
+        }
+        return cls.from_layers(dem_path, layers, river_layer=river_layer, cache_size=cache_size)
+
+    @classmethod
+    def from_layers(
+        cls,
+        dem_path: Path,
+        layers: Mapping[str, gpd.GeoDataFrame],
+        *,
+        river_layer: str = "waterways",
+        cache_size: int = DEFAULT_CACHE_SIZE,
+    ) -> FloodModel:
+        """Prepare a model from a GeoTIFF terrain model and the town's layers by name.
 
         The river is the union of the ``river_layer`` polygons (the demo town's
         ``waterways``: the Danube and the Olt). The DEM's CRS is the model's.
@@ -257,10 +274,6 @@ class FloodModel:
             transform, crs = src.transform, src.crs
         if crs is None:
             raise ValueError(f"{dem_path} has no CRS: set it (e.g. gdal_edit -a_srs EPSG:3844)")
-        layers = {
-            name: gpd.read_file(gpkg_path, layer=name)
-            for name in ("parcels", "buildings", "assets", "streets", river_layer)
-        }
         river = shapely.union_all(_checked_layer(river_layer, layers[river_layer], crs).geometry)
         return cls(
             elevation,

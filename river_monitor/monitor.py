@@ -17,17 +17,16 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-import psycopg
 from psycopg import AsyncConnection
 
 from river_monitor import alerts
 from river_monitor.conditions import GaugeWatch
 from river_monitor.config import GaugeConfig, RiverConfig
+from storage.database import reconnecting
 from storage.readings import CHANGED_CHANNEL
 
 log = logging.getLogger(__name__)
 
-RETRY_S = 2.0
 BATCH = 5_000
 SETTLE_S = 0.25
 """After a gauge's commit, how long other commits may still come before its new readings
@@ -56,18 +55,11 @@ class Monitor:
         self._clock = clock
         self._watches: dict[str, GaugeWatch] = {}
         self._places: dict[str, datetime | None] = {}
-        self.ready = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Evaluate readings as they are committed until ``stop`` is set; reconnect
         (resuming from the stored places) if the database goes away."""
-        while not stop.is_set():
-            try:
-                await self._serve(stop)
-            except psycopg.OperationalError as exc:
-                self.ready.clear()
-                log.warning("river monitor lost the database (%s); retrying", exc)
-                await asyncio.sleep(RETRY_S)
+        await reconnecting(lambda: self._serve(stop), stop, "river monitor")
 
     async def _serve(self, stop: asyncio.Event) -> None:
         async with (
@@ -78,7 +70,6 @@ class Monitor:
             for gauge in self._config.gauges:  # after LISTEN: nothing slips between
                 await self._resume(conn, gauge)
             await self._read_new(conn, set(self._watches))
-            self.ready.set()
             log.info("river monitor watching %s", ", ".join(self._watches))
             while not stop.is_set():
                 due = await self._notified(listener, self._tick_s)

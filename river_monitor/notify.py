@@ -23,16 +23,14 @@ from typing import Any
 import httpx
 import orjson
 import paho.mqtt.client as mqtt
-import psycopg
 from psycopg import AsyncConnection
 from standardwebhooks import Webhook as Signer
 
 from river_monitor import alerts
 from river_monitor.config import RiverConfig, Webhook
+from storage.database import reconnecting
 
 log = logging.getLogger(__name__)
-
-RETRY_S = 2.0
 
 
 class DeliveryError(RuntimeError):
@@ -89,12 +87,7 @@ class Dispatcher:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver what is due, then wait for new events or the next retry."""
-        while not stop.is_set():
-            try:
-                await self._serve(stop)
-            except psycopg.OperationalError as exc:
-                log.warning("river dispatcher lost the database (%s); retrying", exc)
-                await asyncio.sleep(RETRY_S)
+        await reconnecting(lambda: self._serve(stop), stop, "river dispatcher")
 
     async def _serve(self, stop: asyncio.Event) -> None:
         async with (

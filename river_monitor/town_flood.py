@@ -19,12 +19,12 @@ import logging
 import threading
 from collections import OrderedDict
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import orjson
 import psycopg
-import rasterio
 import shapely
 
 from gis_layers.importer import write_layer
@@ -87,21 +87,8 @@ def build(conn: psycopg.Connection) -> FloodModel:
             f"no raster {TERRAIN!r} in the catalogue: import the terrain model with"
             f" `smartcity rasters import DEM.tif --name {TERRAIN}`"
         )
-    frames = {name: layer_frame(conn, name) for name in LAYERS}
-    with rasterio.open(row[0]) as dem:
-        elevation = dem.read(1, masked=True)
-        transform, crs = dem.transform, dem.crs
-    river = frames["waterways"].to_crs(crs).union_all()
-    return FloodModel(
-        elevation,
-        transform,
-        crs,
-        river,
-        parcels=frames["parcels"],
-        buildings=frames["buildings"],
-        assets=frames["assets"],
-        streets=frames["streets"],
-    )
+    layers = {name: layer_frame(conn, name) for name in LAYERS}
+    return FloodModel.from_layers(Path(row[0]), layers, river_layer="waterways")
 
 
 class TownFlood:

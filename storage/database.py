@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from storage.errors import StorageError
+
+log = logging.getLogger(__name__)
 
 
 def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
@@ -33,3 +39,16 @@ def async_pool(url: str, *, min_size: int = 1, max_size: int = 8) -> AsyncConnec
         kwargs={"autocommit": True},
         configure=_configure,
     )
+
+
+async def reconnecting(
+    serve: Callable[[], Awaitable[None]], stop: asyncio.Event, what: str, retry_s: float = 2.0
+) -> None:
+    """Run ``serve`` (which connects and works until ``stop``) again whenever the
+    database goes away, until ``stop`` is set."""
+    while not stop.is_set():
+        try:
+            await serve()
+        except psycopg.OperationalError as exc:
+            log.warning("%s lost the database (%s); retrying in %.0f s", what, exc, retry_s)
+            await asyncio.sleep(retry_s)

@@ -435,4 +435,4 @@ def test_from_files_needs_a_crs(tmp_path: Path) -> None:
     ) as dst:
         dst.write(np.zeros((1, 2, 2), dtype=np.float32))
     with pytest.raises(ValueError, match="has no CRS"):
-        FloodModel.from_files(path, tmp_path / "town.gpkg")
+        FloodModel.from_layers(path, {})
