@@ -29,9 +29,12 @@ _ZONE_COLOUR = (
 )
 
 _FLOOD_COLOUR = (
-    "properties.code == 'yellow' ? [30, 90, 220, 70] :"
-    " properties.code == 'orange' ? [30, 90, 220, 55] : [30, 90, 220, 45]"
+    "properties.level == 'current' ? [0, 40, 140, 0] :"
+    " properties.level == 'attention' ? [30, 90, 220, 70] :"
+    " properties.level == 'flood' ? [30, 90, 220, 55] : [30, 90, 220, 45]"
 )
+
+_FLOOD_LINE = "properties.level == 'current' ? [0, 20, 90, 255] : [0, 60, 160, 200]"
 
 _KIND_COLOUR = {
     "hospital": [220, 30, 30],
@@ -103,12 +106,13 @@ def build_deck(
             "get_line_color": [90, 90, 90, 160],
             "line_width_min_pixels": 0.5,
         },
-        # nested extents at the warning levels: the deeper the shade, the lower the level
-        # that floods it
+        # nested extents at the warning levels (the deeper the shade, the lower the level
+        # that floods it) and the latest level's outline
         "flood_extents": {
             "get_fill_color": _FLOOD_COLOUR,
-            "get_line_color": [0, 60, 160, 200],
+            "get_line_color": _FLOOD_LINE,
             "line_width_min_pixels": 1,
+            "get_line_width": "properties.level == 'current' ? 6 : 1",
         },
         "buildings": {"get_fill_color": [120, 110, 100, 200], "stroked": False},
         "streets": {

@@ -182,16 +182,22 @@ def window(path: str, bbox: tuple[float, float, float, float], crs: str | None) 
                     f" {MAX_WINDOW_CELLS:,} cells; ask for a smaller bbox"
                 )
             data = view.read(window=win)
-            profile = {
-                "driver": "GTiff",
-                "width": data.shape[2],
-                "height": data.shape[1],
-                "count": data.shape[0],
-                "dtype": data.dtype,
-                "crs": view.crs,
-                "transform": view.window_transform(win),
-                "nodata": view.nodata,
-            }
+            return geotiff(data, view.crs, view.window_transform(win), view.nodata)
+
+
+def geotiff(data: np.ndarray, crs: Any, transform: Any, nodata: float | None) -> bytes:
+    """Bands (bands, rows, cols) as a deflate-compressed GeoTIFF file's bytes."""
+    profile = {
+        "driver": "GTiff",
+        "width": data.shape[2],
+        "height": data.shape[1],
+        "count": data.shape[0],
+        "dtype": data.dtype,
+        "crs": crs,
+        "transform": transform,
+        "nodata": nodata,
+        "compress": "deflate",
+    }
     with MemoryFile() as memory:
         with memory.open(**profile) as out:
             out.write(data)

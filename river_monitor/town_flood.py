@@ -7,9 +7,10 @@ version is their import times. Answers (GeoJSON with the impact) are memoised pe
 version and centimetre of water surface; the three threshold levels of each gauge are
 computed as soon as a model is built, so asking for them is a cache hit.
 
-The extents at the thresholds are also written as the vector layer ``flood_extents``
-(served by the OGC API like any other), rewritten when the terrain, those layers or a
-gauge's thresholds or zero change (:func:`refresh_extents`).
+The extents at the thresholds and at each gauge's latest level are also written as the
+vector layer ``flood_extents`` (served by the OGC API like any other), rewritten when
+the terrain, those layers, a gauge's thresholds or zero, or its latest level change
+(:func:`refresh_extents`).
 """
 
 from __future__ import annotations
@@ -23,11 +24,15 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import orjson
 import psycopg
 import shapely
+from rasterio.windows import Window
+from rasterio.windows import transform as window_transform
 
 from gis_layers.importer import write_layer
+from gis_layers.rasters import geotiff
 from river_monitor.config import GaugeConfig, RiverConfig
 from river_monitor.flood import FloodModel
 from storage.meta import get_meta, set_meta
@@ -119,6 +124,12 @@ class TownFlood:
         with self._lock:
             return self._answer(gauge, level_cm)
 
+    def depth(self, conn: psycopg.Connection, gauge: GaugeConfig, level_cm: float) -> bytes | None:
+        """The depth raster at a gauge level (see :func:`depth_geotiff`)."""
+        model, _ = self.model(conn)
+        with self._lock:
+            return depth_geotiff(model, gauge.surface_m(round(level_cm)))
+
     def _answer(self, gauge: GaugeConfig, level_cm: float) -> bytes:
         assert self._model is not None and self._version is not None
         key = (self._version, gauge.device_id, round(level_cm))
@@ -147,35 +158,74 @@ class TownFlood:
         return self._answers[key]
 
 
-def _extents_version(current: Version, config: RiverConfig) -> str:
+def depth_geotiff(model: FloodModel, surface_m: float) -> bytes | None:
+    """The water depth (m) where the land is flooded, cropped to the flooded cells, as a
+    GeoTIFF in the terrain's CRS (nodata where dry); None if nothing is flooded."""
+    extent = model.extent(surface_m)
+    rows, cols = np.nonzero(extent.mask)
+    if not len(rows):
+        return None
+    window = Window.from_slices(
+        (int(rows.min()), int(rows.max()) + 1), (int(cols.min()), int(cols.max()) + 1)
+    )
+    depth = model.depth(extent)[window.toslices()]
+    return geotiff(
+        depth[np.newaxis],
+        model.crs.to_wkt(),
+        window_transform(window, model.transform),
+        float("nan"),
+    )
+
+
+def _latest_levels(conn: psycopg.Connection, config: RiverConfig) -> dict[str, float]:
+    """Each gauge's latest level, rounded to the cm (gauges without a reading left out)."""
+    rows = conn.execute(
+        "SELECT device_id, value FROM latest_readings"
+        " WHERE (device_id, quantity) IN (SELECT * FROM unnest(%s::text[], %s::text[]))",
+        ([g.device_id for g in config.gauges], [g.quantity for g in config.gauges]),
+    ).fetchall()
+    return {str(device): float(round(value)) for device, value in rows}
+
+
+def _extents_version(current: Version, config: RiverConfig, latest: dict[str, float]) -> str:
     parts = [f"{n}={t.isoformat()}" for n, t in current] + [
-        f"{g.device_id}:{g.zero_m}:{g.attention_cm}:{g.flood_cm}:{g.danger_cm}"
+        f"{g.device_id}:{g.zero_m}:{g.attention_cm}:{g.flood_cm}:{g.danger_cm}:"
+        f"{latest.get(g.device_id)}"
         for g in config.gauges
     ]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
 def refresh_extents(conn: psycopg.Connection, flood: TownFlood, config: RiverConfig) -> bool:
-    """Rewrite ``flood_extents`` if the terrain, the layers or a gauge's thresholds or
-    zero changed since it was written; True if it was rewritten."""
+    """Rewrite ``flood_extents`` if the terrain, the layers, a gauge's thresholds or zero,
+    or its latest level (to the cm) changed since it was written; True if rewritten.
+
+    One feature per gauge and warning level (``level`` attention, flood, danger) and one
+    for the gauge's latest level (``level`` current), each with its area and impact.
+    """
     model, current = flood.model(conn)
-    wanted = _extents_version(current, config)
+    latest = _latest_levels(conn, config)
+    wanted = _extents_version(current, config, latest)
     if get_meta(conn, _EXTENTS_KEY) == wanted:
         return False
     rows: list[dict[str, Any]] = []
     geometries = []
     for gauge in config.gauges:
-        for code, level in (
-            ("yellow", gauge.attention_cm),
-            ("orange", gauge.flood_cm),
-            ("red", gauge.danger_cm),
-        ):
+        levels = [
+            ("attention", gauge.attention_cm),
+            ("flood", gauge.flood_cm),
+            ("danger", gauge.danger_cm),
+        ]
+        if gauge.device_id in latest:
+            levels.append(("current", latest[gauge.device_id]))
+        for name, level in levels:
             extent = model.extent(gauge.surface_m(level))
             summary = model.impact(extent)["summary"]
             rows.append(
                 {
                     "gauge_id": gauge.device_id,
-                    "code": code,
+                    "level": name,
+                    "code": gauge.thresholds.code(level).name.lower(),
                     "level_cm": level,
                     "water_surface_m": gauge.surface_m(level),
                     "area_m2": round(extent.area_m2, 1),
@@ -187,7 +237,8 @@ def refresh_extents(conn: psycopg.Connection, flood: TownFlood, config: RiverCon
             geometries.append(model.polygons(extent))
     frame = gpd.GeoDataFrame(rows, geometry=geometries, crs=model.crs)
     with conn.transaction():
-        write_layer(conn, EXTENTS_LAYER, frame, title="Flood extents at the warning thresholds")
+        title = "Flood extents at the warning levels and the latest level"
+        write_layer(conn, EXTENTS_LAYER, frame, title=title)
         set_meta(conn, _EXTENTS_KEY, wanted)
     log.info("flood extents rewritten for %d gauge(s)", len(config.gauges))
     return True

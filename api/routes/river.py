@@ -178,34 +178,66 @@ def _flood_answer(url: str, flood: TownFlood, gauge: GaugeConfig, level_cm: floa
         return flood.answer(conn, gauge, level_cm)
 
 
+def _flood_depth(url: str, flood: TownFlood, gauge: GaugeConfig, level_cm: float) -> bytes:
+    with connect(url, autocommit=True) as conn:
+        found = flood.depth(conn, gauge, level_cm)
+    if found is None:
+        raise NotFound(f"nothing is flooded at {level_cm:g} cm on {gauge.device_id}")
+    return found
+
+
+async def _level(conn: AsyncConnection, gauge: GaugeConfig, level_cm: float | None) -> float:
+    """The asked level, or the gauge's latest."""
+    if level_cm is not None:
+        return level_cm
+    row = await (
+        await conn.execute(
+            "SELECT value FROM latest_readings WHERE device_id = %s AND quantity = %s",
+            (gauge.device_id, gauge.quantity),
+        )
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"gauge {gauge.device_id!r} has no reading yet; give level_cm")
+    return float(row[0])
+
+
+_LEVEL = Query(ge=-1000, le=3000, description="level on the staff gauge; default: the latest")
+_GAUGE = Query(description="a watched gauge; default: the first")
+
+
 @router.get("/river/flood", responses={200: {"content": {"application/geo+json": {}}}})
 async def flood(
     request: Request,
     conn: Annotated[AsyncConnection, Depends(connection)],
-    level_cm: Annotated[
-        float | None,
-        Query(ge=-1000, le=3000, description="level on the staff gauge; default: the latest"),
-    ] = None,
-    gauge: Annotated[str | None, Query(description="a watched gauge; default: the first")] = None,
+    level_cm: Annotated[float | None, _LEVEL] = None,
+    gauge: Annotated[str | None, _GAUGE] = None,
 ) -> Response:
     """The area under water at a level (cells below the water surface connected to the
     river), as GeoJSON in CRS84, with the parcels, buildings, assets, streets and people
     it reaches."""
     watched = _gauge(_config(request), gauge)
-    if level_cm is None:
-        row = await (
-            await conn.execute(
-                "SELECT value FROM latest_readings WHERE device_id = %s AND quantity = %s",
-                (watched.device_id, watched.quantity),
-            )
-        ).fetchone()
-        if row is None:
-            raise NotFound(f"gauge {watched.device_id!r} has no reading yet; give level_cm")
-        level_cm = float(row[0])
+    level = await _level(conn, watched, level_cm)
     body = await asyncio.to_thread(
-        _flood_answer, request.app.state.database_url, request.app.state.flood, watched, level_cm
+        _flood_answer, request.app.state.database_url, request.app.state.flood, watched, level
     )
     return Response(body, media_type="application/geo+json")
+
+
+@router.get("/river/flood/depth.tif", responses={200: {"content": {"image/tiff": {}}}})
+async def flood_depth(
+    request: Request,
+    conn: Annotated[AsyncConnection, Depends(connection)],
+    level_cm: Annotated[float | None, _LEVEL] = None,
+    gauge: Annotated[str | None, _GAUGE] = None,
+) -> Response:
+    """Water depth (m) on the flooded land at a level, a GeoTIFF in the terrain's CRS
+    cropped to the flood (nodata where dry)."""
+    watched = _gauge(_config(request), gauge)
+    level = await _level(conn, watched, level_cm)
+    body = await asyncio.to_thread(
+        _flood_depth, request.app.state.database_url, request.app.state.flood, watched, level
+    )
+    return Response(body, media_type="image/tiff; application=geotiff")
 
 
 @router.get("/river/drone-observations", responses={200: {"content": {"application/geo+json": {}}}})

@@ -6,13 +6,16 @@ GeoPackage and the GeoTIFF), not from the database the API reads.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import psycopg
 import pytest
 import shapely
 from fastapi.testclient import TestClient
 from pyproj import Transformer
+from rasterio.io import MemoryFile
 
 from api.app import create_app
 from gis_layers.rasters import register
@@ -20,6 +23,8 @@ from hub.settings import Settings
 from river_monitor.config import DEMO
 from river_monitor.flood import FloodModel
 from river_monitor.town_flood import EXTENTS_LAYER, TownFlood, refresh_extents
+from storage import migrations
+from storage.readings import Reading, ReadingWriter
 
 GAUGE = DEMO.gauges[0]
 
@@ -59,6 +64,25 @@ def test_flood_at_a_level_matches_the_model_of_the_files(
     assert area == pytest.approx(truth["summary"]["flooded_area_m2"], rel=0.02)
 
 
+def test_depth_raster_of_the_flood(flood_db: str, expected: FloodModel) -> None:
+    with TestClient(create_app(Settings(), flood_db)) as client:
+        response = client.get("/river/flood/depth.tif", params={"level_cm": 550})
+        assert response.status_code == 200, response.text
+        dry = client.get("/river/flood/depth.tif", params={"level_cm": -900})
+        assert dry.status_code == 404
+    truth = expected.depth(expected.extent(GAUGE.surface_m(550)))
+    with MemoryFile(response.content) as memory, memory.open() as tiff:
+        assert tiff.crs.to_epsg() == 3844
+        depth = tiff.read(1)
+        # the crop sits where the model's grid has it
+        col, row = ~expected.transform * (tiff.transform.c, tiff.transform.f)
+        r, c = round(row), round(col)
+        window = truth[r : r + tiff.height, c : c + tiff.width]
+    np.testing.assert_array_equal(np.isnan(depth), np.isnan(window))
+    np.testing.assert_allclose(depth[~np.isnan(depth)], window[~np.isnan(window)])
+    assert np.count_nonzero(~np.isnan(truth)) == np.count_nonzero(~np.isnan(depth)) > 0
+
+
 def test_flood_defaults_to_the_latest_level_and_refuses_bad_questions(flood_db: str) -> None:
     with psycopg.connect(flood_db) as conn:
         row = conn.execute(
@@ -89,10 +113,13 @@ def test_threshold_extents_are_a_layer_kept_current(flood_db: str, expected: Flo
         assert not refresh_extents(conn, flood, DEMO), "nothing changed: not rewritten"
     with TestClient(create_app(Settings(), flood_db)) as client:
         items = client.get(f"/collections/{EXTENTS_LAYER}/items").json()["features"]
-        assert [f["properties"]["code"] for f in items] == ["yellow", "orange", "red"]
-        areas = [f["properties"]["area_m2"] for f in items]
+        latest = client.get("/river/gauges").json()["gauges"][0]["level"]["cm"]
+        got = [(f["properties"]["level"], f["properties"]["level_cm"]) for f in items]
+        assert got == [("attention", 500), ("flood", 550), ("danger", 650), ("current", latest)]
+        assert [f["properties"]["code"] for f in items][:3] == ["yellow", "orange", "red"]
+        areas = [f["properties"]["area_m2"] for f in items[:3]]
         assert areas == sorted(areas) and areas[0] > 0
-        for feature, level in zip(items, (500, 550, 650), strict=True):
+        for feature, (_, level) in zip(items, got, strict=True):
             truth = expected.extent(GAUGE.surface_m(level))
             assert feature["properties"]["area_m2"] == pytest.approx(truth.area_m2, abs=0.1)
     # a gauge's danger level changes: the layer is rewritten with it
@@ -103,4 +130,16 @@ def test_threshold_extents_are_a_layer_kept_current(flood_db: str, expected: Flo
             "SELECT properties->>'level_cm' FROM features WHERE layer_id = %s ORDER BY 1",
             (EXTENTS_LAYER,),
         ).fetchall()
-    assert sorted(float(r[0]) for r in levels) == [500, 550, 620]
+    assert [float(r[0]) for r in levels if float(r[0]) >= 500] == [500, 550, 620]
+    # a new reading moves the current extent
+    with psycopg.connect(flood_db, autocommit=True) as conn:
+        ReadingWriter(migrations.readings_storage(conn)).write(
+            conn, [Reading(GAUGE.device_id, "water_level", datetime.now(UTC), 604.0)]
+        )
+        assert refresh_extents(conn, TownFlood(lower), lower)
+        current = conn.execute(
+            "SELECT properties->>'level_cm' FROM features WHERE layer_id = %s"
+            " AND properties->>'level' = 'current'",
+            (EXTENTS_LAYER,),
+        ).fetchone()
+    assert current is not None and float(current[0]) == 604
