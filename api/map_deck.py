@@ -34,6 +34,10 @@ _FLOOD_COLOUR = (
     " properties.level == 'flood' ? [30, 90, 220, 55] : [30, 90, 220, 45]"
 )
 
+_DRONE_COLOUR = (  # the drone's surface above the gauge's (+) red, below blue, none grey
+    "properties.difference_cm == null ? [150, 150, 150] :"
+    " properties.difference_cm > 0 ? [220, 60, 40] : [40, 90, 220]"
+)
 _FLOOD_LINE = "properties.level == 'current' ? [0, 20, 90, 255] : [0, 60, 160, 200]"
 
 _KIND_COLOUR = {
@@ -183,10 +187,26 @@ def build_deck(
             get_background_color=[255, 255, 255, 220],
         ),
     ]
+    drones = pdk.Layer(  # drones' water-surface observations against the gauge
+        "GeoJsonLayer",
+        data="/river/drone-observations",
+        id="drone-observations",
+        point_type="circle",
+        get_fill_color=_DRONE_COLOUR,
+        get_point_radius=15,
+        point_radius_min_pixels=4,
+        stroked=True,
+        get_line_color=[20, 20, 20],
+        line_width_min_pixels=1,
+        pickable=True,
+    )
     return pdk.Deck(
-        layers=base + live,
+        layers=[*base, drones, *live],
         initial_view_state=pdk.ViewState(longitude=centre[0], latitude=centre[1], zoom=12.8),
         map_provider=None,
         map_style=None,
-        tooltip={"html": "<b>{name}</b> {cadastral_number} {code}<br/>{label}{kind}{land_use}"},
+        tooltip={
+            "html": "<b>{name}</b> {cadastral_number} {code}<br/>{label}{kind}{land_use}"
+            "{drone_id} {difference_cm}"
+        },
     )

@@ -23,7 +23,11 @@ def test_deck_has_layers_and_live_sensor_values(small_town: str) -> None:
     with TestClient(create_app(Settings(), small_town)) as client:
         deck = client.get("/map/deck.json").json()
     ids = [layer["id"] for layer in deck["layers"]]
-    assert ids == ["parcels", "assets", "sensors", "sensor-labels"]
+    assert ids == ["parcels", "drone-observations", "assets", "sensors", "sensor-labels"]
+    # the drones' layer reads an endpoint of this API (empty here: no drone has flown)
+    with TestClient(create_app(Settings(), small_town)) as client:
+        drones = client.get(deck["layers"][1]["data"])
+    assert drones.status_code == 200 and drones.json()["features"] == []
     parcels = deck["layers"][0]
     assert parcels["@@type"] == "TileLayer"
     template = parcels["data"]
@@ -37,7 +41,7 @@ def test_deck_has_layers_and_live_sensor_values(small_town: str) -> None:
         tile = client.get(template.format(z=where.z, y=where.y, x=where.x))
     assert tile.headers["content-type"] == "application/geo+json"
     assert tile.json()["features"], "the parcels' tile is empty"
-    sensors = {row["name"]: row for row in deck["layers"][2]["data"]}
+    sensors = {row["name"]: row for row in deck["layers"][3]["data"]}
     assert sensors["gauge-tr-magurele"]["label"] == "Danube 312 cm"
     assert sensors["lot-centru-b001"]["label"] == "occupied"
     assert sensors["lot-centru-b002"]["label"] == "free"
