@@ -171,6 +171,7 @@ def simulate(
     stop = _stop_on_signals()
     with database_url(settings) as url, connect(url) as conn:
         devices = sim.load_devices(conn)
+        survey = sim.drone_survey(conn)
     if not devices:
         typer.echo("no devices registered: run `smartcity demo-data` first", err=True)
         raise typer.Exit(2)
@@ -192,6 +193,7 @@ def simulate(
             topic_prefix=settings.topic_prefix,
             flood=flood,
             protocol=settings.mqtt_protocol,
+            survey=survey,
         )
 
 

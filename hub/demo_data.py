@@ -8,12 +8,14 @@ from pathlib import Path
 
 from gis_layers.importer import import_file
 from gis_layers.rasters import register
-from storage import migrations
+from storage import devices, migrations
 from storage.database import connect
 from storage.meta import get_meta, set_meta
 from twin.registry import sync_from_layers
 
 log = logging.getLogger(__name__)
+
+SURVEY_DRONE = "drone-danube-1"
 
 
 def demo_loaded(url: str, seed: int) -> bool:
@@ -37,6 +39,8 @@ def load_demo_town(url: str, out_dir: Path, seed: int) -> None:
         for report in import_file(conn, files.gpkg):
             log.info("layer %s: %d features", report.layer_id, report.features)
         result = sync_from_layers(conn)
+        # a survey drone measuring the Danube's surface (mobile: not in the sensors layer)
+        devices.register(conn, [devices.Device(SURVEY_DRONE, "drone", ("water_surface_level",))])
         with conn.transaction():
             register(conn, files.dem, name="terrain")
         with conn.transaction():

@@ -7,15 +7,25 @@ import threading
 import time
 from datetime import UTC, datetime
 
+import numpy as np
 import psycopg
+from pyproj import Transformer
 
+from demo_town import GAUGE_ZERO_M
+from demo_town.catalogue import GAUGE_ASSET_ID
+from gis_layers.errors import LayerNotFound
+from gis_layers.stored import layer_frame
 from ingest_mqtt.client import make_client
+from simulator.drone import DroneSurvey
 from simulator.engine import SimDevice, Simulator
 from simulator.signals import FloodWave
 
 log = logging.getLogger(__name__)
 
 TICK_S = 1.0
+DANUBE = "Dunărea"
+"""The Danube's name in the ``waterways`` layer."""
+_TO_STEREO = Transformer.from_crs("OGC:CRS84", "EPSG:3844", always_xy=True)
 # The demo lots' ids name the place; the profile gives the lot its daily rhythm.
 _LOT_PROFILE_WORDS = {
     "centru": "centre",
@@ -63,9 +73,13 @@ def run(
     topic_prefix: str,
     flood: FloodWave | None = None,
     protocol: str = "5",
+    survey: DroneSurvey | None = None,
 ) -> int:
-    """Publish until ``stop`` is set; return the number of messages published."""
+    """Publish until ``stop`` is set; return the number of messages published. With a
+    ``survey``, its drone flies along the river every period over the simulated level."""
     simulator = Simulator(devices, seed=seed, topic_prefix=topic_prefix, flood=flood)
+    rng = np.random.default_rng(seed)
+    next_flight = datetime.now(UTC)
     client = make_client(broker_url, f"smartcity-simulator-{seed}", protocol=protocol)
     client.loop_start()
     published = 0
@@ -74,7 +88,13 @@ def run(
             pass
         while not stop.is_set():
             started = time.monotonic()
-            for message in simulator.tick(datetime.now(UTC)):
+            now = datetime.now(UTC)
+            messages = simulator.tick(now)
+            if survey is not None and now >= next_flight:
+                surface = GAUGE_ZERO_M + simulator.river_level_cm(now) / 100.0
+                messages.append(survey.flight(now, surface, rng, topic_prefix))
+                next_flight = now + survey.period
+            for message in messages:
                 client.publish(message.topic, message.payload, qos=1)
                 published += 1
             stop.wait(max(0.0, TICK_S - (time.monotonic() - started)))
@@ -83,3 +103,26 @@ def run(
         client.loop_stop()
     log.info("simulator published %d messages", published)
     return published
+
+
+def drone_survey(conn: psycopg.Connection, gauge_id: str = GAUGE_ASSET_ID) -> DroneSurvey | None:
+    """The survey of the first registered drone along the Danube around the gauge, or
+    None without a drone, a gauge position or the ``waterways`` layer."""
+    drone = conn.execute(
+        "SELECT device_id FROM devices WHERE kind = 'drone'"
+        " AND 'water_surface_level' = ANY(quantities) ORDER BY device_id LIMIT 1"
+    ).fetchone()
+    gauge = conn.execute(
+        "SELECT lon, lat FROM devices WHERE device_id = %s AND lon IS NOT NULL", (gauge_id,)
+    ).fetchone()
+    if drone is None or gauge is None:
+        return None
+    try:
+        waterways = layer_frame(conn, "waterways").to_crs("EPSG:3844")
+    except LayerNotFound:
+        return None
+    danube = waterways[waterways["name"] == DANUBE]
+    if danube.empty:
+        return None
+    x, y = _TO_STEREO.transform(*gauge)
+    return DroneSurvey.along(drone[0], danube.union_all(), (x, y))

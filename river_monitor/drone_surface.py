@@ -2,8 +2,9 @@
 
 A drone's ``water_surface_level`` readings (m above the Constanța datum) keep their
 position in ``drone_track``. Each is set against the gauge's water surface at that
-moment: its zero plus its last level at or before the observation (the age of that
-level is given, and a level older than ``STALE`` is flagged). The difference is what
+moment: its zero plus its level then, interpolated in time between the gauge's readings
+either side (or the nearest one when there is a reading on one side only; a level
+further than ``STALE`` from the observation is flagged). The difference is what
 the drone saw above (+) or below (−) the gauge's surface; along the Danube it carries
 the river's slope (a few cm per km), so the distance from the gauge, measured in Stereo
 70, is given with it.
@@ -25,17 +26,39 @@ STALE = timedelta(hours=6)
 _TO_METRES = Transformer.from_crs("OGC:CRS84", "EPSG:3844", always_xy=True)
 
 _QUERY = """
-SELECT r.device_id, r.time, r.value, t.lon, t.lat, g.time, g.value
+SELECT r.device_id, r.time, r.value, t.lon, t.lat, b.time, b.value, a.time, a.value
 FROM readings r
 JOIN drone_track t ON t.drone_id = r.device_id AND t.time = r.time
 LEFT JOIN LATERAL (
     SELECT time, value FROM readings
     WHERE device_id = %(gauge)s AND quantity = %(gauge_quantity)s AND time <= r.time
-    ORDER BY time DESC LIMIT 1) g ON TRUE
+    ORDER BY time DESC LIMIT 1) b ON TRUE
+LEFT JOIN LATERAL (
+    SELECT time, value FROM readings
+    WHERE device_id = %(gauge)s AND quantity = %(gauge_quantity)s AND time > r.time
+    ORDER BY time LIMIT 1) a ON TRUE
 WHERE r.quantity = %(quantity)s AND r.time >= %(start)s AND r.time < %(end)s
 ORDER BY r.time, r.device_id
 LIMIT %(limit)s
 """
+
+
+def gauge_level_at(
+    moment: datetime,
+    before: tuple[datetime, float] | None,
+    after: tuple[datetime, float] | None,
+) -> tuple[float, timedelta] | None:
+    """The gauge's level at ``moment`` from its readings either side (linear in time),
+    and how far the reading used lies from it (the nearer one when interpolating)."""
+    if before is not None and after is not None:
+        share = (moment - before[0]) / (after[0] - before[0])
+        level = before[1] + share * (after[1] - before[1])
+        return level, min(moment - before[0], after[0] - moment)
+    if before is not None:
+        return before[1], moment - before[0]
+    if after is not None:
+        return after[1], after[0] - moment
+    return None
 
 
 async def compared(
@@ -62,25 +85,31 @@ async def compared(
     origin = None if place is None or place[0] is None else _TO_METRES.transform(*place)
     features = []
     differences = []
-    for drone, moment, surface, lon, lat, gauge_time, gauge_cm in rows:
+    for drone, moment, surface, lon, lat, b_time, b_cm, a_time, a_cm in rows:
+        found = gauge_level_at(
+            moment,
+            None if b_time is None else (b_time, b_cm),
+            None if a_time is None else (a_time, a_cm),
+        )
         properties: dict[str, Any] = {
             "drone_id": drone,
             "time": moment.isoformat(),
             "water_surface_m": surface,
-            "gauge_level_cm": gauge_cm,
-            "gauge_time": None if gauge_time is None else gauge_time.isoformat(),
+            "gauge_level_cm": None,
             "gauge_surface_m": None,
             "difference_cm": None,
             "gauge_stale": None,
             "distance_from_gauge_m": None,
         }
-        if gauge_cm is not None:
-            gauge_surface = gauge.surface_m(gauge_cm)
+        if found is not None:
+            level, gap = found
+            gauge_surface = gauge.surface_m(level)
             difference = round((surface - gauge_surface) * 100.0, 1)
             properties |= {
+                "gauge_level_cm": round(level, 1),
                 "gauge_surface_m": round(gauge_surface, 3),
                 "difference_cm": difference,
-                "gauge_stale": moment - gauge_time > STALE,
+                "gauge_stale": gap > STALE,
             }
             differences.append(difference)
         if origin is not None:

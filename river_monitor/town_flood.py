@@ -27,12 +27,13 @@ import geopandas as gpd
 import numpy as np
 import orjson
 import psycopg
-import shapely
 from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
+from gis_layers.errors import LayerNotFound
 from gis_layers.importer import write_layer
 from gis_layers.rasters import geotiff
+from gis_layers.stored import layer_frame
 from river_monitor.config import GaugeConfig, RiverConfig
 from river_monitor.flood import FloodModel
 from storage.meta import get_meta, set_meta
@@ -65,25 +66,6 @@ def version(conn: psycopg.Connection) -> Version:
     return tuple((str(name), moment) for name, moment in rows)
 
 
-def layer_frame(conn: psycopg.Connection, layer_id: str) -> gpd.GeoDataFrame:
-    """A stored layer in its native CRS, with its attributes."""
-    source = conn.execute(
-        "SELECT source_crs FROM layers WHERE layer_id = %s", (layer_id,)
-    ).fetchone()
-    if source is None:
-        raise FloodUnavailable(f"layer {layer_id!r} is not imported")
-    rows = conn.execute(
-        "SELECT properties::text, geom_native FROM features WHERE layer_id = %s"
-        " ORDER BY feature_id",
-        (layer_id,),
-    ).fetchall()
-    return gpd.GeoDataFrame(
-        [orjson.loads(r[0]) for r in rows],
-        geometry=shapely.from_wkb([bytes(r[1]) for r in rows]),
-        crs=source[0],
-    )
-
-
 def build(conn: psycopg.Connection) -> FloodModel:
     """The flood model of the town as the database holds it now."""
     row = conn.execute("SELECT path FROM rasters WHERE raster_id = %s", (TERRAIN,)).fetchone()
@@ -92,7 +74,10 @@ def build(conn: psycopg.Connection) -> FloodModel:
             f"no raster {TERRAIN!r} in the catalogue: import the terrain model with"
             f" `smartcity rasters import DEM.tif --name {TERRAIN}`"
         )
-    layers = {name: layer_frame(conn, name) for name in LAYERS}
+    try:
+        layers = {name: layer_frame(conn, name) for name in LAYERS}
+    except LayerNotFound as exc:
+        raise FloodUnavailable(str(exc)) from exc
     return FloodModel.from_layers(Path(row[0]), layers, river_layer="waterways")
 
 

@@ -230,6 +230,10 @@ class Simulator:
         self._next_heartbeat = np.empty(len(bay_index))
         self._last_ts: float | None = None
 
+    def river_level_cm(self, now: datetime) -> float:
+        """The simulated Danube's level on the staff gauge at ``now`` (cm)."""
+        return self._river.level_cm(now)
+
     def tick(self, now: datetime) -> list[Message]:
         """Advance the simulation to ``now`` and return the messages due since the last tick.
 

@@ -95,6 +95,10 @@ def test_demo_runs_end_to_end_and_stops_cleanly(demo_env: dict[str, str]) -> Non
         assert gauge["level"] is not None
         flood = httpx.get(f"{base}/river/flood", params={"level_cm": 650}, timeout=60).json()
         assert flood["summary"]["parcels"] > 0 and flood["features"]
+        # the survey drone flew along the Danube at start; each point set against the gauge
+        drone = httpx.get(f"{base}/river/drone-observations", timeout=10).json()["summary"]
+        assert drone["observations"] > 10 and drone["compared"] > 10, drone
+        assert abs(drone["median_difference_cm"]) < 10, drone
     finally:
         children = psutil.Process(demo.pid).children(recursive=True) if demo.poll() is None else []
         demo.send_signal(signal.SIGINT)

@@ -19,6 +19,7 @@ from api.app import create_app
 from hub.settings import Settings
 from ingest_mqtt.decode import Incoming, decode
 from river_monitor.config import DEMO
+from river_monitor.drone_surface import gauge_level_at
 from storage import devices, migrations
 from storage.readings import Reading, ReadingWriter
 
@@ -70,23 +71,28 @@ def test_drone_observations_are_compared_with_the_gauge(drone_db: str) -> None:
         response = client.get("/river/drone-observations")
         assert response.status_code == 200, response.text
         served = response.json()
-        assert client.get(
-            "/river/drone-observations", params={"start": NOW.isoformat(), "end": T0.isoformat()}
-        ).status_code == 400
+        assert (
+            client.get(
+                "/river/drone-observations",
+                params={"start": NOW.isoformat(), "end": T0.isoformat()},
+            ).status_code
+            == 400
+        )
     geod = Geod(ellps="WGS84")
     features = served["features"]
     assert len(features) == len(PASSES)
-    expected_gauge = [520.0, 520.0, 531.0]  # the last level at or before each pass
+    # the gauge read 520 at T0 - 5 min and 531 at T0 + 3 h: interpolated in between
+    expected_gauge = [520 + 11 * 5 / 185, 520 + 11 * 35 / 185, 531.0]
     for feature, (minutes, lon, lat, surface), level in zip(
         features, PASSES, expected_gauge, strict=True
     ):
         p = feature["properties"]
         assert feature["geometry"]["coordinates"] == [lon, lat]
         assert p["time"] == (T0 + timedelta(minutes=minutes)).isoformat()
-        assert p["gauge_level_cm"] == level
+        assert p["gauge_level_cm"] == pytest.approx(level, abs=0.05)
         gauge_surface = GAUGE.zero_m + level / 100
         assert p["gauge_surface_m"] == pytest.approx(gauge_surface, abs=1e-3)
-        assert p["difference_cm"] == pytest.approx((surface - gauge_surface) * 100, abs=0.05)
+        assert p["difference_cm"] == pytest.approx((surface - gauge_surface) * 100, abs=0.1)
         _, _, metres = geod.inv(*GAUGE_AT, lon, lat)
         assert p["distance_from_gauge_m"] == pytest.approx(metres, rel=2e-3)
     assert [f["properties"]["gauge_stale"] for f in features] == [False, False, False]
@@ -94,3 +100,12 @@ def test_drone_observations_are_compared_with_the_gauge(drone_db: str) -> None:
     assert summary["observations"] == summary["compared"] == 3
     differences = sorted(f["properties"]["difference_cm"] for f in features)
     assert summary["median_difference_cm"] == differences[1]
+
+
+def test_gauge_level_between_readings() -> None:
+    hour = timedelta(hours=1)
+    before, after = (T0, 500.0), (T0 + 4 * hour, 540.0)
+    assert gauge_level_at(T0 + hour, before, after) == (510.0, hour)
+    assert gauge_level_at(T0 - hour, None, before) == (500.0, hour)  # only a later one
+    assert gauge_level_at(T0 + 5 * hour, after, None) == (540.0, hour)
+    assert gauge_level_at(T0, None, None) is None
