@@ -12,11 +12,12 @@ against the gauge).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import orjson
+import psycopg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
@@ -173,14 +174,15 @@ def _gauge(config: RiverConfig, device_id: str | None) -> GaugeConfig:
     return gauge
 
 
-def _flood_answer(url: str, flood: TownFlood, gauge: GaugeConfig, level_cm: float) -> bytes:
-    with connect(url, autocommit=True) as conn:
-        return flood.answer(conn, gauge, level_cm)
-
-
-def _flood_depth(url: str, flood: TownFlood, gauge: GaugeConfig, level_cm: float) -> bytes:
-    with connect(url, autocommit=True) as conn:
-        found = flood.depth(conn, gauge, level_cm)
+def _flooded(
+    request: Request,
+    make: Callable[[TownFlood, psycopg.Connection, GaugeConfig, float], bytes | None],
+    gauge: GaugeConfig,
+    level_cm: float,
+) -> bytes:
+    """``make`` of the process's flood model at a level, on a connection of its own."""
+    with connect(request.app.state.database_url, autocommit=True) as conn:
+        found = make(request.app.state.flood, conn, gauge, level_cm)
     if found is None:
         raise NotFound(f"nothing is flooded at {level_cm:g} cm on {gauge.device_id}")
     return found
@@ -217,9 +219,7 @@ async def flood(
     it reaches."""
     watched = _gauge(_config(request), gauge)
     level = await _level(conn, watched, level_cm)
-    body = await asyncio.to_thread(
-        _flood_answer, request.app.state.database_url, request.app.state.flood, watched, level
-    )
+    body = await asyncio.to_thread(_flooded, request, TownFlood.answer, watched, level)
     return Response(body, media_type="application/geo+json")
 
 
@@ -234,9 +234,7 @@ async def flood_depth(
     cropped to the flood (nodata where dry)."""
     watched = _gauge(_config(request), gauge)
     level = await _level(conn, watched, level_cm)
-    body = await asyncio.to_thread(
-        _flood_depth, request.app.state.database_url, request.app.state.flood, watched, level
-    )
+    body = await asyncio.to_thread(_flooded, request, TownFlood.depth, watched, level)
     return Response(body, media_type="image/tiff; application=geotiff")
 
 
@@ -246,7 +244,7 @@ async def drone_observations(
     conn: Annotated[AsyncConnection, Depends(connection)],
     start: Annotated[UtcDateTime | None, Query(description="default: 24 h before end")] = None,
     end: Annotated[UtcDateTime | None, Query(description="default: now")] = None,
-    gauge: Annotated[str | None, Query(description="a watched gauge; default: the first")] = None,
+    gauge: Annotated[str | None, _GAUGE] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> Response:
     """Drones' water-surface observations over ``[start, end)``, each with the gauge's
