@@ -62,7 +62,7 @@ def chromium(url: str, tmp_path: Path, *extra: str) -> str:
         check=True,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,  # SwiftShader on a loaded 2-core machine: 40 s is usual, 120 s was seen
     ).stdout
 
 
