@@ -191,7 +191,6 @@ def build_deck(
         "GeoJsonLayer",
         data="/river/drone-observations",
         id="drone-observations",
-        point_type="circle",
         get_fill_color=_DRONE_COLOUR,
         get_point_radius=15,
         point_radius_min_pixels=4,
