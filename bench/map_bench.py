@@ -77,9 +77,9 @@ from scratch_db import ADMIN_URL, scratch_database  # noqa: E402
 
 from gis_layers.importer import import_file  # noqa: E402
 from tests.api.live import served  # noqa: E402
+from tests.headless_chromium import CHROMIUM, command  # noqa: E402
 from twin.registry import sync_from_layers  # noqa: E402
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 WINDOW = (1200, 800)
 VARIANTS = ("tiles", "geojson")
 SCREENSHOT = "/tmp/map_bench_{variant}.png"
@@ -408,22 +408,9 @@ def chromium(workdir: Path) -> Iterator[CDP]:
     profile = Path(tempfile.mkdtemp(prefix="chromium-", dir=workdir))
     process = subprocess.Popen(
         [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
+            *command(profile, *WINDOW),
             "--disable-background-timer-throttling",
             "--disable-renderer-backgrounding",
-            f"--user-data-dir={profile}",
-            # every host but loopback is unreachable: the map must need no CDN
-            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-            "--use-angle=swiftshader",
-            "--enable-unsafe-swiftshader",
-            f"--window-size={WINDOW[0]},{WINDOW[1]}",
             "--remote-debugging-port=0",
             "about:blank",
         ],
@@ -636,7 +623,7 @@ def markdown(summary: dict[str, Any]) -> str:
 
 def machine_facts() -> dict[str, object]:
     """What the figures were measured on."""
-    version = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True).stdout
+    version = subprocess.run([str(CHROMIUM), "--version"], capture_output=True, text=True).stdout
     with psycopg.connect(ADMIN_URL) as conn:
         row = conn.execute("SHOW server_version").fetchone()
     return {

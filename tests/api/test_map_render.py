@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,8 +18,8 @@ from hub.settings import Settings
 from river_monitor.config import DEMO
 from river_monitor.town_flood import TownFlood, refresh_extents
 from tests.api.live import live_server
+from tests.headless_chromium import CHROMIUM, command
 
-CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="Debian's chromium is not installed (scripts/test-deps.sh installs it)"
 )
@@ -42,20 +41,7 @@ def chromium(url: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProce
     goes to stderr)."""
     return subprocess.run(
         [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            f"--user-data-dir={tmp_path / 'chromium'}",
-            # every host but loopback is unreachable: the map must need no CDN
-            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-            "--use-angle=swiftshader",
-            "--enable-unsafe-swiftshader",
-            "--window-size=1200,800",
+            *command(tmp_path / "chromium"),
             "--virtual-time-budget=15000",
             "--enable-logging=stderr",
             "--v=0",
