@@ -61,7 +61,10 @@ def trend(readings: Sequence[tuple[datetime, float]]) -> Trend | None:
     if np.ptp(hours) == 0:
         return None
     levels = np.array([v for _, v in readings], dtype=float)
-    slope, intercept, low, high = theilslopes(levels, hours, alpha=0.90)
+    slope, _, low, high = theilslopes(levels, hours, alpha=0.90)
+    # scipy's intercept is median(y) - slope * median(x): one bad reading moves median(y)
+    # by a rank. The median of the residual intercepts is robust to it (Sen's own).
+    intercept = float(np.median(levels - slope * hours))
     return Trend(
         cm_per_h=float(slope),
         low_cm_per_h=float(low),
