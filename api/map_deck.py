@@ -1,9 +1,17 @@
 """The pydeck description of the town map: layers from the API, sensors with live values.
 
 Static layers (zones, parcels, buildings, streets, rivers) are loaded by deck.gl from
-the collections endpoints, parcels by tile (deck.gl's TileLayer over GeoJSON tiles, so
-that 100,000 parcels load only where the map looks); assets and sensors are inlined so
-the page can refresh them. No basemap: the map works offline.
+the collections endpoints, parcels as Mapbox Vector Tiles (deck.gl's MVTLayer: only
+where the map looks, sub-pixel parcels left out, decoded and triangulated in a web
+worker into binary arrays, so the page stays responsive with 100,000 parcels); assets
+and sensors are inlined so the page can refresh them. No basemap and no CDN: the map
+works offline.
+
+Parcels are filled by cadastral land use at every zoom; their outlines are a second
+layer over the same tiles, drawn from :data:`OUTLINES_FROM_ZOOM`. Outlines of parcels a
+few pixels across say nothing, and they are what a frame costs: a town's 100,000 outlines
+are millions of path vertices (on software WebGL, 15 s a frame against 0.4 s for the
+fills; BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -17,6 +25,12 @@ ITEMS = "/collections/{layer}/items?limit=10000"
 TILES = "/collections/{layer}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}"
 TILED = {"parcels"}
 """Layers drawn from vector tiles: a town's parcels run to 100,000 and more."""
+OUTLINES_FROM_ZOOM = 14
+"""The zoom from which parcel outlines are drawn (deck.gl switches to zoom-14 tiles at
+zoom 13.5, about 5 m a pixel here: a 25 m parcel is 5 pixels across)."""
+MVT_WORKER = "/map/mvt-worker.js"
+"""loaders.gl's MVT worker, served by the hub: by default loaders.gl fetches it from a
+CDN, which an offline map cannot reach."""
 
 # deck.gl JSON expressions (evaluated per feature in the browser).
 _ZONE_COLOUR = (
@@ -26,6 +40,19 @@ _ZONE_COLOUR = (
     " properties.code == 'I' ? [140, 110, 200, 90] :"
     " properties.code == 'A' ? [210, 200, 120, 60] :"
     " [240, 200, 120, 70]"
+)
+
+# Romanian cadastral land-use categories (categorii de folosință)
+_LAND_USE_COLOUR = (
+    "properties.land_use == 'A' ? [236, 214, 140, 110] :"  # arabil: arable
+    " properties.land_use == 'P' || properties.land_use == 'F' ? [170, 205, 120, 110] :"
+    " properties.land_use == 'V' ? [170, 120, 170, 110] :"  # vii: vineyards
+    " properties.land_use == 'L' ? [120, 170, 90, 110] :"  # livezi: orchards
+    " properties.land_use == 'PD' ? [60, 130, 70, 120] :"  # păduri: forest
+    " properties.land_use == 'CC' ? [215, 185, 175, 110] :"  # curți-construcții: yards
+    " properties.land_use == 'DR' ? [200, 200, 200, 110] :"  # drumuri: roads
+    " properties.land_use == 'HR' ? [120, 170, 220, 110] :"  # ape: water
+    " [255, 255, 255, 40]"
 )
 
 _FLOOD_COLOUR = (
@@ -77,18 +104,23 @@ class AssetPoint:
 
 def _geojson_layer(layer: str, **style: object) -> pdk.Layer:
     if layer in TILED:
-        # GeoJSON tiles: the MVT parser of the bundled deck.gl runs only in a web worker
-        # that loaders.gl fetches from a CDN, and the map must work offline.
-        return pdk.Layer(
-            "TileLayer",
-            data=TILES.format(layer=layer) + "?f=geojson",
-            id=layer,
-            min_zoom=0,
-            max_zoom=18,  # deeper zooms reuse zoom-18 tiles
-            **{"pickable": True, **style},
-        )
+        return _tile_layer(layer, layer, 0, **{"pickable": True, **style})
     return pdk.Layer(
         "GeoJsonLayer", data=ITEMS.format(layer=layer), id=layer, **{"pickable": True, **style}
+    )
+
+
+def _tile_layer(layer: str, layer_id: str, min_zoom: int, **style: object) -> pdk.Layer:
+    """The layer's vector tiles (none requested below ``min_zoom``)."""
+    return pdk.Layer(
+        "MVTLayer",
+        data=TILES.format(layer=layer),
+        id=layer_id,
+        binary=True,
+        load_options={"mvt": {"workerUrl": MVT_WORKER}},
+        min_zoom=min_zoom,
+        max_zoom=18,  # deeper zooms reuse zoom-18 tiles
+        **style,
     )
 
 
@@ -104,12 +136,7 @@ def build_deck(
     styles: dict[str, dict[str, object]] = {
         "zones": {"get_fill_color": _ZONE_COLOUR, "stroked": False},
         "waterways": {"get_fill_color": [70, 130, 200, 160], "stroked": False},
-        "parcels": {
-            "filled": True,
-            "get_fill_color": [255, 255, 255, 20],
-            "get_line_color": [90, 90, 90, 160],
-            "line_width_min_pixels": 0.5,
-        },
+        "parcels": {"get_fill_color": _LAND_USE_COLOUR, "stroked": False},
         # nested extents at the warning levels (the deeper the shade, the lower the level
         # that floods it) and the latest level's outline
         "flood_extents": {
@@ -128,6 +155,17 @@ def build_deck(
     for layer, style in styles.items():
         if layer in layers_present:
             base.append(_geojson_layer(layer, **style))
+        if layer == "parcels" and layer in layers_present:
+            base.append(
+                _tile_layer(
+                    layer,
+                    "parcel-outlines",
+                    OUTLINES_FROM_ZOOM,
+                    filled=False,
+                    get_line_color=[90, 90, 90, 180],
+                    line_width_min_pixels=0.5,
+                )
+            )
     asset_rows = [
         {
             "name": a.name,

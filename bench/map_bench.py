@@ -1,4 +1,4 @@
-"""The town map with 100,000 parcels in headless Chromium: tiles against one GeoJSON (issue 4).
+"""The town map with 100,000 parcels in headless Chromium: vector tiles against GeoJSON (issue 4).
 
 Run from the repository root (PostgreSQL on 127.0.0.1:5432, Debian's chromium):
 
@@ -15,13 +15,17 @@ What it does, every step in this one command:
 3. Starts a fresh headless Chromium per run (software WebGL: SwiftShader) and drives
    ``GET /map`` over the Chrome DevTools Protocol (``websockets``); a script injected
    before the page's own keeps the ``Deck`` that the page's ``createDeck`` returns and
-   times every frame deck.gl draws (``onAfterRender``). Two variants of the same page:
+   times every frame deck.gl draws (``onAfterRender``). Three variants of the same page:
 
-   - ``tiles``: the page as served, parcels by deck.gl's TileLayer over GeoJSON tiles;
-   - ``geojson``: the baseline, the same deck.json with the parcels layer turned into
-     one GeoJsonLayer of all parcels, which the injected script assembles from
-     ``/collections/parcels/items`` pages (``limit`` is capped at 10,000) fetched in
-     parallel, and hands to deck.gl as one GeoJSON text, as a single file would be.
+   - ``mvt``: the page as served, parcels by deck.gl's MVTLayer over our Mapbox Vector
+     Tiles, decoded into binary arrays in the web worker the hub serves;
+   - ``geojson-tiles``: the map before it (baseline), the same deck.json with the
+     parcels layer turned into a TileLayer over the GeoJSON encoding of the same tiles
+     (``?f=geojson``: unclipped features, every one parsed on the main thread);
+   - ``geojson``: the naive baseline, the parcels layer turned into one GeoJsonLayer of
+     all parcels, which the injected script assembles from ``/collections/parcels/items``
+     pages (``limit`` is capped at 10,000) fetched in parallel, and hands to deck.gl as
+     one GeoJSON text, as a single file would be.
 
 4. Per run: the time from navigation to the first frame drawn after the parcels layer
    reports ``isLoaded`` (every selected tile, or the one GeoJSON, loaded and its
@@ -36,8 +40,8 @@ What it does, every step in this one command:
    submitted but not yet drawn would otherwise count as frames seen.
 5. One warm-up run of each variant (the server's tile cache is cold: reported apart),
    then ``--repeats`` rounds alternating the variants; prints one JSON document with
-   medians and ranges, ratios tiles/geojson and a markdown table; saves a screenshot of
-   each variant at the initial view to ``/tmp/map_bench_{tiles,geojson}.png``.
+   medians and ranges, ratios of each baseline to ``mvt`` and a markdown table; saves a
+   screenshot of each variant at the initial view to ``/tmp/map_bench_{variant}.png``.
 """
 
 from __future__ import annotations
@@ -81,7 +85,8 @@ from tests.headless_chromium import CHROMIUM, command  # noqa: E402
 from twin.registry import sync_from_layers  # noqa: E402
 
 WINDOW = (1200, 800)
-VARIANTS = ("tiles", "geojson")
+VARIANTS = ("mvt", "geojson-tiles", "geojson")
+SERVED = VARIANTS[0]
 SCREENSHOT = "/tmp/map_bench_{variant}.png"
 
 
@@ -124,13 +129,16 @@ HOOK_JS = r"""
     if (!deck || !deck.layerManager) return null;
     return deck.layerManager.getLayers().find(l => l.id === 'parcels') || null;
   }
-  bench.parcelsState = function () {
+  // GeoJSON tiles hold features; binary MVT tiles hold polygons with a feature id per
+  // vertex, counted only when reported (not while polling: it walks every vertex)
+  const count = t => !t.content ? 0 : t.content.features ? t.content.features.length
+    : t.content.polygons ? new Set(t.content.polygons.featureIds.value).size : 0;
+  bench.parcelsState = function (counted) {
     const layer = parcels();
     if (!layer) return {loaded: false, features: 0, tiles: 0};
     if (layer.state && layer.state.tileset) {
       const tiles = layer.state.tileset.selectedTiles || [];
-      const count = t => ((t.content && t.content.features) || []).length;
-      const features = tiles.reduce((n, t) => n + count(t), 0);
+      const features = counted ? tiles.reduce((n, t) => n + count(t), 0) : null;
       return {loaded: layer.isLoaded && tiles.length > 0, features, tiles: tiles.length};
     }
     const data = layer.props.data;
@@ -169,7 +177,7 @@ HOOK_JS = r"""
     },
   });
 
-  if (VARIANT !== 'geojson') return;
+  if (VARIANT === 'mvt') return;
   const realFetch = window.fetch.bind(window);
   async function allParcels() {
     // our FeatureCollection ends with "features": [...]}: splice the arrays, parse nothing
@@ -195,7 +203,11 @@ HOOK_JS = r"""
       const json = await (await realFetch(input, init)).json();
       json.layers = json.layers.map(layer => {
         if (layer.id !== 'parcels') return layer;
-        const {minZoom, maxZoom, ...style} = layer;
+        const {minZoom, maxZoom, binary, loadOptions, ...style} = layer;
+        if (VARIANT === 'geojson-tiles') {
+          const data = layer.data + '?f=geojson';
+          return {...style, '@@type': 'TileLayer', data, minZoom, maxZoom};
+        }
         return {...style, '@@type': 'GeoJsonLayer', data: ALL_PARCELS};
       });
       return new Response(JSON.stringify(json), {headers: {'Content-Type': 'application/json'}});
@@ -233,7 +245,7 @@ DRAWN_JS = r"""
     data_done_ms: data.reduce((m, e) => Math.max(m, e.responseEnd), 0),
     long_tasks_ms: bench.longTasks.filter(([s]) => s <= drawn).reduce((n, [, d]) => n + d, 0),
     heap_mb: performance.memory ? performance.memory.usedJSHeapSize / 1e6 : null,
-    ...bench.parcelsState(),
+    ...bench.parcelsState(true),
   };
 })(%(timeout)d)
 """
@@ -289,7 +301,7 @@ MOTION_JS = r"""
       .filter(([s]) => s >= t0 && s <= t1).reduce((n, [, d]) => n + d, 0),
     requests: data.length,
     bytes: data.reduce((n, e) => n + e.transferSize, 0),
-    end_state: bench.parcelsState(),
+    end_state: bench.parcelsState(true),
   };
 })(%(motion)s, %(timeout)d)
 """
@@ -569,18 +581,17 @@ class Results:
         return table
 
     def summary(self) -> dict[str, object]:
-        """Medians and ranges per variant, and the ratios tiles / geojson of the medians."""
+        """Medians and ranges per variant, and each baseline's medians over the served map's."""
         per = {v: {k: spread(vals) for k, vals in self.metrics(v).items()} for v in VARIANTS}
         ratios = {
-            key: round(per["tiles"][key]["median"] / per["geojson"][key]["median"], 3)
-            for key in per["tiles"]
-            if per["geojson"][key]["median"]
+            variant: {
+                key: round(per[variant][key]["median"] / per[SERVED][key]["median"], 3)
+                for key in per[SERVED]
+                if per[SERVED][key]["median"]
+            }
+            for variant in VARIANTS[1:]
         }
-        return {
-            "tiles": per["tiles"],
-            "geojson": per["geojson"],
-            "ratio_tiles_over_geojson": ratios,
-        }
+        return {**per, "ratio_over_served": ratios}
 
 
 def markdown(summary: dict[str, Any]) -> str:
@@ -608,16 +619,17 @@ def markdown(summary: dict[str, Any]) -> str:
     def cell(s: dict[str, float]) -> str:
         return f"{s['median']:g} ({s['min']:g}-{s['max']:g})"
 
+    baselines = VARIANTS[1:]
     lines = [
-        "| measure | tiles (ours) | one GeoJSON (baseline) | tiles / GeoJSON |",
-        "|---|---|---|---|",
+        f"| measure | {' | '.join(VARIANTS)} | "
+        + " | ".join(f"{b} / {SERVED}" for b in baselines)
+        + " |",
+        "|---" * (1 + len(VARIANTS) + len(baselines)) + "|",
     ]
     for label, key in rows:
-        ratio = summary["ratio_tiles_over_geojson"].get(key, "-")
-        lines.append(
-            f"| {label} | {cell(summary['tiles'][key])} | {cell(summary['geojson'][key])}"
-            f" | {ratio} |"
-        )
+        cells = [cell(summary[v][key]) for v in VARIANTS]
+        ratios = [str(summary["ratio_over_served"][b].get(key, "-")) for b in baselines]
+        lines.append(f"| {label} | {' | '.join(cells + ratios)} |")
     return "\n".join(lines)
 
 

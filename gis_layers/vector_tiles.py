@@ -6,13 +6,17 @@ whole arrays; ``mapbox-vector-tile`` only writes the protobuf, given geometries 
 already on its integer grid and correctly wound, which takes about 18 µs a feature
 against 126 µs when it transforms, snaps and checks them itself. Features smaller than
 half a screen pixel at the tile's zoom are left out, as tile generators do, so a
-low-zoom tile over 100,000 parcels stays small. Tiles are cached per layer import.
+low-zoom tile over 100,000 parcels stays small. Tiles are cached per layer import,
+gzip-compressed (as tile servers store them: a town-zoom parcels tile shrinks about
+three times, and compressing it once costs less than compressing it per request).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
+from collections.abc import Callable
 from datetime import datetime
 
 import mapbox_vector_tile
@@ -58,13 +62,14 @@ def check_tile(z: int, x: int, y: int) -> morecantile.Tile:
 
 ENCODINGS = {"mvt": MEDIA_TYPE, "geojson": "application/geo+json"}
 """Tile encodings: Mapbox Vector Tiles, and GeoJSON tiles (the same features, unclipped
-and in CRS84) for clients without an MVT parser, such as the offline town map."""
+and in CRS84) for clients without an MVT parser."""
 
 
 async def tile(
     conn: AsyncConnection, layer_id: str, z: int, x: int, y: int, encoding: str = "mvt"
 ) -> bytes:
-    """The layer's features on tile ``z/x/y`` (an MVT with no features is empty)."""
+    """The layer's features on tile ``z/x/y``, gzip-compressed (a tile with no features
+    is empty, uncompressed: nothing to decode)."""
     wanted = check_tile(z, x, y)
     row = await (
         await conn.execute("SELECT imported_at FROM layers WHERE layer_id = %s", (layer_id,))
@@ -77,8 +82,19 @@ async def tile(
         rows = await _candidates(conn, layer_id, wanted)
         build = _mvt if encoding == "mvt" else _geojson
         # a dense tile takes a few hundred milliseconds of CPU: off the event loop
-        cached = _CACHE[key] = await asyncio.to_thread(build, rows, layer_id, wanted)
+        cached = _CACHE[key] = await asyncio.to_thread(_compressed, build, rows, layer_id, wanted)
     return cached
+
+
+def _compressed(
+    build: Callable[[list[tuple[int, str, str]], str, morecantile.Tile], bytes],
+    rows: list[tuple[int, str, str]],
+    layer_id: str,
+    wanted: morecantile.Tile,
+) -> bytes:
+    body = build(rows, layer_id, wanted)
+    # level 6: within 3 % of level 9's size at a third of its time on parcel tiles
+    return gzip.compress(body, compresslevel=6, mtime=0) if body else body
 
 
 async def _candidates(

@@ -10,9 +10,10 @@ the template as a vector tile layer; pydeck's MVTLayer reads the same URLs.
 
 from __future__ import annotations
 
+import gzip
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 from psycopg import AsyncConnection
 
@@ -154,8 +155,15 @@ async def collection_tile(
     tile_col: Annotated[int, Path(description="x, from the left")],
     conn: Annotated[AsyncConnection, Depends(connection)],
     f: Annotated[Literal["mvt", "geojson"], Query(description="mvt (default) or geojson")] = "mvt",
+    accept_encoding: Annotated[str, Header()] = "",
 ) -> Response:
-    """One tile of the layer (an MVT with no features has an empty body)."""
+    """One tile of the layer (an MVT with no features has an empty body), gzip-encoded
+    for clients that accept it."""
     _known(tile_matrix_set_id)
     body = await vector_tiles.tile(conn, collection_id, tile_matrix, tile_col, tile_row, f)
-    return Response(body, media_type=vector_tiles.ENCODINGS[f])
+    headers = {"Vary": "Accept-Encoding"}
+    if body and "gzip" in accept_encoding.lower():
+        headers["Content-Encoding"] = "gzip"
+    elif body:
+        body = gzip.decompress(body)
+    return Response(body, media_type=vector_tiles.ENCODINGS[f], headers=headers)

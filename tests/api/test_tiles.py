@@ -7,6 +7,7 @@ the same polygons with the same areas, which also checks the rings' winding orde
 
 from __future__ import annotations
 
+import gzip
 from itertools import pairwise
 from pathlib import Path
 
@@ -125,7 +126,8 @@ def test_tiles_outside_the_scheme_are_404(lots_client: TestClient, path: str) ->
 
 
 def test_geojson_tiles_hold_the_same_features(lots_client: TestClient) -> None:  # noqa: F811
-    """``f=geojson``: what the offline map reads; the same lots as the MVT, unclipped."""
+    """``f=geojson``: for clients without an MVT parser; the same lots as the MVT,
+    unclipped."""
     tile = _tile_over_the_lots(17)
     response = lots_client.get(_url(tile), params={"f": "geojson"})
     assert response.headers["content-type"] == "application/geo+json"
@@ -139,3 +141,22 @@ def test_geojson_tiles_hold_the_same_features(lots_client: TestClient) -> None: 
         WGS.geometry[first["id"] - 1], 1e-9
     )
     assert lots_client.get(_url(tile), params={"f": "png"}).status_code == 400
+
+
+@pytest.mark.parametrize("f", ["mvt", "geojson"])
+def test_tiles_are_gzipped_for_clients_that_accept_it(lots_client: TestClient, f: str) -> None:  # noqa: F811
+    url = _url(_tile_over_the_lots(15))
+    plain = lots_client.get(url, params={"f": f}, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.headers["vary"] == "Accept-Encoding"
+    # what goes over the wire, before the client's own decompression
+    with lots_client.stream(
+        "GET", url, params={"f": f}, headers={"Accept-Encoding": "gzip, deflate"}
+    ) as packed:
+        assert packed.headers["content-encoding"] == "gzip"
+        wire = b"".join(packed.iter_raw())
+    assert gzip.decompress(wire) == plain.content
+    assert len(wire) < len(plain.content) / 2
+    # an empty tile stays empty: nothing to decompress
+    empty = lots_client.get(_url(_tile_over_the_lots(10)), headers={"Accept-Encoding": "gzip"})
+    assert empty.content == b"" and "content-encoding" not in empty.headers
