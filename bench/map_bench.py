@@ -15,17 +15,20 @@ What it does, every step in this one command:
 3. Starts a fresh headless Chromium per run (software WebGL: SwiftShader) and drives
    ``GET /map`` over the Chrome DevTools Protocol (``websockets``); a script injected
    before the page's own keeps the ``Deck`` that the page's ``createDeck`` returns and
-   times every frame deck.gl draws (``onAfterRender``). Three variants of the same page:
+   times every frame deck.gl draws (``onAfterRender``). Four variants of the same page:
 
-   - ``mvt``: the page as served, parcels by deck.gl's MVTLayer over our Mapbox Vector
-     Tiles, decoded into binary arrays in the web worker the hub serves;
-   - ``geojson-tiles``: the map before it (baseline), the same deck.json with the
-     parcels layer turned into a TileLayer over the GeoJSON encoding of the same tiles
-     (``?f=geojson``: unclipped features, every one parsed on the main thread);
-   - ``geojson``: the naive baseline, the parcels layer turned into one GeoJsonLayer of
-     all parcels, which the injected script assembles from ``/collections/parcels/items``
-     pages (``limit`` is capped at 10,000) fetched in parallel, and hands to deck.gl as
-     one GeoJSON text, as a single file would be.
+   - ``mvt``: the page as served: parcels by deck.gl's MVTLayer over our Mapbox Vector
+     Tiles, decoded into binary arrays in the web worker the hub serves, filled by land
+     use, outlines (a second MVTLayer over the same tiles) from zoom 14;
+   - ``mvt-outlines-everywhere``: the same with outlines at every zoom, as the map drew
+     them before (what the outline rule saves);
+   - ``geojson-tiles``: both layers as TileLayers over the GeoJSON encoding of the same
+     tiles (``?f=geojson``: unclipped features, parsed on the main thread; what the map
+     used before; what MVT and the worker save);
+   - ``geojson``: the naive baseline, the fills as one GeoJsonLayer of all parcels, which
+     the injected script assembles from ``/collections/parcels/items`` pages (``limit``
+     is capped at 10,000) fetched in parallel and hands to deck.gl as one GeoJSON text,
+     as a single file would be; outlines as served.
 
 4. Per run: the time from navigation to the first frame drawn after the parcels layer
    reports ``isLoaded`` (every selected tile, or the one GeoJSON, loaded and its
@@ -37,7 +40,12 @@ What it does, every step in this one command:
    intervals (p50, p95, max), the main thread's long tasks, and the data requested.
    While moving, each frame is waited for (a one-pixel ``readPixels`` after it):
    WebGL only queues commands, and SwiftShader draws them seconds later, so frames
-   submitted but not yet drawn would otherwise count as frames seen.
+   submitted but not yet drawn would otherwise count as frames seen. Apart from that
+   wait, each frame's main-thread work is timed: the layer manager's updates (new tiles'
+   sublayers and their attributes) and the draw (``onBeforeRender`` to
+   ``onAfterRender``: deck.gl's JavaScript and handing the draw calls over), which is
+   what a frame costs the CPU on a machine whose GPU draws it. Decoding tiles is not a
+   frame's work: in the worker (MVT) or in the fetch callback (GeoJSON).
 5. One warm-up run of each variant (the server's tile cache is cold: reported apart),
    then ``--repeats`` rounds alternating the variants; prints one JSON document with
    medians and ranges, ratios of each baseline to ``mvt`` and a markdown table; saves a
@@ -85,7 +93,7 @@ from tests.headless_chromium import CHROMIUM, command  # noqa: E402
 from twin.registry import sync_from_layers  # noqa: E402
 
 WINDOW = (1200, 800)
-VARIANTS = ("mvt", "geojson-tiles", "geojson")
+VARIANTS = ("mvt", "mvt-outlines-everywhere", "geojson-tiles", "geojson")
 SERVED = VARIANTS[0]
 SCREENSHOT = "/tmp/map_bench_{variant}.png"
 
@@ -151,7 +159,31 @@ HOOK_JS = r"""
     const gl = bench.deck && bench.deck.device && bench.deck.device.gl;
     if (gl) gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(4));
   };
+  // The main thread's work for a frame: updating the layers (new tiles' sublayers and
+  // their attributes, in the layer manager) and drawing them (deck.gl's JavaScript and
+  // handing the draw calls to the GPU process), not the GPU's execution of them.
+  bench.submits = [];
+  let updating = 0;
+  function timed(manager, name) {
+    const original = manager[name].bind(manager);
+    manager[name] = (...args) => {
+      const t = performance.now();
+      try { return original(...args); } finally { updating += performance.now() - t; }
+    };
+  }
+  function onBeforeRender() {
+    const manager = bench.deck.layerManager;
+    if (manager && !manager.__timed) {
+      timed(manager, 'updateLayers');
+      timed(manager, 'setLayers');
+      manager.__timed = true;
+    }
+    bench.frameStart = performance.now();
+  }
   function onAfterRender() {
+    const submitted = performance.now();
+    bench.submits.push([submitted, submitted - bench.frameStart + updating]);
+    updating = 0;
     // while moving, each frame is waited for: without it deck.gl queues frames far
     // faster than SwiftShader draws them, and a frame counted is not a frame seen
     if (bench.syncFrames) bench.finish();
@@ -171,7 +203,7 @@ HOOK_JS = r"""
       return realCreate && function (options) {
         const deck = realCreate(options);
         bench.deck = deck;
-        deck.setProps({onAfterRender});
+        deck.setProps({onBeforeRender, onAfterRender});
         return deck;
       };
     },
@@ -202,13 +234,17 @@ HOOK_JS = r"""
     if (url.includes('/map/deck.json')) {
       const json = await (await realFetch(input, init)).json();
       json.layers = json.layers.map(layer => {
-        if (layer.id !== 'parcels') return layer;
-        const {minZoom, maxZoom, binary, loadOptions, ...style} = layer;
-        if (VARIANT === 'geojson-tiles') {
-          const data = layer.data + '?f=geojson';
-          return {...style, '@@type': 'TileLayer', data, minZoom, maxZoom};
+        if (layer.id !== 'parcels' && layer.id !== 'parcel-outlines') return layer;
+        if (VARIANT === 'mvt-outlines-everywhere') {
+          return layer.id === 'parcel-outlines' ? {...layer, minZoom: 0} : layer;
         }
-        return {...style, '@@type': 'GeoJsonLayer', data: ALL_PARCELS};
+        const {binary, loadOptions, ...style} = layer;
+        if (VARIANT === 'geojson-tiles') {
+          return {...style, '@@type': 'TileLayer', data: layer.data + '?f=geojson'};
+        }
+        if (layer.id === 'parcel-outlines') return layer;  // geojson: outlines as served
+        const {minZoom, maxZoom, ...fills} = style;
+        return {...fills, '@@type': 'GeoJsonLayer', data: ALL_PARCELS};
       });
       return new Response(JSON.stringify(json), {headers: {'Content-Type': 'application/json'}});
     }
@@ -297,6 +333,7 @@ MOTION_JS = r"""
     frames: renders.length,
     raf_ticks: ticks.length,
     gaps_ms: gaps,
+    submit_ms: bench.submits.filter(([s]) => s >= t0 && s <= t1).map(([, d]) => d),
     long_tasks_ms: bench.longTasks
       .filter(([s]) => s >= t0 && s <= t1).reduce((n, [, d]) => n + d, 0),
     requests: data.length,
@@ -536,11 +573,14 @@ def percentile(values: list[float], q: float) -> float:
 def frame_stats(motion: dict[str, Any]) -> dict[str, float]:
     """Frames per second and frame intervals of one motion run."""
     gaps = motion["gaps_ms"]
+    submits = motion["submit_ms"] or [float("nan")]
     return {
         "fps": motion["frames"] / motion["seconds"],
         "frame_p50_ms": percentile(gaps, 0.50),
         "frame_p95_ms": percentile(gaps, 0.95),
         "frame_max_ms": max(gaps),
+        "cpu_frame_p50_ms": percentile(submits, 0.50),
+        "cpu_frame_p95_ms": percentile(submits, 0.95),
         "long_tasks_ms": motion["long_tasks_ms"],
         "requests": motion["requests"],
         "mb": motion["bytes"] / 1e6,
@@ -612,6 +652,8 @@ def markdown(summary: dict[str, Any]) -> str:
             (f"{label}: frame p50 (ms)", f"{motion.name}_frame_p50_ms"),
             (f"{label}: frame p95 (ms)", f"{motion.name}_frame_p95_ms"),
             (f"{label}: frame max (ms)", f"{motion.name}_frame_max_ms"),
+            (f"{label}: main thread per frame p50 (ms)", f"{motion.name}_cpu_frame_p50_ms"),
+            (f"{label}: main thread per frame p95 (ms)", f"{motion.name}_cpu_frame_p95_ms"),
             (f"{label}: long tasks (ms)", f"{motion.name}_long_tasks_ms"),
             (f"{label}: parcel requests", f"{motion.name}_requests"),
         ]
@@ -717,7 +759,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--parcels", type=int, default=100_000)
-    parser.add_argument("--repeats", type=int, default=3, help="rounds alternating the variants")
+    parser.add_argument("--repeats", type=int, default=2, help="rounds alternating the variants")
     parser.add_argument("--out", type=Path, help="also write the JSON result to this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="map-bench-") as tmp:

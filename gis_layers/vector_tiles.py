@@ -7,8 +7,8 @@ already on its integer grid and correctly wound, which takes about 18 µs a feat
 against 126 µs when it transforms, snaps and checks them itself. Features smaller than
 half a screen pixel at the tile's zoom are left out, as tile generators do, so a
 low-zoom tile over 100,000 parcels stays small. Tiles are cached per layer import,
-gzip-compressed (as tile servers store them: a town-zoom parcels tile shrinks about
-three times, and compressing it once costs less than compressing it per request).
+gzip-compressed (as tile servers store them: a town-zoom tile of 100,000 parcels
+shrinks 2.6-2.8 times, and is compressed once rather than per request).
 """
 
 from __future__ import annotations
@@ -93,7 +93,8 @@ def _compressed(
     wanted: morecantile.Tile,
 ) -> bytes:
     body = build(rows, layer_id, wanted)
-    # level 6: within 3 % of level 9's size at a third of its time on parcel tiles
+    # level 6: as small as level 9 on parcel tiles in a fifth of the time (a 450 KB
+    # tile: 163 KB either way, 21 ms against 114 ms)
     return gzip.compress(body, compresslevel=6, mtime=0) if body else body
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -42,24 +43,30 @@ def _open(base: str, collection: str) -> QgsVectorLayer:
     return QgsVectorLayer(f"url='{base}' typename='{collection}'", collection, "OAPIF")
 
 
-def _drawn(layer: object, extent: QgsRectangle, path: Path) -> np.ndarray:
-    """Render ``layer`` over ``extent`` (Web Mercator) to ``path``; the drawn-pixel mask."""
+def render(
+    layer: object, extent: QgsRectangle, path: Path | None, size: tuple[int, int] = SIZE
+) -> tuple[float, np.ndarray]:
+    """Render ``layer`` over ``extent`` (Web Mercator), saved to ``path`` if given, as
+    QGIS's map canvas does: the milliseconds it took, and the drawn-pixel mask."""
     settings = QgsMapSettings()
     settings.setLayers([layer])
-    settings.setOutputSize(QSize(*SIZE))
+    settings.setOutputSize(QSize(*size))
     settings.setBackgroundColor(QColor(255, 255, 255))
     settings.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:3857"))
     settings.setExtent(extent)
+    began = time.perf_counter()
     job = QgsMapRendererSequentialJob(settings)
     job.start()
     job.waitForFinished()
+    elapsed = (time.perf_counter() - began) * 1000
     errors = [e.message for e in job.errors()]
     if errors:
-        raise RuntimeError(f"QGIS could not draw {path.name}: {errors}")
+        raise RuntimeError(f"QGIS could not draw {layer.name()}: {errors}")
     image = job.renderedImage().convertToFormat(QImage.Format_RGB32)
-    image.save(str(path))
+    if path is not None:
+        image.save(str(path))
     pixels = np.frombuffer(image.constBits().asstring(image.sizeInBytes()), np.uint32)
-    return (pixels.reshape(SIZE[1], SIZE[0]) & 0xFFFFFF) != 0xFFFFFF
+    return elapsed, (pixels.reshape(size[1], size[0]) & 0xFFFFFF) != 0xFFFFFF
 
 
 def main(base: str, out: Path, subset: str, collections: list[str]) -> dict[str, object]:
@@ -108,8 +115,8 @@ def main(base: str, out: Path, subset: str, collections: list[str]) -> dict[str,
         "parcels tiles",
     )
     report["tiles_valid"] = tiles.isValid()
-    features = _drawn(parcels, mercator, out / "qgis-parcels-features.png")
-    tiled = _drawn(tiles, mercator, out / "qgis-parcels-tiles.png")
+    _, features = render(parcels, mercator, out / "qgis-parcels-features.png")
+    _, tiled = render(tiles, mercator, out / "qgis-parcels-tiles.png")
     report["drawn_fraction"] = {"features": features.mean(), "tiles": tiled.mean()}
     report["drawn_agreement"] = (features == tiled).mean()
     return report
