@@ -23,8 +23,6 @@ import pydeck as pdk
 
 ITEMS = "/collections/{layer}/items?limit=10000"
 TILES = "/collections/{layer}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}"
-TILED = {"parcels"}
-"""Layers drawn from vector tiles: a town's parcels run to 100,000 and more."""
 OUTLINES_FROM_ZOOM = 14
 """The zoom from which parcel outlines are drawn (deck.gl switches to zoom-14 tiles at
 zoom 13.5, about 5 m a pixel here: a 25 m parcel is 5 pixels across)."""
@@ -54,6 +52,12 @@ _LAND_USE_COLOUR = (
     " properties.land_use == 'HR' ? [120, 170, 220, 110] :"  # ape: water
     " [255, 255, 255, 40]"
 )
+
+TILED: dict[str, dict[str, object]] = {
+    "parcels": {"filled": False, "get_line_color": [90, 90, 90, 180], "line_width_min_pixels": 0.5}
+}
+"""Layers drawn from vector tiles (a town's parcels run to 100,000 and more), with the
+style of their outlines, a second layer drawn from :data:`OUTLINES_FROM_ZOOM`."""
 
 _FLOOD_COLOUR = (
     "properties.level == 'current' ? [0, 40, 140, 0] :"
@@ -102,12 +106,22 @@ class AssetPoint:
     lat: float
 
 
-def _geojson_layer(layer: str, **style: object) -> pdk.Layer:
-    if layer in TILED:
-        return _tile_layer(layer, layer, 0, **{"pickable": True, **style})
-    return pdk.Layer(
-        "GeoJsonLayer", data=ITEMS.format(layer=layer), id=layer, **{"pickable": True, **style}
-    )
+def _layers(layer: str, **style: object) -> list[pdk.Layer]:
+    """A layer from its collection, or for tiled layers its fills and outlines."""
+    outlines = TILED.get(layer)
+    if outlines is None:
+        return [
+            pdk.Layer(
+                "GeoJsonLayer",
+                data=ITEMS.format(layer=layer),
+                id=layer,
+                **{"pickable": True, **style},
+            )
+        ]
+    return [
+        _tile_layer(layer, layer, 0, **{"pickable": True, **style}),
+        _tile_layer(layer, f"{layer}-outlines", OUTLINES_FROM_ZOOM, **outlines),
+    ]
 
 
 def _tile_layer(layer: str, layer_id: str, min_zoom: int, **style: object) -> pdk.Layer:
@@ -154,18 +168,7 @@ def build_deck(
     }
     for layer, style in styles.items():
         if layer in layers_present:
-            base.append(_geojson_layer(layer, **style))
-        if layer == "parcels" and layer in layers_present:
-            base.append(
-                _tile_layer(
-                    layer,
-                    "parcel-outlines",
-                    OUTLINES_FROM_ZOOM,
-                    filled=False,
-                    get_line_color=[90, 90, 90, 180],
-                    line_width_min_pixels=0.5,
-                )
-            )
+            base.extend(_layers(layer, **style))
     asset_rows = [
         {
             "name": a.name,

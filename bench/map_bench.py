@@ -234,15 +234,15 @@ HOOK_JS = r"""
     if (url.includes('/map/deck.json')) {
       const json = await (await realFetch(input, init)).json();
       json.layers = json.layers.map(layer => {
-        if (layer.id !== 'parcels' && layer.id !== 'parcel-outlines') return layer;
+        if (layer.id !== 'parcels' && layer.id !== 'parcels-outlines') return layer;
         if (VARIANT === 'mvt-outlines-everywhere') {
-          return layer.id === 'parcel-outlines' ? {...layer, minZoom: 0} : layer;
+          return layer.id === 'parcels-outlines' ? {...layer, minZoom: 0} : layer;
         }
         const {binary, loadOptions, ...style} = layer;
         if (VARIANT === 'geojson-tiles') {
           return {...style, '@@type': 'TileLayer', data: layer.data + '?f=geojson'};
         }
-        if (layer.id === 'parcel-outlines') return layer;  // geojson: outlines as served
+        if (layer.id === 'parcels-outlines') return layer;  // geojson: outlines as served
         const {minZoom, maxZoom, ...fills} = style;
         return {...fills, '@@type': 'GeoJsonLayer', data: ALL_PARCELS};
       });

@@ -76,5 +76,3 @@ def wait_for(predicate: Callable[[], object], timeout: float = WAIT_S) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
-
-

@@ -37,7 +37,7 @@ def test_deck_has_layers_and_live_sensor_values(small_town: str) -> None:
     ids = [layer["id"] for layer in deck["layers"]]
     assert ids == [
         "parcels",
-        "parcel-outlines",
+        "parcels-outlines",
         "drone-observations",
         "assets",
         "sensors",
@@ -48,7 +48,7 @@ def test_deck_has_layers_and_live_sensor_values(small_town: str) -> None:
     with TestClient(create_app(Settings(), small_town)) as client:
         drones = client.get(layers["drone-observations"]["data"])
     assert drones.status_code == 200 and drones.json()["features"] == []
-    parcels, outlines = layers["parcels"], layers["parcel-outlines"]
+    parcels, outlines = layers["parcels"], layers["parcels-outlines"]
     assert parcels["@@type"] == outlines["@@type"] == "MVTLayer" and parcels["binary"] is True
     assert parcels["loadOptions"] == {"mvt": {"workerUrl": MVT_WORKER}}
     # fills at every zoom, picked for the tooltip; outlines only where parcels are pixels

@@ -92,11 +92,14 @@ def test_unacknowledged_alerts_remind_and_escalate_to_the_next_group(pg_url: str
         ("resolved", _at(95).isoformat(), "isu-teleorman", "resolved"),
     ]
     ids = [int(e["id"].removeprefix("river-event-")) for (e,) in events]
-    assert dict(owed) == {
-        "mqtt": ids,
-        "webhook:duty": ids,  # the first group hears every event
-        "webhook:isu": ids[3:],  # ISU from the escalation that reached it
-    }
+    assert (
+        dict(owed)
+        == {
+            "mqtt": ids,
+            "webhook:duty": ids,  # the first group hears every event
+            "webhook:isu": ids[3:],  # ISU from the escalation that reached it
+        }
+    )
 
 
 def test_alert_events_reach_open_pages_as_server_sent_events(pg_url: str) -> None:

@@ -132,9 +132,7 @@ def _subscribe(broker_url: str, topic: str) -> tuple[mqtt.Client, queue.Queue[by
 
 def _events(pg_url: str) -> list[dict[str, Any]]:
     with psycopg.connect(pg_url) as conn:
-        rows = conn.execute(
-            "SELECT document FROM river_alert_events ORDER BY event_id"
-        ).fetchall()
+        rows = conn.execute("SELECT document FROM river_alert_events ORDER BY event_id").fetchall()
     return [r[0] for r in rows]
 
 
