@@ -7,11 +7,11 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import numpy as np
 import psycopg
 import pytest
 import rasterio
-from fastapi.testclient import TestClient
 from pyproj import Transformer
 
 from api.app import create_app
@@ -98,7 +98,7 @@ def pixel_to_lonlat(view: dict[str, float], pixel: tuple[int, int]) -> tuple[flo
     )
 
 
-def test_map_renders_the_town_with_live_sensors(server: str, demo_db: str, tmp_path: Path) -> None:
+def test_map_renders_the_town_with_live_sensors(server: str, tmp_path: Path) -> None:
     pixels = screenshot(f"{server}/map", SCREENSHOTS / "map.png", tmp_path)
     background = np.array([0xE8, 0xE4, 0xDA])
     drawn = np.any(np.abs(pixels - background) > 6, axis=-1).mean()
@@ -115,8 +115,7 @@ def test_map_renders_the_town_with_live_sensors(server: str, demo_db: str, tmp_p
 
     # a view in the address (#map=zoom/lat/lon), close enough for parcel outlines: the
     # middle of those fields at zoom 14.5 (2.4 m a pixel)
-    with TestClient(create_app(Settings(), demo_db)) as client:
-        initial = client.get("/map/deck.json").json()["initialViewState"]
+    initial = httpx.get(f"{server}/map/deck.json").json()["initialViewState"]
     lon, lat = pixel_to_lonlat(initial, (950, 550))
     view = f"#map=14.5/{lat:.5f}/{lon:.5f}"
     close = screenshot(f"{server}/map{view}", SCREENSHOTS / "map-zoom-14.5.png", tmp_path)
