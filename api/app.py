@@ -21,14 +21,14 @@ from api.routes import (
     town_map,
     twin,
 )
-from hub.settings import Settings
 from river_monitor import config as river_config
 from river_monitor.town_flood import TownFlood
+from settings import ApiSettings
 from storage.database import async_pool
 from twin.live import LiveTwin
 
 
-def create_app(settings: Settings, database_url: str) -> FastAPI:
+def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     """Build the API for an already migrated database at ``database_url``."""
     pool = async_pool(database_url, max_size=settings.db_pool_max_size)
 

@@ -8,7 +8,7 @@ from fastapi import Request
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from hub.settings import Settings
+from settings import ApiSettings
 
 
 async def connection(request: Request) -> AsyncIterator[AsyncConnection]:
@@ -18,7 +18,7 @@ async def connection(request: Request) -> AsyncIterator[AsyncConnection]:
         yield conn
 
 
-def settings(request: Request) -> Settings:
+def settings(request: Request) -> ApiSettings:
     """The app's settings object."""
-    result: Settings = request.app.state.settings
+    result: ApiSettings = request.app.state.settings
     return result

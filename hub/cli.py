@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hub.settings import Settings
+from settings import Settings
 
 if TYPE_CHECKING:
     import psycopg

@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from hub.broker import free_port, port_answers
 from hub.demo_data import demo_loaded, load_demo_town
 from hub.services import database_url
-from hub.settings import BrokerAddress, Settings
 from ingest_mqtt.client import wait_for_broker
+from settings import BrokerAddress, Settings
 from storage.database import connect
 from storage.meta import get_meta, subscribed_key
 

@@ -12,7 +12,7 @@ import time
 
 import paho.mqtt.client as mqtt
 
-from hub.settings import BrokerAddress
+from settings import BrokerAddress
 
 log = logging.getLogger(__name__)
 

@@ -10,13 +10,13 @@ import threading
 
 import psycopg
 
-from hub.settings import Settings
 from ingest_mqtt.client import make_client
 from river_monitor import config as river_config
 from river_monitor.config import RiverConfig
 from river_monitor.monitor import Monitor
 from river_monitor.notify import Backoff, Dispatcher
 from river_monitor.town_flood import FloodUnavailable, TownFlood, refresh_extents
+from settings import RiverSettings
 from storage.database import connect
 from storage.errors import StorageError
 
@@ -47,7 +47,9 @@ async def _keep_extents(database_url: str, config: RiverConfig, stop: asyncio.Ev
             await asyncio.wait_for(stop.wait(), EXTENTS_CHECK_S)
 
 
-async def _run(settings: Settings, database_url: str, mqtt_url: str, stop: threading.Event) -> None:
+async def _run(
+    settings: RiverSettings, database_url: str, mqtt_url: str, stop: threading.Event
+) -> None:
     config = river_config.load(settings.river_config)
     publisher = make_client(mqtt_url, "smartcity-river", protocol=settings.mqtt_protocol)
     publisher.loop_start()
@@ -75,6 +77,6 @@ async def _run(settings: Settings, database_url: str, mqtt_url: str, stop: threa
         publisher.loop_stop()
 
 
-def run(settings: Settings, database_url: str, mqtt_url: str, stop: threading.Event) -> None:
+def run(settings: RiverSettings, database_url: str, mqtt_url: str, stop: threading.Event) -> None:
     """Watch the gauges and deliver their alerts until ``stop`` is set."""
     asyncio.run(_run(settings, database_url, mqtt_url, stop))

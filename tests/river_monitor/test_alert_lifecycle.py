@@ -15,11 +15,11 @@ import psycopg
 import pytest
 from psycopg import AsyncConnection
 
+from harness.live import served
 from river_monitor import alerts
 from river_monitor.conditions import Change
 from river_monitor.config import DEMO, RiverConfig, RiverConfigError, load
 from storage import migrations
-from tests.api.live import served
 
 T0 = datetime(2026, 4, 2, 6, tzinfo=UTC)
 GAUGE = DEMO.gauges[0]  # ack timeout 15 min, reminders every 10 min, three contact groups

@@ -32,9 +32,9 @@ from standardwebhooks import Webhook as Verifier
 
 from api.app import create_app
 from hub.broker import free_port
-from hub.settings import Settings
 from ingest_mqtt.worker import IngestWorker
 from river_monitor import service
+from settings import Settings
 from tests.live_ingest import WAIT_S, publish, wait_for
 
 GAUGE = "gauge-tr-magurele"
