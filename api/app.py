@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors
+from api import compression, errors
 from api.routes import (
     collections,
     devices,
@@ -56,6 +56,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     app.state.database_url = database_url
     app.state.river = river_config.load(settings.river_config)
     app.state.flood = TownFlood(app.state.river)
+    compression.install(app)  # before errors' middleware, which streams every answer
     errors.install(app)
     for module in (
         landing,
