@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse, Response
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from alerts.errors import AlertError
 from gis_layers.errors import LayerError
-from river_monitor.alerts import AlertConflict, AlertNotFound
 from river_monitor.town_flood import FloodUnavailable
 from storage.errors import StorageError
 
@@ -87,17 +87,13 @@ def install(app: FastAPI) -> None:
     async def _api(request: Request, exc: ApiError) -> JSONResponse:
         return problem(exc.status_code, exc.title, exc.detail, request.url.path)
 
-    @app.exception_handler(AlertNotFound)
-    async def _no_alert(request: Request, exc: AlertNotFound) -> JSONResponse:
-        return problem(404, "Not found", str(exc), request.url.path)
+    @app.exception_handler(AlertError)
+    async def _alert(request: Request, exc: AlertError) -> JSONResponse:
+        return problem(exc.status_code, exc.title, str(exc), request.url.path)
 
     @app.exception_handler(FloodUnavailable)
     async def _no_flood_model(request: Request, exc: FloodUnavailable) -> JSONResponse:
         return problem(404, "Not found", str(exc), request.url.path)
-
-    @app.exception_handler(AlertConflict)
-    async def _alert_state(request: Request, exc: AlertConflict) -> JSONResponse:
-        return problem(409, "Conflict", str(exc), request.url.path)
 
     @app.exception_handler(LayerError)
     async def _layer(request: Request, exc: LayerError) -> JSONResponse:

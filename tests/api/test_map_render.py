@@ -15,9 +15,9 @@ import rasterio
 from pyproj import Transformer
 
 from api.app import create_app
+from demo_town.river import DEMO
 from gis_layers.rasters import register
 from hub.settings import Settings
-from river_monitor.config import DEMO
 from river_monitor.town_flood import TownFlood, refresh_extents
 from tests.api.live import live_server
 from tests.headless_chromium import CHROMIUM, command

@@ -8,8 +8,8 @@ import psycopg
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from demo_town.river import DEMO
 from hub.settings import Settings
-from river_monitor.config import DEMO
 from river_monitor.thresholds import WarningCode
 from river_monitor.trend import trend
 from storage import migrations
