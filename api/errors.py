@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse, Response
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from alerts.errors import AlertError
 from gis_layers.errors import LayerError
-from river_monitor.alerts import AlertConflict, AlertNotFound
 from river_monitor.town_flood import FloodUnavailable
 from storage.errors import StorageError
 
@@ -56,7 +56,13 @@ class Unavailable(ApiError):
     title = "Service unavailable"
 
 
-FAMILIES: tuple[type[Exception], ...] = (ApiError, LayerError, StorageError)
+FAMILIES: tuple[type[Exception], ...] = (
+    ApiError,
+    AlertError,
+    FloodUnavailable,
+    LayerError,
+    StorageError,
+)
 """The base class of every error family. Each error declares its ``status_code`` and
 ``title``; its message is shown to the user below 500, and from 500 up only where the
 error says it is written for users (``public_message``): otherwise it goes to the log."""
@@ -106,18 +112,6 @@ def install(app: FastAPI) -> None:
 
     for family in FAMILIES:
         app.add_exception_handler(family, _declared)
-
-    @app.exception_handler(AlertNotFound)
-    async def _no_alert(request: Request, exc: AlertNotFound) -> JSONResponse:
-        return problem(404, "Not found", str(exc), request.url.path)
-
-    @app.exception_handler(FloodUnavailable)
-    async def _no_flood_model(request: Request, exc: FloodUnavailable) -> JSONResponse:
-        return problem(404, "Not found", str(exc), request.url.path)
-
-    @app.exception_handler(AlertConflict)
-    async def _alert_state(request: Request, exc: AlertConflict) -> JSONResponse:
-        return problem(409, "Conflict", str(exc), request.url.path)
 
     async def _connection_lost(request: Request, exc: Exception) -> JSONResponse:
         log.error("database unreachable on %s: %s", request.url.path, exc)

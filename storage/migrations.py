@@ -63,6 +63,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "asset_places", lambda _conn: "0007_asset_places.sql"),
     Migration(8, "rasters", lambda _conn: "0008_rasters.sql"),
     Migration(9, "river_alerts", lambda _conn: "0009_river_alerts.sql"),
+    Migration(10, "alerts", lambda _conn: "0010_alerts.sql"),
 )
 
 

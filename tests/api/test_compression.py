@@ -16,9 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from hub.settings import Settings
+from harness.live import live_server
+from settings import Settings
 from storage import migrations
-from tests.api.live import live_server
 from tests.api.lots import WGS, N, lots_client  # noqa: F401  (fixture)
 
 GZIP = {"Accept-Encoding": "gzip"}

@@ -15,10 +15,10 @@ import rasterio
 from pyproj import Transformer
 
 from api.app import create_app
+from demo_town.river import DEMO
 from gis_layers.rasters import register
 from harness.headless_chromium import CHROMIUM, command
 from harness.live import live_server
-from river_monitor.config import DEMO
 from river_monitor.town_flood import TownFlood, refresh_extents
 from settings import Settings
 
