@@ -81,7 +81,8 @@ class Notifications:
 
     async def start(self) -> None:
         """Connect and listen in the background (reconnecting if the database goes away)."""
-        self._stop.clear()
+        # events of this start's loop: an app may be started again on another (tests)
+        self._listening, self._stop = asyncio.Event(), asyncio.Event()
         self._task = asyncio.create_task(
             reconnecting(self._listen, self._stop, "notifications"), name="notifications"
         )
