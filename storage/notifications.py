@@ -81,7 +81,8 @@ class Notifications:
 
     async def start(self) -> None:
         """Connect and listen in the background (reconnecting if the database goes away)."""
-        self._stop.clear()
+        # events of this start's loop: an app may be started again on another (tests)
+        self._listening, self._stop = asyncio.Event(), asyncio.Event()
         self._task = asyncio.create_task(
             reconnecting(self._listen, self._stop, "notifications"), name="notifications"
         )
@@ -93,15 +94,19 @@ class Notifications:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+            self._task = None
         self._end_all()
 
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
-        """The payloads notified on ``channel`` from now on, for the life of the context."""
+        """The payloads notified on ``channel`` from now on, for the life of the context
+        (once the connection listens)."""
         subscribers = self._subscribers.get(channel)
         if subscribers is None:
             listened = ", ".join(sorted(self._subscribers))
             raise ValueError(f"not listening to {channel!r} (listening to: {listened})")
+        if self._task is None:
+            raise RuntimeError("notifications are not started")
         await self._listening.wait()
         subscription = Subscription(channel, self._queue_size)
         subscribers.add(subscription)

@@ -6,7 +6,8 @@ next threshold), ``GET /river/alerts`` (open and past), ``GET /river/alerts/{id}
 (server-sent events, one per alert event, as also published on MQTT and webhooks) and
 ``GET /river/flood`` (the area under water at a level, from the terrain model, and what
 it floods) and ``GET /river/drone-observations`` (drones' water-surface observations set
-against the gauge).
+against the gauge). The alerts are the river domain's in the alert engine (:mod:`alerts`);
+the SQL lives there and in :mod:`river_monitor.levels`.
 """
 
 from __future__ import annotations

@@ -5,7 +5,6 @@ group, documents named after the domain, and domains kept apart."""
 from __future__ import annotations
 
 import asyncio
-import base64
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -14,25 +13,11 @@ from psycopg import AsyncConnection
 
 from alerts import store
 from alerts.errors import AlertConflict, AlertNotFound
-from alerts.model import AlertSource, Condition, Escalation, Subject, Webhook
+from alerts.model import AlertSource, Condition, Subject
 from storage import migrations
+from tests.alerts.sources import ESCALATION, PARKING
 
 T0 = datetime(2026, 4, 2, 6, tzinfo=UTC)
-SECRET = "whsec_" + base64.b64encode(bytes(range(32))).decode()
-ESCALATION = Escalation(
-    ("duty-officer", "parking-manager", "police"),
-    ack_timeout=timedelta(minutes=15),
-    reminder_every=timedelta(minutes=10),
-)
-PARKING = AlertSource(
-    "parking",
-    "lot",
-    {"lot-centru": Subject("lot-centru", "Parcare Centru", ESCALATION)},
-    (
-        Webhook(name="duty", url="http://127.0.0.1:9/", secret=SECRET, contacts=("duty-officer",)),
-        Webhook(name="police", url="http://127.0.0.1:9/", secret=SECRET, contacts=("police",)),
-    ),
-)
 AIR = AlertSource("air", "station", {"lot-centru": Subject("lot-centru", "Aer", ESCALATION)})
 
 
