@@ -1,7 +1,8 @@
 """The folders are the architecture: what each floor may import, checked on the source.
 
 Domain code (and the floors below it) does not import the demo town or the hub's
-wiring: the demo provides its configuration, not the other way round. Only
+wiring: the demo provides its configuration, not the other way round. Settings are the
+bottom floor: every package may import them, and they import none of ours. Only
 ``ingest_mqtt`` imports an MQTT client library: everything else publishes and receives
 through it.
 """
@@ -17,7 +18,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DOMAIN = ["alerts", "carbon", "gis_layers", "ingest_mqtt", "parking", "river_monitor"]
 DOMAIN += ["simulator", "storage", "twin"]
 MQTT_CLIENTS = {"paho", "gmqtt"}
-SETTINGS = "hub.settings"  # being moved to a settings package of its own (issue 12)
 
 
 def _imports(package: str) -> dict[str, set[str]]:
@@ -37,7 +37,7 @@ def _imports(package: str) -> dict[str, set[str]]:
 @pytest.mark.parametrize("package", DOMAIN)
 def test_domain_code_imports_neither_the_demo_nor_the_wiring(package: str) -> None:
     upward = {
-        path: sorted(n for n in names if n.split(".")[0] in {"demo_town", "hub"} and n != SETTINGS)
+        path: sorted(n for n in names if n.split(".")[0] in {"demo_town", "hub"})
         for path, names in _imports(package).items()
     }
     assert {p: n for p, n in upward.items() if n} == {}
@@ -52,3 +52,12 @@ def test_only_ingest_mqtt_imports_an_mqtt_client() -> None:
         for path, names in _imports(package).items()
     }
     assert {p: n for p, n in clients.items() if n} == {}
+
+
+def test_settings_import_no_package_of_ours() -> None:
+    ours = {p.name for p in ROOT.iterdir() if (p / "__init__.py").exists()} - {"settings"}
+    upward = {
+        path: sorted(n for n in names if n.split(".")[0] in ours)
+        for path, names in _imports("settings").items()
+    }
+    assert {p: n for p, n in upward.items() if n} == {}
