@@ -17,6 +17,7 @@ named as demo rules (:func:`river_rules`).
 from __future__ import annotations
 
 import logging
+import math
 import os
 import subprocess
 import sys
@@ -113,12 +114,12 @@ def river_rules(settings: Settings, flood: DemoFlood, now: datetime) -> Path | N
         level = DanubeModel.from_seed(settings.seed).level_cm(wave.start)
         steepest = wave.steepest_rise_cm_per_h(level)
         if steepest > gauge.spike_cm_per_h:
-            minutes = flood.rise_minutes * steepest / gauge.spike_cm_per_h
+            minutes = math.ceil(flood.rise_minutes * steepest / gauge.spike_cm_per_h)
             raise FloodTooSteep(
-                f"a flood from {level:.0f} to {flood.peak_cm:g} cm in {flood.rise_minutes:g}"
+                f"a flood from {round(level)} to {flood.peak_cm:g} cm in {flood.rise_minutes:g}"
                 f" minutes rises at up to {steepest:.0f} cm/h, faster than the limit of"
                 f" {gauge.device_id} ({gauge.spike_cm_per_h:g} cm/h): its readings would be"
-                f" flagged as impossible. Give --flood-rise-minutes {minutes:.0f} or more,"
+                f" flagged as impossible. Give --flood-rise-minutes {minutes} or more,"
                 " or a lower --flood-peak"
             )
     if configured:
