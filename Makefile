@@ -12,7 +12,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 demo: $(VENV)/.installed
 	$(VENV)/bin/smartcity demo
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test lint
 	scripts/test-deps.sh
 	$(PY) -m pytest
 

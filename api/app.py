@@ -7,7 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors
+from alerts.model import events_channel
+from api import compression, errors
 from api.routes import (
     collections,
     devices,
@@ -21,26 +22,31 @@ from api.routes import (
     town_map,
     twin,
 )
-from hub.settings import Settings
-from river_monitor import config as river_config
+from demo_town.river import river_config
+from river_monitor.config import DOMAIN as RIVER
 from river_monitor.town_flood import TownFlood
+from settings import ApiSettings
 from storage.database import async_pool
+from storage.notifications import Notifications
 from twin.live import LiveTwin
 
 
-def create_app(settings: Settings, database_url: str) -> FastAPI:
+def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     """Build the API for an already migrated database at ``database_url``."""
     pool = async_pool(database_url, max_size=settings.db_pool_max_size)
 
     live = LiveTwin(pool, database_url)
+    notifications = Notifications(database_url, [events_channel(RIVER)])
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await pool.open()
         await live.start()
+        await notifications.start()
         try:
             yield
         finally:
+            await notifications.stop()
             await live.stop()
             await pool.close()
 
@@ -53,9 +59,11 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     app.state.settings = settings
     app.state.pool = pool
     app.state.live_twin = live
+    app.state.notifications = notifications
     app.state.database_url = database_url
-    app.state.river = river_config.load(settings.river_config)
+    app.state.river = river_config(settings.river_config)
     app.state.flood = TownFlood(app.state.river)
+    compression.install(app)  # before errors' middleware, which streams every answer
     errors.install(app)
     for module in (
         landing,

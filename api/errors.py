@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse, Response
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from alerts.errors import AlertError
 from gis_layers.errors import LayerError
-from river_monitor.alerts import AlertConflict, AlertNotFound
 from river_monitor.town_flood import FloodUnavailable
 from storage.errors import StorageError
 
@@ -27,6 +27,8 @@ class ApiError(Exception):
 
     status_code = 400
     title = "Bad request"
+    public_message = True
+    """Written for the user, whatever the status."""
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -52,6 +54,31 @@ class Unavailable(ApiError):
 
     status_code = 503
     title = "Service unavailable"
+
+
+FAMILIES: tuple[type[Exception], ...] = (
+    ApiError,
+    AlertError,
+    FloodUnavailable,
+    LayerError,
+    StorageError,
+)
+"""The base class of every error family. Each error declares its ``status_code`` and
+``title``; its message is shown to the user below 500, and from 500 up only where the
+error says it is written for users (``public_message``): otherwise it goes to the log."""
+
+
+_HIDDEN = {503: "the database is unavailable"}
+
+
+async def _declared(request: Request, exc: Exception) -> JSONResponse:
+    """An error of a family: its own status and title."""
+    status: int = getattr(exc, "status_code", 500)
+    title: str = getattr(exc, "title", "Internal error")
+    if status >= 500 and not getattr(exc, "public_message", False):
+        log.error("%s on %s: %s", type(exc).__name__, request.url.path, exc)
+        return problem(status, title, _HIDDEN.get(status, "see the logs"), request.url.path)
+    return problem(status, title, str(exc), request.url.path)
 
 
 def problem(status: int, title: str, detail: str, instance: str) -> JSONResponse:
@@ -83,32 +110,15 @@ def install(app: FastAPI) -> None:
             )
         return await call_next(request)
 
-    @app.exception_handler(ApiError)
-    async def _api(request: Request, exc: ApiError) -> JSONResponse:
-        return problem(exc.status_code, exc.title, exc.detail, request.url.path)
+    for family in FAMILIES:
+        app.add_exception_handler(family, _declared)
 
-    @app.exception_handler(AlertNotFound)
-    async def _no_alert(request: Request, exc: AlertNotFound) -> JSONResponse:
-        return problem(404, "Not found", str(exc), request.url.path)
+    async def _connection_lost(request: Request, exc: Exception) -> JSONResponse:
+        log.error("database unreachable on %s: %s", request.url.path, exc)
+        return problem(503, "Storage unavailable", _HIDDEN[503], request.url.path)
 
-    @app.exception_handler(FloodUnavailable)
-    async def _no_flood_model(request: Request, exc: FloodUnavailable) -> JSONResponse:
-        return problem(404, "Not found", str(exc), request.url.path)
-
-    @app.exception_handler(AlertConflict)
-    async def _alert_state(request: Request, exc: AlertConflict) -> JSONResponse:
-        return problem(409, "Conflict", str(exc), request.url.path)
-
-    @app.exception_handler(LayerError)
-    async def _layer(request: Request, exc: LayerError) -> JSONResponse:
-        return problem(exc.status_code, exc.title, str(exc), request.url.path)
-
-    async def _storage(request: Request, exc: Exception) -> JSONResponse:
-        log.error("storage error on %s: %s", request.url.path, exc)
-        return problem(503, "Storage unavailable", "the database is unavailable", request.url.path)
-
-    for family in (StorageError, PoolTimeout, psycopg.OperationalError):
-        app.add_exception_handler(family, _storage)
+    for failure in (PoolTimeout, psycopg.OperationalError):
+        app.add_exception_handler(failure, _connection_lost)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

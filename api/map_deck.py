@@ -17,9 +17,10 @@ fills; BENCHMARKS.md).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import pydeck as pdk
+
+from twin.map_points import AssetPoint, SensorPoint
 
 ITEMS = "/collections/{layer}/items?limit=10000"
 TILES = "/collections/{layer}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}"
@@ -81,29 +82,6 @@ _KIND_COLOUR = {
     "river_gauge": [0, 90, 180],
     "air_quality_station": [20, 150, 100],
 }
-
-
-@dataclass(frozen=True)
-class SensorPoint:
-    """A device on the map with a short label of its latest values."""
-
-    device_id: str
-    kind: str
-    lon: float
-    lat: float
-    label: str
-    colour: tuple[int, int, int]
-
-
-@dataclass(frozen=True)
-class AssetPoint:
-    """A municipal asset on the map."""
-
-    asset_id: str
-    name: str
-    kind: str
-    lon: float
-    lat: float
 
 
 def _layers(layer: str, **style: object) -> list[pdk.Layer]:

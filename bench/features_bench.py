@@ -70,9 +70,9 @@ from proc_cpu import cpu_seconds  # noqa: E402
 from scratch_db import ADMIN_URL, scratch_database  # noqa: E402
 
 from gis_layers.importer import import_file  # noqa: E402
+from harness.live import serve_env  # noqa: E402
 from hub.broker import free_port  # noqa: E402
 from storage import migrations  # noqa: E402
-from tests.api.live import serve_env  # noqa: E402
 
 PYGEOAPI_VENV = Path(os.environ.get("BENCH_PYGEOAPI_VENV", "/tmp/pygeoapi-venv"))
 PYGEOAPI_VERSION = os.environ.get("BENCH_PYGEOAPI_VERSION", "0.24.0")
@@ -219,7 +219,7 @@ def running(
 
 
 def our_server(database_url: str) -> tuple[list[str], dict[str, str], Path, int]:
-    """How tests/api/live.py ``served`` starts ``python -m hub serve``: args, env, cwd, port."""
+    """How harness/live.py ``served`` starts ``python -m hub serve``: args, env, cwd, port."""
     port = free_port()
     # PYTHONPATH: this checkout's code, not another one installed editable
     env = serve_env(database_url, port) | {"PYTHONPATH": str(ROOT)}

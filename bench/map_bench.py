@@ -11,7 +11,7 @@ What it does, every step in this one command:
    asset, a town hall at the parcels' centre: ``/map/deck.json`` centres the view on the
    assets and, with none, on (0, 0), far from any parcel.
 2. Serves it with ``smartcity serve`` as its own process, logging every request
-   (``tests/api/live.py`` ``served``).
+   (``harness/live.py`` ``served``).
 3. Starts a fresh headless Chromium per run (software WebGL: SwiftShader) and drives
    ``GET /map`` over the Chrome DevTools Protocol (``websockets``); a script injected
    before the page's own keeps the ``Deck`` that the page's ``createDeck`` returns and
@@ -88,8 +88,8 @@ from features_bench import generate_parcels, load_parcels, write_geopackages  # 
 from scratch_db import ADMIN_URL, scratch_database  # noqa: E402
 
 from gis_layers.importer import import_file  # noqa: E402
-from tests.api.live import served  # noqa: E402
-from tests.headless_chromium import CHROMIUM, command  # noqa: E402
+from harness.headless_chromium import CHROMIUM, command  # noqa: E402
+from harness.live import served  # noqa: E402
 from twin.registry import sync_from_layers  # noqa: E402
 
 WINDOW = (1200, 800)

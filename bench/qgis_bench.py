@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from features_bench import generate_parcels, load_parcels, write_geopackages  # noqa: E402
 from scratch_db import scratch_database  # noqa: E402
 
-from tests.api.live import served  # noqa: E402
+from harness.live import served  # noqa: E402
 
 QGIS_PYTHON = "/usr/bin/python3"
 SOURCES = ("tiles", "features", "geopackage")

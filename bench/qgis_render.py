@@ -38,7 +38,7 @@ from qgis.core import (  # noqa: E402
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.api.qgis_reader import render  # noqa: E402
+from harness.qgis_reader import render  # noqa: E402
 
 SIZE = (1200, 800)
 STREET = (2400.0, 1600.0)  # metres of Web Mercator: 2 m a pixel

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from scratch_db import scratch_database  # noqa: E402
 
-from river_monitor.config import DEMO  # noqa: E402
+from demo_town.river import DEMO  # noqa: E402
 from storage import devices, migrations  # noqa: E402
 
 BROKER = ("127.0.0.1", 1883)

@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT))
 
 from scratch_db import scratch_database  # noqa: E402
 
+from harness.live import served  # noqa: E402
 from storage import migrations  # noqa: E402
 from storage.partitions import PartitionKeeper  # noqa: E402
-from tests.api.live import served  # noqa: E402
 
 _TWIN = """
 INSERT INTO assets (asset_id, name, kind, lon, lat, properties)

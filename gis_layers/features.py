@@ -128,3 +128,19 @@ async def _page_decided_by_shapely(
         )
     ).fetchall()
     return [r[0] for r in features], len(matched)
+
+
+async def one(conn: AsyncConnection, layer_id: str, feature_id: str) -> str | None:
+    """Feature ``feature_id`` of a layer as GeoJSON text, or None when it has none
+    (feature ids are the integers the import gave)."""
+    if not (feature_id.isdecimal() and len(feature_id) < 10):
+        return None
+    row = await (
+        await conn.execute(
+            sql.SQL("SELECT {} FROM features WHERE layer_id = %s AND feature_id = %s").format(
+                _FEATURE_JSON
+            ),
+            (layer_id, int(feature_id)),
+        )
+    ).fetchone()
+    return None if row is None else str(row[0])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from rasterio.io import MemoryFile
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window, from_bounds
 
-from gis_layers.errors import LayerImportError, RasterQueryError
+from gis_layers.errors import LayerImportError, RasterNotFound, RasterQueryError
 from gis_layers.importer import layer_id_for
 
 CRS84 = "OGC:CRS84"
@@ -52,6 +53,71 @@ class RasterReport:
     crs: str
     width: int
     height: int
+
+
+@dataclass(frozen=True)
+class Raster:
+    """A registered raster as the catalogue describes it (bounds: west, south, east, north)."""
+
+    raster_id: str
+    title: str
+    path: str
+    crs: str
+    width: int
+    height: int
+    bands: int
+    dtype: str
+    nodata: float | None
+    resolution: list[float]
+    bbox: tuple[float, float, float, float]
+    """In the raster's own CRS."""
+    bbox_crs84: tuple[float, float, float, float]
+    imported_at: datetime
+
+
+_CATALOGUE = """
+SELECT raster_id, title, path, crs, width, height, bands, dtype, nodata, resolution,
+       (bbox_native[1])[0], (bbox_native[1])[1], (bbox_native[0])[0], (bbox_native[0])[1],
+       (bbox_crs84[1])[0], (bbox_crs84[1])[1], (bbox_crs84[0])[0], (bbox_crs84[0])[1],
+       imported_at
+FROM rasters
+"""
+
+
+def _raster(row: tuple[Any, ...]) -> Raster:
+    raster_id, title, path, crs, width, height, bands, dtype, nodata, resolution = row[:10]
+    w, s, e, n, w84, s84, e84, n84 = row[10:18]
+    return Raster(
+        raster_id=raster_id,
+        title=title,
+        path=path,
+        crs=crs,
+        width=width,
+        height=height,
+        bands=bands,
+        dtype=dtype,
+        nodata=nodata,
+        resolution=list(resolution),
+        bbox=(w, s, e, n),
+        bbox_crs84=(w84, s84, e84, n84),
+        imported_at=row[18],
+    )
+
+
+async def all_rasters(conn: psycopg.AsyncConnection) -> list[Raster]:
+    """Every registered raster, by id."""
+    rows = await (await conn.execute(_CATALOGUE + " ORDER BY raster_id")).fetchall()
+    return [_raster(r) for r in rows]
+
+
+async def raster(conn: psycopg.AsyncConnection, raster_id: str) -> Raster:
+    """The raster ``raster_id``; :class:`RasterNotFound` (404) when there is none."""
+    row = await (
+        await conn.execute(_CATALOGUE + " WHERE raster_id = %s", (raster_id,))
+    ).fetchone()
+    if row is None:
+        raise RasterNotFound(f"no raster {raster_id!r}; see /rasters")
+    return _raster(row)
 
 
 def _box(bounds: tuple[float, float, float, float]) -> str:

@@ -1,1 +1,2 @@
-"""The hub's process wiring: settings, embedded services, the CLI and the demo supervisor."""
+"""The hub's process wiring: embedded services, the CLI and the demo supervisor (settings live in
+:mod:`settings`, below every package)."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hub.settings import Settings
+from settings import Settings
 
 if TYPE_CHECKING:
     import psycopg
@@ -228,21 +228,22 @@ def ingest(
 @app.command("river")
 def river() -> None:
     """Run the Danube monitor: alerts from every gauge reading, notifications out."""
+    from demo_town.river import river_config
     from hub.services import broker_url, database_url
     from river_monitor import service
-    from river_monitor.config import RiverConfigError, load
+    from river_monitor.config import RiverConfigError
     from storage import migrations
     from storage.database import connect
 
     _setup_logging()
     settings = _settings()
     with _user_errors(RiverConfigError):
-        load(settings.river_config)  # refuse a bad file before connecting anything
+        config = river_config(settings.river_config)  # a bad file: refused before connecting
     stop = _stop_on_signals()
     with database_url(settings) as url, broker_url(settings) as mqtt:
         with connect(url) as conn:
             migrations.upgrade(conn)
-        service.run(settings, url, mqtt, stop)
+        service.run(settings, config, url, mqtt, stop)
 
 
 @app.command("serve")

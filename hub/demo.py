@@ -31,12 +31,13 @@ from pathlib import Path
 import tomli_w
 
 from demo_town.catalogue import GAUGE_ASSET_ID
+from demo_town.river import DEMO
 from hub.broker import free_port, port_answers
 from hub.demo_data import demo_loaded, load_demo_town
 from hub.services import database_url
-from hub.settings import BrokerAddress, Settings
 from ingest_mqtt.client import wait_for_broker
 from river_monitor.config import RiverConfig, load
+from settings import BrokerAddress, Settings
 from simulator.signals import DanubeModel, FloodWave
 from storage.database import connect
 from storage.meta import get_meta, subscribed_key
@@ -108,7 +109,7 @@ def river_rules(settings: Settings, flood: DemoFlood, now: datetime) -> Path | N
     """
     wave = flood.wave(now)
     configured = settings.river_config
-    config = load(configured) if configured else faster(load(None), DEMO_SPEEDUP)
+    config = load(configured) if configured else faster(DEMO, DEMO_SPEEDUP)
     gauge = config.gauge(GAUGE_ASSET_ID)
     if gauge is not None:
         level = DanubeModel.from_seed(settings.seed).level_cm(wave.start)

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Iterator
 
 from hub.broker import EmbeddedBroker, port_answers
-from hub.settings import Settings
+from settings import Settings
 from storage.embedded import EmbeddedPostgres
 
 # Where a standalone process looks for, or starts, the embedded broker, so that

@@ -1,1 +1,3 @@
-"""MQTT ingestion: topics, payload parsers, the paho client wrapper and the batching worker."""
+"""MQTT in and out: topics, payload parsers, the paho client wrapper, the batching worker,
+and the publisher the hub's own events go out through. The only package that imports an
+MQTT client library."""

@@ -1,4 +1,5 @@
-"""paho-mqtt clients for publishing (the simulator) and probing a broker, from a broker URL.
+"""paho-mqtt clients for publishing (the simulator; the hub's events through
+:mod:`ingest_mqtt.publisher`) and probing a broker, from a broker URL.
 
 The ingestion worker receives with gmqtt instead (:mod:`ingest_mqtt.consumer`); the
 session constants below are shared with it.
@@ -12,7 +13,7 @@ import time
 
 import paho.mqtt.client as mqtt
 
-from hub.settings import BrokerAddress
+from settings import BrokerAddress
 
 log = logging.getLogger(__name__)
 

@@ -35,9 +35,9 @@ import gmqtt
 from gmqtt.mqtt.constants import MQTTCommands, MQTTv50, MQTTv311
 from gmqtt.mqtt.package import CommandWithMidPacket
 
-from hub.settings import BrokerAddress
 from ingest_mqtt.client import KEEPALIVE_S, RECONNECT_MIN_S, SESSION_EXPIRY_S
 from ingest_mqtt.decode import Incoming
+from settings import BrokerAddress
 
 log = logging.getLogger(__name__)
 

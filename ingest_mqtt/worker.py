@@ -27,13 +27,13 @@ from pathlib import Path
 import psycopg
 from prometheus_client import start_http_server
 
-from hub.settings import Settings
 from ingest_mqtt.consumer import Consumer
 from ingest_mqtt.decode import Incoming, decode
 from ingest_mqtt.metrics import IngestMetrics, IngestStats
 from ingest_mqtt.registry import RegistryCache
 from ingest_mqtt.spool import Spool, SpoolFull
 from ingest_mqtt.topics import subscriptions
+from settings import IngestSettings
 from storage import devices, migrations, worker_reports
 from storage.database import connect
 from storage.errors import StorageError
@@ -49,7 +49,7 @@ REPORT_INTERVAL_S = 5.0
 _DB_DOWN = (psycopg.OperationalError, psycopg.InterfaceError, StorageError)
 
 
-def subscription_filters(settings: Settings) -> list[str]:
+def subscription_filters(settings: IngestSettings) -> list[str]:
     """The worker's topic filters, shared between workers when MQTT 5 allows it."""
     filters = subscriptions(settings.topic_prefix)
     if settings.mqtt_protocol == "5" and settings.ingest_shared_group:
@@ -62,7 +62,7 @@ class IngestWorker:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: IngestSettings,
         database_url: str,
         broker_url: str,
         spool_dir: Path | None = None,

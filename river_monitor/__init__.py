@@ -1,1 +1,2 @@
-"""The Danube monitor: gauge alerts with a lifecycle, notifications, flood impact."""
+"""The Danube monitor: gauge conditions fed to the alert engine (:mod:`alerts`), gauge
+levels and their trend, the flood extent and its impact."""

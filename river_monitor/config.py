@@ -1,33 +1,30 @@
 """What the Danube monitor watches and whom it tells: gauges, their rules, webhooks.
 
-Read from a TOML file (``SMARTCITY_RIVER_CONFIG``); without one, the demo town's
-Turnu Măgurele gauge. Its attention (500 cm) and flood (550 cm) levels are INHGA's
-published values; the danger level, the gauge zero and every rule below that is not a
-threshold are illustrative defaults, marked as such in ``illustrative`` and meant to be
-set per gauge by the people who answer for it. Example file: docs/river.md.
+Read from a TOML file (``SMARTCITY_RIVER_CONFIG``; example in docs/river.md). The
+values that are not published thresholds (the danger level, the gauge zero, every rule
+below) are meant to be set per gauge by the people who answer for it, and a gauge says
+which of its values are only illustrative in ``illustrative``. The demo town provides
+its own configuration (``demo_town/river.py``).
+
+To the alert engine (:mod:`alerts`) the river is one domain, ``river``: its gauges are
+the subjects, each with its contact groups and timers (:attr:`RiverConfig.alert_source`).
 """
 
 from __future__ import annotations
 
-import base64
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    HttpUrl,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from demo_town import GAUGE_ZERO_M
-from demo_town.catalogue import GAUGE_ASSET_ID
+from alerts.model import AlertSource, Escalation, Subject, Webhook
 from river_monitor.thresholds import GaugeThresholds
+
+DOMAIN = "river"
+"""The river's name in the alert engine: events ``river.alert.*``, MQTT topics
+``{prefix}/events/river/...``, notification channel ``river_events``."""
 
 Minutes = Annotated[float, Field(gt=0)]
 
@@ -96,33 +93,14 @@ class GaugeConfig(BaseModel):
         """The water-surface altitude (m) of a level read on this gauge."""
         return self.zero_m + level_cm / 100.0
 
-
-class Webhook(BaseModel):
-    """An HTTP endpoint receiving the events of some contact groups, signed with HMAC."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
-    url: HttpUrl
-    secret: SecretStr = Field(description="shared HMAC-SHA256 key, whsec_<base64>")
-    contacts: tuple[str, ...] = Field(
-        default=(), description="contact groups it receives; empty: every group"
-    )
-
-    @field_validator("secret")
-    @classmethod
-    def _usable_secret(cls, secret: SecretStr) -> SecretStr:
-        text = secret.get_secret_value()
-        try:
-            key = base64.b64decode(text.removeprefix("whsec_"), validate=True)
-        except ValueError:
-            key = b""
-        if not text.startswith("whsec_") or not 24 <= len(key) <= 64:
-            raise ValueError(
-                "must be a Standard Webhooks secret: whsec_ followed by base64 of"
-                " 24 to 64 random bytes"
-            )
-        return secret
+    @property
+    def escalation(self) -> Escalation:
+        """Whom its alerts reach, and when they move on."""
+        return Escalation(
+            self.contacts,
+            ack_timeout=timedelta(minutes=self.ack_timeout_min),
+            reminder_every=timedelta(minutes=self.reminder_every_min),
+        )
 
 
 class RiverConfig(BaseModel):
@@ -148,38 +126,15 @@ class RiverConfig(BaseModel):
         """The configuration of a gauge, or None if it is not watched."""
         return next((g for g in self.gauges if g.device_id == device_id), None)
 
-
-DEMO = RiverConfig(
-    gauges=(
-        GaugeConfig(
-            device_id=GAUGE_ASSET_ID,
-            name="Tr. Măgurele (Dunăre)",
-            zero_m=GAUGE_ZERO_M,
-            attention_cm=500,  # INHGA Danube bulletin, 18.02.2021
-            flood_cm=550,  # INHGA bulletin, 04.04.2018: "Tr. Măgurele (550+40)"
-            danger_cm=650,
-            illustrative=(
-                "zero_m",
-                "danger_cm",
-                "hysteresis_cm",
-                "rise_cm_per_h",
-                "silence_after_min",
-                "spike_cm_per_h",
-                "ack_timeout_min",
-                "reminder_every_min",
-                "contacts",
-            ),
-            contacts=("duty-officer", "clsu-turnu-magurele", "isu-teleorman"),
-        ),
-    ),
-)
-"""The demo town's gauge: published thresholds where there are some (DOMAIN.md)."""
+    @property
+    def alert_source(self) -> AlertSource:
+        """The river as the alert engine's client (built anew on each access)."""
+        subjects = {g.device_id: Subject(g.device_id, g.name, g.escalation) for g in self.gauges}
+        return AlertSource(DOMAIN, "gauge", subjects, self.webhooks)
 
 
-def load(path: Path | None) -> RiverConfig:
-    """The configuration in the TOML file at ``path``, or the demo's without one."""
-    if path is None:
-        return DEMO
+def load(path: Path) -> RiverConfig:
+    """The configuration in the TOML file at ``path``."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

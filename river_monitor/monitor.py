@@ -1,9 +1,10 @@
-"""The alert engine as a service: every committed gauge reading evaluated, in order.
+"""The gauges watched as a service: every committed reading evaluated, in order.
 
 The ingest writer announces each committed batch's devices on ``readings_changed``;
 the monitor then reads the watched gauges' new readings (after its stored place in
-each, ``river_gauge_state``) and applies the condition changes in the same
-transaction as it moves its place, so a restart neither misses nor repeats a reading.
+each, ``river_gauge_state``) and hands the condition changes to the alert engine
+(:func:`alerts.store.apply`) in the same transaction as it moves its place, so a
+restart neither misses nor repeats a reading.
 Each second it also lets time pass: silence, and the acknowledgement and reminder
 timers. Readings that arrive older than the monitor's place (beyond ``SETTLE_S``) are
 stored by ingestion but do not move the alert state (a level cannot be raised in the
@@ -19,8 +20,10 @@ from datetime import UTC, datetime, timedelta
 
 from psycopg import AsyncConnection
 
-from river_monitor import alerts
-from river_monitor.conditions import GaugeWatch
+from alerts import store
+from river_monitor import levels
+from river_monitor.alerting import condition
+from river_monitor.conditions import Change, GaugeWatch
 from river_monitor.config import GaugeConfig, RiverConfig
 from storage.database import reconnecting
 from storage.readings import CHANGED_CHANNEL
@@ -51,6 +54,7 @@ class Monitor:
     ) -> None:
         self._url = database_url
         self._config = config
+        self._source = config.alert_source
         self._tick_s = tick_s
         self._clock = clock
         self._watches: dict[str, GaugeWatch] = {}
@@ -99,13 +103,7 @@ class Monitor:
         ).fetchone()
         if row is None:
             # first start: from the rise window before the latest reading, if any
-            latest = await (
-                await conn.execute(
-                    "SELECT max(time) FROM readings WHERE device_id = %s AND quantity = %s",
-                    (gauge.device_id, gauge.quantity),
-                )
-            ).fetchone()
-            last = latest[0] if latest else None
+            last = await levels.latest_time(conn, gauge)
             place = None if last is None else last - timedelta(hours=gauge.rise_window_h)
             arrival = last
             await conn.execute(
@@ -115,22 +113,11 @@ class Monitor:
             )
         else:
             place, arrival = row
-        recent: list[tuple[datetime, float]] = []
+        recent: list[levels.Level] = []
         if place is not None:
-            rows = await (
-                await conn.execute(
-                    "SELECT time, value FROM readings WHERE device_id = %s AND quantity = %s"
-                    " AND time > %s AND time <= %s ORDER BY time",
-                    (
-                        gauge.device_id,
-                        gauge.quantity,
-                        place - timedelta(hours=gauge.rise_window_h),
-                        place,
-                    ),
-                )
-            ).fetchall()
-            recent = [(t, float(v)) for t, v in rows]
-        severities = await alerts.open_severities(conn, gauge.device_id)
+            window_start = place - timedelta(hours=gauge.rise_window_h)
+            recent = await levels.between(conn, gauge, window_start, place)
+        severities = await store.open_severities(conn, self._source, gauge.device_id)
         self._watches[gauge.device_id] = GaugeWatch(gauge, severities, recent, arrival)
         self._places[gauge.device_id] = place
 
@@ -138,22 +125,13 @@ class Monitor:
         for gauge_id in sorted(gauge_ids):
             watch = self._watches[gauge_id]
             while True:
-                place = self._places[gauge_id]
-                rows = await (
-                    await conn.execute(
-                        "SELECT time, value FROM readings WHERE device_id = %s AND quantity = %s"
-                        " AND time > coalesce(%s, '-infinity'::timestamptz)"
-                        " ORDER BY time LIMIT %s",
-                        (gauge_id, watch.config.quantity, place, BATCH),
-                    )
-                ).fetchall()
+                rows = await levels.after(conn, watch.config, self._places[gauge_id], BATCH)
                 if not rows:
                     break
                 now = self._clock()
                 async with conn.transaction():
                     for moment, value in rows:
-                        for change in watch.reading(moment, float(value), now):
-                            await alerts.apply(conn, self._config, change, now)
+                        await self._apply(conn, watch, watch.reading(moment, value, now), now)
                     place = rows[-1][0]
                     await conn.execute(
                         "INSERT INTO river_gauge_state (gauge_id, last_time, last_arrival)"
@@ -171,6 +149,11 @@ class Monitor:
             changes = watch.tick(now)
             if changes:
                 async with conn.transaction():
-                    for change in changes:
-                        await alerts.apply(conn, self._config, change, now)
-        await alerts.run_timers(conn, self._config, now)
+                    await self._apply(conn, watch, changes, now)
+        await store.run_timers(conn, self._source, now)
+
+    async def _apply(
+        self, conn: AsyncConnection, watch: GaugeWatch, changes: list[Change], now: datetime
+    ) -> None:
+        for change in changes:
+            await store.apply(conn, self._source, condition(watch.config, change), now)

@@ -1,5 +1,6 @@
-"""``smartcity river``: the alert engine, the notification dispatcher and the keeper of
-the threshold flood extents, one process."""
+"""``smartcity river``: the gauge monitor, the delivery of its alerts (the alert engine's
+dispatcher for the ``river`` domain) and the keeper of the threshold flood extents, one
+process."""
 
 from __future__ import annotations
 
@@ -10,13 +11,12 @@ import threading
 
 import psycopg
 
-from hub.settings import Settings
-from ingest_mqtt.client import make_client
-from river_monitor import config as river_config
+from alerts.delivery import Backoff, Dispatcher
+from ingest_mqtt.publisher import Publisher
 from river_monitor.config import RiverConfig
 from river_monitor.monitor import Monitor
-from river_monitor.notify import Backoff, Dispatcher
 from river_monitor.town_flood import FloodUnavailable, TownFlood, refresh_extents
+from settings import RiverSettings
 from storage.database import connect
 from storage.errors import StorageError
 
@@ -47,10 +47,13 @@ async def _keep_extents(database_url: str, config: RiverConfig, stop: asyncio.Ev
             await asyncio.wait_for(stop.wait(), EXTENTS_CHECK_S)
 
 
-async def _run(settings: Settings, database_url: str, mqtt_url: str, stop: threading.Event) -> None:
-    config = river_config.load(settings.river_config)
-    publisher = make_client(mqtt_url, "smartcity-river", protocol=settings.mqtt_protocol)
-    publisher.loop_start()
+async def _run(
+    settings: RiverSettings,
+    config: RiverConfig,
+    database_url: str,
+    publisher: Publisher,
+    stop: threading.Event,
+) -> None:
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     threading.Thread(
@@ -59,22 +62,25 @@ async def _run(settings: Settings, database_url: str, mqtt_url: str, stop: threa
     monitor = Monitor(database_url, config, tick_s=settings.river_tick_s)
     dispatcher = Dispatcher(
         database_url,
-        config,
+        config.alert_source,
         publisher,
         settings.topic_prefix,
         backoff=Backoff(max_s=settings.river_retry_max_s),
     )
-    try:
-        await asyncio.gather(
-            monitor.run(stopping),
-            dispatcher.run(stopping),
-            _keep_extents(database_url, config, stopping),
-        )
-    finally:
-        publisher.disconnect()
-        publisher.loop_stop()
+    await asyncio.gather(
+        monitor.run(stopping),
+        dispatcher.run(stopping),
+        _keep_extents(database_url, config, stopping),
+    )
 
 
-def run(settings: Settings, database_url: str, mqtt_url: str, stop: threading.Event) -> None:
-    """Watch the gauges and deliver their alerts until ``stop`` is set."""
-    asyncio.run(_run(settings, database_url, mqtt_url, stop))
+def run(
+    settings: RiverSettings,
+    config: RiverConfig,
+    database_url: str,
+    mqtt_url: str,
+    stop: threading.Event,
+) -> None:
+    """Watch the configured gauges and deliver their alerts until ``stop`` is set."""
+    with Publisher(mqtt_url, "smartcity-river", protocol=settings.mqtt_protocol) as publisher:
+        asyncio.run(_run(settings, config, database_url, publisher, stop))

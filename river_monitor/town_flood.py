@@ -51,6 +51,9 @@ ANSWERS = 16
 class FloodUnavailable(LookupError):
     """The flood model cannot be built here; the message says what is missing."""
 
+    status_code = 404
+    title = "Not found"
+
 
 Version = tuple[tuple[str, datetime], ...]
 

@@ -46,3 +46,30 @@ def quantities_by_device(conn: psycopg.Connection) -> dict[str, frozenset[str]]:
         device_id: frozenset(quantities)
         for device_id, quantities in conn.execute("SELECT device_id, quantities FROM devices")
     }
+
+
+_WITH_LATEST = """
+SELECT d.device_id, d.kind, d.asset_id, d.quantities, d.lon, d.lat,
+       coalesce(json_object_agg(l.quantity, json_build_object('time', l.time, 'value', l.value))
+                FILTER (WHERE l.quantity IS NOT NULL), '{}'::json)
+FROM devices d LEFT JOIN latest_readings l USING (device_id)
+WHERE (%(kind)s::text IS NULL OR d.kind = %(kind)s)
+GROUP BY d.device_id
+ORDER BY d.device_id
+"""
+
+
+async def with_latest(conn: psycopg.AsyncConnection, kind: str | None = None) -> list[dict]:
+    """Every registered device (of ``kind``, if given), by id, with its latest value per
+    quantity as ``{quantity: {"time", "value"}}``."""
+    rows = await (await conn.execute(_WITH_LATEST, {"kind": kind})).fetchall()
+    names = ("device_id", "kind", "asset_id", "quantities", "lon", "lat", "latest")
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+async def quantities_of(conn: psycopg.AsyncConnection, device_id: str) -> list[str] | None:
+    """The quantities ``device_id`` reports; None when it is not registered."""
+    row = await (
+        await conn.execute("SELECT quantities FROM devices WHERE device_id = %s", (device_id,))
+    ).fetchone()
+    return None if row is None else list(row[0])

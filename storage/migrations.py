@@ -63,6 +63,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "asset_places", lambda _conn: "0007_asset_places.sql"),
     Migration(8, "rasters", lambda _conn: "0008_rasters.sql"),
     Migration(9, "river_alerts", lambda _conn: "0009_river_alerts.sql"),
+    Migration(10, "alerts", lambda _conn: "0010_alerts.sql"),
 )
 
 
@@ -115,3 +116,16 @@ def readings_storage(conn: psycopg.Connection) -> str:
     if row is None:
         raise MigrationError("database not migrated: run `smartcity db upgrade`")
     return str(row[0])
+
+
+async def schema_state(conn: psycopg.AsyncConnection) -> tuple[str, int]:
+    """How readings are stored (``"unknown"`` before the first migration) and the
+    latest applied schema version (0 for none), for health checks."""
+    storage = await (
+        await conn.execute("SELECT value FROM hub_meta WHERE key = 'readings_storage'")
+    ).fetchone()
+    version = await (await conn.execute("SELECT max(version) FROM schema_migrations")).fetchone()
+    return (
+        str(storage[0]) if storage else "unknown",
+        int(version[0]) if version and version[0] else 0,
+    )

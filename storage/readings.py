@@ -168,3 +168,66 @@ class ReadingWriter:
                     ),
                 )
         return inserted
+
+
+async def series(
+    conn: psycopg.AsyncConnection,
+    device_id: str,
+    quantity: str,
+    start: datetime,
+    end: datetime,
+    limit: int,
+) -> list[tuple[datetime, float]]:
+    """A device's readings of one quantity in ``[start, end)``, oldest first."""
+    rows = await (
+        await conn.execute(
+            "SELECT time, value FROM readings WHERE device_id = %s AND quantity = %s"
+            " AND time >= %s AND time < %s ORDER BY time LIMIT %s",
+            (device_id, quantity, start, end, limit),
+        )
+    ).fetchall()
+    return [(t, v) for t, v in rows]
+
+
+@dataclass(frozen=True)
+class StoredDeadLetter:
+    """A dead letter as stored, with its id for paging."""
+
+    id: int
+    received_at: datetime
+    topic: str
+    reason: str
+    record_index: int | None
+    payload: bytes
+
+
+_DEAD_LETTERS_WHERE = """
+WHERE (%(since)s::timestamptz IS NULL OR received_at >= %(since)s)
+  AND (%(topic)s::text IS NULL OR topic LIKE %(topic)s || '%%')
+  AND (%(before)s::bigint IS NULL OR id < %(before)s)
+"""
+
+
+async def dead_letter_page(
+    conn: psycopg.AsyncConnection,
+    since: datetime | None,
+    topic_prefix: str | None,
+    before: int | None,
+    limit: int,
+) -> tuple[list[StoredDeadLetter], int]:
+    """Dead letters received at or after ``since``, on topics starting with
+    ``topic_prefix``, with ids below ``before``: newest first, and how many match."""
+    params = {"since": since, "topic": topic_prefix, "before": before, "limit": limit}
+    rows = await (
+        await conn.execute(
+            "SELECT id, received_at, topic, reason, record_index, payload FROM dead_letters"
+            + _DEAD_LETTERS_WHERE
+            + "ORDER BY id DESC LIMIT %(limit)s",
+            params,
+        )
+    ).fetchall()
+    total = await (
+        await conn.execute("SELECT count(*) FROM dead_letters" + _DEAD_LETTERS_WHERE, params)
+    ).fetchone()
+    page = [StoredDeadLetter(r[0], r[1], r[2], r[3], r[4], bytes(r[5])) for r in rows]
+    return page, total[0] if total else 0

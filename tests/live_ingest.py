@@ -13,8 +13,8 @@ import paho.mqtt.client as mqtt
 import psycopg
 import pytest
 
-from hub.settings import Settings
 from ingest_mqtt.worker import IngestWorker
+from settings import Settings
 from storage import devices, migrations
 
 WAIT_S = 20.0

@@ -19,14 +19,15 @@ import psutil
 import pytest
 
 from demo_town.catalogue import GAUGE_ASSET_ID
+from demo_town.river import DEMO
 from hub.broker import free_port
 from hub.cli import FLOOD_FALL_MINUTES, FLOOD_RISE_MINUTES
 from hub.demo import DemoFlood, FloodTooSteep, river_rules
-from hub.settings import Settings
 from hub.simulate import TICK_S
 from ingest_mqtt.decode import Incoming, decode
 from river_monitor.conditions import Change, GaugeWatch
 from river_monitor.config import GaugeConfig, load
+from settings import Settings
 from simulator.engine import SimDevice, Simulator
 from tests import backends
 
@@ -78,7 +79,7 @@ def test_demo_flood_raises_a_rapid_rise_alert_and_no_spike(
     first = _first_raised(changes, "rise", start)
     assert first is not None and first <= FIRST_ALERT_MIN, first
     # the gauge's own rules make no rapid-rise alert of the same wave while it rises
-    real = load(None).gauge(GAUGE_ASSET_ID)
+    real = DEMO.gauge(GAUGE_ASSET_ID)
     assert real is not None
     assert _first_raised(_judged(real, flood, start, settings.seed), "rise", start) is None
 

@@ -18,7 +18,9 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = sorted(
-    p.name for p in ROOT.iterdir() if (p / "__init__.py").exists() and p.name not in {"tests"}
+    p.name
+    for p in ROOT.iterdir()
+    if (p / "__init__.py").exists() and p.name not in {"tests", "harness"}
 )
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import psycopg
 
-from hub.settings import Settings
 from ingest_mqtt.worker import IngestWorker
+from settings import Settings
 from storage import devices, migrations
 from storage.embedded import EmbeddedPostgres
 

@@ -12,10 +12,10 @@ import psycopg
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from hub.settings import Settings
+from harness.live import live_server
 from ingest_mqtt.worker import IngestWorker
+from settings import Settings
 from storage import devices, migrations
-from tests.api.live import live_server
 from tests.live_ingest import WAIT_S, publish, wait_for
 
 

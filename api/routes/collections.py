@@ -20,12 +20,14 @@ from psycopg import AsyncConnection
 from pydantic import BaseModel
 
 from api import crs as crs_ref
+from api import deps
 from api.deps import connection
 from api.errors import InvalidParameter, NotFound
 from api.geojson import GEOJSON, feature_collection
-from api.ogc import CRS84, CollectionId, Link, link
-from gis_layers import cql2_filter, features, queryables
-from gis_layers.errors import FilterError, LayerNotFound
+from api.ogc import CRS84, Link, link
+from gis_layers import catalogue, cql2_filter, features, queryables
+from gis_layers.catalogue import Layer
+from gis_layers.errors import FilterError
 from gis_layers.queryables import Queryable
 
 router = APIRouter(tags=["collections"])
@@ -95,28 +97,19 @@ def parse_bbox(raw: str | None, bbox_crs: str = CRS84) -> shapely.Polygon | None
     return area
 
 
-def _box_to_list(box: str | None) -> list[list[float]] | None:
-    if box is None:
-        return None
-    # PostgreSQL prints a box as (maxx,maxy),(minx,miny)
-    nums = [float(v) for v in box.replace("(", "").replace(")", "").split(",")]
-    return [[nums[2], nums[3], nums[0], nums[1]]]
-
-
 _QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 _SCHEMA_JSON = "application/schema+json"
 
 
-def _collection(request: Request, row: tuple) -> Collection:
-    layer_id, title, geometry_type, source_crs, count, bbox, _attributes = row
-    bbox_list = _box_to_list(bbox)
+def _collection(request: Request, layer: Layer) -> Collection:
+    layer_id = layer.layer_id
     return Collection(
         id=layer_id,
-        title=title,
-        geometryType=geometry_type,
-        sourceCrs=source_crs,
-        numberOfFeatures=count,
-        extent=Extent(spatial=SpatialExtent(bbox=bbox_list)) if bbox_list else None,
+        title=layer.title,
+        geometryType=layer.geometry_type,
+        sourceCrs=layer.source_crs,
+        numberOfFeatures=layer.feature_count,
+        extent=Extent(spatial=SpatialExtent(bbox=[list(layer.bbox)])) if layer.bbox else None,
         links=[
             link(request.url_for("collection", collectionId=layer_id), "self", "application/json"),
             link(request.url_for("collection_items", collectionId=layer_id), "items", GEOJSON),
@@ -141,43 +134,25 @@ def _collection(request: Request, row: tuple) -> Collection:
     )
 
 
-_LAYER_COLUMNS = (
-    "SELECT layer_id, title, geometry_type, source_crs, feature_count, bbox_crs84::text,"
-    " attributes FROM layers"
-)
-
-
 @router.get("/collections", response_model=Collections, response_model_exclude_none=True)
 async def collections(
     request: Request, conn: Annotated[AsyncConnection, Depends(connection)]
 ) -> Collections:
     """Every vector layer of the hub."""
-    rows = await (await conn.execute(_LAYER_COLUMNS + " ORDER BY layer_id")).fetchall()
     return Collections(
-        collections=[_collection(request, row) for row in rows],
+        collections=[_collection(request, layer) for layer in await catalogue.all_layers(conn)],
         links=[link(request.url, "self", "application/json")],
     )
-
-
-async def _layer_row(conn: AsyncConnection, collection_id: str) -> tuple:
-    row = await (
-        await conn.execute(_LAYER_COLUMNS + " WHERE layer_id = %s", (collection_id,))
-    ).fetchone()
-    if row is None:
-        raise LayerNotFound(f"no collection {collection_id!r}; see /collections")
-    return row
 
 
 @router.get(
     "/collections/{collectionId}", response_model=Collection, response_model_exclude_none=True
 )
 async def collection(
-    collection_id: CollectionId,
-    request: Request,
-    conn: Annotated[AsyncConnection, Depends(connection)],
+    request: Request, layer: Annotated[Layer, Depends(deps.layer)]
 ) -> Collection:
     """One layer's description."""
-    return _collection(request, await _layer_row(conn, collection_id))
+    return _collection(request, layer)
 
 
 @router.get(
@@ -186,9 +161,8 @@ async def collection(
     responses={200: {"content": {_SCHEMA_JSON: {}}}},
 )
 async def collection_queryables(
-    collection_id: CollectionId,
     request: Request,
-    conn: Annotated[AsyncConnection, Depends(connection)],
+    layer: Annotated[Layer, Depends(deps.layer)],
     f: Annotated[
         Literal["schema", "list"],
         Query(description="schema: JSON Schema (Part 3); list: the draft's list (GDAL)"),
@@ -196,12 +170,11 @@ async def collection_queryables(
 ) -> Response:
     """What the collection's features can be filtered on (Part 3), as a JSON Schema, or
     as the draft's ``{"queryables": [{"id": ...}]}`` list GDAL's OAPIF driver reads."""
-    row = await _layer_row(conn, collection_id)
-    found = queryables.from_attributes(row[6])
+    found = queryables.from_attributes(layer.attributes)
     if f == "list":
         listed = [{"id": q.name, "type": q.type} for q in found.values()]
         return Response(json.dumps({"queryables": listed}), media_type=_JSON)
-    document = queryables.json_schema(found, str(request.url), f"{row[1]} queryables")
+    document = queryables.json_schema(found, str(request.url), f"{layer.title} queryables")
     return Response(json.dumps(document), media_type=_SCHEMA_JSON)
 
 
@@ -258,9 +231,9 @@ def _items_filter(
     responses={200: {"content": {"application/geo+json": {}}}},
 )
 async def items(
-    collection_id: CollectionId,
     request: Request,
     conn: Annotated[AsyncConnection, Depends(connection)],
+    layer: Annotated[Layer, Depends(deps.layer)],
     bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy in CRS84")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
@@ -296,10 +269,10 @@ async def items(
     queryable as ``name=value``, and a CQL2 ``filter`` all apply together."""
     target = crs_ref.checked(crs, "crs")
     box = parse_bbox(bbox, crs_ref.checked(bbox_crs, "bbox-crs"))
-    row = await _layer_row(conn, collection_id)
+    collection_id = layer.layer_id
     compiled = _items_filter(
         request,
-        queryables.from_attributes(row[6]),
+        queryables.from_attributes(layer.attributes),
         filter_,
         filter_lang,
         crs_ref.checked(filter_crs, "filter-crs"),
@@ -324,34 +297,25 @@ async def items(
     return response
 
 
-_FEATURE = """
-SELECT json_build_object('type', 'Feature', 'id', feature_id,
-                         'geometry', geometry, 'properties', properties)::text
-FROM features WHERE layer_id = %s AND feature_id = %s
-"""
-
-
 @router.get(
     "/collections/{collectionId}/items/{feature_id}",
     response_class=Response,
     responses={200: {"content": {GEOJSON: {}}}},
 )
 async def feature(
-    collection_id: CollectionId,
     feature_id: str,
     request: Request,
     conn: Annotated[AsyncConnection, Depends(connection)],
+    layer: Annotated[Layer, Depends(deps.layer)],
     crs: Annotated[str | None, Query(description=_CRS_HELP)] = None,
 ) -> Response:
     """One feature of a layer."""
     target = crs_ref.checked(crs, "crs")
-    await _layer_row(conn, collection_id)
-    row = None
-    if feature_id.isdecimal() and len(feature_id) < 10:
-        row = await (await conn.execute(_FEATURE, (collection_id, int(feature_id)))).fetchone()
-    if row is None:
+    collection_id = layer.layer_id
+    found = await features.one(conn, collection_id, feature_id)
+    if found is None:
         raise NotFound(f"collection {collection_id!r} has no feature {feature_id!r}")
-    body = json.loads(crs_ref.reproject_features([row[0]], target)[0])
+    body = json.loads(crs_ref.reproject_features([found], target)[0])
     body["links"] = [
         link(request.url, "self", GEOJSON).model_dump(exclude_none=True),
         link(

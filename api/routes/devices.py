@@ -12,6 +12,8 @@ from pydantic import BaseModel
 from api.deps import connection
 from api.errors import InvalidParameter, NotFound
 from api.params import UtcDateTime, period
+from storage import devices as registry
+from storage import readings
 
 router = APIRouter(tags=["devices"])
 
@@ -62,36 +64,13 @@ class ReadingSeries(BaseModel):
     readings: list[ReadingOut]
 
 
-_DEVICES = """
-SELECT d.device_id, d.kind, d.asset_id, d.quantities, d.lon, d.lat,
-       coalesce(json_object_agg(l.quantity, json_build_object('time', l.time, 'value', l.value))
-                FILTER (WHERE l.quantity IS NOT NULL), '{}'::json)
-FROM devices d LEFT JOIN latest_readings l USING (device_id)
-WHERE (%(kind)s::text IS NULL OR d.kind = %(kind)s)
-GROUP BY d.device_id
-ORDER BY d.device_id
-"""
-
-
 @router.get("/devices", response_model=DeviceList)
 async def list_devices(
     conn: Annotated[AsyncConnection, Depends(connection)],
     kind: Annotated[str | None, Query(description="only devices of this kind")] = None,
 ) -> DeviceList:
     """The device registry: ids, kinds, quantities and latest readings."""
-    rows = await (await conn.execute(_DEVICES, {"kind": kind})).fetchall()
-    devices = [
-        DeviceOut(
-            device_id=r[0],
-            kind=r[1],
-            asset_id=r[2],
-            quantities=r[3],
-            lon=r[4],
-            lat=r[5],
-            latest=r[6],
-        )
-        for r in rows
-    ]
+    devices = [DeviceOut(**row) for row in await registry.with_latest(conn, kind)]
     return DeviceList(devices=devices, count=len(devices))
 
 
@@ -105,23 +84,15 @@ async def device_readings(
     limit: Annotated[int, Query(ge=1, le=MAX_READINGS)] = 10_000,
 ) -> ReadingSeries:
     """A device's readings of one quantity in ``[start, end)``, oldest first."""
-    found = await (
-        await conn.execute("SELECT quantities FROM devices WHERE device_id = %s", (device_id,))
-    ).fetchone()
-    if found is None:
+    reported = await registry.quantities_of(conn, device_id)
+    if reported is None:
         raise NotFound(f"no device {device_id!r}; see /devices")
-    if quantity not in found[0]:
+    if quantity not in reported:
         raise InvalidParameter(
-            f"device {device_id!r} does not report {quantity!r}; it reports {sorted(found[0])}"
+            f"device {device_id!r} does not report {quantity!r}; it reports {sorted(reported)}"
         )
     start, end = period(start, end, DEFAULT_WINDOW)
-    rows = await (
-        await conn.execute(
-            "SELECT time, value FROM readings WHERE device_id = %s AND quantity = %s"
-            " AND time >= %s AND time < %s ORDER BY time LIMIT %s",
-            (device_id, quantity, start, end, limit),
-        )
-    ).fetchall()
+    rows = await readings.series(conn, device_id, quantity, start, end, limit)
     return ReadingSeries(
         device_id=device_id,
         quantity=quantity,

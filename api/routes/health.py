@@ -9,6 +9,7 @@ from psycopg import AsyncConnection
 from pydantic import BaseModel
 
 from api.deps import connection
+from storage import migrations
 
 router = APIRouter(tags=["health"])
 
@@ -25,13 +26,5 @@ class Health(BaseModel):
 @router.get("/health", response_model=Health)
 async def health(conn: Annotated[AsyncConnection, Depends(connection)]) -> Health:
     """Ready when the database answers and is migrated."""
-    storage = await (
-        await conn.execute("SELECT value FROM hub_meta WHERE key = 'readings_storage'")
-    ).fetchone()
-    version = await (await conn.execute("SELECT max(version) FROM schema_migrations")).fetchone()
-    return Health(
-        status="ok",
-        database="ok",
-        readings_storage=storage[0] if storage else "unknown",
-        schema_version=version[0] if version and version[0] else 0,
-    )
+    storage, version = await migrations.schema_state(conn)
+    return Health(status="ok", database="ok", readings_storage=storage, schema_version=version)

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from api.deps import connection
 from api.params import UtcDateTime
+from storage import readings
 
 router = APIRouter(tags=["ingest"])
 
@@ -35,13 +36,6 @@ class DeadLetterPage(BaseModel):
     number_matched: int
 
 
-_WHERE = """
-WHERE (%(since)s::timestamptz IS NULL OR received_at >= %(since)s)
-  AND (%(topic)s::text IS NULL OR topic LIKE %(topic)s || '%%')
-  AND (%(before)s::bigint IS NULL OR id < %(before)s)
-"""
-
-
 @router.get("/ingest/dead-letters", response_model=DeadLetterPage)
 async def dead_letters(
     conn: Annotated[AsyncConnection, Depends(connection)],
@@ -55,33 +49,22 @@ async def dead_letters(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DeadLetterPage:
     """Dead letters with their raw payload (base64, and as text when it is UTF-8)."""
-    params = {"since": since, "topic": topic, "before": before, "limit": limit}
-    rows = await (
-        await conn.execute(
-            "SELECT id, received_at, topic, reason, record_index, payload FROM dead_letters"
-            + _WHERE
-            + "ORDER BY id DESC LIMIT %(limit)s",
-            params,
-        )
-    ).fetchall()
-    total = await (
-        await conn.execute("SELECT count(*) FROM dead_letters" + _WHERE, params)
-    ).fetchone()
+    page, total = await readings.dead_letter_page(conn, since, topic, before, limit)
     out = []
-    for id_, received_at, topic_, reason, index, payload in rows:
+    for letter in page:
         try:
-            text: str | None = bytes(payload).decode("utf-8")
+            text: str | None = letter.payload.decode("utf-8")
         except UnicodeDecodeError:
             text = None
         out.append(
             DeadLetterOut(
-                id=id_,
-                received_at=received_at,
-                topic=topic_,
-                reason=reason,
-                record_index=index,
-                payload_base64=base64.b64encode(payload).decode(),
+                id=letter.id,
+                received_at=letter.received_at,
+                topic=letter.topic,
+                reason=letter.reason,
+                record_index=letter.record_index,
+                payload_base64=base64.b64encode(letter.payload).decode(),
                 payload_text=text,
             )
         )
-    return DeadLetterPage(dead_letters=out, number_matched=total[0] if total else 0)
+    return DeadLetterPage(dead_letters=out, number_matched=total)

@@ -19,41 +19,27 @@ from api.errors import InvalidParameter
 from api.ogc import link
 from api.params import wkt_polygon
 from gis_layers import rasters
-from gis_layers.errors import RasterNotFound
 
 router = APIRouter(tags=["rasters"])
 
 _JSON = "application/json"
 _GEOTIFF = "image/tiff; application=geotiff"
 
-_ROWS = """
-SELECT raster_id, title, path, crs, width, height, bands, dtype, nodata, resolution,
-       bbox_native::text, bbox_crs84::text, imported_at
-FROM rasters
-"""
-
-
-def _bounds(box: str) -> list[float]:
-    # PostgreSQL prints a box as (maxx,maxy),(minx,miny)
-    n = [float(v) for v in box.replace("(", "").replace(")", "").split(",")]
-    return [n[2], n[3], n[0], n[1]]
-
-
-def _describe(request: Request, row: tuple[Any, ...]) -> dict[str, Any]:
-    raster_id = row[0]
+def _describe(request: Request, raster: rasters.Raster) -> dict[str, Any]:
+    raster_id = raster.raster_id
     return {
         "id": raster_id,
-        "title": row[1],
-        "crs": row[3],
-        "width": row[4],
-        "height": row[5],
-        "bands": row[6],
-        "dtype": row[7],
-        "nodata": row[8],
-        "resolution": row[9],
-        "bbox": _bounds(row[10]),
-        "bbox_crs84": _bounds(row[11]),
-        "imported_at": row[12].isoformat(),
+        "title": raster.title,
+        "crs": raster.crs,
+        "width": raster.width,
+        "height": raster.height,
+        "bands": raster.bands,
+        "dtype": raster.dtype,
+        "nodata": raster.nodata,
+        "resolution": raster.resolution,
+        "bbox": list(raster.bbox),
+        "bbox_crs84": list(raster.bbox_crs84),
+        "imported_at": raster.imported_at.isoformat(),
         "links": [
             link(request.url_for("raster", raster_id=raster_id), "self", _JSON).model_dump(
                 exclude_none=True
@@ -66,12 +52,7 @@ def _describe(request: Request, row: tuple[Any, ...]) -> dict[str, Any]:
 
 
 async def _path(conn: AsyncConnection, raster_id: str) -> str:
-    row = await (
-        await conn.execute("SELECT path FROM rasters WHERE raster_id = %s", (raster_id,))
-    ).fetchone()
-    if row is None:
-        raise RasterNotFound(f"no raster {raster_id!r}; see /rasters")
-    return str(row[0])
+    return (await rasters.raster(conn, raster_id)).path
 
 
 @router.get("/rasters")
@@ -79,8 +60,7 @@ async def list_rasters(
     request: Request, conn: Annotated[AsyncConnection, Depends(connection)]
 ) -> dict[str, Any]:
     """Every raster layer of the hub."""
-    rows = await (await conn.execute(_ROWS + " ORDER BY raster_id")).fetchall()
-    return {"rasters": [_describe(request, r) for r in rows]}
+    return {"rasters": [_describe(request, r) for r in await rasters.all_rasters(conn)]}
 
 
 @router.get("/rasters/{raster_id}", name="raster")
@@ -88,10 +68,7 @@ async def one_raster(
     raster_id: str, request: Request, conn: Annotated[AsyncConnection, Depends(connection)]
 ) -> dict[str, Any]:
     """A raster's size, CRS, resolution and extent."""
-    row = await (await conn.execute(_ROWS + " WHERE raster_id = %s", (raster_id,))).fetchone()
-    if row is None:
-        raise RasterNotFound(f"no raster {raster_id!r}; see /rasters")
-    return _describe(request, row)
+    return _describe(request, await rasters.raster(conn, raster_id))
 
 
 @router.get("/rasters/{raster_id}/value")

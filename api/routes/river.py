@@ -6,15 +6,16 @@ next threshold), ``GET /river/alerts`` (open and past), ``GET /river/alerts/{id}
 (server-sent events, one per alert event, as also published on MQTT and webhooks) and
 ``GET /river/flood`` (the area under water at a level, from the terrain model, and what
 it floods) and ``GET /river/drone-observations`` (drones' water-surface observations set
-against the gauge).
+against the gauge). The alerts are the river domain's in the alert engine (:mod:`alerts`);
+the SQL lives there and in :mod:`river_monitor.levels`.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated
 
 import orjson
 import psycopg
@@ -24,14 +25,16 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from psycopg import AsyncConnection
 from pydantic import BaseModel, Field
 
+from alerts import store
+from alerts.model import AlertSource, Listing
 from api.deps import connection
 from api.errors import NotFound
 from api.params import UtcDateTime, period
-from river_monitor import alerts, drone_surface
+from river_monitor import drone_surface, levels
 from river_monitor.config import GaugeConfig, RiverConfig
 from river_monitor.town_flood import TownFlood
-from river_monitor.trend import trend
 from storage.database import connect
+from storage.notifications import Notifications
 
 router = APIRouter(tags=["river"])
 
@@ -47,61 +50,15 @@ def _config(request: Request) -> RiverConfig:
     return config
 
 
+def _alerts(request: Request) -> AlertSource:
+    return _config(request).alert_source
+
+
 class Acknowledgement(BaseModel):
     """Who answers for an alert, and what they are doing about it."""
 
     by: str = Field(min_length=1, max_length=100, description="name or call sign")
     note: str = Field(default="", max_length=2000)
-
-
-async def _gauge_state(conn: AsyncConnection, gauge: GaugeConfig, hours: float) -> dict[str, Any]:
-    rows = await (
-        await conn.execute(
-            "SELECT time, value FROM readings WHERE device_id = %s AND quantity = %s"
-            " AND time > (SELECT max(time) FROM readings WHERE device_id = %s AND quantity = %s)"
-            " - %s ORDER BY time",
-            (gauge.device_id, gauge.quantity) * 2 + (timedelta(hours=hours),),
-        )
-    ).fetchall()
-    readings = [(t, float(v)) for t, v in rows]
-    state: dict[str, Any] = {
-        "device_id": gauge.device_id,
-        "name": gauge.name,
-        "thresholds_cm": {
-            "attention": gauge.attention_cm,
-            "flood": gauge.flood_cm,
-            "danger": gauge.danger_cm,
-        },
-        "zero_m": gauge.zero_m,
-        "illustrative": list(gauge.illustrative),
-        "level": None,
-        "trend": None,
-    }
-    if not readings:
-        return state
-    moment, level = readings[-1]
-    code = gauge.thresholds.code(level)
-    state["level"] = {
-        "time": moment.isoformat(),
-        "cm": level,
-        "surface_m": round(gauge.surface_m(level), 3),
-        "code": code.name.lower(),
-    }
-    found = trend(readings)
-    if found is not None:
-        upcoming = found.next_threshold(gauge.thresholds)
-        state["trend"] = {
-            "kind": "trend, not a forecast",
-            "method": "Theil-Sen slope",
-            "hours": hours,
-            "points": found.points,
-            "cm_per_h": round(found.cm_per_h, 2),
-            "cm_per_h_90": [round(found.low_cm_per_h, 2), round(found.high_cm_per_h, 2)],
-            "next_threshold": None
-            if upcoming is None
-            else {"code": upcoming[0].name.lower(), "reached_at": upcoming[1].isoformat()},
-        }
-    return state
 
 
 @router.get("/river/gauges", responses={200: {"content": {_JSON: {}}}})
@@ -112,28 +69,31 @@ async def gauges(
 ) -> Response:
     """Every watched gauge: thresholds, latest level and code, its trend."""
     config = _config(request)
-    return _json({"gauges": [await _gauge_state(conn, g, hours) for g in config.gauges]})
+    return _json({"gauges": [await levels.gauge_state(conn, g, hours) for g in config.gauges]})
 
 
 @router.get("/river/alerts", responses={200: {"content": {_JSON: {}}}})
 async def list_alerts(
+    request: Request,
     conn: Annotated[AsyncConnection, Depends(connection)],
-    state: Annotated[alerts.Listing, Query(description="open, past (resolved) or all")] = "all",
+    state: Annotated[Listing, Query(description="open, past (resolved) or all")] = "all",
     gauge: Annotated[str | None, Query(description="a gauge's device id")] = None,
     since: Annotated[UtcDateTime | None, Query(description="open at or after")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
     """Alerts, newest first."""
-    found = await alerts.listing(conn, which=state, gauge_id=gauge, since=since, limit=limit)
+    found = await store.listing(
+        conn, _alerts(request), which=state, subject_id=gauge, since=since, limit=limit
+    )
     return _json({"alerts": found, "count": len(found)})
 
 
 @router.get("/river/alerts/{alert_id}", responses={200: {"content": {_JSON: {}}}})
 async def one_alert(
-    alert_id: int, conn: Annotated[AsyncConnection, Depends(connection)]
+    alert_id: int, request: Request, conn: Annotated[AsyncConnection, Depends(connection)]
 ) -> Response:
     """An alert and its full history."""
-    return _json(await alerts.get(conn, alert_id))
+    return _json(await store.get(conn, _alerts(request), alert_id))
 
 
 @router.post("/river/alerts/{alert_id}/ack", responses={200: {"content": {_JSON: {}}}})
@@ -144,22 +104,22 @@ async def acknowledge(
     conn: Annotated[AsyncConnection, Depends(connection)],
 ) -> Response:
     """Answer for an active alert: its reminders and escalation stop, until it worsens."""
-    found = await alerts.acknowledge(
-        conn, _config(request), alert_id, body.by, body.note, datetime.now(UTC)
+    found = await store.acknowledge(
+        conn, _alerts(request), alert_id, body.by, body.note, datetime.now(UTC)
     )
     return _json(found)
 
 
 @router.get("/river/stream", response_class=EventSourceResponse)
 async def stream(request: Request) -> AsyncIterator[ServerSentEvent]:
-    """Alert events as they happen: ``ready``, then one ``alert`` event per event."""
-    url: str = request.app.state.database_url
-    async with await AsyncConnection.connect(url, autocommit=True) as listener:
-        await listener.execute(f"LISTEN {alerts.EVENTS_CHANNEL}")
+    """Alert events as they happen: ``ready``, then one ``alert`` event per event. The
+    stream ends if it falls behind (its page reconnects)."""
+    notifications: Notifications = request.app.state.notifications
+    async with notifications.subscribe(_alerts(request).channel) as events:
         yield ServerSentEvent(event="ready", data={})
-        async for note in listener.notifies():
+        async for event_id in events:
             async with request.app.state.pool.connection() as conn:
-                document = await alerts.event_document(conn, int(note.payload))
+                document = await store.event_document(conn, int(event_id))
             if document is not None:
                 yield ServerSentEvent(event="alert", id=document["id"], data=document)
 
@@ -192,15 +152,10 @@ async def _level(conn: AsyncConnection, gauge: GaugeConfig, level_cm: float | No
     """The asked level, or the gauge's latest."""
     if level_cm is not None:
         return level_cm
-    row = await (
-        await conn.execute(
-            "SELECT value FROM latest_readings WHERE device_id = %s AND quantity = %s",
-            (gauge.device_id, gauge.quantity),
-        )
-    ).fetchone()
-    if row is None:
+    latest = await levels.latest(conn, gauge)
+    if latest is None:
         raise NotFound(f"gauge {gauge.device_id!r} has no reading yet; give level_cm")
-    return float(row[0])
+    return latest
 
 
 _LEVEL = Query(ge=-1000, le=3000, description="level on the staff gauge; default: the latest")

@@ -123,8 +123,8 @@ def service(demo_db: str, tmp_path: Path) -> Iterator[tuple[str, dict[str, dict]
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from hub.settings import Settings
-    from tests.api.live import served
+    from harness.live import served
+    from settings import Settings
 
     with served(demo_db, access_log=tmp_path / "access.log") as url:
         with TestClient(create_app(Settings(), demo_db)) as local:

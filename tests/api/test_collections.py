@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from gis_layers.importer import import_file
-from hub.settings import Settings
+from settings import Settings
 from storage import migrations
 from tests.gis_layers.conftest import parcels_gpkg  # noqa: F401  (fixture)
 

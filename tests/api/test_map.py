@@ -11,7 +11,7 @@ from pyproj import Transformer
 from api.app import create_app
 from api.map_deck import MVT_WORKER, OUTLINES_FROM_ZOOM
 from gis_layers.vector_tiles import MEDIA_TYPE
-from hub.settings import Settings
+from settings import Settings
 from tests.api.conftest import CENTRE
 from tests.api.lots import WGS, lots_client  # noqa: F401  (fixture)
 

@@ -15,12 +15,12 @@ import rasterio
 from pyproj import Transformer
 
 from api.app import create_app
+from demo_town.river import DEMO
 from gis_layers.rasters import register
-from hub.settings import Settings
-from river_monitor.config import DEMO
+from harness.headless_chromium import CHROMIUM, command
+from harness.live import live_server
 from river_monitor.town_flood import TownFlood, refresh_extents
-from tests.api.live import live_server
-from tests.headless_chromium import CHROMIUM, command
+from settings import Settings
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="Debian's chromium is not installed (scripts/test-deps.sh installs it)"

@@ -1,7 +1,7 @@
 """QGIS itself, as planners use it, opening the demo town from a live server.
 
 QGIS's own OGC API - Features provider (not GDAL's driver, tested beside it) and its
-vector tile layer, run by Debian's PyQGIS in its own Python (tests/api/qgis_reader.py).
+vector tile layer, run by Debian's PyQGIS in its own Python (harness/qgis_reader.py).
 What QGIS reports is compared with the demo town's GeoPackage read here by geopandas.
 """
 
@@ -18,7 +18,7 @@ import pytest
 import shapely
 
 QGIS_PYTHON = "/usr/bin/python3"  # Debian's, where python3-qgis installs PyQGIS
-READER = Path(__file__).with_name("qgis_reader.py")
+READER = Path(__file__).resolve().parents[2] / "harness" / "qgis_reader.py"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 SUBSET = "land_use = 'CC' AND area_m2 > 500"
 

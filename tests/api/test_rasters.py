@@ -22,7 +22,7 @@ from rasterio.transform import from_origin
 
 from api.app import create_app
 from gis_layers.rasters import register
-from hub.settings import Settings
+from settings import Settings
 from storage import migrations
 
 X0, Y0, CELL = 489000.0, 251000.0, 10.0  # top-left corner in Stereo 70, 10 m cells

@@ -16,10 +16,10 @@ from fastapi.testclient import TestClient
 from pyproj import Geod
 
 from api.app import create_app
-from hub.settings import Settings
+from demo_town.river import DEMO
 from ingest_mqtt.decode import Incoming, decode
-from river_monitor.config import DEMO
 from river_monitor.drone_surface import gauge_level_at
+from settings import Settings
 from storage import devices, migrations
 from storage.readings import Reading, ReadingWriter
 

@@ -18,11 +18,11 @@ from pyproj import Transformer
 from rasterio.io import MemoryFile
 
 from api.app import create_app
+from demo_town.river import DEMO
 from gis_layers.rasters import register
-from hub.settings import Settings
-from river_monitor.config import DEMO
 from river_monitor.flood import FloodModel
 from river_monitor.town_flood import EXTENTS_LAYER, TownFlood, refresh_extents
+from settings import Settings
 from storage import migrations
 from storage.readings import Reading, ReadingWriter
 

@@ -20,10 +20,10 @@ from schemathesis.schemas import BaseSchema
 
 from api.app import create_app
 from gis_layers.importer import import_file
-from hub.settings import Settings
+from harness.live import live_server
+from settings import Settings
 from storage import migrations
 from tests import backends
-from tests.api.live import live_server
 from tests.api.lots import LAYER
 from twin.registry import sync_from_layers
 

@@ -21,7 +21,7 @@ from shapely.geometry import Point, box
 
 from api.app import create_app
 from gis_layers.importer import import_file
-from hub.settings import Settings
+from settings import Settings
 from storage import migrations
 from storage.readings import Reading, ReadingWriter
 from twin.registry import sync_from_layers

@@ -1,12 +1,10 @@
-"""The alert store on real PostgreSQL: reminders and contact escalation by the clock,
-deliveries owed per webhook contact group, the live stream, and configuration errors."""
+"""The river's alerts beyond the engine (tests/alerts): the live stream of open pages
+through one listening connection, the river's messages, and configuration errors."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,125 +13,102 @@ import psycopg
 import pytest
 from psycopg import AsyncConnection
 
-from river_monitor import alerts
-from river_monitor.conditions import Change
-from river_monitor.config import DEMO, RiverConfig, RiverConfigError, load
+from alerts import store
+from demo_town.river import DEMO
+from harness.live import served
+from river_monitor.alerting import condition, message
+from river_monitor.conditions import Change, Kind
+from river_monitor.config import RiverConfigError, load
 from storage import migrations
-from tests.api.live import served
 
 T0 = datetime(2026, 4, 2, 6, tzinfo=UTC)
-GAUGE = DEMO.gauges[0]  # ack timeout 15 min, reminders every 10 min, three contact groups
-SECRET = "whsec_" + base64.b64encode(bytes(range(32))).decode()
-CONFIG = RiverConfig.model_validate(
-    {
-        "gauges": [GAUGE.model_dump()],
-        "webhooks": [
-            {"name": "duty", "url": "http://127.0.0.1:9/", "secret": SECRET,
-             "contacts": ["duty-officer"]},
-            {"name": "isu", "url": "http://127.0.0.1:9/", "secret": SECRET,
-             "contacts": ["isu-teleorman"]},
-        ],
-    }
-)  # fmt: skip
+GAUGE = DEMO.gauges[0]  # attention 500, flood 550, danger 650 cm; rise alert at 3 cm/h
+VIEWERS = 200  # twice PostgreSQL's default max_connections
 
 
-def _at(minutes: int) -> datetime:
-    return T0 + timedelta(minutes=minutes)
+async def _listening(base: str, pg_url: str, viewers: int) -> tuple[list[dict[str, object]], int]:
+    """Open ``viewers`` streams, raise one alert once all are ready; what each received
+    and how many connections LISTEN to the river's events meanwhile."""
+    limits = httpx.Limits(max_connections=viewers + 10)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+        ready = [asyncio.Event() for _ in range(viewers)]
 
-
-async def _step(conn: AsyncConnection, what: str, minutes: int, severity: int = 0) -> None:
-    now = _at(minutes)
-    if what == "tick":
-        await alerts.run_timers(conn, CONFIG, now)
-    elif what == "ack":
-        (alert,) = await alerts.listing(conn, which="open")
-        await alerts.acknowledge(conn, CONFIG, alert["alert_id"], "dispecer ISU", "", now)
-    else:
-        async with conn.transaction():
-            change = Change(GAUGE.device_id, "level", severity, now, 500.0 + 30 * severity)
-            await alerts.apply(conn, CONFIG, change, now)
-
-
-def test_unacknowledged_alerts_remind_and_escalate_to_the_next_group(pg_url: str) -> None:
-    steps = [("change", 0, 1)] + [("tick", m, 0) for m in (5, 10, 15, 22, 30, 45, 60)]
-    steps += [("ack", 65, 0), ("tick", 75, 0), ("change", 80, 2), ("tick", 85, 0)]
-    steps += [("tick", 90, 0), ("change", 95, 0), ("tick", 120, 0)]
-
-    async def run() -> None:
-        async with await AsyncConnection.connect(pg_url, autocommit=True) as conn:
-            for what, minutes, severity in steps:
-                await _step(conn, what, minutes, severity)
-
-    with psycopg.connect(pg_url) as conn:
-        migrations.upgrade(conn)
-    asyncio.run(run())
-    with psycopg.connect(pg_url) as conn:
-        events = conn.execute(
-            "SELECT document FROM river_alert_events ORDER BY event_id"
-        ).fetchall()
-        owed = conn.execute(
-            "SELECT channel, array_agg(event_id ORDER BY event_id) FROM river_outbox"
-            " GROUP BY channel ORDER BY channel"
-        ).fetchall()
-    got = [(e["action"], e["at"], e["contacts"][-1], e["state"]) for (e,) in events]
-    assert got == [
-        ("raised", _at(0).isoformat(), "duty-officer", "active"),
-        ("reminder", _at(10).isoformat(), "duty-officer", "active"),
-        # 15 min without acknowledgement: the next group; its own clock starts
-        ("contact-escalated", _at(15).isoformat(), "clsu-turnu-magurele", "active"),
-        ("contact-escalated", _at(30).isoformat(), "isu-teleorman", "active"),
-        # no group left: reminders go on, every 10 min
-        ("reminder", _at(45).isoformat(), "isu-teleorman", "active"),
-        ("reminder", _at(60).isoformat(), "isu-teleorman", "active"),
-        ("acknowledged", _at(65).isoformat(), "isu-teleorman", "acknowledged"),
-        # acknowledged: silent at 75; a worse level must be answered for again
-        ("escalated", _at(80).isoformat(), "isu-teleorman", "active"),
-        ("reminder", _at(90).isoformat(), "isu-teleorman", "active"),
-        ("resolved", _at(95).isoformat(), "isu-teleorman", "resolved"),
-    ]
-    ids = [int(e["id"].removeprefix("river-event-")) for (e,) in events]
-    assert (
-        dict(owed)
-        == {
-            "mqtt": ids,
-            "webhook:duty": ids,  # the first group hears every event
-            "webhook:isu": ids[3:],  # ISU from the escalation that reached it
-        }
-    )
-
-
-def test_alert_events_reach_open_pages_as_server_sent_events(pg_url: str) -> None:
-    with psycopg.connect(pg_url) as conn:
-        migrations.upgrade(conn)
-    got: list[dict[str, object]] = []
-    with served(pg_url) as base, httpx.Client(base_url=base, timeout=20) as client:
-        ready = threading.Event()
-
-        def listen() -> None:
-            with client.stream("GET", "/river/stream") as stream:
+        async def view(index: int) -> dict[str, object]:
+            async with client.stream("GET", "/river/stream") as stream:
                 event = None
-                for line in stream.iter_lines():
+                async for line in stream.aiter_lines():
                     if line.startswith("event: "):
                         event = line.removeprefix("event: ")
                         if event == "ready":
-                            ready.set()
+                            ready[index].set()
                     elif line.startswith("data: ") and event == "alert":
-                        got.append(json.loads(line.removeprefix("data: ")))
-                        return
+                        found: dict[str, object] = json.loads(line.removeprefix("data: "))
+                        return found
+            raise AssertionError("the stream ended without an alert")
 
-        listener = threading.Thread(target=listen, daemon=True)
-        listener.start()
-        assert ready.wait(20)
+        viewing = [asyncio.create_task(view(i)) for i in range(viewers)]
+        await asyncio.wait_for(asyncio.gather(*(r.wait() for r in ready)), 120)
+        async with await AsyncConnection.connect(pg_url, autocommit=True) as conn:
+            row = await (
+                await conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND query LIKE 'LISTEN %river_events%' AND pid <> pg_backend_pid()"
+                )
+            ).fetchone()
+            assert row is not None
+            async with conn.transaction():
+                change = Change(GAUGE.device_id, "level", 2, T0, 556.0)
+                await store.apply(conn, DEMO.alert_source, condition(GAUGE, change), T0)
+        return list(await asyncio.wait_for(asyncio.gather(*viewing), 120)), int(row[0])
 
-        async def raise_one() -> None:
-            async with await AsyncConnection.connect(pg_url, autocommit=True) as conn:
-                await _step(conn, "change", 0, 2)
 
-        asyncio.run(raise_one())
-        listener.join(20)
-    assert [(e["action"], e["code"], e["gauge_id"]) for e in got] == [
-        ("raised", "orange", GAUGE.device_id)
-    ]
+def test_alert_events_reach_every_open_page_through_one_listener(pg_url: str) -> None:
+    with psycopg.connect(pg_url) as conn:
+        migrations.upgrade(conn)
+    with served(pg_url) as base:
+        got, listeners = asyncio.run(_listening(base, pg_url, VIEWERS))
+    assert listeners == 1
+    assert len(got) == VIEWERS
+    assert {(e["action"], e["code"], e["gauge_id"], e["value"]) for e in got} == {
+        ("raised", "orange", GAUGE.device_id, 556.0)
+    }
+
+
+def _change(kind: Kind, severity: int, value: float | None, **detail: object) -> Change:
+    return Change(GAUGE.device_id, kind, severity, T0, value, dict(detail))
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (_change("level", 1, 503), "503 cm: yellow, attention level (500 cm) reached"),
+        (_change("level", 3, 660), "660 cm: red, danger level (650 cm) reached"),
+        (_change("level", 0, 489), "489 cm: below the attention level (500 cm)"),
+        (_change("rise", 2, 520, cm_per_h=6.5), "rising 6.5 cm/h over 6 h (orange from 6 cm/h)"),
+        (_change("rise", 0, 520, cm_per_h=1.2), "rise slowed to 1.2 cm/h"),
+        (_change("silence", 3, None, silent_min=241.5), "no reading for 241.5 min"),
+        (_change("silence", 0, 480), "readings arrive again"),
+        (
+            _change("spike", 1, 950, suspect_cm=950, rate_cm_per_h=120, limit_cm_per_h=50),
+            "950 cm not believed: 120 cm/h is faster than the river moves (50 cm/h)",
+        ),
+        (_change("spike", 0, 640, confirmed_by=3), "the jump is real: confirmed by 3 readings"),
+        (_change("spike", 0, 600), "readings plausible again"),
+    ],
+)
+def test_each_change_says_what_it_means(change: Change, says: str) -> None:
+    assert message(GAUGE, change) == says
+    assert condition(GAUGE, change).message == says
+
+
+def test_the_river_source_names_gauges_and_escalates_as_configured() -> None:
+    source = DEMO.alert_source
+    assert (source.domain, source.subject, source.channel) == ("river", "gauge", "river_events")
+    subject = source.subjects[GAUGE.device_id]
+    assert subject.name == "Tr. Măgurele (Dunăre)"
+    assert subject.escalation.contacts == GAUGE.contacts
+    assert subject.escalation.ack_timeout == timedelta(minutes=GAUGE.ack_timeout_min)
+    assert subject.escalation.reminder_every == timedelta(minutes=GAUGE.reminder_every_min)
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,9 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from demo_town.river import DEMO
 from river_monitor.conditions import Change, GaugeWatch, held_band
-from river_monitor.config import DEMO, GaugeConfig
+from river_monitor.config import GaugeConfig
 
 T0 = datetime(2026, 4, 1, tzinfo=UTC)
 GAUGE = DEMO.gauges[0]

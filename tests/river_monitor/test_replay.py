@@ -32,9 +32,10 @@ from standardwebhooks import Webhook as Verifier
 
 from api.app import create_app
 from hub.broker import free_port
-from hub.settings import Settings
 from ingest_mqtt.worker import IngestWorker
 from river_monitor import service
+from river_monitor.config import load
+from settings import Settings
 from tests.live_ingest import WAIT_S, publish, wait_for
 
 GAUGE = "gauge-tr-magurele"
@@ -102,7 +103,9 @@ contacts = ["duty-officer"]
     )
     stop = threading.Event()
     thread = threading.Thread(
-        target=service.run, args=(river_settings, pg_url, broker_url, stop), daemon=True
+        target=service.run,
+        args=(river_settings, load(config), pg_url, broker_url, stop),
+        daemon=True,
     )
     thread.start()
     with psycopg.connect(pg_url, autocommit=True) as conn:  # the monitor has its place
@@ -132,7 +135,7 @@ def _subscribe(broker_url: str, topic: str) -> tuple[mqtt.Client, queue.Queue[by
 
 def _events(pg_url: str) -> list[dict[str, Any]]:
     with psycopg.connect(pg_url) as conn:
-        rows = conn.execute("SELECT document FROM river_alert_events ORDER BY event_id").fetchall()
+        rows = conn.execute("SELECT document FROM alert_events ORDER BY event_id").fetchall()
     return [r[0] for r in rows]
 
 
@@ -177,6 +180,7 @@ def test_a_spring_flood_replayed_over_mqtt(
     with TestClient(app) as client:
         (alert,) = client.get("/river/alerts", params={"state": "open"}).json()["alerts"]
         assert (alert["kind"], alert["code"], alert["state"]) == ("level", "orange", "active")
+        assert alert["message"] == "556 cm: orange, flood level (550 cm) reached"
         ack = client.post(
             f"/river/alerts/{alert['alert_id']}/ack",
             json={"by": "Ion Popescu, ISU", "note": "sandbags to the port"},
@@ -229,7 +233,7 @@ def test_a_spring_flood_replayed_over_mqtt(
     # the webhook was down: deliveries were refused and retried ...
     with psycopg.connect(pg_url) as conn:
         tried = conn.execute(
-            "SELECT max(attempts) FROM river_outbox WHERE channel = 'webhook:duty'"
+            "SELECT max(attempts) FROM alert_outbox WHERE channel = 'webhook:duty'"
         ).fetchone()
     assert tried is not None and tried[0] > 1
     # ... once it is up it receives every event, in order, each once, signed

@@ -8,10 +8,10 @@ import psycopg
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from hub.settings import Settings
-from river_monitor.config import DEMO
+from demo_town.river import DEMO
 from river_monitor.thresholds import WarningCode
 from river_monitor.trend import trend
+from settings import Settings
 from storage import migrations
 from storage.readings import Reading, ReadingWriter
 

@@ -8,7 +8,7 @@ import psycopg
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from hub.settings import Settings
+from settings import Settings
 from storage import devices, migrations
 from storage.readings import Reading, ReadingWriter
 

@@ -2,7 +2,7 @@
 
 Run with the Python that has PyQGIS (Debian's ``python3-qgis``), not the project's:
 
-    /usr/bin/python3 tests/api/qgis_reader.py BASE_URL OUT_DIR SUBSET COLLECTION...
+    /usr/bin/python3 harness/qgis_reader.py BASE_URL OUT_DIR SUBSET COLLECTION...
 
 Every collection named is opened through QGIS's own OGC API - Features provider ("OAPIF");
 parcels are also read with an exact rectangle filter and the SUBSET string, measured in

@@ -1,15 +1,16 @@
-"""Deliver the river events owed in the outbox: MQTT and signed webhooks, at least once.
+"""Deliver the events a domain owes from the outbox: MQTT and signed webhooks, at least once.
 
 Each channel (MQTT, each webhook) receives its events in order: only its oldest
 undelivered event is tried, and a failure holds the rest back until a retry succeeds,
-with exponential backoff (``retry_base_s`` doubling up to ``retry_max_s``) for as long
-as the receiver is down. A delivery that succeeded but whose success was not recorded
-(a crash in between) is repeated: receivers deduplicate on the event's ``id``, sent as
+with exponential backoff (``base_s`` doubling up to ``max_s``) for as long as the
+receiver is down. A delivery that succeeded but whose success was not recorded (a crash
+in between) is repeated: receivers deduplicate on the event's ``id``, sent as
 ``webhook-id`` (Standard Webhooks, HMAC-SHA256 signature in ``webhook-signature``) and
 inside every payload.
 
-MQTT events go to ``{prefix}/events/river/{gauge_id}/{kind}`` at QoS 1; a delivery
-counts once the broker acknowledged it.
+MQTT events go to ``{prefix}/events/{domain}/{subject_id}/{kind}`` at QoS 1 through
+:class:`ingest_mqtt.publisher.Publisher`; a delivery counts once the broker
+acknowledged it.
 """
 
 from __future__ import annotations
@@ -22,15 +23,18 @@ from typing import Any
 
 import httpx
 import orjson
-import paho.mqtt.client as mqtt
 from psycopg import AsyncConnection
 from standardwebhooks import Webhook as Signer
 
-from river_monitor import alerts
-from river_monitor.config import RiverConfig, Webhook
+from alerts import store
+from alerts.model import AlertSource, Webhook
+from ingest_mqtt.publisher import Publisher, PublishError
 from storage.database import reconnecting
 
 log = logging.getLogger(__name__)
+
+IDLE_WAKE_S = 1.0
+"""With nothing due, the outbox is looked at again this often (besides notifications)."""
 
 
 class DeliveryError(RuntimeError):
@@ -49,9 +53,9 @@ class Backoff:
         return timedelta(seconds=min(self.max_s, self.base_s * 2 ** max(attempts - 1, 0)))
 
 
-def mqtt_topic(prefix: str, document: dict[str, Any]) -> str:
+def mqtt_topic(prefix: str, source: AlertSource, document: dict[str, Any]) -> str:
     """Where an event is published."""
-    return f"{prefix}/events/river/{document['gauge_id']}/{document['kind']}"
+    return f"{prefix}/events/{source.domain}/{document[source.subject_key]}/{document['kind']}"
 
 
 def signed_headers(webhook: Webhook, document_id: str, body: str, now: datetime) -> dict[str, str]:
@@ -66,20 +70,22 @@ def signed_headers(webhook: Webhook, document_id: str, body: str, now: datetime)
 
 
 class Dispatcher:
-    """Delivers the outbox; runs until stopped."""
+    """Delivers one domain's outbox; runs until stopped."""
 
     def __init__(
         self,
         database_url: str,
-        config: RiverConfig,
-        publisher: mqtt.Client,
+        source: AlertSource,
+        publisher: Publisher,
         topic_prefix: str,
         *,
         backoff: Backoff | None = None,
         timeout_s: float = 5.0,
     ) -> None:
+        """``timeout_s``: how long a webhook may take to answer."""
         self._url = database_url
-        self._webhooks = {alerts.webhook_channel(w.name): w for w in config.webhooks}
+        self._source = source
+        self._webhooks = {w.channel: w for w in source.webhooks}
         self._mqtt = publisher
         self._prefix = topic_prefix
         self._backoff = backoff or Backoff()
@@ -87,7 +93,7 @@ class Dispatcher:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver what is due, then wait for new events or the next retry."""
-        await reconnecting(lambda: self._serve(stop), stop, "river dispatcher")
+        await reconnecting(lambda: self._serve(stop), stop, f"{self._source.domain} dispatcher")
 
     async def _serve(self, stop: asyncio.Event) -> None:
         async with (
@@ -95,7 +101,7 @@ class Dispatcher:
             await AsyncConnection.connect(self._url, autocommit=True) as conn,
             httpx.AsyncClient(timeout=self._timeout_s) as http,
         ):
-            await listener.execute(f"LISTEN {alerts.EVENTS_CHANNEL}")
+            await listener.execute(f"LISTEN {self._source.channel}")
             while not stop.is_set():
                 wait = await self.deliver_due(conn, http)
                 async for _ in listener.notifies(timeout=wait, stop_after=1):
@@ -103,65 +109,45 @@ class Dispatcher:
 
     async def deliver_due(self, conn: AsyncConnection, http: httpx.AsyncClient) -> float:
         """Deliver every channel's due events in order; seconds until the next retry
-        (at most one)."""
+        (at most :data:`IDLE_WAKE_S`)."""
         while True:
-            heads = await (
-                await conn.execute(
-                    "SELECT DISTINCT ON (channel) channel, event_id, attempts, next_attempt_at"
-                    " FROM river_outbox WHERE delivered_at IS NULL ORDER BY channel, event_id"
-                )
-            ).fetchall()
+            heads = await store.next_deliveries(conn, self._source)
             now = datetime.now(UTC)
-            due = [h for h in heads if h[3] <= now]
+            due = [h for h in heads if h.next_attempt_at <= now]
             if not due:
-                waits = [(h[3] - now).total_seconds() for h in heads]
-                return min([1.0, *waits])
-            for channel, event_id, attempts, _ in due:
-                await self._attempt(conn, http, channel, event_id, attempts)
+                waits = [(h.next_attempt_at - now).total_seconds() for h in heads]
+                return min([IDLE_WAKE_S, *waits])
+            for delivery in due:
+                await self._attempt(conn, http, delivery)
 
     async def _attempt(
-        self,
-        conn: AsyncConnection,
-        http: httpx.AsyncClient,
-        channel: str,
-        event_id: int,
-        attempts: int,
+        self, conn: AsyncConnection, http: httpx.AsyncClient, delivery: store.Delivery
     ) -> None:
-        document = await alerts.event_document(conn, event_id)
+        document = await store.event_document(conn, delivery.event_id)
         assert document is not None  # outbox rows cascade with their event
         try:
-            await self._send(http, channel, document)
+            await self._send(http, delivery.channel, document)
         except DeliveryError as exc:
-            delay = self._backoff.delay(attempts + 1)
+            delay = self._backoff.delay(delivery.attempts + 1)
             log.warning(
                 "%s did not take %s (attempt %d): %s; next try in %.0f s",
-                channel,
+                delivery.channel,
                 document["id"],
-                attempts + 1,
+                delivery.attempts + 1,
                 exc,
                 delay.total_seconds(),
             )
-            await conn.execute(
-                "UPDATE river_outbox SET attempts = attempts + 1, last_error = %s,"
-                " next_attempt_at = now() + %s WHERE channel = %s AND event_id = %s",
-                (str(exc), delay, channel, event_id),
-            )
+            await store.record_attempt(conn, self._source, delivery, error=str(exc), retry_in=delay)
             return
-        await conn.execute(
-            "UPDATE river_outbox SET attempts = attempts + 1, delivered_at = now(),"
-            " last_error = NULL WHERE channel = %s AND event_id = %s",
-            (channel, event_id),
-        )
+        await store.record_attempt(conn, self._source, delivery)
 
     async def _send(self, http: httpx.AsyncClient, channel: str, document: dict[str, Any]) -> None:
         body = orjson.dumps(document)
-        if channel == alerts.MQTT_CHANNEL:
-            info = self._mqtt.publish(mqtt_topic(self._prefix, document), body, qos=1)
-            if info.rc != mqtt.MQTT_ERR_SUCCESS:
-                raise DeliveryError(f"MQTT publish refused: {mqtt.error_string(info.rc)}")
-            await asyncio.to_thread(info.wait_for_publish, self._timeout_s)
-            if not info.is_published():
-                raise DeliveryError(f"no acknowledgement from the broker in {self._timeout_s} s")
+        if channel == store.MQTT_CHANNEL:
+            try:
+                await self._mqtt.publish(mqtt_topic(self._prefix, self._source, document), body)
+            except PublishError as exc:
+                raise DeliveryError(str(exc)) from exc
             return
         webhook = self._webhooks.get(channel)
         if webhook is None:
