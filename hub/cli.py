@@ -30,8 +30,10 @@ app.add_typer(devices_app, name="devices")
 FloodPeak = Annotated[
     float | None, typer.Option(help="add a flood wave peaking at this level (cm)")
 ]
-FloodRiseMinutes = Annotated[float, typer.Option(help="flood wave rise time (minutes)")]
-FloodFallMinutes = Annotated[float, typer.Option(help="flood wave recession time (minutes)")]
+FloodRiseMinutes = Annotated[float, typer.Option(min=1, help="flood wave rise time (minutes)")]
+FloodFallMinutes = Annotated[
+    float, typer.Option(min=1, help="flood wave recession time (minutes)")
+]
 FLOOD_RISE_MINUTES = 30.0
 FLOOD_FALL_MINUTES = 120.0
 

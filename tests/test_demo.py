@@ -17,11 +17,12 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from typer.testing import CliRunner
 
 from demo_town.catalogue import GAUGE_ASSET_ID
 from demo_town.river import DEMO
 from hub.broker import free_port
-from hub.cli import FLOOD_FALL_MINUTES, FLOOD_RISE_MINUTES
+from hub.cli import FLOOD_FALL_MINUTES, FLOOD_RISE_MINUTES, app
 from hub.demo import DemoFlood, FloodTooSteep, river_rules
 from hub.simulate import TICK_S
 from ingest_mqtt.decode import Incoming, decode
@@ -106,6 +107,17 @@ def test_a_flood_too_steep_for_the_demo_rules_is_refused_with_its_remedy(
     assert any(c.kind == "spike" and c.severity for c in flagged)
     judged = _judged(demo_gauge, enough, LOW_WATER, settings.seed)
     assert not any(c.kind == "spike" for c in judged)
+
+
+def test_the_demo_command_refuses_a_steep_flood_before_starting_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMARTCITY_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("SMARTCITY_RIVER_CONFIG", raising=False)
+    result = CliRunner().invoke(app, ["demo", "--flood-peak=620", "--flood-rise-minutes=5"])
+    assert result.exit_code == 2, result.output
+    assert "Give --flood-rise-minutes" in result.output
+    assert list(tmp_path.iterdir()) == []  # no database started, no town generated
 
 
 def test_a_configured_river_file_is_used_as_it_is(tmp_path: Path) -> None:
