@@ -5,11 +5,18 @@ Features are stored in CRS84 (longitude, latitude); a request may ask for anothe
 the axis order the CRS defines in the EPSG registry, as Part 2 requires and GDAL's OAPIF
 driver (QGIS) reads them: EPSG:4326 is latitude, longitude; Stereo 70 (EPSG:3844) is
 northing, easting; EPSG:3857 is easting, northing.
+
+A CRS is named by its URI, or as the CLI and GDAL name it: ``EPSG:3844``, ``[EPSG:3844]``
+(a safe CURIE), ``urn:ogc:def:crs:EPSG::3844``, ``CRS84``, in any letter case
+(:func:`checked`). pyproj's parser is not used for this: it takes ``WGS84`` for
+EPSG:4326, whose latitude-first order a user writing ``WGS84`` rarely means, and it
+refuses ``CRS84``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from functools import cache
 
@@ -25,12 +32,38 @@ EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
 SUPPORTED = [CRS84, f"{EPSG}4326", f"{EPSG}3844", f"{EPSG}3857"]
 
 
-def checked(uri: str | None, parameter: str) -> str:
-    """``uri`` if this service serves it (CRS84 when absent), else a 400 naming the choice."""
-    if uri is None:
+_NAMES = (  # each with an authority and a code; the version of a URI or URN is ignored
+    re.compile(r"https?://www\.opengis\.net/def/crs/(\w+)/[^/]*/(\w+)", re.IGNORECASE),
+    re.compile(r"urn:ogc:def:crs:(\w+):[^:]*:(\w+)", re.IGNORECASE),
+    re.compile(r"\[(\w+):(\w+)\]|(\w+):(\w+)"),
+    re.compile(r"()(CRS84)", re.IGNORECASE),
+)
+_BY_NAME = {("OGC", "CRS84"): CRS84, ("", "CRS84"): CRS84} | {
+    ("EPSG", uri.rsplit("/", 1)[1]): uri for uri in SUPPORTED if uri.startswith(EPSG)
+}
+
+
+def _served(name: str) -> str | None:
+    """The URI of the served CRS that ``name`` names, or None."""
+    for pattern in _NAMES:
+        found = pattern.fullmatch(name.strip())
+        if found:
+            authority, code = (g for g in found.groups() if g is not None)
+            return _BY_NAME.get((authority.upper(), code.upper()))
+    return None
+
+
+def checked(name: str | None, parameter: str) -> str:
+    """The URI of the CRS ``name`` names if this service serves it (CRS84 when absent),
+    else a 400 naming the choice."""
+    if name is None:
         return CRS84
-    if uri not in SUPPORTED:
-        raise InvalidParameter(f"{parameter} {uri!r} is not served; use one of {SUPPORTED}")
+    uri = _served(name)
+    if uri is None:
+        raise InvalidParameter(
+            f"{parameter} {name!r} is not served; use one of {SUPPORTED}, or EPSG:4326,"
+            " EPSG:3844, EPSG:3857, CRS84"
+        )
     return uri
 
 

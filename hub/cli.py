@@ -7,7 +7,7 @@ import logging
 import signal
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -26,11 +26,23 @@ app.add_typer(db_app, name="db")
 app.add_typer(layers_app, name="layers")
 app.add_typer(devices_app, name="devices")
 
+# The flood options of `simulate`, which `demo` passes on to its simulator.
+FloodPeak = Annotated[
+    float | None, typer.Option(help="add a flood wave peaking at this level (cm)")
+]
+FloodRiseMinutes = Annotated[float, typer.Option(min=1, help="flood wave rise time (minutes)")]
+FloodFallMinutes = Annotated[
+    float, typer.Option(min=1, help="flood wave recession time (minutes)")
+]
+FLOOD_RISE_MINUTES = 30.0
+FLOOD_FALL_MINUTES = 120.0
+
 
 def _setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("amqtt").setLevel(logging.WARNING)
     logging.getLogger("transitions").setLevel(logging.WARNING)
+    logging.getLogger("gmqtt").setLevel(logging.WARNING)  # every packet at INFO
 
 
 def _settings() -> Settings:
@@ -44,7 +56,7 @@ def _settings() -> Settings:
 
 def _stop_on_signals() -> threading.Event:
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: stop.set())
     return stop
 
@@ -154,11 +166,9 @@ def demo_data(
 
 @app.command("simulate")
 def simulate(
-    flood_peak: Annotated[
-        float | None, typer.Option(help="add a flood wave peaking at this level (cm)")
-    ] = None,
-    flood_rise_minutes: Annotated[float, typer.Option(help="flood wave rise time")] = 30.0,
-    flood_fall_minutes: Annotated[float, typer.Option(help="flood wave recession time")] = 120.0,
+    flood_peak: FloodPeak = None,
+    flood_rise_minutes: FloodRiseMinutes = FLOOD_RISE_MINUTES,
+    flood_fall_minutes: FloodFallMinutes = FLOOD_FALL_MINUTES,
 ) -> None:
     """Publish realistic telemetry over MQTT for every registered demo device."""
     from hub import simulate as sim
@@ -177,11 +187,8 @@ def simulate(
         raise typer.Exit(2)
     flood = None
     if flood_peak is not None:
-        flood = FloodWave(
-            flood_peak,
-            datetime.now(UTC) - timedelta(minutes=1),
-            flood_rise_minutes / 60,
-            flood_fall_minutes / 60,
+        flood = FloodWave.under_way(
+            datetime.now(UTC), flood_peak, flood_rise_minutes, flood_fall_minutes
         )
     with broker_url(settings) as mqtt_url:
         typer.echo(f"simulating {len(devices)} devices on {mqtt_url}")
@@ -283,18 +290,26 @@ def demo(
     seed: Annotated[
         int | None, typer.Option(help="demo town seed (default SMARTCITY_SEED)")
     ] = None,
-    flood_peak: Annotated[
-        float | None, typer.Option(help="simulate a flood wave peaking at this level (cm)")
-    ] = None,
+    flood_peak: FloodPeak = None,
+    flood_rise_minutes: FloodRiseMinutes = FLOOD_RISE_MINUTES,
+    flood_fall_minutes: FloodFallMinutes = FLOOD_FALL_MINUTES,
 ) -> None:
-    """Run everything: database, broker, demo town, simulators, ingestion and the API."""
-    from hub.demo import run_demo
+    """Run everything: database, broker, demo town, simulators, ingestion and the API;
+    with --flood-peak, a flood wave whose gauge rules run as fast as it does."""
+    from hub.demo import DemoFlood, FloodTooSteep, river_rules, run_demo
+    from river_monitor.config import RiverConfigError
+    from simulator.errors import InvalidInputError
 
     _setup_logging()
     settings = _settings()
     if seed is not None:
         settings = settings.model_copy(update={"seed": seed})
-    raise typer.Exit(run_demo(settings, _stop_on_signals(), flood_peak=flood_peak))
+    flood, rules = None, None
+    if flood_peak is not None:
+        with _user_errors(FloodTooSteep, InvalidInputError, RiverConfigError):
+            flood = DemoFlood(flood_peak, flood_rise_minutes, flood_fall_minutes)
+            rules = river_rules(settings, flood, datetime.now(UTC))
+    raise typer.Exit(run_demo(settings, _stop_on_signals(), flood=flood, rules=rules))
 
 
 def _echo_issued(username: str, password: str) -> None:

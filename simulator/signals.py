@@ -176,6 +176,22 @@ class FloodWave:
             if not (math.isfinite(value) and value > 0):
                 raise InvalidInputError(f"FloodWave.{name} must be a positive number, got {value}")
 
+    @classmethod
+    def under_way(
+        cls, now: datetime, peak_cm: float, rise_minutes: float, fall_minutes: float
+    ) -> "FloodWave":
+        """A wave that began a minute before ``now``, so that a simulator started at
+        ``now`` sees the river already rising (``smartcity simulate --flood-peak``)."""
+        return cls(peak_cm, now - timedelta(minutes=1), rise_minutes / 60, fall_minutes / 60)
+
+    def steepest_rise_cm_per_h(self, level_cm: float) -> float:
+        """The fastest rise (cm/h) of this wave over a river standing at ``level_cm``.
+
+        The half-cosine rises steepest half-way up, at pi/2 times its height over its
+        rise time; the river's own slow course (about 2 cm/h at most) is left out.
+        """
+        return math.pi / 2 * max(0.0, self.peak_cm - level_cm) / self.rise_hours
+
     @property
     def peak_time(self) -> datetime:
         """Return the time of the crest."""

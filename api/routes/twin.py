@@ -164,13 +164,16 @@ async def zone_summaries(
     start: Annotated[UtcDateTime | None, Query(description="default: 24 h before end")] = None,
     end: Annotated[UtcDateTime | None, Query(description="default: now")] = None,
 ) -> Response:
-    """Per urbanism zone: assets by kind, sensors, parking capacity and mean occupancy,
-    and air quality over ``[start, end)``."""
+    """Per urbanism zone (every zone, with zeros where it has no assets): assets by kind,
+    sensors, parking capacity and mean occupancy, and air quality over ``[start, end)``;
+    ``outside_zones`` summarises the assets in no zone."""
     start, end = period(start, end)
+    found, outside = await zones.summaries(conn, start, end)
     return _json(
         {
             "start": start.isoformat(),
             "end": end.isoformat(),
-            "zones": await zones.summaries(conn, start, end),
+            "zones": found,
+            "outside_zones": outside,
         }
     )

@@ -117,10 +117,56 @@ def test_epsg_4326_is_latitude_first_and_bbox_crs_is_honoured(client: TestClient
     assert {f["properties"]["cadastral_number"] for f in geographic["features"]} == {"20500"}
 
 
+CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+
+
+@pytest.mark.parametrize(
+    ("name", "uri"),
+    [
+        ("EPSG:3844", f"{EPSG}3844"),
+        ("epsg:3844", f"{EPSG}3844"),
+        ("[EPSG:3844]", f"{EPSG}3844"),
+        ("urn:ogc:def:crs:EPSG::3844", f"{EPSG}3844"),
+        ("EPSG:4326", f"{EPSG}4326"),
+        ("https://www.opengis.net/def/crs/EPSG/0/3857", f"{EPSG}3857"),
+        ("CRS84", CRS84_URI),
+        ("ogc:crs84", CRS84_URI),
+    ],
+)
+def test_a_crs_may_be_named_as_the_cli_names_it(client: TestClient, name: str, uri: str) -> None:
+    """``crs``, ``bbox-crs`` and ``filter-crs`` take the short names; the answer is the
+    one the URI gets, and Content-Crs names the URI."""
+    by_uri = client.get("/collections/parcels/items/1", params={"crs": uri})
+    by_name = client.get("/collections/parcels/items/1", params={"crs": name})
+    assert by_name.status_code == 200, by_name.text
+    assert by_name.headers["content-crs"] == f"<{uri}>"
+    assert by_name.json()["geometry"] == by_uri.json()["geometry"]
+    # a box around the first parcel, in that CRS's own axis order
+    minx, miny, maxx, maxy = shapely.geometry.shape(by_uri.json()["geometry"]).bounds
+    box = f"{minx},{miny},{maxx},{maxy}"
+    polygon = shapely.box(minx, miny, maxx, maxy).wkt
+    for params in (
+        {"crs": "{}", "bbox": box, "bbox-crs": "{}"},
+        {"filter": f"S_INTERSECTS(geometry, {polygon})", "filter-crs": "{}"},
+    ):
+        pages = [
+            client.get(
+                "/collections/parcels/items",
+                params={k: v.format(crs) for k, v in params.items()},
+            )
+            for crs in (name, uri)
+        ]
+        assert pages[0].status_code == 200, pages[0].text
+        assert pages[0].json()["features"] == pages[1].json()["features"]
+        assert 1 in {f["id"] for f in pages[0].json()["features"]}
+
+
 @pytest.mark.parametrize(
     ("params", "detail"),
     [
-        ({"crs": "EPSG:3844"}, "is not served"),
+        ({"crs": "WGS84"}, "is not served"),  # which axis order? say EPSG:4326 or CRS84
+        ({"crs": "EPSG:3844x"}, "is not served"),
+        ({"crs": "urn:ogc:def:crs:EPSG:3844"}, "is not served"),  # a URN has a version
         ({"crs": f"{EPSG}31700"}, "is not served"),
         ({"bbox": "1,2,3,4", "bbox-crs": "urn:x"}, "bbox-crs 'urn:x' is not served"),
         ({"bbox": "250010,489590,250090,489510", "bbox-crs": f"{EPSG}3844"}, "min, min, max"),

@@ -120,13 +120,11 @@ def test_window_native_and_reprojected(terrain: TestClient) -> None:
     to_3857 = Transformer.from_crs("EPSG:3844", "EPSG:3857", always_xy=True)
     x0, y0 = to_3857.transform(X0 + 10 * CELL, Y0 - 25 * CELL)
     x1, y1 = to_3857.transform(X0 + 30 * CELL, Y0 - 5 * CELL)
-    response = terrain.get(
-        "/rasters/terrain/window",
-        params={
-            "bbox": f"{x0},{y0},{x1},{y1}",
-            "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
-        },
+    response, by_name = (
+        terrain.get("/rasters/terrain/window", params={"bbox": f"{x0},{y0},{x1},{y1}", "crs": crs})
+        for crs in ("http://www.opengis.net/def/crs/EPSG/0/3857", "EPSG:3857")
     )
+    assert by_name.content == response.content
     with MemoryFile(response.content) as memory, memory.open() as tile:
         assert tile.crs.to_epsg() == 3857
         cells = tile.read(1)

@@ -40,10 +40,11 @@ PARCELS = gpd.GeoDataFrame(
     crs="EPSG:3844",
 )
 ZONES = gpd.GeoDataFrame(
-    {"code": ["R1", "C2"], "name": ["Residential", "Central"]},
+    {"code": ["R1", "C2", "V3"], "name": ["Residential", "Central", "Green"]},
     geometry=[
         box(X0 - 100, Y0 - 100, X0 + 118, Y0 + 400),
         box(X0 + 118, Y0 - 100, X0 + 400, Y0 + 400),
+        box(X0 + 400, Y0 - 100, X0 + 600, Y0 + 400),  # no asset stands in it
     ],
     crs="EPSG:3844",
 )
@@ -252,15 +253,32 @@ def test_zone_summaries_over_a_period(town: tuple[TestClient, str, Path]) -> Non
         )
         conn.commit()
     period = {"start": (NOW - 3 * hour).isoformat(), "end": (NOW + hour).isoformat()}
-    found = {z["zone"]: z for z in client.get("/twin/zones", params=period).json()["zones"]}
+    body = client.get("/twin/zones", params=period).json()
+    # every zone of the layer, in code order, and never a null one
+    assert [z["zone"] for z in body["zones"]] == sorted(ZONES.code)
+    found = {z["zone"]: z for z in body["zones"]}
     expected_kinds = ASSETS.assign(
         zone=gpd.sjoin(ASSETS, ZONES, how="left", predicate="intersects").code
     )
-    for code in ("R1", "C2"):
-        assert found[code]["assets_by_kind"] == dict(
-            sorted(expected_kinds[expected_kinds.zone == code].kind.value_counts().items())
-        )
-    assert found[None]["assets_by_kind"] == {"river_gauge": 1}
+    for code, name in zip(ZONES.code, ZONES.name, strict=True):
+        in_zone = expected_kinds[expected_kinds.zone == code]
+        assert found[code]["name"] == name
+        assert found[code]["assets_by_kind"] == dict(sorted(in_zone.kind.value_counts().items()))
+        assert found[code]["assets"] == len(in_zone)
+    # the zone without assets: zeros, no means
+    assert found["V3"] | {"zone": None, "name": None} == {
+        "zone": None,
+        "name": None,
+        "assets": 0,
+        "assets_by_kind": {},
+        "sensors": 0,
+        "parking": {"lots": 0, "capacity": 0, "mean_occupancy": None},
+        "air_quality": {"means": {}, "eaqi": None},
+    }
+    outside = expected_kinds[expected_kinds.zone.isna()]
+    assert body["outside_zones"]["assets_by_kind"] == dict(outside.kind.value_counts().items())
+    assert body["outside_zones"]["assets"] == len(outside) == 1
+    assert body["outside_zones"]["sensors"] == 1  # the gauge's
     # R1: the air-quality station, pm25 mean of 10, 30, 26 = 22 (moderate: 20 < x <= 25)
     r1 = found["R1"]
     assert r1["air_quality"]["means"] == {"pm25": 22.0, "no2": 50.0}
