@@ -103,9 +103,10 @@ def river_rules(settings: Settings, flood: DemoFlood, now: datetime) -> Path | N
     ``SMARTCITY_RIVER_CONFIG``, the demo gauge's rules :data:`DEMO_SPEEDUP` times faster,
     written to the data directory; with it, None (that file is used as it is).
 
-    Raises InvalidInputError for a wave that cannot be (a rise time that is not
-    positive), and FloodTooSteep, naming the remedy, for one that would still rise
-    faster than the demo town gauge's spike limit: its readings would be flagged.
+    Raises InvalidInputError for a wave that cannot be (a peak that is not finite, a
+    rise time that is not positive), and FloodTooSteep, naming the remedy, for one that
+    would still rise faster than the demo town gauge's spike limit: its readings would
+    be flagged.
     """
     wave = flood.wave(now)
     configured = settings.river_config
