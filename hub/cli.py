@@ -296,7 +296,7 @@ def demo(
 ) -> None:
     """Run everything: database, broker, demo town, simulators, ingestion and the API;
     with --flood-peak, a flood wave whose gauge rules run as fast as it does."""
-    from hub.demo import DemoFlood, FloodTooSteep, river_rules, run_demo
+    from hub.demo import DemoFlood, DemoStartError, FloodTooSteep, river_rules, run_demo
     from river_monitor.config import RiverConfigError
     from simulator.errors import InvalidInputError
 
@@ -309,7 +309,12 @@ def demo(
         with _user_errors(FloodTooSteep, InvalidInputError, RiverConfigError):
             flood = DemoFlood(flood_peak, flood_rise_minutes, flood_fall_minutes)
             rules = river_rules(settings, flood, datetime.now(UTC))
-    raise typer.Exit(run_demo(settings, _stop_on_signals(), flood=flood, rules=rules))
+    try:
+        code = run_demo(settings, _stop_on_signals(), flood=flood, rules=rules)
+    except (DemoStartError, TimeoutError) as exc:  # the process that failed logged why
+        typer.echo(f"error: {exc}; the demo is stopped", err=True)
+        code = 1
+    raise typer.Exit(code)
 
 
 def _echo_issued(username: str, password: str) -> None:

@@ -45,11 +45,17 @@ from storage.meta import get_meta, subscribed_key
 log = logging.getLogger(__name__)
 
 CHILD_STOP_TIMEOUT_S = 10.0
-START_TIMEOUT_S = 30.0
+START_TIMEOUT_S = 60.0
+"""How long a process may take to start: importing the API alone took over 30 s on a
+two-core machine running other work."""
 DEMO_SPEEDUP = 60.0
 """How many times faster than the river the demo's flood runs: a minute stands for an hour."""
 RIVER_RULES_FILE = "river-rules.toml"
 """The demo flood's river configuration, in the data directory's ``demo`` folder."""
+
+
+class DemoStartError(RuntimeError):
+    """A hub process did not start; the message says which and how long it was given."""
 
 
 class FloodTooSteep(ValueError):
@@ -103,9 +109,10 @@ def river_rules(settings: Settings, flood: DemoFlood, now: datetime) -> Path | N
     ``SMARTCITY_RIVER_CONFIG``, the demo gauge's rules :data:`DEMO_SPEEDUP` times faster,
     written to the data directory; with it, None (that file is used as it is).
 
-    Raises InvalidInputError for a wave that cannot be (a rise time that is not
-    positive), and FloodTooSteep, naming the remedy, for one that would still rise
-    faster than the demo town gauge's spike limit: its readings would be flagged.
+    Raises InvalidInputError for a wave that cannot be (a peak that is not finite, a
+    rise time that is not positive), and FloodTooSteep, naming the remedy, for one that
+    would still rise faster than the demo town gauge's spike limit: its readings would
+    be flagged.
     """
     wave = flood.wave(now)
     configured = settings.river_config
@@ -169,7 +176,7 @@ def _wait_for_port(host: str, port: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not port_answers(host, port):
         if time.monotonic() > deadline:
-            raise RuntimeError(f"nothing answers on {host}:{port} after {timeout:.0f} s")
+            raise DemoStartError(f"nothing answers on {host}:{port} after {timeout:.0f} s")
         time.sleep(0.2)
 
 
@@ -184,9 +191,11 @@ def _wait_for_subscription(
             if stamp is not None and datetime.fromisoformat(stamp) >= since:
                 return
             if any(child.poll() is not None for child in children):
-                raise RuntimeError("a hub process exited during start-up")
+                raise DemoStartError("a hub process exited during start-up")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the ingestion worker did not subscribe in {START_TIMEOUT_S} s")
+                raise DemoStartError(
+                    f"the ingestion worker did not subscribe in {START_TIMEOUT_S:.0f} s"
+                )
             time.sleep(0.2)
 
 
