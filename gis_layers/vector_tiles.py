@@ -71,11 +71,10 @@ WHERE layer_id = %(layer)s AND bbox && %(box)s::box
 _GEOJSON_ROWS = "SELECT feature_id, geometry::text, properties::text" + _MEETING
 _NATIVE_ROWS = "SELECT feature_id, geom_native, properties::text" + _MEETING
 _POSTGIS_TILE = """
-WITH tile AS (
+WITH tile AS MATERIALIZED (  -- not inlined: ST_AsMVTGeom once a feature
     SELECT feature_id,
            -- ST_AsMVT leaves nested values out: as JSON text, as mvt.Attributes writes them
-           CASE WHEN jsonb_path_exists(properties, '$.* ? (@.type() == "object"
-                                                         || @.type() == "array")')
+           CASE WHEN nested_properties
                 THEN (SELECT jsonb_object_agg(key, CASE WHEN jsonb_typeof(value)
                                                             IN ('object', 'array')
                                                        THEN to_jsonb(value::text)
