@@ -1,7 +1,9 @@
-"""OGC API - Features ``/items`` with a bbox: our server side by side with pygeoapi (issue 4).
+"""OGC API - Features ``/items`` with a bbox and OGC API - Tiles vector tiles: our server
+side by side with tipg (issue 12; ``--rival pygeoapi``: with pygeoapi, issue 4).
 
-Run from the repository root (PostgreSQL on 127.0.0.1:5432; root for the one-time
-``apt-get install libgdal-dev`` the GDAL bindings of pygeoapi's venv build against):
+Run from the repository root (PostgreSQL on 127.0.0.1:5432 with PostGIS, Debian's
+``postgresql-15-postgis-3``, which tipg needs; for pygeoapi, root for the one-time
+``apt-get install libgdal-dev`` the GDAL bindings of its venv build against):
 
     .venv/bin/python bench/features_bench.py
 
@@ -12,27 +14,36 @@ What it does, every step in this one command:
    ``area_m2`` (computed in Stereo 70), ``zone`` and ``land_use``, written to a
    GeoPackage (layer ``parcels``) with pyogrio.
 2. Loads it into a fresh database through our importer (migrations, ``import_file``,
-   ``VACUUM ANALYZE``) and starts ``python -m hub serve`` on it (uvicorn, one process),
-   running the code of the checkout this script is in.
-3. Installs pygeoapi from PyPI into its own venv (``/tmp/pygeoapi-venv``, created once;
-   ``BENCH_PYGEOAPI_VENV`` moves it) with GDAL's Python bindings, and serves the same
-   parcels from a GeoPackage with its OGR provider: its Starlette app under uvicorn with
-   one worker process, as ours. The SQLiteGPKG provider is not used: it needs a Python
-   whose ``sqlite3`` may load extensions (pyenv builds here may not) and its bbox query,
-   ``Intersects(geom, BuildMbr(...))``, ignores the GeoPackage's R-tree, so it scans all
-   100,000 parcels on every request; OGR uses the R-tree. pygeoapi is given the parcels
-   reprojected to CRS84 (``parcels_crs84.gpkg``), the CRS it serves and the one our
-   importer stores for serving, because with a Stereo 70 storage CRS pygeoapi mixes up
-   the axis order of that CRS (northing first in the EPSG registry) and finds nothing;
-   the script checks and reports that too (``pygeoapi_epsg3844_check``).
+   ``VACUUM ANALYZE``; with PostGIS there, migration 10 keeps each parcel in Web
+   Mercator and our tiles are built by ``ST_AsMVT``) and starts ``python -m hub serve``
+   on it (uvicorn, one process), running the code of the checkout this script is in.
+3. tipg (default): installs tipg from PyPI into its own venv (``/tmp/tipg-venv``, created
+   once; ``BENCH_TIPG_VENV`` moves it), loads the same parcels in CRS84 into a PostGIS
+   table ``tipg.parcels`` (GiST-indexed) of the same database, turns JIT off for the
+   database (our pool turns it off too), and serves them with tipg's app under uvicorn,
+   one worker process, as ours; its per-tile feature cap is raised so that it does not
+   truncate dense tiles and its tile margin set to ours (64 units; its default is 256).
+   pygeoapi: installs pygeoapi into ``/tmp/pygeoapi-venv`` (``BENCH_PYGEOAPI_VENV``)
+   with GDAL's Python bindings, and serves the same parcels from a GeoPackage with its
+   OGR provider (the SQLiteGPKG provider ignores the GeoPackage's R-tree and scans all
+   100,000 parcels on every request), reprojected to CRS84, because with a Stereo 70
+   storage CRS pygeoapi mixes up the axis order and finds nothing (the script checks
+   and reports that too: ``pygeoapi_epsg3844_check``).
 4. Picks many bboxes in CRS84 spread over the layer, each holding 100 (or 1,000) to 10%
    more parcels, checks on a few that both servers return the same parcels (a difference
    is printed as CORRECTNESS FAILURE, with the rule each server's answer follows, and the
    run goes on), then alternates between the servers in rounds: sequential latency (p50,
    p95) with one keep-alive client, and throughput with 4 client threads (keep-alive
-   httpx clients), ``limit=100`` and ``limit=1000``.
-5. Prints one JSON document (absolute figures, ratios ours/pygeoapi, the SQL time of
-   our queries measured alone, machine facts), stops both servers and drops the database.
+   httpx clients), ``limit=100`` and ``limit=1000``. Every client accepts gzip, and the
+   bytes each page takes on the wire are reported beside its decoded size.
+5. With tipg, cold vector tiles at zooms 13, 14 and 16 (up to ``--tiles`` tiles holding
+   parcels at each zoom), in rounds alternating the order of three servers: ours
+   (``ST_AsMVT``), ours on a copy of the database whose tiles are built by the hub as
+   where PostGIS is missing, and tipg. Our tile cache is per import of the layer: each
+   round gives the layer a new import time, as a re-import does; tipg keeps no tiles.
+   The parcels in each tile are compared with tipg's on the first round.
+6. Prints one JSON document (absolute figures, ratios ours/rival, the SQL time of our
+   queries measured alone, machine facts), stops the servers and drops the databases.
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ encoding against.
 from __future__ import annotations
 
 import json
-import struct
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,7 +44,6 @@ _FEATURE_ID, _FEATURE_TAGS, _FEATURE_TYPE, _FEATURE_GEOMETRY = 0x08, 0x12, 0x18,
 _VALUE_STRING, _VALUE_DOUBLE, _VALUE_INT, _VALUE_BOOL = 0x0A, 0x19, 0x20, 0x38
 _STRING, _DOUBLE, _INTEGER, _BOOLEAN = range(4)
 _KINDS = {str: _STRING, float: _DOUBLE, int: _INTEGER, bool: _BOOLEAN}
-_PACKED_DOUBLE = struct.Struct("<d")
 _INT64 = 0xFFFF_FFFF_FFFF_FFFF
 """int64 values are written as their two's complement."""
 _SINGLE_TYPES = {"string": str, "integer": int, "floating": float, "boolean": bool}
