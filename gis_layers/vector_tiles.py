@@ -48,8 +48,10 @@ MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 
 POSTGIS = "postgis"
 """``hub_meta.vector_tiles`` where migration 10 found PostGIS: tiles are built by it."""
-DEGREE = 3
-"""Of the polynomial in each coordinate fitted to the projection over a tile."""
+DEGREES = (2, 3)
+"""Of the polynomials fitted to the projection over a tile, the lowest close enough first:
+from Stereo 70 around Turnu Măgurele a quadratic fits from zoom 10, a cubic at zooms 8-9,
+and lower zooms are projected exactly."""
 FIT_ERROR = 1 / 16
 """Largest error, in tile units, of the fitted projection (GDAL's warper allows 1/8 of a
 pixel); where a fit is worse, every point is projected exactly."""
@@ -250,7 +252,7 @@ def _projections(source_crs: str) -> tuple[Transformer, Transformer]:
 
 
 def _to_tile(source_crs: str, wanted: morecantile.Tile) -> Callable[[np.ndarray], np.ndarray]:
-    """Source coordinates to tile units: by a bicubic polynomial fitted over the tile and
+    """Source coordinates to tile units: by a polynomial fitted over the tile and
     its neighbours where it is within :data:`FIT_ERROR` of the exact projection there,
     exactly elsewhere (far-reaching features, low zooms, CRSs the fit cannot follow)."""
     forward, back = _projections(source_crs)
@@ -280,11 +282,14 @@ def _to_tile(source_crs: str, wanted: morecantile.Tile) -> Callable[[np.ndarray]
     if not np.isfinite(truth).all():
         return exact
     fitting = np.add.outer(np.arange(17) % 2, np.arange(17) % 2).ravel() == 0
-    terms = np.polynomial.polynomial.polyvander2d(*normalised(grid), [DEGREE, DEGREE])
-    solution = np.linalg.lstsq(terms[fitting], truth[fitting], rcond=None)[0]
-    if np.abs(terms @ solution - truth).max() > FIT_ERROR:
+    for degree in DEGREES:
+        terms = np.polynomial.polynomial.polyvander2d(*normalised(grid), [degree, degree])
+        solution = np.linalg.lstsq(terms[fitting], truth[fitting], rcond=None)[0]
+        if np.abs(terms @ solution - truth).max() <= FIT_ERROR:
+            break
+    else:
         return exact
-    coefficients = [solution[:, k].reshape(DEGREE + 1, DEGREE + 1) for k in (0, 1)]
+    coefficients = [solution[:, k].reshape(degree + 1, degree + 1) for k in (0, 1)]
 
     def fitted(xy: np.ndarray) -> np.ndarray:
         inside = (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
