@@ -1,7 +1,9 @@
-"""OGC API - Features ``/items`` with a bbox: our server side by side with pygeoapi (issue 4).
+"""OGC API - Features ``/items`` with a bbox and OGC API - Tiles vector tiles: our server
+side by side with tipg (issue 12; ``--rival pygeoapi``: with pygeoapi, issue 4).
 
-Run from the repository root (PostgreSQL on 127.0.0.1:5432; root for the one-time
-``apt-get install libgdal-dev`` the GDAL bindings of pygeoapi's venv build against):
+Run from the repository root (PostgreSQL on 127.0.0.1:5432 with PostGIS, Debian's
+``postgresql-15-postgis-3``, which tipg needs; for pygeoapi, root for the one-time
+``apt-get install libgdal-dev`` the GDAL bindings of its venv build against):
 
     .venv/bin/python bench/features_bench.py
 
@@ -12,27 +14,36 @@ What it does, every step in this one command:
    ``area_m2`` (computed in Stereo 70), ``zone`` and ``land_use``, written to a
    GeoPackage (layer ``parcels``) with pyogrio.
 2. Loads it into a fresh database through our importer (migrations, ``import_file``,
-   ``VACUUM ANALYZE``) and starts ``python -m hub serve`` on it (uvicorn, one process),
-   running the code of the checkout this script is in.
-3. Installs pygeoapi from PyPI into its own venv (``/tmp/pygeoapi-venv``, created once;
-   ``BENCH_PYGEOAPI_VENV`` moves it) with GDAL's Python bindings, and serves the same
-   parcels from a GeoPackage with its OGR provider: its Starlette app under uvicorn with
-   one worker process, as ours. The SQLiteGPKG provider is not used: it needs a Python
-   whose ``sqlite3`` may load extensions (pyenv builds here may not) and its bbox query,
-   ``Intersects(geom, BuildMbr(...))``, ignores the GeoPackage's R-tree, so it scans all
-   100,000 parcels on every request; OGR uses the R-tree. pygeoapi is given the parcels
-   reprojected to CRS84 (``parcels_crs84.gpkg``), the CRS it serves and the one our
-   importer stores for serving, because with a Stereo 70 storage CRS pygeoapi mixes up
-   the axis order of that CRS (northing first in the EPSG registry) and finds nothing;
-   the script checks and reports that too (``pygeoapi_epsg3844_check``).
+   ``VACUUM ANALYZE``; with PostGIS there, migration 10 keeps each parcel in Web
+   Mercator and our tiles are built by ``ST_AsMVT``) and starts ``python -m hub serve``
+   on it (uvicorn, one process), running the code of the checkout this script is in.
+3. tipg (default): installs tipg from PyPI into its own venv (``/tmp/tipg-venv``, created
+   once; ``BENCH_TIPG_VENV`` moves it), loads the same parcels in CRS84 into a PostGIS
+   table ``tipg.parcels`` (GiST-indexed) of the same database, turns JIT off for the
+   database (our pool turns it off too), and serves them with tipg's app under uvicorn,
+   one worker process, as ours; its per-tile feature cap is raised so that it does not
+   truncate dense tiles and its tile margin set to ours (64 units; its default is 256).
+   pygeoapi: installs pygeoapi into ``/tmp/pygeoapi-venv`` (``BENCH_PYGEOAPI_VENV``)
+   with GDAL's Python bindings, and serves the same parcels from a GeoPackage with its
+   OGR provider (the SQLiteGPKG provider ignores the GeoPackage's R-tree and scans all
+   100,000 parcels on every request), reprojected to CRS84, because with a Stereo 70
+   storage CRS pygeoapi mixes up the axis order and finds nothing (the script checks
+   and reports that too: ``pygeoapi_epsg3844_check``).
 4. Picks many bboxes in CRS84 spread over the layer, each holding 100 (or 1,000) to 10%
    more parcels, checks on a few that both servers return the same parcels (a difference
    is printed as CORRECTNESS FAILURE, with the rule each server's answer follows, and the
    run goes on), then alternates between the servers in rounds: sequential latency (p50,
    p95) with one keep-alive client, and throughput with 4 client threads (keep-alive
-   httpx clients), ``limit=100`` and ``limit=1000``.
-5. Prints one JSON document (absolute figures, ratios ours/pygeoapi, the SQL time of
-   our queries measured alone, machine facts), stops both servers and drops the database.
+   httpx clients), ``limit=100`` and ``limit=1000``. Every client accepts gzip, and the
+   bytes each page takes on the wire are reported beside its decoded size.
+5. With tipg, cold vector tiles at zooms 13, 14 and 16 (up to ``--tiles`` tiles holding
+   parcels at each zoom), in rounds alternating the order of three servers: ours
+   (``ST_AsMVT``), ours on a copy of the database whose tiles are built by the hub as
+   where PostGIS is missing, and tipg. Our tile cache is per import of the layer: each
+   round gives the layer a new import time, as a re-import does; tipg keeps no tiles.
+   The parcels in each tile are compared with tipg's on the first round.
+6. Prints one JSON document (absolute figures, ratios ours/rival, the SQL time of our
+   queries measured alone, machine facts), stops the servers and drops the databases.
 """
 
 from __future__ import annotations
@@ -58,9 +69,12 @@ from pathlib import Path
 
 import geopandas as gpd
 import httpx
+import mapbox_vector_tile
+import morecantile
 import numpy as np
 import psycopg
 import shapely
+from psycopg import sql
 from pyproj import Transformer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,11 +83,14 @@ sys.path.insert(0, str(ROOT))
 from proc_cpu import cpu_seconds  # noqa: E402
 from scratch_db import ADMIN_URL, scratch_database  # noqa: E402
 
+from gis_layers import vector_tiles  # noqa: E402
 from gis_layers.importer import import_file  # noqa: E402
 from harness.live import serve_env  # noqa: E402
 from hub.broker import free_port  # noqa: E402
 from storage import migrations  # noqa: E402
 
+TIPG_VENV = Path(os.environ.get("BENCH_TIPG_VENV", "/tmp/tipg-venv"))
+TIPG_VERSION = os.environ.get("BENCH_TIPG_VERSION", "1.6.1")
 PYGEOAPI_VENV = Path(os.environ.get("BENCH_PYGEOAPI_VENV", "/tmp/pygeoapi-venv"))
 PYGEOAPI_VERSION = os.environ.get("BENCH_PYGEOAPI_VERSION", "0.24.0")
 SEED = 4
@@ -90,7 +107,8 @@ ZONES = {  # urbanism zone code: (weight, land uses it allows)
 TARGET_LIMITS = {100: 10.0, 1000: 60.0}  # limit: p50 target in ms (issue 4)
 CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 STEREO70_URI = "http://www.opengis.net/def/crs/EPSG/0/3844"
-ACCEPT = {"Accept": "application/geo+json"}
+# every client accepts gzip, as browsers, QGIS (Qt) and GDAL (curl) do
+ACCEPT = {"Accept": "application/geo+json", "Accept-Encoding": "gzip"}
 OURS_DESCRIPTION = (
     f"python -m hub serve: uvicorn {metadata.version('uvicorn')} (one process),"
     f" FastAPI {metadata.version('fastapi')}, PostgreSQL without PostGIS"
@@ -373,6 +391,209 @@ def pygeoapi_server(
     return args, env, workdir, port
 
 
+# --- tipg -----------------------------------------------------------------------------
+
+TIPG_COLLECTION = "tipg.parcels"
+TIPG_SETTINGS = {
+    "TIPG_DB_SCHEMAS": '["tipg"]',
+    # no truncation of dense tiles (its default cap is 10,000 features a tile)
+    "TIPG_MAX_FEATURES_PER_TILE": "200000",
+    "TIPG_MAX_FEATURES_PER_QUERY": "10000",
+    # the margin our tiles keep (tipg's default is 256 units)
+    "TIPG_TILE_BUFFER": str(vector_tiles.MARGIN),
+}
+
+
+def ensure_tipg_venv(venv: Path) -> Path:
+    """tipg and our uvicorn version in their own venv; its python."""
+    python = venv / "bin" / "python"
+    check = "import tipg, uvicorn"
+    if python.exists() and subprocess.run([python, "-c", check]).returncode == 0:
+        return python
+    print(f"creating {venv} with tipg {TIPG_VERSION}")
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+    pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run(
+        [*pip, f"tipg=={TIPG_VERSION}", f"uvicorn=={metadata.version('uvicorn')}"], check=True
+    )
+    return python
+
+
+def tipg_versions(python: Path) -> dict[str, str]:
+    """Versions of tipg and what serves it, from its venv."""
+    code = (
+        "import json, platform; from importlib import metadata as m;"
+        "print(json.dumps({p: m.version(p) for p in ('tipg', 'starlette-cramjam', 'asyncpg',"
+        " 'uvicorn')} | {'python': platform.python_version()}))"
+    )
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
+    return dict(json.loads(out.stdout))
+
+
+def load_tipg_table(url: str, parcels: gpd.GeoDataFrame) -> None:
+    """The parcels (in CRS84) as PostGIS table ``tipg.parcels`` with a GiST index, in the
+    database ours serves (PostGIS enabled by our migration 10); JIT off for both servers."""
+    with psycopg.connect(url) as conn:
+        postgis = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").fetchone()
+        if not postgis:
+            raise SystemExit("tipg needs PostGIS: apt-get install postgresql-15-postgis-3")
+        conn.execute("CREATE SCHEMA tipg")
+        conn.execute(
+            "CREATE TABLE tipg.parcels (fid integer PRIMARY KEY, cadastral_number text,"
+            " area_m2 double precision, zone text, land_use text,"
+            " geom geometry(Polygon, 4326) NOT NULL)"
+        )
+        conn.execute(
+            "INSERT INTO tipg.parcels SELECT i, c, a, z, l, ST_GeomFromWKB(w, 4326)"
+            " FROM unnest(%s::int[], %s::text[], %s::float8[], %s::text[], %s::text[],"
+            " %s::bytea[]) AS t(i, c, a, z, l, w)",
+            (
+                list(range(1, len(parcels) + 1)),
+                parcels["cadastral_number"].tolist(),
+                parcels["area_m2"].tolist(),
+                parcels["zone"].tolist(),
+                parcels["land_use"].tolist(),
+                shapely.to_wkb(parcels.geometry.values).tolist(),
+            ),
+        )
+        conn.execute("CREATE INDEX ON tipg.parcels USING gist (geom)")
+        database = url.rsplit("/", 1)[1]
+        conn.execute(sql.SQL("ALTER DATABASE {} SET jit = off").format(sql.Identifier(database)))
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE tipg.parcels")
+
+
+def tipg_server(python: Path, url: str) -> tuple[list[str], dict[str, str], Path, int]:
+    """tipg's app under uvicorn, one worker, on ``url``'s tipg schema."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIPG_")}
+    env |= TIPG_SETTINGS | {"DATABASE_URL": url}
+    env.pop("PYTHONPATH", None)
+    args = [str(python), "-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1"]
+    args += ["--port", str(port), "--workers", "1", "--log-level", "warning"]
+    return args, env, Path(tempfile.gettempdir()), port
+
+
+def copy_without_postgis(url: str, copy_url: str) -> None:
+    """``copy_url``: the same database, its tiles built by the hub as where PostGIS is
+    missing (migration 10's other variant records exactly this)."""
+    source, copy = url.rsplit("/", 1)[1], copy_url.rsplit("/", 1)[1]
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(copy)))
+        admin.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(copy), sql.Identifier(source)
+            )
+        )
+    with psycopg.connect(copy_url) as conn:
+        conn.execute("UPDATE hub_meta SET value = 'python' WHERE key = 'vector_tiles'")
+
+
+def tiles_builder(url: str) -> str:
+    """Who builds our vector tiles in this database (``hub_meta.vector_tiles``)."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT value FROM hub_meta WHERE key = 'vector_tiles'").fetchone()
+    return str(row[0]) if row else "unknown"
+
+
+# --- cold vector tiles ------------------------------------------------------------------
+
+TILE_ZOOMS = (13, 14, 16)
+TMS_ID = vector_tiles.TILE_MATRIX_SET
+
+
+def pick_tiles(tree: shapely.STRtree, zoom: int, count: int) -> list[morecantile.Tile]:
+    """Up to ``count`` tiles at ``zoom`` holding parcels, spread over the layer."""
+    tms = vector_tiles.TMS
+    west, south, east, north = (float(v) for v in shapely.total_bounds(tree.geometries))
+    found = [
+        t
+        for t in tms.tiles(west, south, east, north, [zoom])
+        if len(tree.query(shapely.box(*tms.bounds(t))))
+    ]
+    step = max(1, len(found) // count)
+    return found[::step][:count]
+
+
+def tile_url(server: str, base: str, tile: morecantile.Tile) -> str:
+    """A tile's URL on one of the servers (ours: row then column; tipg: x then y)."""
+    if server == "tipg":
+        return (
+            f"{base}/collections/{TIPG_COLLECTION}/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}"
+        )
+    return f"{base}/collections/parcels/tiles/WebMercatorQuad/{tile.z}/{tile.y}/{tile.x}"
+
+
+def tile_parcels(body: bytes) -> set[str]:
+    """The cadastral numbers of a decoded MVT's features."""
+    layers = mapbox_vector_tile.decode(body) if body else {}
+    return {
+        f["properties"]["cadastral_number"] for layer in layers.values() for f in layer["features"]
+    }
+
+
+def compare_tiles(
+    servers: dict[str, tuple[str, str]], tree: shapely.STRtree, args: argparse.Namespace
+) -> dict[str, object]:
+    """Cold tiles at each zoom from every server, in rounds that alternate their order:
+    ours are made cold by a new import time of the layer before each round (the cache is
+    per import, so this is what a re-import does); tipg keeps no tiles. Each tile once a
+    round from each server, one keep-alive client accepting gzip; the tiles' parcels are
+    compared on the first round."""
+    tiles = {z: pick_tiles(tree, z, args.tiles) for z in TILE_ZOOMS}
+    latencies: dict[str, dict[int, list[float]]] = {s: {z: [] for z in tiles} for s in servers}
+    sent: dict[str, dict[int, list[int]]] = {s: {z: [] for z in tiles} for s in servers}
+    parcels: dict[str, dict[int, list[set[str]]]] = {s: {z: [] for z in tiles} for s in servers}
+    names = list(servers)
+    with httpx.Client(timeout=120, headers={"Accept-Encoding": "gzip"}) as client:
+        for r in range(args.rounds):
+            for url, _ in servers.values():
+                with psycopg.connect(url) as conn:
+                    conn.execute("UPDATE layers SET imported_at = clock_timestamp()")
+            for z, chosen in tiles.items():
+                for name in names if r % 2 == 0 else names[::-1]:
+                    print(f"round {r + 1}/{args.rounds}: {len(chosen)} cold z{z} tiles, {name}")
+                    for tile in chosen:
+                        began = time.perf_counter()
+                        answer = client.get(tile_url(name, servers[name][1], tile))
+                        answer.raise_for_status()
+                        latencies[name][z].append(time.perf_counter() - began)
+                        sent[name][z].append(answer.num_bytes_downloaded)
+                        if r == 0:
+                            parcels[name][z].append(tile_parcels(answer.content))
+    out: dict[str, object] = {
+        "tiles_per_zoom": {f"z{z}": len(t) for z, t in tiles.items()},
+        "rounds": args.rounds,
+    }
+    for z in tiles:
+        figures = {
+            name: {
+                "p50_ms": _ms(latencies[name][z], 50),
+                "p95_ms": _ms(latencies[name][z], 95),
+                "sent_kb_median": round(float(np.median(sent[name][z])) / 1000, 1),
+                "features_median": int(np.median([len(p) for p in parcels[name][z]])),
+            }
+            for name in names
+        }
+        tipg = figures["tipg"]["p50_ms"]
+        out[f"z{z}"] = figures | {
+            "ratios_over_tipg_p50": {
+                n: round(figures[n]["p50_ms"] / tipg, 3) for n in names if n != "tipg"
+            },
+            "same_parcels_as_tipg": {
+                n: [
+                    {"only_ours": len(a - b), "only_tipg": len(b - a)}
+                    for a, b in zip(parcels[n][z], parcels["tipg"][z], strict=True)
+                    if a != b
+                ]
+                or "all tiles"
+                for n in names
+                if n != "tipg"
+            },
+        }
+    return out
+
+
 # --- bboxes and correctness -----------------------------------------------------------
 
 Bbox = tuple[float, float, float, float]
@@ -460,10 +681,10 @@ def _rule_of(found: set[str], expected: Truth) -> str:
 
 
 def check_same_features(
-    ours_url: str, theirs_url: str, tree: shapely.STRtree, bboxes: list[Bbox]
+    ours_url: str, theirs_url: str, tree: shapely.STRtree, bboxes: list[Bbox], rival: str
 ) -> dict[str, object]:
     """For each bbox, whether both servers return the same parcels, and which rule each
-    follows (a parcel ours returns beyond pygeoapi is named with why)."""
+    follows (a parcel ours returns beyond the rival's is named with why)."""
     checks = []
     with httpx.Client(timeout=120) as client:
         for bbox in bboxes:
@@ -474,23 +695,23 @@ def check_same_features(
                 "bbox": bbox,
                 "geometry_intersects": len(expected.intersects),
                 "ours": len(ours),
-                "pygeoapi": len(theirs),
+                rival: len(theirs),
                 "same": ours == theirs,
                 "ours_follows": _rule_of(ours, expected),
-                "pygeoapi_follows": _rule_of(theirs, expected),
+                f"{rival}_follows": _rule_of(theirs, expected),
                 "only_ours": sorted(ours - theirs),
-                "only_pygeoapi": sorted(theirs - ours),
+                f"only_{rival}": sorted(theirs - ours),
             }
             checks.append(check)
             print(
-                f"  {bbox}: ours {len(ours)}, pygeoapi {len(theirs)},"
+                f"  {bbox}: ours {len(ours)}, {rival} {len(theirs)},"
                 f" geometry intersects {len(expected.intersects)}"
                 + (
                     ""
                     if check["same"]
                     else f" -> CORRECTNESS FAILURE: only ours {check['only_ours']},"
-                    f" only pygeoapi {check['only_pygeoapi']}; ours follows"
-                    f" {check['ours_follows']}, pygeoapi {check['pygeoapi_follows']}"
+                    f" only {rival} {check[f'only_{rival}']}; ours follows"
+                    f" {check['ours_follows']}, {rival} {check[f'{rival}_follows']}"
                 ),
                 flush=True,
             )
@@ -510,17 +731,19 @@ def rule_differences(tree: shapely.STRtree, bboxes: list[Bbox]) -> dict[str, int
     }
 
 
-def validate_pages(url: str, bboxes: list[Bbox], limit: int) -> int:
-    """Check every timed request returns a full page of ``limit``; the median response size."""
-    sizes = []
+def validate_pages(url: str, bboxes: list[Bbox], limit: int) -> dict[str, int]:
+    """Check every timed request returns a full page of ``limit``; the median response
+    size, as sent to a client accepting gzip and decoded."""
+    sent, decoded = [], []
     with httpx.Client(timeout=120) as client:
         for bbox in bboxes:
             answer = get_page(client, url, bbox, limit)
             returned = len(answer.json()["features"])
             if returned != limit:
                 raise SystemExit(f"FAILURE: {url} returned {returned} features for {bbox}")
-            sizes.append(len(answer.content))
-    return int(np.median(sizes))
+            sent.append(answer.num_bytes_downloaded)
+            decoded.append(len(answer.content))
+    return {"sent_gzip": int(np.median(sent)), "decoded": int(np.median(decoded))}
 
 
 def epsg3844_check(base: str, bbox: Bbox, expected: int) -> dict[str, object]:
@@ -731,7 +954,7 @@ def _per_request(cpu: dict[str, float], requests: int) -> dict[str, float]:
     return {party: round(1000 * spent / requests, 2) for party, spent in cpu.items()}
 
 
-def summarise(samples: Samples, response_bytes: int) -> dict[str, object]:
+def summarise(samples: Samples, response_bytes: dict[str, int]) -> dict[str, object]:
     """Absolute figures of one server for one page size."""
     return {
         "sequential_requests": len(samples.latencies),
@@ -747,32 +970,40 @@ def summarise(samples: Samples, response_bytes: int) -> dict[str, object]:
         ),
         "cpu_ms_per_request_under_load": _per_request(samples.loaded_cpu, samples.completed),
         "response_bytes_median": response_bytes,
+        "response_kb_ratio_sent_over_decoded": round(
+            response_bytes["sent_gzip"] / response_bytes["decoded"], 3
+        ),
     }
 
 
 def report(
-    samples: dict[int, dict[str, Samples]], sizes: dict[int, dict[str, int]]
+    samples: dict[int, dict[str, Samples]],
+    sizes: dict[int, dict[str, dict[str, int]]],
+    rival: str,
 ) -> dict[str, object]:
-    """Per page size: both servers' figures, the ratios ours/pygeoapi and issue 4's targets."""
+    """Per page size: both servers' figures, the ratios ours/rival and issue 4's targets."""
     out: dict[str, object] = {}
     for limit, by_server in samples.items():
         ours = by_server["ours"]
-        theirs = by_server["pygeoapi"]
+        theirs = by_server[rival]
         p50 = (_ms(ours.latencies, 50), _ms(theirs.latencies, 50))
         p95 = (_ms(ours.latencies, 95), _ms(theirs.latencies, 95))
         rates = (ours.completed / ours.elapsed, theirs.completed / theirs.elapsed)
         out[f"limit_{limit}"] = {
             "ours": summarise(ours, sizes[limit]["ours"]),
-            "pygeoapi": summarise(theirs, sizes[limit]["pygeoapi"]),
-            "ratios_ours_over_pygeoapi": {
+            rival: summarise(theirs, sizes[limit][rival]),
+            f"ratios_ours_over_{rival}": {
                 "p50_latency": round(p50[0] / p50[1], 3),
                 "p95_latency": round(p95[0] / p95[1], 3),
                 "throughput": round(rates[0] / rates[1], 2),
+                "bytes_sent_gzip": round(
+                    sizes[limit]["ours"]["sent_gzip"] / sizes[limit][rival]["sent_gzip"], 3
+                ),
             },
             "targets": {
                 "p50_ms_under": TARGET_LIMITS[limit],
                 "p50_met": p50[0] < TARGET_LIMITS[limit],
-                "throughput_at_least_2x_pygeoapi": rates[0] >= 2 * rates[1],
+                f"throughput_at_least_2x_{rival}": rates[0] >= 2 * rates[1],
             },
         }
     return out
@@ -798,23 +1029,23 @@ def machine_facts() -> dict[str, object]:
 def compare(
     url: str,
     ours_base: str,
-    theirs_base: str,
-    pids: tuple[int, int],
+    theirs: tuple[str, str, int],
+    pid: int,
     tree: shapely.STRtree,
     args: argparse.Namespace,
 ) -> dict[str, object]:
-    """Bboxes, correctness, then the measurement and our SQL profile, both servers running."""
+    """Bboxes, correctness, then the measurement and our SQL profile, both servers running;
+    ``theirs`` is the rival's name, its items URL and its process."""
+    rival, theirs_items, theirs_pid = theirs
     rng = np.random.default_rng(SEED)
     bboxes = {limit: pick_bboxes(tree, limit, args.bboxes, rng) for limit in TARGET_LIMITS}
     servers = [
         Server(
             "ours",
             f"{ours_base}/collections/parcels/items",
-            {"server": lambda: [pids[0]], "postgresql": backends_of(url.rsplit("/", 1)[1])},
+            {"server": lambda: [pid], "postgresql": backends_of(url.rsplit("/", 1)[1])},
         ),
-        Server(
-            "pygeoapi", f"{theirs_base}/collections/parcels/items", {"server": lambda: [pids[1]]}
-        ),
+        Server(rival, theirs_items, {"server": lambda: [theirs_pid]}),
     ]
     results: dict[str, object] = {}
     print(
@@ -822,14 +1053,15 @@ def compare(
         flush=True,
     )
     checks = check_same_features(
-        servers[0].items_url, servers[1].items_url, tree, bboxes[100][:6] + bboxes[1000][:3]
+        servers[0].items_url, theirs_items, tree, bboxes[100][:6] + bboxes[1000][:3], rival
     )
     checks["timed_bboxes"] = {f"limit_{k}": rule_differences(tree, b) for k, b in bboxes.items()}
     results["correctness"] = checks
-    reference = checks["bboxes"][0]  # type: ignore[index]
-    results["pygeoapi_epsg3844_check"] = epsg3844_check(
-        theirs_base, reference["bbox"], reference["pygeoapi"]
-    )
+    if rival == "pygeoapi":
+        reference = checks["bboxes"][0]  # type: ignore[index]
+        results["pygeoapi_epsg3844_check"] = epsg3844_check(
+            theirs_items.rsplit("/collections/", 1)[0], reference["bbox"], reference["pygeoapi"]
+        )
     sizes = {}
     for limit, boxes in bboxes.items():
         print(
@@ -837,7 +1069,7 @@ def compare(
             flush=True,
         )
         sizes[limit] = {s.name: validate_pages(s.items_url, boxes, limit) for s in servers}
-    results["results"] = report(measure(servers, bboxes, args), sizes)
+    results["results"] = report(measure(servers, bboxes, args), sizes, rival)
     print("profile: our SQL alone ...", flush=True)
     results["profile_ours_sql_alone"] = {
         f"limit_{limit}": sql_profile(url, boxes, limit, args.requests)
@@ -847,7 +1079,7 @@ def compare(
 
 
 def run(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
-    """Data, both servers, the comparison; everything started here is stopped here."""
+    """Data, the servers, the comparison; everything started here is stopped here."""
     results: dict[str, object] = {"machine": machine_facts()}
     print(f"generating {args.parcels:,} parcels ...", flush=True)
     began = time.perf_counter()
@@ -857,8 +1089,11 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
     print(
         f"  {time.perf_counter() - began:.1f} s, {stereo.stat().st_size / 1e6:.1f} MB", flush=True
     )
-    python = ensure_pygeoapi_venv(PYGEOAPI_VENV)
-    with scratch_database(f"features_bench_{os.getpid()}") as url:
+    python = (ensure_tipg_venv if args.rival == "tipg" else ensure_pygeoapi_venv)(
+        TIPG_VENV if args.rival == "tipg" else PYGEOAPI_VENV
+    )
+    name = f"features_bench_{os.getpid()}"
+    with scratch_database(name) as url, scratch_database(f"{name}_nopostgis") as plain_url:
         print("importing through gis_layers.importer ...", flush=True)
         began = time.perf_counter()
         imported = load_parcels(url, stereo)
@@ -873,26 +1108,59 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
             "median_area_m2": float(np.median(parcels["area_m2"])),
             "gpkg_mb": round(stereo.stat().st_size / 1e6, 1),
             "import_s": round(time.perf_counter() - began, 1),
+            "vector_tiles_built_by": tiles_builder(url),
         }
-        results["servers"] = {
-            "ours": OURS_DESCRIPTION,
-            "pygeoapi": pygeoapi_versions(python)
-            | {
+        results["servers"] = {"ours": OURS_DESCRIPTION}
+        probe = "/collections/parcels"
+        if args.rival == "pygeoapi":
+            results["servers"]["pygeoapi"] = pygeoapi_versions(python) | {  # type: ignore[index]
                 "provider": "OGR (GDAL's GeoPackage driver, R-tree spatial filter)",
                 "server": "pygeoapi.starlette_app:APP under uvicorn --workers 1",
                 "data": "parcels_crs84.gpkg: the same parcels reprojected to CRS84",
-            },
-        }
-        sources = {"parcels": (crs84, CRS84_URI), "parcels_epsg3844": (stereo, STEREO70_URI)}
-        probe = "/collections/parcels"
+            }
+            sources = {"parcels": (crs84, CRS84_URI), "parcels_epsg3844": (stereo, STEREO70_URI)}
+            rival = pygeoapi_server(python, workdir, sources)
+            rival_items = "/collections/parcels/items"
+        else:
+            load_tipg_table(url, parcels.to_crs("OGC:CRS84"))
+            results["servers"]["tipg"] = tipg_versions(python) | {  # type: ignore[index]
+                "server": "tipg.main:app under uvicorn --workers 1",
+                "data": "table tipg.parcels: the same parcels in EPSG:4326, GiST-indexed",
+                "settings": TIPG_SETTINGS,
+            }
+            rival = tipg_server(python, url)
+            probe_rival = f"/collections/{TIPG_COLLECTION}"
+            rival_items = f"/collections/{TIPG_COLLECTION}/items"
+            copy_without_postgis(url, plain_url)
         with (
             running("our server", *our_server(url), probe) as (ours_base, ours_pid),
-            running("pygeoapi", *pygeoapi_server(python, workdir, sources), probe) as (
+            running(args.rival, *rival, probe if args.rival == "pygeoapi" else probe_rival) as (
                 theirs_base,
                 theirs_pid,
             ),
         ):
-            results |= compare(url, ours_base, theirs_base, (ours_pid, theirs_pid), tree, args)
+            results |= compare(
+                url,
+                ours_base,
+                (args.rival, theirs_base + rival_items, theirs_pid),
+                ours_pid,
+                tree,
+                args,
+            )
+            if args.rival == "tipg":
+                with running("our server without PostGIS", *our_server(plain_url), probe) as (
+                    plain_base,
+                    _,
+                ):
+                    results["tiles"] = compare_tiles(
+                        {
+                            "ours": (url, ours_base),
+                            "ours_without_postgis": (plain_url, plain_base),
+                            "tipg": (url, theirs_base),
+                        },
+                        tree,
+                        args,
+                    )
     return results
 
 
@@ -908,6 +1176,8 @@ def main() -> None:
     )
     parser.add_argument("--threads", type=int, default=4, help="concurrent clients")
     parser.add_argument("--rounds", type=int, default=4, help="alternations between the servers")
+    parser.add_argument("--rival", choices=["tipg", "pygeoapi"], default="tipg")
+    parser.add_argument("--tiles", type=int, default=30, help="cold tiles per zoom and round")
     parser.add_argument("--out", type=Path, help="also write the JSON result to this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="features-bench-") as tmp:

@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
-# Non-Python test dependencies: the TimescaleDB engine (npm), headless Chromium and QGIS
-# (Debian; QGIS's own OGC API - Features provider is tested as planners use it).
+# Non-Python test dependencies: the TimescaleDB engine (npm), PostGIS for the system
+# PostgreSQL (vector tiles by ST_AsMVT), headless Chromium and QGIS (Debian; QGIS's own
+# OGC API - Features provider is tested as planners use it).
 # Installed when missing and when we may; otherwise the tests that need them say why they skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if command -v npm >/dev/null && [ ! -d tests/timescale/node_modules ]; then
   npm ci --prefix tests/timescale --no-audit --no-fund --loglevel=error || echo "npm ci failed: TimescaleDB tests will skip" >&2
+fi
+
+if [ -d /usr/share/postgresql/15 ] && [ ! -f /usr/share/postgresql/15/extension/postgis.control ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15-postgis-3 >/dev/null \
+      || echo "apt-get could not install PostGIS: tiles are built without it on the system server too" >&2
+  else
+    echo "PostGIS not installed and not root: the ST_AsMVT tile path will not be tested" >&2
+  fi
 fi
 
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then

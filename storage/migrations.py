@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 import psycopg
+from psycopg import sql
 
 from storage.errors import MigrationError
 
@@ -31,26 +32,38 @@ class Migration:
     choose_file: Callable[[psycopg.Connection], str]
 
 
-def timescaledb_enabled(conn: psycopg.Connection) -> bool:
-    """Create the TimescaleDB extension if the server has it; report whether it is active."""
+def extension_enabled(conn: psycopg.Connection, name: str, otherwise: str) -> bool:
+    """Create extension ``name`` if the server has it; report whether it is active
+    (``otherwise`` says in the warning what the hub does if it cannot be enabled)."""
     available = conn.execute(
-        "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
+        "SELECT 1 FROM pg_available_extensions WHERE name = %s", (name,)
     ).fetchone()
     if not available:
         return False
     try:
         with conn.transaction():
-            conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+            conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(name)))
     except psycopg.Error as exc:
-        log.warning("TimescaleDB is installed but cannot be enabled (%s); using partitions", exc)
+        log.warning("%s is installed but cannot be enabled (%s); %s", name, exc, otherwise)
         return False
     return True
+
+
+def timescaledb_enabled(conn: psycopg.Connection) -> bool:
+    """Create the TimescaleDB extension if the server has it; report whether it is active."""
+    return extension_enabled(conn, "timescaledb", "using partitions")
 
 
 def _readings_variant(conn: psycopg.Connection) -> str:
     if timescaledb_enabled(conn):
         return "0002_readings_timescaledb.sql"
     return "0002_readings_partitioned.sql"
+
+
+def _vector_tiles_variant(conn: psycopg.Connection) -> str:
+    if extension_enabled(conn, "postgis", "vector tiles are built by the hub"):
+        return "0011_vector_tiles_postgis.sql"
+    return "0011_vector_tiles_python.sql"
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -64,6 +77,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "rasters", lambda _conn: "0008_rasters.sql"),
     Migration(9, "river_alerts", lambda _conn: "0009_river_alerts.sql"),
     Migration(10, "alerts", lambda _conn: "0010_alerts.sql"),
+    Migration(11, "vector_tiles", _vector_tiles_variant),
 )
 
 
