@@ -17,10 +17,12 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 from psycopg import AsyncConnection
 
+from api import deps
 from api.deps import connection
 from api.geojson import GEOJSON
 from api.ogc import CollectionId, link
 from gis_layers import vector_tiles
+from gis_layers.catalogue import Layer
 from gis_layers.errors import LayerNotFound
 
 router = APIRouter(tags=["tiles"])
@@ -62,18 +64,8 @@ def _known(tile_matrix_set_id: str) -> None:
         )
 
 
-async def _layer(conn: AsyncConnection, collection_id: str) -> tuple[str, str]:
-    row = await (
-        await conn.execute(
-            "SELECT title, geometry_type FROM layers WHERE layer_id = %s", (collection_id,)
-        )
-    ).fetchone()
-    if row is None:
-        raise LayerNotFound(f"no collection {collection_id!r}; see /collections")
-    return row[0], row[1]
-
-
-def _tileset(request: Request, collection_id: str, title: str, geometry_type: str) -> dict:
+def _tileset(request: Request, layer: Layer) -> dict:
+    collection_id, title, geometry_type = layer.layer_id, layer.title, layer.geometry_type
     metadata = request.url_for(
         "collection_tileset",
         collectionId=collection_id,
@@ -117,29 +109,24 @@ def _tileset(request: Request, collection_id: str, title: str, geometry_type: st
 
 @router.get("/collections/{collectionId}/tiles", name="collection_tilesets")
 async def collection_tilesets(
-    collection_id: CollectionId,
-    request: Request,
-    conn: Annotated[AsyncConnection, Depends(connection)],
+    request: Request, layer: Annotated[Layer, Depends(deps.layer)]
 ) -> dict[str, object]:
     """The layer's tilesets: one, vector, in WebMercatorQuad."""
-    title, geometry_type = await _layer(conn, collection_id)
     return {
-        "tilesets": [_tileset(request, collection_id, title, geometry_type)],
+        "tilesets": [_tileset(request, layer)],
         "links": [link(request.url, "self", _JSON).model_dump(exclude_none=True)],
     }
 
 
 @router.get("/collections/{collectionId}/tiles/{tile_matrix_set_id}", name="collection_tileset")
 async def collection_tileset(
-    collection_id: CollectionId,
     tile_matrix_set_id: str,
     request: Request,
-    conn: Annotated[AsyncConnection, Depends(connection)],
+    layer: Annotated[Layer, Depends(deps.layer)],
 ) -> dict[str, object]:
     """The tileset's metadata, with the tile URI template."""
     _known(tile_matrix_set_id)
-    title, geometry_type = await _layer(conn, collection_id)
-    return _tileset(request, collection_id, title, geometry_type)
+    return _tileset(request, layer)
 
 
 @router.get(
