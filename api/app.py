@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors
+from api import cpu, errors
 from api.routes import (
     collections,
     devices,
@@ -37,11 +37,14 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await pool.open()
+        app.state.cpu = cpu.lane()
+        app.state.helpers = cpu.helpers()
         await live.start()
         try:
             yield
         finally:
             await live.stop()
+            app.state.helpers.shutdown(cancel_futures=True)
             await pool.close()
 
     app = FastAPI(

@@ -11,7 +11,6 @@ against the gauge).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -24,6 +23,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from psycopg import AsyncConnection
 from pydantic import BaseModel, Field
 
+from api import cpu
 from api.deps import connection
 from api.errors import NotFound
 from api.params import UtcDateTime, period
@@ -188,16 +188,18 @@ def _flooded(
     return found
 
 
-async def _level(conn: AsyncConnection, gauge: GaugeConfig, level_cm: float | None) -> float:
-    """The asked level, or the gauge's latest."""
+async def _level(request: Request, gauge: GaugeConfig, level_cm: float | None) -> float:
+    """The asked level, or the gauge's latest (no connection is held past this: the
+    flood is computed in the CPU lane)."""
     if level_cm is not None:
         return level_cm
-    row = await (
-        await conn.execute(
-            "SELECT value FROM latest_readings WHERE device_id = %s AND quantity = %s",
-            (gauge.device_id, gauge.quantity),
-        )
-    ).fetchone()
+    async with request.app.state.pool.connection() as conn:
+        row = await (
+            await conn.execute(
+                "SELECT value FROM latest_readings WHERE device_id = %s AND quantity = %s",
+                (gauge.device_id, gauge.quantity),
+            )
+        ).fetchone()
     if row is None:
         raise NotFound(f"gauge {gauge.device_id!r} has no reading yet; give level_cm")
     return float(row[0])
@@ -210,7 +212,6 @@ _GAUGE = Query(description="a watched gauge; default: the first")
 @router.get("/river/flood", responses={200: {"content": {"application/geo+json": {}}}})
 async def flood(
     request: Request,
-    conn: Annotated[AsyncConnection, Depends(connection)],
     level_cm: Annotated[float | None, _LEVEL] = None,
     gauge: Annotated[str | None, _GAUGE] = None,
 ) -> Response:
@@ -218,23 +219,22 @@ async def flood(
     river), as GeoJSON in CRS84, with the parcels, buildings, assets, streets and people
     it reaches."""
     watched = _gauge(_config(request), gauge)
-    level = await _level(conn, watched, level_cm)
-    body = await asyncio.to_thread(_flooded, request, TownFlood.answer, watched, level)
+    level = await _level(request, watched, level_cm)
+    body = await cpu.run(request, _flooded, request, TownFlood.answer, watched, level)
     return Response(body, media_type="application/geo+json")
 
 
 @router.get("/river/flood/depth.tif", responses={200: {"content": {"image/tiff": {}}}})
 async def flood_depth(
     request: Request,
-    conn: Annotated[AsyncConnection, Depends(connection)],
     level_cm: Annotated[float | None, _LEVEL] = None,
     gauge: Annotated[str | None, _GAUGE] = None,
 ) -> Response:
     """Water depth (m) on the flooded land at a level, a GeoTIFF in the terrain's CRS
     cropped to the flood (nodata where dry)."""
     watched = _gauge(_config(request), gauge)
-    level = await _level(conn, watched, level_cm)
-    body = await asyncio.to_thread(_flooded, request, TownFlood.depth, watched, level)
+    level = await _level(request, watched, level_cm)
+    body = await cpu.run(request, _flooded, request, TownFlood.depth, watched, level)
     return Response(body, media_type="image/tiff; application=geotiff")
 
 
