@@ -34,9 +34,7 @@ def load_demo_town(url: str, out_dir: Path, seed: int, parcels: int | None = Non
     started = time.monotonic()
     out_dir.mkdir(parents=True, exist_ok=True)
     log.info("generating the demo town (seed %d) in %s", seed, out_dir)
-    files = generate(
-        out_dir, seed=seed, n_parcels_target=parcels or DEFAULT_PARCELS_TARGET
-    )
+    files = generate(out_dir, seed=seed, n_parcels_target=parcels or DEFAULT_PARCELS_TARGET)
     log.info("generated in %.1f s; importing %s", time.monotonic() - started, files.gpkg)
     with connect(url) as conn:
         migrations.upgrade(conn)
