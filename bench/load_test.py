@@ -206,7 +206,7 @@ def run(url: str, workdir: Path, workers: int, args: argparse.Namespace) -> dict
             steady = locust(
                 base,
                 workdir / f"steady-{workers}.jsonl",
-                ["-u", str(args.users), "-r", "20", "-t", f"{args.minutes}m"],
+                ["-u", str(args.users), "-r", "20", "-t", f"{round(args.minutes * 60)}s"],
                 {},
             )
             sampler.done.set()
