@@ -1,9 +1,10 @@
 """The live twin: every asset's current state, held in the API process and kept current.
 
 Building 10,000 assets' states from the database takes a few hundred milliseconds, too
-slow to repeat for every snapshot. The API keeps them instead: loaded once, then
-updated from PostgreSQL notifications, the ingest writer's ``readings_changed`` (the
-devices of each committed batch: only their assets are re-read) and the twin sync's
+slow to repeat for every snapshot or list of assets. The API keeps them instead (the
+documents and the serialised states): loaded once, then updated from PostgreSQL
+notifications, the ingest writer's ``readings_changed`` (the devices of each committed
+batch: only their assets are re-read) and the twin sync's
 ``twin_changed`` (assets or devices changed: everything is re-read). Each asset's state
 is kept serialised, so a snapshot is one join of bytes. Live streams subscribe here
 rather than each listening to the database.
@@ -113,6 +114,18 @@ class LiveTwin:
                 if a in assets and a in states
             ]
         )
+
+    def documents(self, kind: str | None = None, zone: str | None = None) -> list[dict[str, Any]]:
+        """The assets' current documents (as :func:`twin.state.assets` makes them), in
+        asset id order, of a kind and in a zone if given. Shared: not to be changed."""
+        assets = self._assets
+        return [
+            asset
+            for a in self._order
+            if (asset := assets.get(a)) is not None
+            and (kind is None or asset["kind"] == kind)
+            and (zone is None or (asset["zone"] or {}).get("code") == zone)
+        ]
 
     def subscribe(self) -> asyncio.Queue[dict[str, Any] | None]:
         """A queue receiving each changed asset's state (None: the twin stopped)."""
