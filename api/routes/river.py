@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
+import anyio.to_thread
 import orjson
 import psycopg
 from fastapi import APIRouter, Depends, Query, Request
@@ -23,7 +24,6 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from psycopg import AsyncConnection
 from pydantic import BaseModel, Field
 
-from api import cpu
 from api.deps import connection
 from api.errors import NotFound
 from api.params import UtcDateTime, period
@@ -180,7 +180,9 @@ def _flooded(
     gauge: GaugeConfig,
     level_cm: float,
 ) -> bytes:
-    """``make`` of the process's flood model at a level, on a connection of its own."""
+    """``make`` of the process's flood model at a level, on a connection of its own (in a
+    thread: the model's lock lets one extent be computed at a time, and a level already
+    asked is answered from its memo)."""
     with connect(request.app.state.database_url, autocommit=True) as conn:
         found = make(request.app.state.flood, conn, gauge, level_cm)
     if found is None:
@@ -189,8 +191,7 @@ def _flooded(
 
 
 async def _level(request: Request, gauge: GaugeConfig, level_cm: float | None) -> float:
-    """The asked level, or the gauge's latest (no connection is held past this: the
-    flood is computed in the CPU lane)."""
+    """The asked level, or the gauge's latest (no pooled connection is held past this)."""
     if level_cm is not None:
         return level_cm
     async with request.app.state.pool.connection() as conn:
@@ -220,7 +221,7 @@ async def flood(
     it reaches."""
     watched = _gauge(_config(request), gauge)
     level = await _level(request, watched, level_cm)
-    body = await cpu.run(request, _flooded, request, TownFlood.answer, watched, level)
+    body = await anyio.to_thread.run_sync(_flooded, request, TownFlood.answer, watched, level)
     return Response(body, media_type="application/geo+json")
 
 
@@ -234,7 +235,7 @@ async def flood_depth(
     cropped to the flood (nodata where dry)."""
     watched = _gauge(_config(request), gauge)
     level = await _level(request, watched, level_cm)
-    body = await cpu.run(request, _flooded, request, TownFlood.depth, watched, level)
+    body = await anyio.to_thread.run_sync(_flooded, request, TownFlood.depth, watched, level)
     return Response(body, media_type="image/tiff; application=geotiff")
 
 

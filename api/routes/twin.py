@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 import anyio.to_thread
 import orjson
+from cachetools import TTLCache
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
@@ -179,19 +180,29 @@ async def snapshot(
     return _json({"at": (at or now).isoformat(), "assets": [compact(a) for a in found]})
 
 
+ZONES_FRESH_S = 10.0
+"""How long the default summaries (the last 24 hours) are reused: aggregating a day of
+every sensor's readings takes PostgreSQL a second or more, and dashboards ask often."""
+_recent_zones: TTLCache[str, bytes] = TTLCache(maxsize=16, ttl=ZONES_FRESH_S)
+
+
 @router.get("/twin/zones", responses={200: {"content": {_JSON: {}}}})
 async def zone_summaries(
-    conn: Annotated[AsyncConnection, Depends(connection)],
+    request: Request,
     start: Annotated[UtcDateTime | None, Query(description="default: 24 h before end")] = None,
     end: Annotated[UtcDateTime | None, Query(description="default: now")] = None,
 ) -> Response:
     """Per urbanism zone: assets by kind, sensors, parking capacity and mean occupancy,
-    and air quality over ``[start, end)``."""
+    and air quality over ``[start, end)`` (by default the last 24 hours, as of at most
+    ten seconds ago)."""
+    recent = start is None and end is None
+    database: str = request.app.state.database_url
+    if recent and (body := _recent_zones.get(database)) is not None:
+        return Response(body, media_type=_JSON)
     start, end = period(start, end)
-    return _json(
-        {
-            "start": start.isoformat(),
-            "end": end.isoformat(),
-            "zones": await zones.summaries(conn, start, end),
-        }
-    )
+    async with request.app.state.pool.connection() as conn:
+        found = await zones.summaries(conn, start, end)
+    body = orjson.dumps({"start": start.isoformat(), "end": end.isoformat(), "zones": found})
+    if recent:
+        _recent_zones[database] = body
+    return Response(body, media_type=_JSON)
