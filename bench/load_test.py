@@ -5,7 +5,7 @@ Run from the repository root (PostgreSQL on 127.0.0.1:5432, Mosquitto installed,
 ``bench`` extra installed: ``pip install -e '.[bench]'``):
 
     .venv/bin/python bench/load_test.py --workers 1 2 --users 200 --minutes 10 \\
-        --ramp 200,100,45,1000
+        --ramp 50,50,45,600
 
 Once, it builds database ``load_town`` (kept for later runs): the demo town generated
 at 100,000 parcels (terrain, layers, twin) and the twin bench's 10,000 assets with
@@ -192,9 +192,12 @@ def run(url: str, workdir: Path, workers: int, args: argparse.Namespace) -> dict
                                 "SMARTCITY_INGEST_SHARED_GROUP": ""},
     )  # fmt: skip
     publisher = mp.Process(target=paced_readings, args=(port, sensors(url), args.rate, total_s))
-    result: dict[str, Any] = {"workers": workers, "users": args.users, "rate": args.rate}
+    result: dict[str, Any] = {
+        "workers": workers, "users": args.users, "rate": args.rate, "pool": args.pool_size
+    }  # fmt: skip
     try:
-        with api_server(url, workers) as (base, server):
+        pool = {"SMARTCITY_DB_POOL_MAX_SIZE": str(args.pool_size)}
+        with api_server(url, workers, pool) as (base, server):
             with httpx.Client(base_url=base, timeout=120) as client:
                 for path in ("/health", "/twin/snapshot", "/river/flood"):
                     client.get(path)  # connections, the live twin, the flood model
@@ -239,7 +242,10 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--rate", type=float, default=5000, help="readings/s ingested")
-    parser.add_argument("--ramp", default="200,100,45,1000", help="start,step,every_s,end")
+    parser.add_argument("--ramp", default="50,50,45,600", help="start,step,every_s,end")
+    parser.add_argument(
+        "--pool-size", type=int, default=16, help="database connections per API process"
+    )
     args = parser.parse_args()
     results: dict[str, Any] = {"machine": f"{os.cpu_count()} cores", "runs": []}
     with tempfile.TemporaryDirectory() as tmp:
