@@ -32,7 +32,7 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     """Build the API for an already migrated database at ``database_url``."""
     pool = async_pool(database_url, max_size=settings.db_pool_max_size)
 
-    live = LiveTwin(pool, database_url)
+    live = LiveTwin(database_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

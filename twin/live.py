@@ -25,7 +25,6 @@ from typing import Any
 import orjson
 import psycopg
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from storage.readings import CHANGED_CHANNEL
 from twin import state
@@ -69,8 +68,7 @@ def compact(
 class LiveTwin:
     """Current asset states, kept by a background task listening to PostgreSQL."""
 
-    def __init__(self, pool: AsyncConnectionPool, database_url: str) -> None:
-        self._pool = pool
+    def __init__(self, database_url: str) -> None:
         self._url = database_url
         self._states: dict[str, bytes] = {}
         self._assets: dict[str, dict[str, Any]] = {}
@@ -143,37 +141,43 @@ class LiveTwin:
     async def _run(self) -> None:
         while True:
             try:
-                async with await AsyncConnection.connect(self._url, autocommit=True) as listener:
+                # Two connections of its own, outside the request pool: when requests
+                # exhaust the pool, the twin must still follow the readings, or every
+                # snapshot and list falls back to the database and makes it worse.
+                async with (
+                    await AsyncConnection.connect(self._url, autocommit=True) as listener,
+                    await AsyncConnection.connect(
+                        self._url, autocommit=True, options="-c jit=off"
+                    ) as reader,
+                ):
                     await listener.execute(f"LISTEN {CHANGED_CHANNEL}")
                     await listener.execute(f"LISTEN {TWIN_CHANNEL}")
-                    await self._reload()  # after LISTEN: no change can slip between
+                    await self._reload(reader)  # after LISTEN: no change can slip between
                     self.ready.set()
                     async for note in listener.notifies():
                         if note.channel == TWIN_CHANNEL or note.payload == "*":
-                            await self._reload()
+                            await self._reload(reader)
                         else:
-                            await self._refresh_devices(note.payload.split(","))
-            except (psycopg.Error, PoolTimeout) as exc:
+                            await self._refresh_devices(reader, note.payload.split(","))
+            except psycopg.Error as exc:
                 # a lost link, or an error of our own: either way reload from scratch
                 self.ready.clear()
                 log.warning("live twin lost the database (%s); retrying in %.0f s", exc, RETRY_S)
                 await asyncio.sleep(RETRY_S)
 
-    async def _refresh_devices(self, device_ids: list[str]) -> None:
-        async with self._pool.connection() as conn:
-            rows = await (
-                await conn.execute(
-                    "SELECT DISTINCT asset_id FROM devices"
-                    " WHERE device_id = ANY(%s) AND asset_id IS NOT NULL",
-                    (device_ids,),
-                )
-            ).fetchall()
-            if rows:
-                await self._apply(await state.assets(conn, asset_ids=[r[0] for r in rows]))
+    async def _refresh_devices(self, conn: AsyncConnection, device_ids: list[str]) -> None:
+        rows = await (
+            await conn.execute(
+                "SELECT DISTINCT asset_id FROM devices"
+                " WHERE device_id = ANY(%s) AND asset_id IS NOT NULL",
+                (device_ids,),
+            )
+        ).fetchall()
+        if rows:
+            await self._apply(await state.assets(conn, asset_ids=[r[0] for r in rows]))
 
-    async def _reload(self) -> None:
-        async with self._pool.connection() as conn:
-            found = await state.assets(conn)
+    async def _reload(self, conn: AsyncConnection) -> None:
+        found = await state.assets(conn)
         gone = set(self._states) - {a["asset_id"] for a in found}
         for asset_id in gone:
             del self._states[asset_id]
