@@ -217,14 +217,21 @@ async def zone_summaries(
     """Per urbanism zone: assets by kind, sensors, parking capacity and mean occupancy,
     and air quality over ``[start, end)`` (by default the last 24 hours, as of at most
     ten seconds ago)."""
-    recent = start is None and end is None
+    if start is not None or end is not None:
+        return Response(await _zones(request, start, end), media_type=_JSON)
     database: str = request.app.state.database_url
-    if recent and (body := _recent_zones.get(database)) is not None:
-        return Response(body, media_type=_JSON)
+    # one computation at a time: the others wait for it rather than start their own
+    async with _zones_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock()):
+        if (body := _recent_zones.get(database)) is None:
+            body = _recent_zones[database] = await _zones(request, start, end)
+    return Response(body, media_type=_JSON)
+
+
+_zones_locks: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = WeakKeyDictionary()
+
+
+async def _zones(request: Request, start: datetime | None, end: datetime | None) -> bytes:
     start, end = period(start, end)
     async with request.app.state.pool.connection() as conn:
         found = await zones.summaries(conn, start, end)
-    body = orjson.dumps({"start": start.isoformat(), "end": end.isoformat(), "zones": found})
-    if recent:
-        _recent_zones[database] = body
-    return Response(body, media_type=_JSON)
+    return orjson.dumps({"start": start.isoformat(), "end": end.isoformat(), "zones": found})
