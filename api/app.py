@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from alerts.model import events_channel
-from api import compression, errors
+from api import compression, cpu, errors
 from api.routes import (
     collections,
     devices,
@@ -35,12 +35,14 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     """Build the API for an already migrated database at ``database_url``."""
     pool = async_pool(database_url, max_size=settings.db_pool_max_size)
 
-    live = LiveTwin(pool, database_url)
+    live = LiveTwin(database_url)
     notifications = Notifications(database_url, [events_channel(RIVER)])
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await pool.open()
+        app.state.cpu = cpu.lane()
+        app.state.helpers = cpu.helpers()
         await live.start()
         await notifications.start()
         try:
@@ -48,6 +50,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         finally:
             await notifications.stop()
             await live.stop()
+            app.state.helpers.shutdown(cancel_futures=True)
             await pool.close()
 
     app = FastAPI(

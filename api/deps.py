@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Request
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
@@ -27,8 +26,11 @@ def settings(request: Request) -> ApiSettings:
     return result
 
 
-async def layer(
-    collection_id: CollectionId, conn: Annotated[AsyncConnection, Depends(connection)]
-) -> catalogue.Layer:
-    """The collection a route addresses (``{collectionId}``); 404 when there is none."""
-    return await catalogue.layer(conn, collection_id)
+async def layer(collection_id: CollectionId, request: Request) -> catalogue.Layer:
+    """The collection a route addresses (``{collectionId}``); 404 when there is none.
+
+    The connection is held for the look-up only: a heavy route that follows holds none
+    while it waits for the CPU (see :mod:`api.cpu`)."""
+    pool: AsyncConnectionPool = request.app.state.pool
+    async with pool.connection() as conn:
+        return await catalogue.layer(conn, collection_id)

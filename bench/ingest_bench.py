@@ -34,68 +34,31 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import psycopg
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from proc_cpu import cpu_seconds  # noqa: E402
+from support import (  # noqa: E402
+    PREFIX,
+    RECEIVE_MAXIMUM,
+    mqtt_client,
+    start_mosquitto,
+    start_workers,
+    stop,
+)
 
-from hub.broker import free_port, port_answers  # noqa: E402
 from storage import devices, migrations  # noqa: E402
 from storage.partitions import PartitionKeeper  # noqa: E402
 
 ADMIN_URL = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
-PREFIX = "city"
 DEVICES = 500
-RECEIVE_MAXIMUM = 10_000
-# Mosquitto tuned for a consumer that acknowledges in batches: no cap on queued
-# messages (the default 1000 drops the rest for a slow QoS 1 subscriber), no cap on
-# in-flight messages for 3.1.1 clients (MQTT 5 clients set their Receive Maximum).
-MOSQUITTO_CONF = """
-listener {port} 127.0.0.1
-allow_anonymous true
-max_queued_messages 0
-max_queued_bytes 0
-max_inflight_messages 0
-persistence false
-set_tcp_nodelay true
-"""
-
-
-def start_mosquitto(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    conf = workdir / "mosquitto.conf"
-    conf.write_text(MOSQUITTO_CONF.format(port=port))
-    proc = subprocess.Popen(
-        ["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 10
-    while not port_answers("127.0.0.1", port):
-        if time.monotonic() > deadline:
-            raise RuntimeError("mosquitto did not start")
-        time.sleep(0.05)
-    return proc, port
-
-
-def client(
-    port: int, client_id: str, *, persistent: bool = False, inflight: int = 20
-) -> mqtt.Client:
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-    c.max_inflight_messages_set(inflight)
-    props = Properties(PacketTypes.CONNECT)
-    props.ReceiveMaximum = RECEIVE_MAXIMUM
-    if persistent:
-        props.SessionExpiryInterval = 3600
-    c.connect("127.0.0.1", port, clean_start=not persistent, properties=props)
-    return c
 
 
 def create_session(port: int, client_id: str, topic: str) -> None:
     """Make the broker queue ``topic`` for ``client_id`` while it is offline."""
-    c = client(port, client_id, persistent=True)
+    c = mqtt_client(port, client_id, persistent=True)
     done = threading.Event()
     c.on_subscribe = lambda *_: done.set()
     c.loop_start()
@@ -122,7 +85,7 @@ def _senml_payload(i: int, t0: datetime, records: int) -> bytes:
 def publish_worker(port: int, kind: str, start: int, count: int, t0_iso: str) -> None:
     """Publish ``count`` messages at full speed (QoS 1), keeping under 65k in flight."""
     t0 = datetime.fromisoformat(t0_iso)
-    c = client(port, f"pub-{uuid.uuid4().hex[:8]}", inflight=2000)
+    c = mqtt_client(port, f"pub-{uuid.uuid4().hex[:8]}", inflight=2000)
     c.loop_start()
     window = []
     for i in range(start, start + count):
@@ -170,7 +133,7 @@ def drain_with_paho(
         if len(times) >= expected:
             done.set()
 
-    c = client(port, client_id, persistent=True)
+    c = mqtt_client(port, client_id, persistent=True)
     c.on_message = on_message
     c.loop_start()
     done.wait(900)
@@ -264,42 +227,6 @@ def drop_database(url: str) -> None:
 def rows(url: str) -> int:
     with psycopg.connect(url) as conn:
         return int(conn.execute("SELECT count(*) FROM readings").fetchone()[0])  # type: ignore[index]
-
-
-def worker_env(port: int, url: str, workdir: Path, extra: dict[str, str]) -> dict[str, str]:
-    return {
-        **os.environ,
-        "SMARTCITY_DATABASE_URL": url,
-        "SMARTCITY_MQTT_URL": f"mqtt://127.0.0.1:{port}",
-        "SMARTCITY_DATA_DIR": str(workdir),
-        **extra,
-    }
-
-
-def start_workers(
-    port: int, url: str, workdir: Path, n: int, extra: dict[str, str]
-) -> tuple[list[subprocess.Popen[bytes]], list[int]]:
-    """Start ``n`` workers, each with a metrics endpoint; return them and its ports."""
-    env = worker_env(port, url, workdir, extra)
-    metrics_ports = [free_port() for _ in range(n)]
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "hub", "ingest"] + (["--worker", str(k)] if n > 1 else []),
-            env={**env, "SMARTCITY_INGEST_METRICS_PORT": str(metrics_ports[k])},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=ROOT,
-        )
-        for k in range(n)
-    ]
-    return procs, metrics_ports
-
-
-def stop(procs: list[subprocess.Popen[bytes]]) -> None:
-    for p in procs:
-        p.terminate()
-    for p in procs:
-        p.wait(30)
 
 
 def stored(metrics_ports: list[int]) -> int:
@@ -461,7 +388,7 @@ def latency(
         for p in loaders:
             p.start()
         samples: list[float] = []
-        probe = client(port, "probe")
+        probe = mqtt_client(port, "probe")
         probe.loop_start()
         seen: datetime | None = None
         poll = psycopg.connect(url, autocommit=True)
@@ -498,7 +425,7 @@ def latency(
 
 
 def _paced_publisher(port: int, rate: float, seconds: float, k: int) -> None:
-    c = client(port, f"load-{k}-{uuid.uuid4().hex[:6]}", inflight=2000)
+    c = mqtt_client(port, f"load-{k}-{uuid.uuid4().hex[:6]}", inflight=2000)
     c.loop_start()
     t0 = datetime.now(UTC) - timedelta(days=1 + k)
     start = time.perf_counter()

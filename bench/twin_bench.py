@@ -26,65 +26,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from scratch_db import scratch_database  # noqa: E402
-
-from harness.live import served  # noqa: E402
-from storage import migrations  # noqa: E402
-from storage.partitions import PartitionKeeper  # noqa: E402
-
-_TWIN = """
-INSERT INTO assets (asset_id, name, kind, lon, lat, properties)
-SELECT 'a' || g, 'Asset ' || g,
-       CASE WHEN g %% 4 = 0 THEN 'parking_lot' WHEN g %% 4 = 1 THEN 'air_quality_station'
-            WHEN g %% 10 = 2 THEN 'river_gauge' ELSE 'school' END,
-       24.80 + (g %% 100) * 0.001, 43.70 + (g / 100) * 0.001,
-       jsonb_build_object('capacity', 50 + g %% 200)
-FROM generate_series(0, %(n)s - 1) g;
-
-INSERT INTO devices (device_id, kind, asset_id, quantities)
-SELECT 'd' || asset_id,
-       CASE kind WHEN 'parking_lot' THEN 'parking_counter' WHEN 'river_gauge' THEN 'river_gauge'
-                 ELSE 'air_quality' END,
-       asset_id,
-       CASE kind WHEN 'parking_lot' THEN ARRAY['occupied_spaces']
-                 WHEN 'river_gauge' THEN ARRAY['water_level']
-                 ELSE ARRAY['pm25', 'pm10', 'no2', 'o3'] END
-FROM assets WHERE kind <> 'school';
-
-INSERT INTO asset_places (asset_id, zone_feature_id, zone_code, zone_name)
-SELECT asset_id, 1 + abs(hashtext(asset_id)) %% 12, 'Z' || (1 + abs(hashtext(asset_id)) %% 12),
-       'Zone ' || (1 + abs(hashtext(asset_id)) %% 12)
-FROM assets;
-
-INSERT INTO readings (device_id, quantity, time, value)
-SELECT d.device_id, q, %(end)s - h * interval '1 hour', 10 + (h * 7 + length(d.device_id)) %% 40
-FROM devices d, unnest(d.quantities) q, generate_series(0, %(hours)s - 1) h;
-
-INSERT INTO latest_readings (device_id, quantity, time, value)
-SELECT DISTINCT ON (device_id, quantity) device_id, quantity, time, value
-FROM readings ORDER BY device_id, quantity, time DESC;
-"""
-
-
-def build(url: str, assets: int, hours: int, end: datetime) -> dict[str, int]:
-    with psycopg.connect(url) as conn:
-        migrations.upgrade(conn)
-        PartitionKeeper().ensure_for(conn, [end - timedelta(hours=h) for h in range(hours + 1)])
-        for statement in _TWIN.split(";\n\n"):
-            conn.execute(statement, {"n": assets, "hours": hours, "end": end})
-        conn.commit()
-        conn.autocommit = True
-        conn.execute("VACUUM ANALYZE")
-        counts = {
-            table: int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # type: ignore[index]
-            for table in ("assets", "devices", "readings", "latest_readings")
-        }
-    return counts
+from support import add_assets, api_server  # noqa: E402
 
 
 def timed(
@@ -118,9 +65,9 @@ def main() -> None:
     with scratch_database(f"twin_{uuid.uuid4().hex[:8]}") as url:
         print("building the twin ...", flush=True)
         results: dict[str, object] = {"machine": f"{os.cpu_count()} cores"}
-        results["rows"] = build(url, args.assets, args.hours, end)
+        results["rows"] = add_assets(url, args.assets, args.hours, end)
         print(f"  {results['rows']}", flush=True)
-        with served(url) as base, httpx.Client(base_url=base, timeout=60) as client:
+        with api_server(url) as (base, _), httpx.Client(base_url=base, timeout=60) as client:
             # a different past moment for each request (playback steps through time)
             past = [
                 {"at": (end - timedelta(hours=args.hours // 2, minutes=7 * k)).isoformat()}

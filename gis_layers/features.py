@@ -8,16 +8,22 @@ PostgreSQL's box operators also admit boxes within 1e-6 of each other); the page
 then fetched by id. That holds for the ``bbox`` parameter, which OGC API - Features
 defines as the feature's geometry intersecting it, and for CQL2 spatial predicates
 (:mod:`gis_layers.cql2_filter`). Rows whose bounding box lies inside the area are not
-parsed: they meet it.
+parsed: they meet it. The shapely decision over a large area's candidates takes
+hundreds of milliseconds: it runs in a thread once the caller's lane has room (see
+``api/cpu.py``), holding no connection meanwhile.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+import anyio
+import anyio.to_thread
 import numpy as np
 import shapely
 from psycopg import AsyncConnection, sql
+from psycopg_pool import AsyncConnectionPool
 
 from gis_layers.cql2_filter import Candidates, CompiledFilter
 
@@ -61,28 +67,33 @@ def _where(query: ItemsQuery) -> sql.Composable:
     return sql.SQL(" AND ").join(conditions)
 
 
-async def page(conn: AsyncConnection, query: ItemsQuery) -> tuple[list[str], int]:
-    """The requested page of features (serialised GeoJSON) and how many match in all."""
+async def page(
+    pool: AsyncConnectionPool, query: ItemsQuery, lane: anyio.CapacityLimiter, inline: int
+) -> tuple[list[str], int]:
+    """The requested page of features (serialised GeoJSON) and how many match in all;
+    spatial conditions are decided in a thread once ``lane`` has room, unless there are
+    no more than ``inline`` candidates."""
     if query.area is not None or (query.filter is not None and query.filter.spatial):
-        return await _page_decided_by_shapely(conn, query)
+        return await _page_decided_by_shapely(pool, query, lane, inline)
     where = _where(query)
-    rows = await (
-        await conn.execute(
-            sql.SQL(
-                "SELECT {} FROM features WHERE {} ORDER BY feature_id LIMIT {} OFFSET {}"
-            ).format(_FEATURE_JSON, where, sql.Literal(query.limit), sql.Literal(query.offset))
-        )
-    ).fetchall()
-    if query.offset == 0 and len(rows) < query.limit:
-        return [r[0] for r in rows], len(rows)  # the whole result is on this page
-    count = await (
-        await conn.execute(sql.SQL("SELECT count(*) FROM features WHERE {}").format(where))
-    ).fetchone()
+    async with pool.connection() as conn:
+        rows = await (
+            await conn.execute(
+                sql.SQL(
+                    "SELECT {} FROM features WHERE {} ORDER BY feature_id LIMIT {} OFFSET {}"
+                ).format(_FEATURE_JSON, where, sql.Literal(query.limit), sql.Literal(query.offset))
+            )
+        ).fetchall()
+        if query.offset == 0 and len(rows) < query.limit:
+            return [r[0] for r in rows], len(rows)  # the whole result is on this page
+        count = await (
+            await conn.execute(sql.SQL("SELECT count(*) FROM features WHERE {}").format(where))
+        ).fetchone()
     return [r[0] for r in rows], int(count[0]) if count else 0
 
 
 async def _page_decided_by_shapely(
-    conn: AsyncConnection, query: ItemsQuery
+    pool: AsyncConnectionPool, query: ItemsQuery, lane: anyio.CapacityLimiter, inline: int
 ) -> tuple[list[str], int]:
     compiled = query.filter if query.filter is not None and query.filter.spatial else None
     area = query.area
@@ -96,16 +107,42 @@ async def _page_decided_by_shapely(
     tests = sql.SQL("").join(
         sql.SQL(", {}").format(c) for c in (compiled.columns if compiled else [])
     )
-    rows = await (
-        await conn.execute(
-            sql.SQL(
-                "SELECT feature_id, CASE WHEN {} THEN NULL ELSE geometry::text END{}"
-                " FROM features WHERE {} ORDER BY feature_id"
-            ).format(inside, tests, _where(query))
-        )
-    ).fetchall()
+    async with pool.connection() as conn:
+        rows = await (
+            await conn.execute(
+                sql.SQL(
+                    "SELECT feature_id, CASE WHEN {} THEN NULL ELSE geometry::text END{}"
+                    " FROM features WHERE {} ORDER BY feature_id"
+                ).format(inside, tests, _where(query))
+            )
+        ).fetchall()
     if not rows:
         return [], 0
+    if len(rows) <= inline:
+        matched = _matching(rows, area, compiled)
+    else:
+        async with lane:
+            matched = await anyio.to_thread.run_sync(_matching, rows, area, compiled)
+    wanted = matched[query.offset : query.offset + query.limit].tolist()
+    if not wanted:
+        return [], len(matched)
+    async with pool.connection() as conn:
+        features = await (
+            await conn.execute(
+                sql.SQL(
+                    "SELECT {} FROM features WHERE layer_id = {} AND feature_id = ANY({})"
+                    " ORDER BY feature_id"
+                ).format(_FEATURE_JSON, sql.Literal(query.layer_id), sql.Literal(wanted))
+            )
+        ).fetchall()
+    return [r[0] for r in features], len(matched)
+
+
+def _matching(
+    rows: list[tuple[Any, ...]], area: shapely.Geometry | None, compiled: CompiledFilter | None
+) -> np.ndarray:
+    """Ids of the candidate rows (id, geometry text or NULL when inside the area, the
+    filter's columns) whose geometry meets ``area`` and matches ``compiled``."""
     ids = np.array([r[0] for r in rows])
     geometries = shapely.from_geojson([r[1] for r in rows])  # None where inside
     keep = np.ones(len(rows), dtype=bool)
@@ -115,19 +152,7 @@ async def _page_decided_by_shapely(
     if compiled is not None:
         values = np.array([r[2:] for r in rows], dtype=np.float64).reshape(len(rows), -1)
         keep &= compiled.matches(Candidates(values, geometries))
-    matched = ids[keep]
-    wanted = matched[query.offset : query.offset + query.limit].tolist()
-    if not wanted:
-        return [], len(matched)
-    features = await (
-        await conn.execute(
-            sql.SQL(
-                "SELECT {} FROM features WHERE layer_id = {} AND feature_id = ANY({})"
-                " ORDER BY feature_id"
-            ).format(_FEATURE_JSON, sql.Literal(query.layer_id), sql.Literal(wanted))
-        )
-    ).fetchall()
-    return [r[0] for r in features], len(matched)
+    return ids[keep]
 
 
 async def one(conn: AsyncConnection, layer_id: str, feature_id: str) -> str | None:

@@ -8,6 +8,7 @@ when it is projected (Stereo 70 normally), never in degrees.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import rasterio
 import rasterio.mask
 import rasterio.warp
 import shapely
+from cachetools import LRUCache, cached
 from rasterio.io import MemoryFile
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window, from_bounds
@@ -275,25 +277,44 @@ _RAMP = np.array(
     [[40, 90, 170], [90, 160, 90], [200, 190, 110], [150, 110, 70], [245, 245, 245]],
     dtype=np.float64,
 )
+_SHADES = 256
+# The ramp sampled at 256 shades (channels x shades): a preview is one table lookup.
+_TABLE = (
+    np.stack(
+        [
+            np.interp(np.linspace(0, len(_RAMP) - 1, _SHADES), np.arange(len(_RAMP)), channel)
+            for channel in _RAMP.T
+        ]
+    )
+    .round()
+    .astype(np.uint8)
+)
+PREVIEW_CACHE_BYTES = 64 * 2**20
+"""Previews kept per process (a 2,048-pixel terrain preview is about 1 MB)."""
 
 
+def _preview_key(path: str, width: int) -> tuple[str, int, int]:
+    return path, Path(path).stat().st_mtime_ns, width
+
+
+@cached(
+    LRUCache(maxsize=PREVIEW_CACHE_BYTES, getsizeof=len), key=_preview_key, lock=threading.Lock()
+)
 def preview_png(path: str, width: int) -> bytes:
     """A colour-ramped PNG of band 1, ``width`` pixels wide (decimated read), nodata
-    transparent; stretched between the 2nd and 98th percentiles."""
+    transparent; stretched between the 2nd and 98th percentiles. Memoised per file
+    version and width."""
     with rasterio.open(path) as src:
         height = max(1, round(src.height * width / src.width))
-        data = src.read(1, out_shape=(height, width), masked=True).astype(np.float64)
-    valid = ~np.ma.getmaskarray(data) & ~np.isnan(data.filled(np.nan))
-    values = data.filled(np.nan)
+        data = src.read(1, out_shape=(height, width), masked=True)
+    values = data.astype(np.float32).filled(np.nan)
+    valid = np.isfinite(values)
     rgba = np.zeros((4, height, width), dtype=np.uint8)
     if valid.any():
         low, high = np.percentile(values[valid], [2, 98])
-        scaled = np.clip((values - low) / ((high - low) or 1.0), 0, 1) * (len(_RAMP) - 1)
-        scaled = np.where(valid, scaled, 0)
-        lower = np.floor(scaled).astype(int).clip(0, len(_RAMP) - 2)
-        t = (scaled - lower)[..., None]
-        colour = _RAMP[lower] * (1 - t) + _RAMP[lower + 1] * t
-        rgba[:3] = np.moveaxis(colour, -1, 0).round().astype(np.uint8)
+        scale = (_SHADES - 1) / ((high - low) or 1.0)
+        shade = np.clip((np.where(valid, values, low) - low) * scale, 0, _SHADES - 1)
+        rgba[:3] = _TABLE[:, shade.round().astype(np.uint8)]
         rgba[3] = np.where(valid, 255, 0)
     with MemoryFile() as memory, warnings.catch_warnings():
         # a preview image carries no georeference, by design

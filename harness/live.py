@@ -56,8 +56,9 @@ def serve_env(database_url: str, port: int) -> dict[str, str]:
 
 
 @contextmanager
-def served(database_url: str, access_log: Path | None = None) -> Iterator[str]:
-    """``smartcity serve`` as its own process on a free loopback port; yield its base URL.
+def served(database_url: str, access_log: Path | None = None, workers: int = 1) -> Iterator[str]:
+    """``smartcity serve --workers N`` as its own process on a free loopback port; yield
+    its base URL.
 
     With ``access_log``, every request the server answers is logged to that file.
     """
@@ -68,7 +69,10 @@ def served(database_url: str, access_log: Path | None = None) -> Iterator[str]:
         env["SMARTCITY_ACCESS_LOG"] = "true"
         output = access_log.open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "hub", "serve"], env=env, stdout=output, stderr=output
+        [sys.executable, "-m", "hub", "serve", "--workers", str(workers)],
+        env=env,
+        stdout=output,
+        stderr=output,
     )
     try:
         _wait_until_listening(port)

@@ -249,11 +249,21 @@ def river() -> None:
 
 
 @app.command("serve")
-def serve() -> None:
+def serve(
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="API processes sharing the port (each with its own live twin, fed by"
+            " PostgreSQL notifications)",
+        ),
+    ] = 1,
+) -> None:
     """Serve the HTTP API and the map."""
+    import os
+
     import uvicorn
 
-    from api.app import create_app
     from hub.services import database_url
     from storage import migrations
     from storage.database import connect
@@ -263,13 +273,23 @@ def serve() -> None:
     with database_url(settings) as url:
         with connect(url) as conn:
             migrations.upgrade(conn)
+        # Each worker builds the app from the environment (uvicorn's workers are
+        # spawned processes): the embedded server's URL too.
+        os.environ["SMARTCITY_DATABASE_URL"] = url
         uvicorn.run(
-            create_app(settings, url),
+            "hub.services:api_app",
+            factory=True,
+            workers=workers,
             host=settings.http_host,
             port=settings.http_port,
             log_level="info" if settings.access_log else "warning",
             access_log=settings.access_log,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         )
+
+
+GRACEFUL_SHUTDOWN_S = 5
+"""How long a stopping API waits for open requests: live streams never end by themselves."""
 
 
 @app.command("broker")

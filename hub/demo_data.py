@@ -25,14 +25,16 @@ def demo_loaded(url: str, seed: int) -> bool:
         return get_meta(conn, "demo_seed") == str(seed)
 
 
-def load_demo_town(url: str, out_dir: Path, seed: int) -> None:
-    """Write the demo town's GeoPackage and GeoTIFF, import the layers, register the twin."""
+def load_demo_town(url: str, out_dir: Path, seed: int, parcels: int | None = None) -> None:
+    """Write the demo town's GeoPackage and GeoTIFF, import the layers, register the twin;
+    ``parcels``: about how many parcels (default the demo's)."""
     from demo_town import generate
+    from demo_town.generate import DEFAULT_PARCELS_TARGET
 
     started = time.monotonic()
     out_dir.mkdir(parents=True, exist_ok=True)
     log.info("generating the demo town (seed %d) in %s", seed, out_dir)
-    files = generate(out_dir, seed=seed)
+    files = generate(out_dir, seed=seed, n_parcels_target=parcels or DEFAULT_PARCELS_TARGET)
     log.info("generated in %.1f s; importing %s", time.monotonic() - started, files.gpkg)
     with connect(url) as conn:
         migrations.upgrade(conn)

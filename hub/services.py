@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from hub.broker import EmbeddedBroker, port_answers
 from settings import Settings
 from storage.embedded import EmbeddedPostgres
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 # Where a standalone process looks for, or starts, the embedded broker, so that
 # `smartcity simulate` and `smartcity ingest` started separately meet on one broker.
@@ -49,3 +53,14 @@ def broker_url(settings: Settings, port: int = EMBEDDED_MQTT_PORT) -> Iterator[s
         yield broker.url
     finally:
         broker.stop()
+
+
+def api_app() -> FastAPI:
+    """The API of the database ``SMARTCITY_DATABASE_URL`` names, built from the
+    environment: the factory each of ``smartcity serve --workers N``'s processes calls."""
+    from api.app import create_app
+
+    settings = with_broker_defaults(Settings())
+    if not settings.database_url:
+        raise RuntimeError("SMARTCITY_DATABASE_URL must name the API's (migrated) database")
+    return create_app(settings, settings.database_url)

@@ -1,9 +1,10 @@
 """The live twin: every asset's current state, held in the API process and kept current.
 
 Building 10,000 assets' states from the database takes a few hundred milliseconds, too
-slow to repeat for every snapshot. The API keeps them instead: loaded once, then
-updated from PostgreSQL notifications, the ingest writer's ``readings_changed`` (the
-devices of each committed batch: only their assets are re-read) and the twin sync's
+slow to repeat for every snapshot or list of assets. The API keeps them instead (the
+documents and the serialised states): loaded once, then updated from PostgreSQL
+notifications, the ingest writer's ``readings_changed`` (the devices of each committed
+batch: only their assets are re-read) and the twin sync's
 ``twin_changed`` (assets or devices changed: everything is re-read). Each asset's state
 is kept serialised, so a snapshot is one join of bytes. Live streams subscribe here
 rather than each listening to the database.
@@ -24,7 +25,6 @@ from typing import Any
 import orjson
 import psycopg
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from storage.readings import CHANGED_CHANNEL
 from twin import state
@@ -68,8 +68,7 @@ def compact(
 class LiveTwin:
     """Current asset states, kept by a background task listening to PostgreSQL."""
 
-    def __init__(self, pool: AsyncConnectionPool, database_url: str) -> None:
-        self._pool = pool
+    def __init__(self, database_url: str) -> None:
         self._url = database_url
         self._states: dict[str, bytes] = {}
         self._assets: dict[str, dict[str, Any]] = {}
@@ -93,17 +92,38 @@ class LiveTwin:
 
     def snapshot(self, values: Mapping[str, Mapping[str, float]] | None = None) -> bytes:
         """Every asset's state as a JSON array, in asset id order: now, or with the
-        sensors holding ``values`` (see :func:`compact`) for a past moment."""
+        sensors holding ``values`` (see :func:`compact`) for a past moment.
+
+        A past moment takes tens of milliseconds of CPU: the API calls it from a worker
+        thread while the loop goes on applying changes. It works on copies taken at
+        once (each an atomic step under the GIL) and skips assets a reload removed
+        between them."""
+        order = self._order
+        states = dict(self._states)
         if values is None:
-            return b"[" + b",".join(self._states[a] for a in self._order) + b"]"
+            return b"[" + b",".join(states[a] for a in order if a in states) + b"]"
+        assets = dict(self._assets)
         return orjson.dumps(
             [
                 compact(asset, values)
-                if (asset := self._assets[a])["sensors"]
-                else orjson.Fragment(self._states[a])  # no sensors: the same at any moment
-                for a in self._order
+                if (asset := assets[a])["sensors"]
+                else orjson.Fragment(states[a])  # no sensors: the same at any moment
+                for a in order
+                if a in assets and a in states
             ]
         )
+
+    def documents(self, kind: str | None = None, zone: str | None = None) -> list[dict[str, Any]]:
+        """The assets' current documents (as :func:`twin.state.assets` makes them), in
+        asset id order, of a kind and in a zone if given. Shared: not to be changed."""
+        assets = self._assets
+        return [
+            asset
+            for a in self._order
+            if (asset := assets.get(a)) is not None
+            and (kind is None or asset["kind"] == kind)
+            and (zone is None or (asset["zone"] or {}).get("code") == zone)
+        ]
 
     def subscribe(self) -> asyncio.Queue[dict[str, Any] | None]:
         """A queue receiving each changed asset's state (None: the twin stopped)."""
@@ -121,37 +141,43 @@ class LiveTwin:
     async def _run(self) -> None:
         while True:
             try:
-                async with await AsyncConnection.connect(self._url, autocommit=True) as listener:
+                # Two connections of its own, outside the request pool: when requests
+                # exhaust the pool, the twin must still follow the readings, or every
+                # snapshot and list falls back to the database and makes it worse.
+                async with (
+                    await AsyncConnection.connect(self._url, autocommit=True) as listener,
+                    await AsyncConnection.connect(
+                        self._url, autocommit=True, options="-c jit=off"
+                    ) as reader,
+                ):
                     await listener.execute(f"LISTEN {CHANGED_CHANNEL}")
                     await listener.execute(f"LISTEN {TWIN_CHANNEL}")
-                    await self._reload()  # after LISTEN: no change can slip between
+                    await self._reload(reader)  # after LISTEN: no change can slip between
                     self.ready.set()
                     async for note in listener.notifies():
                         if note.channel == TWIN_CHANNEL or note.payload == "*":
-                            await self._reload()
+                            await self._reload(reader)
                         else:
-                            await self._refresh_devices(note.payload.split(","))
-            except (psycopg.Error, PoolTimeout) as exc:
+                            await self._refresh_devices(reader, note.payload.split(","))
+            except psycopg.Error as exc:
                 # a lost link, or an error of our own: either way reload from scratch
                 self.ready.clear()
                 log.warning("live twin lost the database (%s); retrying in %.0f s", exc, RETRY_S)
                 await asyncio.sleep(RETRY_S)
 
-    async def _refresh_devices(self, device_ids: list[str]) -> None:
-        async with self._pool.connection() as conn:
-            rows = await (
-                await conn.execute(
-                    "SELECT DISTINCT asset_id FROM devices"
-                    " WHERE device_id = ANY(%s) AND asset_id IS NOT NULL",
-                    (device_ids,),
-                )
-            ).fetchall()
-            if rows:
-                await self._apply(await state.assets(conn, asset_ids=[r[0] for r in rows]))
+    async def _refresh_devices(self, conn: AsyncConnection, device_ids: list[str]) -> None:
+        rows = await (
+            await conn.execute(
+                "SELECT DISTINCT asset_id FROM devices"
+                " WHERE device_id = ANY(%s) AND asset_id IS NOT NULL",
+                (device_ids,),
+            )
+        ).fetchall()
+        if rows:
+            await self._apply(await state.assets(conn, asset_ids=[r[0] for r in rows]))
 
-    async def _reload(self) -> None:
-        async with self._pool.connection() as conn:
-            found = await state.assets(conn)
+    async def _reload(self, conn: AsyncConnection) -> None:
+        found = await state.assets(conn)
         gone = set(self._states) - {a["asset_id"] for a in found}
         for asset_id in gone:
             del self._states[asset_id]

@@ -19,8 +19,8 @@ from fastapi.responses import Response
 from psycopg import AsyncConnection
 from pydantic import BaseModel
 
+from api import cpu, deps
 from api import crs as crs_ref
-from api import deps
 from api.deps import connection
 from api.errors import InvalidParameter, NotFound
 from api.geojson import GEOJSON, feature_collection
@@ -232,7 +232,6 @@ def _items_filter(
 )
 async def items(
     request: Request,
-    conn: Annotated[AsyncConnection, Depends(connection)],
     layer: Annotated[Layer, Depends(deps.layer)],
     bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy in CRS84")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
@@ -270,6 +269,7 @@ async def items(
     target = crs_ref.checked(crs, "crs")
     box = parse_bbox(bbox, crs_ref.checked(bbox_crs, "bbox-crs"))
     collection_id = layer.layer_id
+    pool = request.app.state.pool  # no connection held while the page is computed
     compiled = _items_filter(
         request,
         queryables.from_attributes(layer.attributes),
@@ -279,7 +279,7 @@ async def items(
         datetime_,
     )
     query = features.ItemsQuery(collection_id, box, compiled, limit, offset)
-    found, matched = await features.page(conn, query)
+    found, matched = await features.page(pool, query, request.app.state.cpu, cpu.INLINE_ITEMS)
     links = [
         link(request.url, "self", GEOJSON),
         link(request.url_for("collection", collectionId=collection_id), "collection", _JSON),
@@ -287,8 +287,12 @@ async def items(
     if offset + len(found) < matched:
         following = request.url.include_query_params(offset=offset + limit, limit=limit)
         links.append(link(following, "next", GEOJSON))
+    if len(found) > cpu.INLINE_ITEMS:
+        found = await cpu.run_apart(request, crs_ref.reproject_features, found, target)
+    else:
+        found = crs_ref.reproject_features(found, target)
     response = feature_collection(
-        crs_ref.reproject_features(found, target),
+        found,
         number_matched=matched,
         links=[x.model_dump(exclude_none=True) for x in links],
         time_stamp=datetime.now(UTC).isoformat().replace("+00:00", "Z"),

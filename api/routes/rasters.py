@@ -1,7 +1,8 @@
 """Raster layers: the catalogue, a value at a point, statistics inside a polygon, a
 window as GeoTIFF (reprojected on request) and a PNG preview.
 
-Points and polygons are given in CRS84; rasterio reads run in the thread pool.
+Points and polygons are given in CRS84; rasterio reads run in the process's CPU lane
+(``api/cpu.py``), with no database connection held meanwhile.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from psycopg import AsyncConnection
-from starlette.concurrency import run_in_threadpool
 
+from api import cpu
 from api import crs as crs_ref
 from api.deps import connection
 from api.errors import InvalidParameter
@@ -51,8 +52,9 @@ def _describe(request: Request, raster: rasters.Raster) -> dict[str, Any]:
     }
 
 
-async def _path(conn: AsyncConnection, raster_id: str) -> str:
-    return (await rasters.raster(conn, raster_id)).path
+async def _path(request: Request, raster_id: str) -> str:
+    async with request.app.state.pool.connection() as conn:
+        return (await rasters.raster(conn, raster_id)).path
 
 
 @router.get("/rasters")
@@ -74,24 +76,24 @@ async def one_raster(
 @router.get("/rasters/{raster_id}/value")
 async def raster_value(
     raster_id: str,
-    conn: Annotated[AsyncConnection, Depends(connection)],
+    request: Request,
     lon: Annotated[float, Query(ge=-180, le=180)],
     lat: Annotated[float, Query(ge=-90, le=90)],
 ) -> dict[str, Any]:
     """The band values at a point (null outside the raster or on nodata)."""
-    return await run_in_threadpool(rasters.value_at, await _path(conn, raster_id), lon, lat)
+    return await cpu.run(request, rasters.value_at, await _path(request, raster_id), lon, lat)
 
 
 @router.get("/rasters/{raster_id}/stats")
 async def raster_stats(
     raster_id: str,
-    conn: Annotated[AsyncConnection, Depends(connection)],
+    request: Request,
     within: Annotated[str, Query(description="a WKT (Multi)Polygon in CRS84")],
 ) -> dict[str, Any]:
     """Minimum, maximum, mean and deviation of band 1 over the cells whose centre lies
     in the polygon, with their area in square metres."""
     area = wkt_polygon(within)
-    return await run_in_threadpool(rasters.stats_within, await _path(conn, raster_id), area)
+    return await cpu.run(request, rasters.stats_within, await _path(request, raster_id), area)
 
 
 @router.get(
@@ -101,7 +103,7 @@ async def raster_stats(
 )
 async def raster_window(
     raster_id: str,
-    conn: Annotated[AsyncConnection, Depends(connection)],
+    request: Request,
     bbox: Annotated[
         str,
         Query(description="minx,miny,maxx,maxy in crs, x first (easting or longitude)"),
@@ -120,8 +122,8 @@ async def raster_window(
         raise InvalidParameter("bbox must be minx,miny,maxx,maxy with min < max")
     target = None if crs is None else _epsg(crs_ref.checked(crs, "crs"))
     minx, miny, maxx, maxy = values
-    body = await run_in_threadpool(
-        rasters.window, await _path(conn, raster_id), (minx, miny, maxx, maxy), target
+    body = await cpu.run(
+        request, rasters.window, await _path(request, raster_id), (minx, miny, maxx, maxy), target
     )
     return Response(body, media_type=_GEOTIFF)
 
@@ -139,9 +141,10 @@ def _epsg(uri: str) -> str:
 )
 async def raster_preview(
     raster_id: str,
-    conn: Annotated[AsyncConnection, Depends(connection)],
+    request: Request,
     width: Annotated[int, Query(ge=16, le=2048)] = 512,
 ) -> Response:
     """A colour-ramped preview of band 1; nodata transparent."""
-    body = await run_in_threadpool(rasters.preview_png, await _path(conn, raster_id), width)
+    path = await _path(request, raster_id)
+    body = await cpu.run_apart(request, rasters.preview_png, path, width)
     return Response(body, media_type="image/png")

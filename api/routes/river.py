@@ -12,11 +12,11 @@ the SQL lives there and in :mod:`river_monitor.levels`.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
+import anyio.to_thread
 import orjson
 import psycopg
 from fastapi import APIRouter, Depends, Query, Request
@@ -140,7 +140,9 @@ def _flooded(
     gauge: GaugeConfig,
     level_cm: float,
 ) -> bytes:
-    """``make`` of the process's flood model at a level, on a connection of its own."""
+    """``make`` of the process's flood model at a level, on a connection of its own (in a
+    thread: the model's lock lets one extent be computed at a time, and a level already
+    asked is answered from its memo)."""
     with connect(request.app.state.database_url, autocommit=True) as conn:
         found = make(request.app.state.flood, conn, gauge, level_cm)
     if found is None:
@@ -148,11 +150,12 @@ def _flooded(
     return found
 
 
-async def _level(conn: AsyncConnection, gauge: GaugeConfig, level_cm: float | None) -> float:
-    """The asked level, or the gauge's latest."""
+async def _level(request: Request, gauge: GaugeConfig, level_cm: float | None) -> float:
+    """The asked level, or the gauge's latest (no pooled connection is held past this)."""
     if level_cm is not None:
         return level_cm
-    latest = await levels.latest(conn, gauge)
+    async with request.app.state.pool.connection() as conn:
+        latest = await levels.latest(conn, gauge)
     if latest is None:
         raise NotFound(f"gauge {gauge.device_id!r} has no reading yet; give level_cm")
     return latest
@@ -165,7 +168,6 @@ _GAUGE = Query(description="a watched gauge; default: the first")
 @router.get("/river/flood", responses={200: {"content": {"application/geo+json": {}}}})
 async def flood(
     request: Request,
-    conn: Annotated[AsyncConnection, Depends(connection)],
     level_cm: Annotated[float | None, _LEVEL] = None,
     gauge: Annotated[str | None, _GAUGE] = None,
 ) -> Response:
@@ -173,23 +175,22 @@ async def flood(
     river), as GeoJSON in CRS84, with the parcels, buildings, assets, streets and people
     it reaches."""
     watched = _gauge(_config(request), gauge)
-    level = await _level(conn, watched, level_cm)
-    body = await asyncio.to_thread(_flooded, request, TownFlood.answer, watched, level)
+    level = await _level(request, watched, level_cm)
+    body = await anyio.to_thread.run_sync(_flooded, request, TownFlood.answer, watched, level)
     return Response(body, media_type="application/geo+json")
 
 
 @router.get("/river/flood/depth.tif", responses={200: {"content": {"image/tiff": {}}}})
 async def flood_depth(
     request: Request,
-    conn: Annotated[AsyncConnection, Depends(connection)],
     level_cm: Annotated[float | None, _LEVEL] = None,
     gauge: Annotated[str | None, _GAUGE] = None,
 ) -> Response:
     """Water depth (m) on the flooded land at a level, a GeoTIFF in the terrain's CRS
     cropped to the flood (nodata where dry)."""
     watched = _gauge(_config(request), gauge)
-    level = await _level(conn, watched, level_cm)
-    body = await asyncio.to_thread(_flooded, request, TownFlood.depth, watched, level)
+    level = await _level(request, watched, level_cm)
+    body = await anyio.to_thread.run_sync(_flooded, request, TownFlood.depth, watched, level)
     return Response(body, media_type="image/tiff; application=geotiff")
 
 

@@ -129,7 +129,7 @@ def test_live_past_snapshot_equals_the_database_assembly(pg_url: str) -> None:
     async def check() -> None:
         pool = async_pool(pg_url)
         await pool.open()
-        live = LiveTwin(pool, pg_url)
+        live = LiveTwin(pg_url)
         await live.start()
         try:
             await asyncio.wait_for(live.ready.wait(), 10)

@@ -1,0 +1,204 @@
+"""The locustfile of ``bench/load_test.py``: the hub's three user groups.
+
+- planners: collections, items in a small bbox and with a CQL2 filter, vector tiles of
+  the town, the twin snapshot now, zone summaries; heavy: the snapshot at a past
+  moment, a tile nobody asked for yet, a raster preview at a new width;
+- emergency staff: gauges, alerts, the flood at the current level, each with a
+  ``/river/stream`` open for the whole run; heavy: the flood at a level nobody asked;
+- parking operators: ``/twin/assets?kind=parking_lot``.
+
+Each user waits 2-5 s between requests; one request in ten is heavy. Every request's
+route, duration and outcome is kept and written as JSON lines to ``$LOAD_SAMPLES`` when
+locust stops, for ``load_test.py`` to summarise (percentiles per route, per step of a
+ramp). With ``LOAD_RAMP=start,step,every_s,end`` the number of users grows by ``step``
+every ``every_s`` seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import gevent
+import requests
+from locust import HttpUser, LoadTestShape, between, events, task
+
+HEAVY_SHARE = 0.1
+EPSG_3844 = "http://www.opengis.net/def/crs/EPSG/0/3844"
+# The town: lon 24.81-24.92, lat 43.72-43.79 (the demo town at 100,000 parcels).
+WEST, SOUTH, EAST, NORTH = 24.812, 43.717, 24.924, 43.786
+WARM_TILES = [(15, 18646 + dx, 11946 + dy) for dx in range(3) for dy in range(3)]
+_samples: list[tuple[float, str, float, bool, bool]] = []
+_asked_levels: set[int] = set()
+
+
+@events.request.add_listener
+def _keep(request_type: str, name: str, response_time: float, exception: Any, **_: Any) -> None:
+    _samples.append((time.time(), name, response_time, exception is None, name.endswith("*")))
+
+
+@events.quitting.add_listener
+def _write(**_: Any) -> None:
+    path = os.environ.get("LOAD_SAMPLES")
+    if path:
+        with open(path, "w") as out:
+            for moment, name, ms, ok, heavy in _samples:
+                out.write(json.dumps([moment, name, ms, ok, heavy]) + "\n")
+
+
+def _small_bbox() -> str:
+    """A block of the town, about 200 x 200 m."""
+    x = random.uniform(WEST, EAST - 0.0025)
+    y = random.uniform(SOUTH, NORTH - 0.0018)
+    return f"{x:.5f},{y:.5f},{x + 0.0025:.5f},{y + 0.0018:.5f}"
+
+
+def _cold_tile() -> tuple[int, int, int]:
+    """A tile of the town at zoom 15-16 (a few thousand: mostly not cached yet)."""
+    z = random.choice((15, 16))
+    n = 2**z
+    x = int((random.uniform(WEST, EAST) + 180) / 360 * n)
+    lat = random.uniform(SOUTH, NORTH)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return z, x, y
+
+
+class _Hub(HttpUser):
+    """A user of the hub; heavy requests are named with a trailing ``*``."""
+
+    abstract = True
+    wait_time = between(2, 5)
+
+    def heavy(self) -> bool:
+        """Whether this request is the heavy one of ten."""
+        return random.random() < HEAVY_SHARE
+
+    def get(self, path: str, name: str, **params: Any) -> None:
+        """GET ``path``, its body read, named ``name`` in the statistics."""
+        with self.client.get(path, params=params, name=name, catch_response=True) as answer:
+            if answer.status_code != 200:
+                answer.failure(f"{answer.status_code}: {answer.text[:200]}")
+
+
+class Planner(_Hub):
+    """An urban planner exploring layers and the twin."""
+
+    weight = 2
+
+    @task
+    def explore(self) -> None:
+        """One question: mostly light, one in ten heavy."""
+        if self.heavy():
+            kind = random.choice(("past", "tile", "preview"))
+            if kind == "past":
+                moment = datetime.now(UTC) - timedelta(minutes=random.randint(10, 23 * 60))
+                self.get("/twin/snapshot", "snapshot at a past moment *", at=moment.isoformat())
+            elif kind == "tile":
+                z, x, y = _cold_tile()
+                self.get(f"/collections/parcels/tiles/WebMercatorQuad/{z}/{y}/{x}", "cold tile *")
+            else:
+                width = random.randint(64, 2048)
+                self.get("/rasters/terrain/preview.png", "preview *", width=width)
+            return
+        kind = random.choice(("collections", "bbox", "filter", "tile", "snapshot", "zones"))
+        if kind == "collections":
+            self.get("/collections", "collections")
+        elif kind == "bbox":
+            self.get("/collections/parcels/items", "items bbox", bbox=_small_bbox(), limit=100)
+        elif kind == "filter":
+            self.get(
+                "/collections/parcels/items",
+                "items filter",
+                bbox=_small_bbox(),
+                filter="land_use = 'N' AND area_m2 > 30",
+                limit=100,
+            )
+        elif kind == "tile":
+            z, x, y = random.choice(WARM_TILES)
+            self.get(f"/collections/parcels/tiles/WebMercatorQuad/{z}/{y}/{x}", "warm tile")
+        elif kind == "snapshot":
+            self.get("/twin/snapshot", "snapshot now")
+        else:
+            self.get("/twin/zones", "zones")
+
+
+class Emergency(_Hub):
+    """Emergency staff watching the Danube, with the alert stream open."""
+
+    weight = 1
+
+    def on_start(self) -> None:
+        """Open the user's ``/river/stream`` for the rest of the run."""
+        self._stream = gevent.spawn(self._listen)
+
+    def on_stop(self) -> None:
+        """Close the stream."""
+        self._stream.kill()
+
+    def _listen(self) -> None:
+        started = time.perf_counter()
+        try:
+            with requests.get(f"{self.host}/river/stream", stream=True, timeout=None) as stream:
+                for line in stream.iter_lines():
+                    if line == b"event: ready":
+                        events.request.fire(
+                            request_type="SSE",
+                            name="river stream (to ready)",
+                            response_time=(time.perf_counter() - started) * 1000,
+                            response_length=0,
+                            exception=None,
+                        )
+        except requests.RequestException as exc:
+            events.request.fire(
+                request_type="SSE",
+                name="river stream (to ready)",
+                response_time=(time.perf_counter() - started) * 1000,
+                response_length=0,
+                exception=exc,
+            )
+
+    @task
+    def watch(self) -> None:
+        """One look: gauges, alerts, the flood now; one in ten a new level."""
+        if self.heavy():
+            level = random.randint(300, 900)
+            while level in _asked_levels:
+                level = random.randint(300, 900)
+            _asked_levels.add(level)
+            self.get("/river/flood", "flood at a new level *", level_cm=level)
+            return
+        kind = random.choice(("gauges", "alerts", "flood"))
+        if kind == "gauges":
+            self.get("/river/gauges", "gauges")
+        elif kind == "alerts":
+            self.get("/river/alerts", "alerts", state="open")
+        else:
+            self.get("/river/flood", "flood at the current level")
+
+
+class ParkingOperator(_Hub):
+    """A parking operator checking the lots."""
+
+    weight = 1
+
+    @task
+    def lots(self) -> None:
+        """Every lot with its occupancy."""
+        self.get("/twin/assets", "parking lots", kind="parking_lot")
+
+
+if os.environ.get("LOAD_RAMP"):
+
+    class Ramp(LoadTestShape):
+        """Users from ``start``, ``step`` more every ``every_s`` seconds, up to ``end``."""
+
+        def tick(self) -> tuple[int, float] | None:
+            """The users wanted now, and how fast to start them."""
+            start, step, every_s, end = (int(v) for v in os.environ["LOAD_RAMP"].split(","))
+            users = start + step * int(self.get_run_time() // every_s)
+            return None if users > end else (users, step / 5)

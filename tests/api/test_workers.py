@@ -1,0 +1,147 @@
+"""``smartcity serve --workers 2``: two API processes behind one port, each correct.
+
+Connections are pinned to a process by looking up, among the server's processes, the
+one holding the other end of each client socket; then a reading committed to the
+database reaches ``/twin/stream`` viewers of both processes, and a river alert raised
+and acknowledged through one process is seen, acknowledged, through the other (its
+page and its ``/river/stream``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import psutil
+import psycopg
+import pytest
+from psycopg import AsyncConnection
+
+from harness.live import served
+from river_monitor import alerts
+from river_monitor.conditions import Change
+from river_monitor.config import DEMO
+from storage import migrations
+from storage.readings import Reading, ReadingWriter
+
+pytestmark = pytest.mark.integration
+
+WORKERS = 2
+GAUGE = DEMO.gauges[0]  # the API's river configuration when none is given
+
+
+def _worker_of(connection: http.client.HTTPConnection, port: int) -> int:
+    """The pid of the server process holding the other end of ``connection``."""
+    assert connection.sock is not None
+    mine = connection.sock.getsockname()[1]
+    server = next(
+        p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"][-4:] == [
+            "hub", "serve", "--workers", str(WORKERS)
+        ] and any(c.laddr.port == port for c in p.net_connections("tcp"))
+    )  # fmt: skip
+    for process in server.children(recursive=True):
+        for c in process.net_connections("tcp"):
+            if c.laddr.port == port and c.raddr and c.raddr.port == mine:
+                return process.pid
+    raise AssertionError(f"no server process holds the connection from port {mine}")
+
+
+@contextmanager
+def _per_worker(url: str, path: str) -> Iterator[dict[int, http.client.HTTPResponse]]:
+    """An open GET ``path`` (a stream, past its ``ready`` event) on each API process,
+    keyed by its pid."""
+    parts = urlsplit(url)
+    assert parts.hostname is not None and parts.port is not None
+    found: dict[int, http.client.HTTPResponse] = {}
+    with ExitStack() as stack:
+        for _ in range(40):  # the kernel hands each new connection to one process
+            connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+            stack.callback(connection.close)
+            connection.request("GET", path)
+            response = connection.getresponse()
+            assert response.status == 200, response.read()
+            pid = _worker_of(connection, parts.port)
+            if pid in found or not _events(response, "ready", 30):
+                continue  # a process already had one, or was not ready yet (a 503 event)
+            found[pid] = response
+            if len(found) == WORKERS:
+                yield found
+                return
+        raise AssertionError(f"only {len(found)} of {WORKERS} processes took connections")
+
+
+def _events(response: http.client.HTTPResponse, wanted: str, seconds: float) -> list[dict]:
+    """The ``wanted`` events' data read from an SSE response until one arrives."""
+    got: list[dict] = []
+    event = None
+    deadline = time.monotonic() + seconds
+    while not got and time.monotonic() < deadline:
+        line = response.readline().decode().rstrip("\r\n")
+        if line.startswith("event: "):
+            event = line.removeprefix("event: ")
+        elif line.startswith("data: ") and event == wanted:
+            got.append(json.loads(line.removeprefix("data: ")))
+    return got
+
+
+def test_a_committed_reading_reaches_twin_viewers_of_every_process(small_town: str) -> None:
+    with served(small_town, workers=WORKERS) as url, _per_worker(url, "/twin/stream") as streams:
+        with psycopg.connect(small_town) as conn:
+            ReadingWriter(migrations.readings_storage(conn)).write(
+                conn, [Reading("gauge-tr-magurele", "water_level", datetime.now(UTC), 640.0)]
+            )
+        for pid, response in streams.items():
+            (event,) = _events(response, "asset", 30)
+            assert event["asset_id"] == "gauge-tr-magurele", pid
+            assert event["values"]["gauge-tr-magurele"]["water_level"] == 640.0, pid
+
+
+def _raise_alert(url: str) -> int:
+    async def run() -> int:
+        async with await AsyncConnection.connect(url, autocommit=True) as conn:
+            now = datetime.now(UTC)
+            async with conn.transaction():
+                change = Change(GAUGE.device_id, "level", 2, now, 590.0)
+                await alerts.apply(conn, DEMO, change, now)
+            (alert,) = await alerts.listing(conn, which="open")
+            return int(alert["alert_id"])
+
+    return asyncio.run(run())
+
+
+def test_an_alert_acknowledged_through_one_process_is_seen_through_the_other(
+    small_town: str,
+) -> None:
+    with served(small_town, workers=WORKERS) as url, _per_worker(url, "/river/stream") as streams:
+        alert_id = _raise_alert(small_town)
+        for response in streams.values():
+            assert [e["action"] for e in _events(response, "alert", 30)] == ["raised"]
+        first, second = streams
+        host, port = urlsplit(url).hostname, urlsplit(url).port
+        assert host is not None and port is not None
+        pinned: dict[int, http.client.HTTPConnection] = {}
+        while len(pinned) < WORKERS:
+            connection = http.client.HTTPConnection(host, port, timeout=30)
+            connection.request("GET", "/health")
+            connection.getresponse().read()
+            pinned.setdefault(_worker_of(connection, port), connection)
+        body = json.dumps({"by": "dispecer ISU", "note": "echipaj trimis"})
+        pinned[first].request(
+            "POST", f"/river/alerts/{alert_id}/ack", body, {"Content-Type": "application/json"}
+        )
+        answer = pinned[first].getresponse()
+        assert answer.status == 200, answer.read()
+        answer.read()
+        pinned[second].request("GET", f"/river/alerts/{alert_id}")
+        seen = json.loads(pinned[second].getresponse().read())
+        assert seen["state"] == "acknowledged" and seen["acknowledged_by"] == "dispecer ISU"
+        for response in streams.values():
+            assert [e["action"] for e in _events(response, "alert", 30)] == ["acknowledged"]
+        for connection in pinned.values():
+            connection.close()
