@@ -309,14 +309,14 @@ async def items(
 async def feature(
     feature_id: str,
     request: Request,
-    conn: Annotated[AsyncConnection, Depends(connection)],
     layer: Annotated[Layer, Depends(deps.layer)],
     crs: Annotated[str | None, Query(description=_CRS_HELP)] = None,
 ) -> Response:
     """One feature of a layer."""
     target = crs_ref.checked(crs, "crs")
     collection_id = layer.layer_id
-    found = await features.one(conn, collection_id, feature_id)
+    async with request.app.state.pool.connection() as conn:
+        found = await features.one(conn, collection_id, feature_id)
     if found is None:
         raise NotFound(f"collection {collection_id!r} has no feature {feature_id!r}")
     body = json.loads(crs_ref.reproject_features([found], target)[0])
