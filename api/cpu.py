@@ -15,7 +15,7 @@ lane's place (:data:`LANES`), holds no pooled connection while it waits or compu
 - in a helper process (:func:`run_apart`), niced, when it would hold the GIL: a PNG
   encoding by GDAL, parsing and writing 10,000 GeoJSON geometries (GEOS creating Python
   objects, orjson). Measured with py-spy while eight heavy requests ran: those held the
-  GIL 87 % of the time in a thread; light requests waited for it.
+  GIL 88 % of the time in a thread; light requests waited for it.
 
 Flood extents are not here: the flood model's own lock computes one at a time, and a
 level already asked is answered from its memo, which must not queue behind a preview.
