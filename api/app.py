@@ -38,13 +38,13 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await pool.open()
         app.state.cpu = cpu.lane()
-        app.state.helpers = cpu.helpers()
+        app.state.helpers = cpu.Helpers()
         await live.start()
         try:
             yield
         finally:
             await live.stop()
-            app.state.helpers.shutdown(cancel_futures=True)
+            app.state.helpers.shutdown()
             await pool.close()
 
     app = FastAPI(
