@@ -42,7 +42,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await pool.open()
         app.state.cpu = cpu.lane()
-        app.state.helpers = cpu.helpers()
+        app.state.helpers = cpu.Helpers()
         await live.start()
         await notifications.start()
         try:
@@ -50,7 +50,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         finally:
             await notifications.stop()
             await live.stop()
-            app.state.helpers.shutdown(cancel_futures=True)
+            app.state.helpers.shutdown()
             await pool.close()
 
     app = FastAPI(

@@ -15,7 +15,7 @@ lane's place (:data:`LANES`), holds no pooled connection while it waits or compu
 - in a helper process (:func:`run_apart`), niced, when it would hold the GIL: a PNG
   encoding by GDAL, parsing and writing 10,000 GeoJSON geometries (GEOS creating Python
   objects, orjson). Measured with py-spy while eight heavy requests ran: those held the
-  GIL 87 % of the time in a thread; light requests waited for it.
+  GIL 88 % of the time in a thread; light requests waited for it.
 
 Flood extents are not here: the flood model's own lock computes one at a time, and a
 level already asked is answered from its memo, which must not queue behind a preview.
@@ -62,28 +62,32 @@ def lane() -> anyio.CapacityLimiter:
     return anyio.CapacityLimiter(LANES)
 
 
-def helpers() -> ProcessPoolExecutor:
-    """The process's helper processes (spawned: the API process runs threads), started
-    now so that the first heavy request does not wait for their imports."""
-    pool = ProcessPoolExecutor(
-        LANES,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=os.nice,
-        initargs=(HELPER_NICENESS,),
-    )
-    for _ in range(LANES):
-        pool.submit(_ready)
-    return pool
-
-
 HELPER_NICENESS = 10
 """Helpers yield the CPU to the API's loop and to PostgreSQL when both want it."""
 
 
-def _ready() -> None:
-    """Import what the helpers run (in a helper)."""
-    import api.crs  # noqa: F401
-    import gis_layers.rasters  # noqa: F401
+class Helpers:
+    """A process's helper processes, spawned (the API process runs threads) at their
+    first task: an app that never needs them (most tests) does not pay their start."""
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def run(self, work: Callable[[*Args], T], *args: *Args) -> T:
+        """``work(*args)`` in a helper."""
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                LANES,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=os.nice,
+                initargs=(HELPER_NICENESS,),
+            )
+        return await asyncio.get_running_loop().run_in_executor(self._pool, work, *args)
+
+    def shutdown(self) -> None:
+        """Stop the helpers, if they were started."""
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
 
 
 @asynccontextmanager
@@ -105,6 +109,6 @@ async def run_apart(request: Request, work: Callable[[*Args], T], *args: *Args) 
     """``work(*args)`` in a helper process, once the lane has a place: for work that
     would hold the GIL (a PNG encoding, GeoJSON parsing and writing) on inputs and
     results that are cheap to send (strings, bytes, numbers)."""
+    helpers: Helpers = request.app.state.helpers
     async with heavy(request):
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(request.app.state.helpers, work, *args)
+        return await helpers.run(work, *args)

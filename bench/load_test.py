@@ -16,7 +16,8 @@ at 100,000 parcels (terrain, layers, twin) and the twin bench's 10,000 assets wi
    and ``smartcity serve --workers N``;
 2. runs ``bench/load_users.py`` (the user groups; one request in ten heavy) with
    ``--users`` users for ``--minutes``, sampling the API processes' memory (RSS of the
-   supervisor, its workers and their helpers) and the load average every 30 s;
+   supervisor, its workers and their helpers) and the load average every 30 s, and
+   the CPU time the API processes spent per request;
 3. runs the ramp (``start,step,every_s,end`` users) and finds the users at which the
    light routes' p95, over a step, passes 1 s;
 4. counts the readings stored meanwhile.
@@ -48,6 +49,7 @@ from support import (
     ROOT,
     add_assets,
     api_server,
+    cpu_seconds,
     load_town,
     paced_readings,
     rss_mib,
@@ -206,6 +208,7 @@ def run(url: str, workdir: Path, workers: int, args: argparse.Namespace) -> dict
             time.sleep(10)  # ingestion under way
             sampler = Sampler(server.pid)
             sampler.start()
+            cpu_before = cpu_seconds(server.pid)
             steady = locust(
                 base,
                 workdir / f"steady-{workers}.jsonl",
@@ -214,6 +217,9 @@ def run(url: str, workdir: Path, workers: int, args: argparse.Namespace) -> dict
             )
             sampler.done.set()
             result["steady"] = summarise(steady, args.minutes * 60)
+            result["api_cpu_ms_per_request"] = round(
+                (cpu_seconds(server.pid) - cpu_before) * 1000 / max(1, len(steady)), 1
+            )
             result["memory_mib"] = [r[1] for r in sampler.rows]
             result["load_average"] = [round(r[2], 2) for r in sampler.rows]
             result["memory_at_end_mib"] = round(rss_mib(server.pid), 1)

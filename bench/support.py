@@ -263,6 +263,18 @@ def process_tree(pid: int) -> list[psutil.Process]:
     return [parent, *parent.children(recursive=True)]
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process and its descendants have used so far, seconds."""
+    total = 0.0
+    for proc in process_tree(pid):
+        try:
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
 def rss_mib(pid: int) -> float:
     """Resident memory of a process and its descendants, MiB."""
     total = 0

@@ -8,7 +8,8 @@ point with ``distance`` in metres or the ``nearest`` N), ``GET /twin/assets/{id}
 ``GET /twin/stream``: server-sent events, one per asset whose state a committed reading
 changed. The ingest writer notifies PostgreSQL channel ``readings_changed`` in the
 batch's own transaction, so an event follows the commit by one notification and one
-query, not a polling interval.
+query, not a polling interval. The snapshot and the list of assets (without a moment or
+a spatial question) come from the same live twin, in each API process.
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ async def list_assets(
     """Assets answering the question, nearest first when ``near`` is given."""
     point = _near(near, distance, nearest)
     area = None if within is None else wkt_polygon(within)
-    if at is None and area is None and point is None and (live := await _live(request)):
+    if at is None and area is None and point is None and (live := await _live(request)) is not None:
         # the live twin's documents: 2,500 parking lots read and assembled from the
         # database took 200-450 ms of the event loop, their filtering takes one
         body = _live_documents(request, live, live.documents(kind=kind, zone=zone))

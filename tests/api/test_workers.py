@@ -2,7 +2,8 @@
 
 Connections are pinned to a process by looking up, among the server's processes, the
 one holding the other end of each client socket; then a reading committed to the
-database reaches ``/twin/stream`` viewers of both processes, and a river alert raised
+database reaches ``/twin/stream`` viewers of both processes and each one's list of
+assets (both from its live twin), and a river alert raised
 and acknowledged through one process is seen, acknowledged, through the other (its
 page and its ``/river/stream``).
 """
@@ -76,6 +77,20 @@ def _per_worker(url: str, path: str) -> Iterator[dict[int, http.client.HTTPRespo
         raise AssertionError(f"only {len(found)} of {WORKERS} processes took connections")
 
 
+def _pinned(host: str, port: int) -> dict[int, http.client.HTTPConnection]:
+    """A keep-alive connection to each API process, keyed by its pid."""
+    pinned: dict[int, http.client.HTTPConnection] = {}
+    for _ in range(40):  # the kernel hands each new connection to one process
+        connection = http.client.HTTPConnection(host, port, timeout=30)
+        connection.request("GET", "/health")
+        connection.getresponse().read()
+        if pinned.setdefault(_worker_of(connection, port), connection) is not connection:
+            connection.close()
+        if len(pinned) == WORKERS:
+            return pinned
+    raise AssertionError(f"only {len(pinned)} of {WORKERS} processes took connections")
+
+
 def _events(response: http.client.HTTPResponse, wanted: str, seconds: float) -> list[dict]:
     """The ``wanted`` events' data read from an SSE response until one arrives."""
     got: list[dict] = []
@@ -100,6 +115,13 @@ def test_a_committed_reading_reaches_twin_viewers_of_every_process(small_town: s
             (event,) = _events(response, "asset", 30)
             assert event["asset_id"] == "gauge-tr-magurele", pid
             assert event["values"]["gauge-tr-magurele"]["water_level"] == 640.0, pid
+        parts = urlsplit(url)
+        assert parts.hostname is not None and parts.port is not None
+        for pid, connection in _pinned(parts.hostname, parts.port).items():
+            connection.request("GET", "/twin/assets?kind=river_gauge")  # the live twin's
+            (gauge,) = json.loads(connection.getresponse().read())["assets"]
+            assert gauge["sensors"][0]["latest"]["water_level"]["value"] == 640.0, pid
+            connection.close()
 
 
 def _raise_alert(url: str) -> int:
@@ -125,12 +147,7 @@ def test_an_alert_acknowledged_through_one_process_is_seen_through_the_other(
         first, second = streams
         host, port = urlsplit(url).hostname, urlsplit(url).port
         assert host is not None and port is not None
-        pinned: dict[int, http.client.HTTPConnection] = {}
-        while len(pinned) < WORKERS:
-            connection = http.client.HTTPConnection(host, port, timeout=30)
-            connection.request("GET", "/health")
-            connection.getresponse().read()
-            pinned.setdefault(_worker_of(connection, port), connection)
+        pinned = _pinned(host, port)
         body = json.dumps({"by": "dispecer ISU", "note": "echipaj trimis"})
         pinned[first].request(
             "POST", f"/river/alerts/{alert_id}/ack", body, {"Content-Type": "application/json"}
