@@ -9,7 +9,9 @@ mutmut loads (``[tool.mutmut] pytest_add_cli_args`` in ``pyproject.toml``):
   ``pkg/module.py`` is tested by ``tests/pkg/test_module.py`` (tests mirror the
   packages);
 - while a mutant runs (mutmut names it in ``MUTANT_UNDER_TEST``, e.g.
-  ``river_monitor.trend.x_trend__mutmut_3``), deselects the tests of other modules.
+  ``river_monitor.trend.x_trend__mutmut_3``), deselects the tests of other modules;
+- derandomizes hypothesis, without its example database, so that a score does not
+  depend on the luck of one run or on what an earlier mutant's failure left behind.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 
 @functools.cache
@@ -31,6 +34,12 @@ def _own_tests(rootpath: Path) -> dict[str, Path]:
         package, name = Path(module).parent, Path(module).stem
         own[".".join((*package.parts, name))] = rootpath / "tests" / package / f"test_{name}.py"
     return own
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every property test draws the same examples in every run."""
+    settings.register_profile("mutation", derandomize=True, database=None)
+    settings.load_profile("mutation")
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
