@@ -132,6 +132,11 @@ def test_name_rule_accepts(record: dict[str, object], quantity: str) -> None:
             "name 'urn:dev:mac:0024befffe804ff1:water_level' is not '<quantity>',"
             " 'gauge-1/<quantity>', 'gauge-1:<quantity>' or 'urn:dev:id:gauge-1:<quantity>'",
         ),
+        (
+            {"n": "gauge-1/x/water_level"},
+            "name 'gauge-1/x/water_level' is not '<quantity>', 'gauge-1/<quantity>',"
+            " 'gauge-1:<quantity>' or 'urn:dev:id:gauge-1:<quantity>'",
+        ),
         ({"n": "water level"}, "name 'water level' is not a SenML name (RFC 8428 §4.5.1)"),
         ({"n": "_water_level"}, "name '_water_level' is not a SenML name (RFC 8428 §4.5.1)"),
         ({"bn": "gauge-1/"}, "name 'gauge-1/' has no quantity after the device"),
@@ -153,11 +158,13 @@ def test_units_are_checked_and_converted() -> None:
             {"n": "water_level", "u": "", "v": 2.5, "t": 2},  # empty u: the base unit applies
             {"bu": "", "n": "water_level", "v": 250, "t": 3},
             {"n": "water_temperature", "u": "degC", "v": 7},
+            {"n": "water_level", "u": "m", "v": 1.123456789012, "t": 4},
         ]
     )
     assert [(r.quantity, r.value) for r in parsed.readings] == [
         ("water_level", 110.0),  # rounded: not 110.00000000000001
         ("water_level", 250.0),
+        ("water_level", 112.345678901),  # to 9 decimals, far below any gauge's precision
     ]
     assert _reasons(parsed) == [
         (1, "record 1: unit 'ft' is not accepted for water_level (accepted: cm, m)"),
@@ -265,16 +272,15 @@ def test_every_unusable_base_field_refuses_the_rest_of_the_pack(
             {"n": "water_level", "u": "cm", "v": 300},
             {"n": "water_level", "u": "cm", "v": 301, "t": -1} | base,
             {"n": "water_level", "u": "cm", "v": 302, "t": -2},
+            {"n": "water_level", "u": "cm", "v": 303, "t": -3},
         ]
     )
     assert [r.value for r in parsed.readings] == [300.0]
+    later = f"not read: record 1 has an unusable base field ({reason}), and base fields carry"
     assert _reasons(parsed) == [
         (1, f"record 1: {reason}"),
-        (
-            2,
-            f"record 2: not read: record 1 has an unusable base field ({reason}),"
-            " and base fields carry forward",
-        ),
+        (2, f"record 2: {later} forward"),
+        (3, f"record 3: {later} forward"),
     ]
 
 
@@ -311,6 +317,61 @@ def test_base_fields_changing_mid_pack_apply_from_their_record_on() -> None:
         ("water_level", timedelta(seconds=300), 400.0),
         ("water_level", timedelta(seconds=600), 500.0),
     ]
+
+
+def test_usual_records_take_the_fast_path_once_their_name_and_unit_resolved() -> None:
+    """The fast path is what makes big packs cheap (``bench/parse_bench.py``): after the
+    first record of each name and unit, the usual records (``n``, ``u``, ``v``, ``t``,
+    numbers as ints or floats, any of ``n``, ``u``, ``t`` left out) skip the general path."""
+    pack: list[dict[str, object]] = [{"bn": "gauge-1/", "bu": "cm", "bt": T0}]
+    shapes = [
+        lambda k: {"n": "water_level", "u": "m", "v": 3 + k / 100, "t": 60.0 * k},
+        lambda k: {"n": "water_level", "v": 300 + k, "t": 60 * k + 30},
+        lambda k: {"n": "water_temperature", "u": "Cel", "v": 7 + k, "t": 60 * k + 15.5},
+        lambda k: {"u": "K", "n": "water_temperature", "v": 280.5, "t": 60 * k + 45},
+    ]
+    pack += [shape(k) for k in range(5) for shape in shapes]
+    pack += [{"bn": "gauge-1/water_level", "bt": T0 + 1000}, {"u": "cm", "v": 400}]
+    pack += [{"u": "cm", "v": 401, "t": 1}]
+    general = senml._Pack.record
+    slow: list[int] = []
+
+    def spy(pack: senml._Pack, index: int, record: dict[str, Any]) -> None:
+        slow.append(index)
+        general(pack, index, record)
+
+    with patch.object(senml._Pack, "record", spy):
+        parsed = _parse(pack)
+    assert _reasons(parsed) == [
+        (0, "record 0: name 'gauge-1/' has no quantity after the device"),
+        (21, "record 21: no value field (v or vb)"),
+    ]
+    assert len(parsed.readings) == 22
+    assert slow == [0, 1, 2, 3, 4, 21, 22], "the first of each name and unit, base records"
+
+
+def test_unusual_values_after_a_resolved_record_are_refused_as_on_their_own() -> None:
+    """The fast path leaves every value and time it cannot take to the general path."""
+    odd: list[tuple[dict[str, Any], str]] = [
+        ({"v": True}, "'v' must be a finite number, got True"),
+        ({"v": "4"}, "'v' must be a finite number, got '4'"),
+        ({"v": None}, "'v' must be a finite number, got None"),
+        ({"v": 1e301}, "water_level 1e+301 cm is outside"),
+        ({"v": 10**400}, "'v' must be a finite number, got 1000000"),
+        ({"t": True}, "'t' must be a finite number, got True"),
+        ({"t": "now"}, "'t' must be a finite number, got 'now'"),
+        ({"t": 1e301}, "time 1e+301 (absolute) is "),
+        ({"t": -1e301}, "time -1e+301 (relative) is before 1990"),
+        ({"n": ["water_level"]}, "'n' must be a string, got ['water_level']"),
+        ({"u": {"cm": 1}}, "'u' must be a string, got {'cm': 1}"),
+    ]
+    usual = {"n": "water_level", "u": "cm", "v": 300}
+    parsed = _parse([usual] + [usual | {"t": -1 - k} | change for k, (change, _) in enumerate(odd)])
+    assert len(parsed.readings) == 1
+    reasons = _reasons(parsed)
+    assert [i for i, _ in reasons] == list(range(1, len(odd) + 1))
+    for (index, reason), (_, expected) in zip(reasons, odd, strict=True):
+        assert reason.startswith(f"record {index}: {expected}"), reason
 
 
 def test_a_name_does_not_carry_over_to_the_next_record() -> None:
@@ -444,6 +505,16 @@ def test_versions(versions: tuple[object, object], stored: int, reason: str | No
     assert (parsed.rejected[0].reason if parsed.rejected else None) == reason
 
 
+def test_the_version_of_a_pack_without_bver_is_10_from_its_first_record() -> None:
+    parsed = _parse(
+        [
+            {"bn": "gauge-1/", "n": "water_level", "u": "cm", "v": 300},
+            {"bver": 26, "n": "water_level", "u": "cm", "v": 301, "t": -1},
+        ]
+    )
+    assert _reasons(parsed)[0] == (1, "record 1: bver 26 differs from the pack's bver 10")
+
+
 def test_duplicates_in_one_pack_are_refused() -> None:
     parsed = _parse(
         [
@@ -468,14 +539,24 @@ def test_non_object_records_are_refused_one_by_one() -> None:
     ]
 
 
+CBOR = "payload looks like CBOR (application/senml+cbor): only application/senml+json is accepted"
+XML = "payload looks like XML (application/senml+xml): only application/senml+json is accepted"
+
+
 @pytest.mark.parametrize(
     ("payload", "reason"),
     [
         (b'{"n": "water_level", "v": 1}', "a SenML pack must be a JSON array of records, got dict"),
         (b"[]", "empty SenML pack"),
         (b"  \n[", "malformed JSON: Expecting value at line 2 column 2"),
-        (b"\x81\xa1\x00\x62", "payload looks like CBOR (application/senml+cbor)"),
-        (b"<sensml xmlns='urn:ietf:params:xml:ns:senml'/>", "payload looks like XML"),
+        (b"\x81\xa1\x00\x62", CBOR),
+        (b"\x80", CBOR),  # CBOR arrays: 0x80 to 0x9F
+        (b"\x9f\xff", CBOR),
+        (b"\xa0", "payload is not UTF-8: invalid start byte at byte 0"),  # a CBOR map
+        (b"<sensml xmlns='urn:ietf:params:xml:ns:senml'/>", XML),
+        (b" \n<sensml/>", XML),
+        (b" " * 63 + b"<sensml/>", XML),
+        (b" " * 64 + b"<sensml/>", "malformed JSON"),  # sniffed in the first 64 bytes only
         (b'[{"n": "w\xe9"}]', "payload is not UTF-8: invalid continuation byte at byte 9"),
         (b"[" + b"1" * 5000 + b"]", "malformed JSON: Exceeds the limit"),
         (b"[" * 100_000, "malformed JSON: nested too deeply"),
@@ -585,6 +666,20 @@ def test_position_names_are_implicit_for_drones_only() -> None:
     as_device = _parse(records, device="gauge-1")
     assert as_device.readings == []
     assert _reasons(as_device)[0][1].startswith("record 0: device 'gauge-1' does not report 'lat'")
+
+
+def test_a_drone_reports_its_registered_quantities_only() -> None:
+    parsed = _parse(
+        [{"n": "lat", "u": "lat", "v": 43.74}, {"n": "water_level", "u": "cm", "v": 300}],
+        device="drone-7",
+        allowed=DRONE,
+        drone=True,
+    )
+    assert _reasons(parsed)[-1] == (
+        1,
+        "record 1: drone 'drone-7' does not report 'water_level';"
+        " registered quantities: ['pm25', 'water_surface_level']",
+    )
 
 
 def test_drone_names_follow_the_name_rule() -> None:
