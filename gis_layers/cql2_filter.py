@@ -370,7 +370,7 @@ def _single(args: Any, what: str) -> Any:
 
 
 def _show(node: Any) -> str:
-    text = json.dumps(node, default=str)
+    text = json.dumps(node)
     return text if len(text) <= 80 else text[:77] + "..."
 
 

@@ -332,6 +332,9 @@ def test_the_datetime_parameter(
         ("/", "datetime interval must have at least one closed end, not '../..'"),
         ("2020-13-01/..", "datetime '2020-13-01' is not an RFC 3339 date-time"),
         ("../yesterday", "datetime 'yesterday' is not an RFC 3339 date-time"),
+        ("yesterday", "datetime 'yesterday' is not an RFC 3339 date-time"),
+        ("2020-03-05 12:00", "datetime '2020-03-05 12:00' is not an RFC 3339 date-time"),
+        ("2020-01-01/2020-02-01/..", "datetime '2020-02-01/..' is not an RFC 3339 date-time"),
     ],
 )
 def test_the_datetime_parameter_refuses(raw: str, reason: str) -> None:
@@ -437,6 +440,12 @@ REFUSED_JSON = [
     ({"op": "in", "args": [LEVELS, []]}, "IN needs a non-empty list of values"),
     ({"op": "in", "args": [LEVELS, 3]}, "IN needs a non-empty list of values"),
     ({"op": "isNull", "args": [LEVELS, LEVELS]}, "IS NULL needs one argument"),
+    ({"op": "like", "args": [LEVELS]}, "LIKE needs two arguments"),
+    ({"op": "in", "args": [LEVELS]}, "IN needs two arguments"),
+    ({"op": "like", "args": ["x", "y"]}, "LIKE needs a property on one side and a literal"),
+    ({"op": "in", "args": [1, [1]]}, "IN needs a property on one side and a literal value"),
+    ({"op": "between", "args": [1, 2, 3]}, "BETWEEN needs a property on one side and a"),
+    ({"op": "isNull", "args": [1]}, "IS NULL needs a property on one side and a literal"),
     ({"op": "s_intersects", "args": [GEOMETRY]}, "S_INTERSECTS needs two arguments"),
     (
         {"op": "s_intersects", "args": [GEOMETRY, {"bbox": [0, 0, "a", 1]}]},
@@ -484,21 +493,28 @@ def test_every_refusal_is_a_filter_error_with_its_reason(expression: Any, reason
     assert str(refused.value).startswith(reason)
 
 
-def test_a_long_literal_is_shortened_in_the_reason() -> None:
-    expression = cql2_filter.parse("levels = '" + "x" * 100 + "'")
+@pytest.mark.parametrize(
+    ("length", "shown"),
+    [(78, '"' + "x" * 78 + '"'), (79, '"' + "x" * 76 + "...")],  # 80 characters at most
+)
+def test_a_long_literal_is_shortened_in_the_reason(length: int, shown: str) -> None:
+    expression = cql2_filter.parse("levels = '" + "x" * length + "'")
     with pytest.raises(FilterError) as refused:
         cql2_filter.compile_filter(expression, QUERYABLES, _same)
-    shown = str(refused.value).removeprefix("levels holds integer values: = needs a number, got ")
-    assert shown == '"' + "x" * 76 + "..."
+    prefix = "levels holds integer values: = needs a number, got "
+    assert str(refused.value) == prefix + shown
 
 
 def test_only_spatial_predicates_need_shapely_and_they_narrow_by_the_bbox_index() -> None:
     def compiled(text: str) -> cql2_filter.CompiledFilter:
         return cql2_filter.compile_filter(cql2_filter.parse(text), QUERYABLES, _same)
 
-    exact = compiled("levels > 3 AND owner IS NULL")
+    exact = compiled("NOT (levels > 3) AND owner IS NULL")
     assert not exact.spatial and exact.columns == []
-    with pytest.raises(AssertionError):
+    assert exact.where.as_string(None).startswith(
+        "((NOT (properties ->> 'levels')::float8 > 3.0) AND"
+    )
+    with pytest.raises(AssertionError, match="^an exact SQL filter needs no evaluation$"):
         exact.matches(cql2_filter.Candidates(np.zeros((1, 0)), np.array([INSIDE])))
     spatial = compiled(f"levels > 3 AND S_INTERSECTS(geometry, {BBOX}) OR owner IS NULL")
     assert spatial.spatial and len(spatial.columns) == 2
