@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import uuid
 
 import psycopg
 
@@ -49,7 +50,11 @@ async def _keep_extents(database_url: str, config: RiverConfig, stop: asyncio.Ev
 
 async def _run(settings: Settings, database_url: str, mqtt_url: str, stop: threading.Event) -> None:
     config = river_config.load(settings.river_config)
-    publisher = make_client(mqtt_url, "smartcity-river", protocol=settings.mqtt_protocol)
+    # An id of its own: a broker drops a client when another connects with its id, so
+    # two river services on one broker (two hubs, two test runs) would take turns, and
+    # the outbox in PostgreSQL, not an MQTT session, keeps what is left to deliver.
+    client_id = f"smartcity-river-{uuid.uuid4().hex[:6]}"
+    publisher = make_client(mqtt_url, client_id, protocol=settings.mqtt_protocol)
     publisher.loop_start()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
