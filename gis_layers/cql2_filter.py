@@ -6,7 +6,9 @@ operator precedence included) into CQL2-JSON, which this module compiles:
 - comparisons, ``LIKE``, ``BETWEEN``, ``IN``, ``IS NULL``, ``AND``/``OR``/``NOT`` on
   attributes become SQL over ``properties`` (jsonb), each attribute read as the type
   its queryable declares, so ``area_m2 > 500`` compares numbers and a string literal
-  against a number attribute is refused with a reason;
+  against a number attribute is refused with a reason; temporal literals are UTC
+  (``DATE('…')`` is its midnight UTC, a ``TIMESTAMP`` without a zone is UTC), so no
+  answer depends on the database server's time zone;
 - spatial predicates (``S_INTERSECTS``, ``S_WITHIN``, ``S_CONTAINS``, ``S_DISJOINT``,
   ``S_EQUALS``, ``S_TOUCHES``, ``S_CROSSES``, ``S_OVERLAPS``) cannot run in SQL here: they
   become a bounding-box test for the GiST index (a necessary condition) and are decided
@@ -25,7 +27,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import cql2
@@ -142,6 +144,8 @@ class _Compiler:
             raise FilterError(f"expected a condition, got {_show(node)}")
         op, args = node["op"], node.get("args", [])
         if op in ("and", "or"):
+            if not args:  # cql2 accepts it; SQL's "()" would fail in the database
+                raise FilterError(f"{op.upper()} needs at least one condition")
             return self.junction(op, [self.boolean(a) for a in args])
         if op == "not":
             return self.negation(self.boolean(_single(args, "NOT")))
@@ -299,7 +303,7 @@ def _literal(q: Queryable, value: Any, op: str) -> object:
             " (comparing two properties or expressions is not supported)"
         )
     if q.type in ("number", "integer"):
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        if _is_number(value):
             return float(value)
     elif q.type == "boolean":
         if isinstance(value, bool):
@@ -307,9 +311,12 @@ def _literal(q: Queryable, value: Any, op: str) -> object:
     elif q.type == "date-time":
         if isinstance(value, dict) and set(value) <= {"timestamp", "date"} and len(value) == 1:
             try:
+                # in UTC: a date or a naive timestamp would be read in the database
+                # session's time zone, and the answer would depend on the server's
                 if "date" in value:
-                    return date.fromisoformat(value["date"])
-                return datetime.fromisoformat(value["timestamp"])
+                    return datetime.combine(date.fromisoformat(value["date"]), time(), UTC)
+                moment = datetime.fromisoformat(value["timestamp"])
+                return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
             except (TypeError, ValueError):
                 pass
     elif isinstance(value, str):
@@ -324,11 +331,16 @@ def _literal(q: Queryable, value: Any, op: str) -> object:
     raise FilterError(f"{q.name} holds {q.type} values: {op} needs {expected}, got {_show(value)}")
 
 
+def _is_number(value: Any) -> bool:
+    """Whether a JSON value is a number (``true`` is not)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _geometry(literal: Any) -> shapely.Geometry:
     """A CQL2-JSON geometry or bbox literal as a shapely geometry."""
     if isinstance(literal, dict) and set(literal) == {"bbox"}:
         box = literal["bbox"]
-        if not isinstance(box, list) or len(box) not in (4, 6):
+        if not isinstance(box, list) or len(box) not in (4, 6) or not all(map(_is_number, box)):
             raise FilterError(f"BBOX needs 4 or 6 numbers, got {_show(box)}")
         minx, miny, maxx, maxy = box if len(box) == 4 else (box[0], box[1], box[3], box[4])
         if minx > maxx or miny > maxy:
@@ -358,7 +370,7 @@ def _single(args: Any, what: str) -> Any:
 
 
 def _show(node: Any) -> str:
-    text = json.dumps(node, default=str)
+    text = json.dumps(node)
     return text if len(text) <= 80 else text[:77] + "..."
 
 

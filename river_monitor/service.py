@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import uuid
 
 import psycopg
 
@@ -82,5 +83,9 @@ def run(
     stop: threading.Event,
 ) -> None:
     """Watch the configured gauges and deliver their alerts until ``stop`` is set."""
-    with Publisher(mqtt_url, "smartcity-river", protocol=settings.mqtt_protocol) as publisher:
+    # An id of its own: a broker drops a client when another connects with its id, so
+    # two river services on one broker (two hubs, two test runs) would take turns; the
+    # outbox in PostgreSQL, not an MQTT session, keeps what is left to deliver.
+    client_id = f"smartcity-river-{uuid.uuid4().hex[:6]}"
+    with Publisher(mqtt_url, client_id, protocol=settings.mqtt_protocol) as publisher:
         asyncio.run(_run(settings, config, database_url, publisher, stop))

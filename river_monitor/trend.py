@@ -33,10 +33,6 @@ class Trend:
     level_cm: float
     """The trend line's level at ``end`` (robust against a last bad reading)."""
 
-    def level_at(self, moment: datetime) -> float:
-        """The level the trend line gives at ``moment``."""
-        return self.level_cm + self.cm_per_h * (moment - self.end).total_seconds() / 3600.0
-
     def next_threshold(self, thresholds: GaugeThresholds) -> tuple[WarningCode, datetime] | None:
         """The next threshold above the trend line's level and when the trend reaches it,
         or None if the level is not rising or every threshold is passed."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,14 +51,21 @@ LAYER = _layer()
 WGS = LAYER.to_crs("OGC:CRS84")
 
 
-@pytest.fixture(scope="module")
-def lots_client(tmp_path_factory: pytest.TempPathFactory, pg_server: str) -> Iterator[TestClient]:
-    """The API over a fresh database holding the layer as collection ``lots``."""
-    path = Path(tmp_path_factory.mktemp("lots")) / "lots.gpkg"
+@contextlib.contextmanager
+def lots_database(pg_server: str, folder: Path) -> Iterator[str]:
+    """A fresh database holding the layer as collection ``lots`` (its file in ``folder``)."""
+    path = folder / "lots.gpkg"
     LAYER.to_file(path, layer="lots")
     with backends.fresh_database(pg_server) as url:
         with psycopg.connect(url) as conn:
             migrations.upgrade(conn)
             import_file(conn, path)
+        yield url
+
+
+@pytest.fixture(scope="module")
+def lots_client(tmp_path_factory: pytest.TempPathFactory, pg_server: str) -> Iterator[TestClient]:
+    """The API over a fresh database holding the layer as collection ``lots``."""
+    with lots_database(pg_server, Path(tmp_path_factory.mktemp("lots"))) as url:
         with TestClient(create_app(Settings(), url)) as test_client:
             yield test_client

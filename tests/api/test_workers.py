@@ -24,10 +24,11 @@ import psycopg
 import pytest
 from psycopg import AsyncConnection
 
+from alerts import store
+from demo_town.river import DEMO
 from harness.live import served
-from river_monitor import alerts
+from river_monitor.alerting import condition
 from river_monitor.conditions import Change
-from river_monitor.config import DEMO
 from storage import migrations
 from storage.readings import Reading, ReadingWriter
 
@@ -130,8 +131,8 @@ def _raise_alert(url: str) -> int:
             now = datetime.now(UTC)
             async with conn.transaction():
                 change = Change(GAUGE.device_id, "level", 2, now, 590.0)
-                await alerts.apply(conn, DEMO, change, now)
-            (alert,) = await alerts.listing(conn, which="open")
+                await store.apply(conn, DEMO.alert_source, condition(GAUGE, change), now)
+            (alert,) = await store.listing(conn, DEMO.alert_source, which="open")
             return int(alert["alert_id"])
 
     return asyncio.run(run())

@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
-from unittest.mock import patch
 
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest_mqtt import compact_json, senml
@@ -142,57 +141,6 @@ def test_senml_packs_account_for_every_record(pack: list[Any], drone: bool) -> N
     parsed = senml.parse(json.dumps(pack).encode(), device, NOW, allowed, drone=drone)
     _check_readings(parsed.readings, allowed)
     _check_pack(parsed, len(pack), drone)
-
-
-usual_record = st.fixed_dictionaries(
-    {
-        "n": st.sampled_from(["water_level", "pm25", "lat"]),
-        "v": st.sampled_from([1, 7, 0.5, -3, 120.25, 1e9]) | numbers | anything,
-    },
-    optional={"u": st.sampled_from(["cm", "ug/m3", "lat"]), "t": st.integers(-5, 5) | times},
-) | st.fixed_dictionaries({"v": numbers | anything}, optional={"n": names, "u": units | anything})
-"""The shape SenML's fast path takes: ``n``, ``u``, ``v``, ``t``, drawn from small pools so
-that names and units repeat, as in real packs; bad values mixed in."""
-base_record = st.fixed_dictionaries(
-    {},
-    optional={
-        "bn": st.sampled_from(["", "gauge-1/", "drone-7:", "other/"]),
-        "bu": st.sampled_from(["cm", "m", "ug/m3", ""]),
-        "bt": st.sampled_from([T0, T0 + 60, 0]),
-        "bv": st.sampled_from([0, 10]),
-    },
-)
-"""Base fields changing mid-pack, after which earlier resolutions no longer hold."""
-
-
-def _outcome(parsed: Parsed) -> tuple[object, ...]:
-    return (
-        [(r.device_id, r.quantity, r.time, r.value) for r in parsed.readings],
-        [(p.time, p.lon, p.lat, p.alt) for p in parsed.track],
-        [(e.record_index, e.reason) for e in parsed.rejected],
-    )
-
-
-@FUZZ
-@example(
-    [{"bu": "cm"}, {"n": "water_level", "v": 1}, {"bu": "m"}, {"n": "water_level", "v": 2}], False
-)
-@example(
-    [{"n": "pm25", "u": "ug/m3", "v": 1}, {"bn": "other/"}, {"n": "pm25", "u": "ug/m3", "v": 2}],
-    False,
-)
-@given(
-    st.lists(usual_record | base_record | valid_records | senml_record, min_size=1, max_size=30),
-    st.booleans(),
-)
-def test_senml_fast_path_decides_as_the_general_path(pack: list[Any], drone: bool) -> None:
-    """The fast path for usual records stores and refuses exactly what the general path does."""
-    device, allowed = ("drone-7", DRONE) if drone else ("gauge-1", GAUGE)
-    payload = json.dumps(pack).encode()
-    fast = senml.parse(payload, device, NOW, allowed, drone=drone)
-    with patch.object(senml._Pack, "fast", lambda *_: False):
-        general = senml.parse(payload, device, NOW, allowed, drone=drone)
-    assert _outcome(fast) == _outcome(general)
 
 
 compact_record = st.fixed_dictionaries(

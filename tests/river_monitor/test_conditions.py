@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -151,3 +152,165 @@ def test_held_band_edges() -> None:
     assert held_band(490, (500, 550, 650), 1, 10) == 1  # exactly hysteresis below: held
     assert held_band(489.9, (500, 550, 650), 1, 10) == 0
     assert held_band(700, (500, 550, 650), 1, 10) == 3
+
+
+RULES = GaugeConfig(
+    device_id="gauge-x",
+    name="a gauge with every rule spelt out",
+    zero_m=19.5,
+    attention_cm=500,
+    flood_cm=550,
+    danger_cm=650,
+    hysteresis_cm=10,
+    rise_cm_per_h=3,
+    rise_window_h=6,
+    silence_after_min=240,
+    spike_cm_per_h=50,
+    spike_tolerance_cm=5,
+    contacts=("duty",),
+)
+HOUR = timedelta(hours=1)
+
+
+def test_a_restart_resumes_hysteresis_the_silence_timer_and_the_last_level() -> None:
+    arrived = T0 + 2 * HOUR
+    watch = GaugeWatch(
+        RULES,
+        severities={"level": 1, "silence": 0},
+        recent=[(T0, 498.0), (T0 + HOUR, 496.0)],
+        last_arrival=arrived,
+    )
+    assert watch.last_time == T0 + HOUR
+    silent = arrived + timedelta(minutes=240)
+    assert watch.tick(silent - timedelta(seconds=1)) == []
+    assert [(c.kind, c.severity) for c in watch.tick(silent)] == [("silence", 2)]
+    # 495 is within hysteresis of attention: the resumed yellow holds
+    assert [(c.kind, c.severity) for c in watch.reading(T0 + 3 * HOUR, 495.0, silent)] == [
+        ("silence", 0)
+    ]
+    # a jump from the resumed last level (495 cm) is a spike, not a level
+    assert [(c.kind, c.severity) for c in watch.reading(T0 + 4 * HOUR, 900.0, silent)] == [
+        ("spike", 1)
+    ]
+    assert [(c.kind, c.severity) for c in watch.reading(T0 + 5 * HOUR, 489.0, silent)] == [
+        ("level", 0),
+        ("spike", 0),
+    ]
+
+
+def test_tick_before_any_reading_raises_nothing() -> None:
+    assert GaugeWatch(RULES).tick(T0 + 100 * HOUR) == []
+
+
+def test_silence_is_orange_at_a_normal_level_and_says_since_when() -> None:
+    watch = GaugeWatch(RULES)
+    watch.reading(T0, 480.0, T0 + timedelta(seconds=20))
+    now = T0 + timedelta(seconds=20 + 15040)  # 250.67 minutes after the arrival
+    assert watch.tick(now) == [
+        Change(
+            "gauge-x",
+            "silence",
+            2,
+            now,
+            None,
+            {"last_arrival": "2026-04-01T00:00:20+00:00", "silent_min": 250.7},
+        )
+    ]
+    back = now + HOUR
+    assert watch.reading(T0 + 5 * HOUR, 481.0, back) == [
+        Change("gauge-x", "silence", 0, back, 481.0, {})
+    ]
+
+
+@pytest.mark.parametrize(
+    ("jump", "spike"),
+    [
+        (17.4, False),  # 15 minutes: 50 cm/h * 0.25 h + 5 cm = 17.5 cm allowed
+        (17.5, False),  # exactly the limit
+        (17.6, True),
+        (-17.5, False),
+        (-17.6, True),
+    ],
+)
+def test_the_spike_limit_is_the_rate_over_the_step_plus_the_tolerance(
+    jump: float, spike: bool
+) -> None:
+    watch = GaugeWatch(RULES)
+    watch.reading(T0, 480.0, T0)
+    later = T0 + timedelta(minutes=15)
+    changes = watch.reading(later, 480.0 + jump, later)
+    assert [c.kind for c in changes] == (["spike"] if spike else [])
+    assert watch.last_time == (T0 if spike else later)
+
+
+def test_a_spike_says_what_it_jumped_from_and_how_fast() -> None:
+    watch = GaugeWatch(RULES)
+    watch.reading(T0, 481.0, T0)
+    moment = T0 + timedelta(minutes=7)
+    assert watch.reading(moment, 900.0, moment) == [
+        Change(
+            "gauge-x",
+            "spike",
+            1,
+            moment,
+            900.0,
+            {
+                "suspect_cm": 900.0,
+                "last_accepted_cm": 481.0,
+                "last_accepted_at": "2026-04-01T00:00:00+00:00",
+                "rate_cm_per_h": 3591.4,  # 419 cm in 7 minutes
+                "limit_cm_per_h": 50,
+            },
+        )
+    ]
+    back = moment + timedelta(minutes=8)
+    assert watch.reading(back, 482.0, back) == [Change("gauge-x", "spike", 0, back, 482.0, {})]
+
+
+def test_a_confirmed_jump_clears_the_spike_with_its_confirmations() -> None:
+    watch = GaugeWatch(RULES)
+    _feed(watch, [480.0, 560, 561])
+    third = T0 + 3 * STEP
+    changes = watch.reading(third, 562.0, third)
+    assert changes[-1] == Change("gauge-x", "spike", 0, third, 562.0, {"confirmed_by": 3})
+
+
+def test_a_repeated_reading_time_does_not_move_the_state() -> None:
+    watch = GaugeWatch(RULES)
+    watch.reading(T0, 480.0, T0)
+    assert watch.reading(T0, 700.0, T0 + STEP) == []
+    assert watch.severity == {"level": 0, "rise": 0, "silence": 0, "spike": 0}
+
+
+def test_the_rise_alert_says_the_trend_and_how_many_readings_made_it() -> None:
+    watch = GaugeWatch(RULES)
+    levels = [300.0 + 10 * k / 3 for k in range(4)]  # 3.33 cm/h
+    rises = [c for c in _feed(watch, levels, HOUR) if c.kind == "rise"]
+    # once half the window (3 h) is covered: four readings
+    assert rises == [
+        Change("gauge-x", "rise", 1, T0 + 3 * HOUR, levels[3], {"cm_per_h": 3.33, "points": 4})
+    ]
+
+
+def test_the_trend_window_keeps_the_reading_exactly_at_its_start() -> None:
+    """Flat at 400 cm for eight hours, then 20 cm/h. Nine hours in, the window (6 h,
+    both ends included) holds five flat readings and two rising: the median slope is
+    the smallest rising one, 4 cm/h (20 cm over 5 h). One reading more (a window
+    open at its start) and half the slopes are flat: no rise yet."""
+    watch = GaugeWatch(RULES)
+    levels = [400.0] * 8 + [420.0, 440.0]
+    rises = [c for c in _feed(watch, levels, HOUR) if c.kind == "rise"]
+    assert [(c.severity, c.at, c.detail) for c in rises] == [
+        (1, T0 + 9 * HOUR, {"cm_per_h": 4.0, "points": 7})
+    ]
+
+
+@pytest.mark.parametrize(("then_cm_per_h", "cleared"), [(2.0, False), (1.25, True)])
+def test_a_rise_alert_clears_below_half_the_rate(then_cm_per_h: float, cleared: bool) -> None:
+    watch = GaugeWatch(RULES)
+    rising = [300.0 + 4 * k for k in range(8)]  # 4 cm/h: raised
+    slower = [rising[-1] + then_cm_per_h * k for k in range(1, 13)]  # 12 h: the window's all
+    rises = [c for c in _feed(watch, rising + slower, HOUR) if c.kind == "rise"]
+    assert [c.severity for c in rises] == ([1, 0] if cleared else [1])
+    if cleared:
+        assert rises[1].detail["cm_per_h"] < 1.5 <= rises[0].detail["cm_per_h"]

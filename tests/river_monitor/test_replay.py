@@ -8,6 +8,12 @@ down), acknowledged once and re-opened by the escalation that follows, resolved;
 spike flagged; the gauge's silence raised and cleared. Every event reaches an MQTT
 subscriber, and a webhook receiver that is down for the first part receives every
 event once it is up, each once, correctly signed.
+
+On a busy machine every step takes longer, so the test waits on conditions, never on
+time, with generous deadlines: the gauge falls silent 9 s after its last reading, and
+may well do so between the two limbs of the flood while the staff acknowledge (that is
+an alert too, which the test accepts); and the events are compared once the last one
+has happened (the gauge silent again after its last reading: nothing can follow).
 """
 
 from __future__ import annotations
@@ -16,9 +22,8 @@ import base64
 import json
 import queue
 import threading
-import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -36,8 +41,10 @@ from ingest_mqtt.worker import IngestWorker
 from river_monitor import service
 from river_monitor.config import load
 from settings import Settings
-from tests.live_ingest import WAIT_S, publish, wait_for
+from tests.live_ingest import publish, wait_for
 
+DEADLINE_S = 120.0
+"""For each wait: far beyond a quiet machine's seconds, so that only a hang fails."""
 GAUGE = "gauge-tr-magurele"
 STEP = timedelta(hours=3)
 RISE = [380.0, 420, 460, 490, 497, 503, 498, 501, 496, 504, 499, 520, 545, 556]
@@ -110,10 +117,10 @@ contacts = ["duty-officer"]
     thread.start()
     with psycopg.connect(pg_url, autocommit=True) as conn:  # the monitor has its place
         query = "SELECT 1 FROM river_gauge_state WHERE gauge_id = %s"
-        wait_for(lambda: conn.execute(query, (GAUGE,)).fetchone() is not None)
+        wait_for(lambda: conn.execute(query, (GAUGE,)).fetchone() is not None, DEADLINE_S)
     yield river_settings, port
     stop.set()
-    thread.join(WAIT_S)
+    thread.join(DEADLINE_S)
     assert not thread.is_alive()
 
 
@@ -129,7 +136,7 @@ def _subscribe(broker_url: str, topic: str) -> tuple[mqtt.Client, queue.Queue[by
     client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
     client.connect(host, int(port))
     client.loop_start()
-    assert subscribed.wait(WAIT_S)
+    assert subscribed.wait(DEADLINE_S)
     return client, got
 
 
@@ -173,13 +180,20 @@ def test_a_spring_flood_replayed_over_mqtt(
     def actions(kind: str) -> list[str]:
         return [e["action"] for e in _events(pg_url) if e["kind"] == kind]
 
+    def until(predicate: Callable[[], object]) -> None:
+        wait_for(predicate, DEADLINE_S)
+
     # the rising limb, up to orange; the staff acknowledge through the API
     send(range(len(RISE)))
-    wait_for(lambda: actions("level") == ["raised", "escalated"])
+    until(lambda: actions("level") == ["raised", "escalated"])
     app = create_app(settings, pg_url)
     with TestClient(app) as client:
-        (alert,) = client.get("/river/alerts", params={"state": "open"}).json()["alerts"]
-        assert (alert["kind"], alert["code"], alert["state"]) == ("level", "orange", "active")
+        (alert,) = [
+            a
+            for a in client.get("/river/alerts", params={"state": "open"}).json()["alerts"]
+            if a["kind"] == "level"  # the gauge may have fallen silent meanwhile
+        ]
+        assert (alert["code"], alert["state"]) == ("orange", "active")
         assert alert["message"] == "556 cm: orange, flood level (550 cm) reached"
         ack = client.post(
             f"/river/alerts/{alert['alert_id']}/ack",
@@ -195,7 +209,7 @@ def test_a_spring_flood_replayed_over_mqtt(
 
         # the peak and the recession
         send(range(len(RISE), len(levels)))
-        wait_for(lambda: actions("level")[-1:] == ["resolved"])
+        until(lambda: actions("level")[-1:] == ["resolved"])
         level = [e for e in _events(pg_url) if e["kind"] == "level"]
         assert [(e["action"], e["severity"]) for e in level] == [
             (a, s) for a, s, _ in EXPECTED_LEVEL
@@ -208,12 +222,15 @@ def test_a_spring_flood_replayed_over_mqtt(
         spike = [(e["action"], e["at"]) for e in _events(pg_url) if e["kind"] == "spike"]
         assert spike == [("raised", times[15].isoformat()), ("resolved", times[16].isoformat())]
 
-        # the gauge falls silent: its own alert, cleared by the next reading
-        wait_for(lambda: actions("silence") == ["raised"])
+        # the gauge falls silent: its own alert, cleared by the next reading (a silence
+        # between the limbs, if the machine was slow, was cleared by the recession)
+        until(lambda: actions("silence")[-1:] == ["raised"])
         times.append(datetime.now(UTC).replace(microsecond=0))
         levels.append(468.0)
         send(range(len(levels) - 1, len(levels)))
-        wait_for(lambda: actions("silence") == ["raised", "resolved"])
+        until(lambda: actions("silence")[-1:] == ["resolved"])
+        silences = actions("silence")
+        assert silences == ["raised", "resolved"] * (len(silences) // 2)
 
         history = client.get(f"/river/alerts/{alert['alert_id']}").json()["history"]
         assert [h["action"] for h in history] == [a for a, _, _ in EXPECTED_LEVEL]
@@ -222,32 +239,34 @@ def test_a_spring_flood_replayed_over_mqtt(
         past = client.get("/river/alerts", params={"state": "past"}).json()["alerts"]
         assert {a["kind"] for a in past} == {"level", "spike", "silence"}
 
-    # every event on MQTT, none twice
+    # silent again after its last reading: the last event there will be
+    until(lambda: actions("silence")[-1:] == ["raised"])
     everything = _events(pg_url)
-    wait_for(lambda: mqtt_events.qsize() >= len(everything))
+
+    # every event on MQTT, none twice
+    until(lambda: mqtt_events.qsize() >= len(everything))
     on_mqtt = _drain(mqtt_events)
     subscriber.disconnect()
     subscriber.loop_stop()
     assert sorted(e["id"] for e in on_mqtt) == sorted(e["id"] for e in everything)
 
     # the webhook was down: deliveries were refused and retried ...
-    with psycopg.connect(pg_url) as conn:
-        tried = conn.execute(
-            "SELECT max(attempts) FROM alert_outbox WHERE channel = 'webhook:duty'"
-        ).fetchone()
-    assert tried is not None and tried[0] > 1
-    # ... once it is up it receives every event, in order, each once, signed
-    _Receiver.received = queue.Queue()
-    server = ThreadingHTTPServer(("127.0.0.1", port), _Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        wait_for(lambda: _Receiver.received.qsize() >= len(everything), timeout=30)
-        time.sleep(1.5)  # a duplicate would come now
-        deliveries = []
-        while not _Receiver.received.empty():
-            deliveries.append(_Receiver.received.get())
-    finally:
-        server.shutdown()
+    outbox = "SELECT max(attempts), count(delivered_at) FROM alert_outbox WHERE channel = %s"
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        tried = conn.execute(outbox, ("webhook:duty",)).fetchone()
+        assert tried is not None and tried[0] > 1
+        # ... once it is up it receives every event, in order, each once, signed: once
+        # the outbox holds every one as delivered, no delivery is left to come
+        _Receiver.received = queue.Queue()
+        server = ThreadingHTTPServer(("127.0.0.1", port), _Receiver)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            until(lambda: conn.execute(outbox, ("webhook:duty",)).fetchone()[1] == len(everything))
+            deliveries = []
+            while not _Receiver.received.empty():
+                deliveries.append(_Receiver.received.get())
+        finally:
+            server.shutdown()
     ids = [headers["webhook-id"] for headers, _ in deliveries]
     assert ids == [e["id"] for e in everything], "every event, in order, none twice"
     verifier = Verifier(SECRET)
