@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import psycopg
 import pytest
 import shapely
+from psycopg_pool import AsyncConnectionPool
 
 from gis_layers import cql2_filter, features, queryables
 from gis_layers.errors import FilterError
@@ -101,10 +103,11 @@ def _select(lots: Lots, expression: Any, layer: str = "lots") -> list[int]:
     compiled = cql2_filter.compile_filter(expression, found_in, _same)
 
     async def page() -> tuple[list[str], int]:
-        async with await psycopg.AsyncConnection.connect(
-            lots.url, options=f"-c TimeZone={ZONE}"
-        ) as conn:
-            return await features.page(conn, features.ItemsQuery(layer, filter=compiled, limit=N))
+        async with AsyncConnectionPool(
+            lots.url, kwargs={"options": f"-c TimeZone={ZONE}"}, min_size=1, max_size=1, open=False
+        ) as pool:
+            query = features.ItemsQuery(layer, filter=compiled, limit=N)
+            return await features.page(pool, query, anyio.CapacityLimiter(1), inline=0)
 
     found, count = asyncio.run(page())
     ids = [json.loads(feature)["id"] for feature in found]
