@@ -190,6 +190,10 @@ CASES: list[tuple[str, Condition]] = [
         "S_INTERSECTS(geometry, BBOX(24.862, 43.750, 24.862, 43.752))",  # no width: a line
         lambda f: f.intersects(shapely.LineString([(24.862, 43.750), (24.862, 43.752)])),
     ),
+    (
+        "S_INTERSECTS(geometry, BBOX(24.860, 43.752, 24.866, 43.752))",  # no height
+        lambda f: f.intersects(shapely.LineString([(24.860, 43.752), (24.866, 43.752)])),
+    ),
     # NOT of a property test inside an OR with a spatial predicate (three-valued logic:
     # a null owner makes "owner = 'city'" unknown, and NOT unknown is unknown)
     (
@@ -390,6 +394,10 @@ REFUSED_TEXT = [
         "surveyed holds date-time values: > needs TIMESTAMP('…') or DATE('…'), got \"2020-01-01\"",
     ),
     (
+        "surveyed = 3",
+        "surveyed holds date-time values: = needs TIMESTAMP('…') or DATE('…'), got 3.0",
+    ),
+    (
         "surveyed = DATE('2020-13-01')",
         "surveyed holds date-time values: = needs TIMESTAMP('…') or DATE('…'),"
         ' got {"date": "2020-13-01"}',
@@ -529,7 +537,7 @@ def test_only_spatial_predicates_need_shapely_and_they_narrow_by_the_bbox_index(
         return cql2_filter.compile_filter(cql2_filter.parse(text), QUERYABLES, _same)
 
     exact = compiled("NOT (levels > 3) AND owner IS NULL")
-    assert not exact.spatial and exact.columns == []
+    assert exact.spatial is False and exact.columns == []
     assert exact.where.as_string(None).startswith(
         "((NOT (properties ->> 'levels')::float8 > 3.0) AND"
     )
