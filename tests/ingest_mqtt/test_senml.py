@@ -331,8 +331,8 @@ def test_usual_records_take_the_fast_path_once_their_name_and_unit_resolved() ->
         lambda k: {"u": "K", "n": "water_temperature", "v": 280.5, "t": 60 * k + 45},
     ]
     pack += [shape(k) for k in range(5) for shape in shapes]
-    pack += [{"bn": "gauge-1/water_level", "bt": T0 + 1000}, {"u": "cm", "v": 400}]
-    pack += [{"u": "cm", "v": 401, "t": 1}]
+    pack += [{"bn": "gauge-1/water_level", "bt": T0 + 1000}, {"u": "cm", "v": 400, "t": 1}]
+    pack += [{"u": "cm", "v": 401}]  # no time: the base time
     general = senml._Pack.record
     slow: list[int] = []
 
