@@ -36,7 +36,7 @@ def _own_tests(rootpath: Path) -> dict[str, Path]:
     return own
 
 
-def pytest_configure(config: pytest.Config) -> None:
+def pytest_configure() -> None:
     """Every property test draws the same examples in every run."""
     settings.register_profile("mutation", derandomize=True, database=None)
     settings.load_profile("mutation")

@@ -181,6 +181,22 @@ def test_property_filters_and_datetime(client: TestClient) -> None:
     assert _ids(client, datetime=one.isoformat()) == _expected(WGS.surveyed == one)
 
 
+def test_part_1_property_filters_on_numbers_booleans_and_date_times(client: TestClient) -> None:
+    area = WGS.area_m2.iloc[7]
+    assert _ids(client, area_m2=str(area)) == _expected(WGS.area_m2 == area)
+    assert _ids(client, public="true") == _expected(WGS.public)
+    one = WGS.surveyed.iloc[5]
+    assert _ids(client, surveyed=one.isoformat()) == _expected(WGS.surveyed == one)
+    assert _ids(client, surveyed=one.date().isoformat()) == _expected(WGS.surveyed == one)
+
+
+def test_the_drafts_filter_language_name_gdal_sends(client: TestClient) -> None:
+    """GDAL's OAPIF driver sends ``filter-lang=cql-text``: read as cql2-text."""
+    assert _ids(client, filter="levels >= 7", **{"filter-lang": "cql-text"}) == _expected(
+        WGS.levels >= 7
+    )
+
+
 def test_queryables_document(client: TestClient) -> None:
     doc = client.get("/collections/lots").json()
     href = next(x["href"] for x in doc["links"] if x["rel"].endswith("/queryables"))
