@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from harness.live import serve_env  # noqa: E402
 from hub.broker import free_port, port_answers  # noqa: E402
 from storage import migrations  # noqa: E402
 from storage.partitions import PartitionKeeper  # noqa: E402
@@ -222,18 +223,6 @@ def paced_readings(
 # --- the API -----------------------------------------------------------------------
 
 
-def serve_env(database_url: str, port: int, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment ``smartcity serve`` needs to serve ``database_url`` on a loopback
-    port, free of any ``SMARTCITY_*`` setting of the caller's."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTCITY_")}
-    return env | {
-        "SMARTCITY_DATABASE_URL": database_url,
-        "SMARTCITY_HTTP_HOST": "127.0.0.1",
-        "SMARTCITY_HTTP_PORT": str(port),
-        **(extra or {}),
-    }
-
-
 @contextmanager
 def api_server(
     database_url: str, workers: int = 1, extra: dict[str, str] | None = None
@@ -242,7 +231,7 @@ def api_server(
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "hub", "serve", "--workers", str(workers)],
-        env=serve_env(database_url, port, extra),
+        env=serve_env(database_url, port) | (extra or {}),
         cwd=ROOT,
     )
     try:
