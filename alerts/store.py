@@ -191,10 +191,14 @@ async def apply(
     return [await _event(conn, source, alert, "de-escalated", condition.at)]
 
 
-async def _locked(conn: AsyncConnection, source: AlertSource, alert_id: int) -> dict[str, Any]:
+async def _one(
+    conn: AsyncConnection, source: AlertSource, alert_id: int, *, lock: bool = False
+) -> dict[str, Any]:
+    """The domain's alert ``alert_id`` (locked for update when asked); 404 if none."""
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
-        f"SELECT {_COLUMNS} FROM alerts WHERE alert_id = %s AND domain = %s FOR UPDATE",
+        f"SELECT {_COLUMNS} FROM alerts WHERE alert_id = %s AND domain = %s"
+        + (" FOR UPDATE" if lock else ""),
         (alert_id, source.domain),
     )
     alert = await cur.fetchone()
@@ -209,7 +213,7 @@ async def acknowledge(
     """Record that ``by`` answers for an active alert; its reminders and escalation stop.
     The alert as :func:`get` returns it."""
     async with conn.transaction():
-        alert = await _locked(conn, source, alert_id)
+        alert = await _one(conn, source, alert_id, lock=True)
         if alert["state"] != "active":
             who = alert["acknowledged_by"]
             raise AlertConflict(
@@ -310,14 +314,7 @@ async def listing(
 
 async def get(conn: AsyncConnection, source: AlertSource, alert_id: int) -> dict[str, Any]:
     """One of the domain's alerts with its full history, oldest event first."""
-    cur = conn.cursor(row_factory=dict_row)
-    await cur.execute(
-        f"SELECT {_COLUMNS} FROM alerts WHERE alert_id = %s AND domain = %s",
-        (alert_id, source.domain),
-    )
-    alert = await cur.fetchone()
-    if alert is None:
-        raise AlertNotFound(f"no {source.domain} alert {alert_id}")
+    alert = await _one(conn, source, alert_id)
     rows = await (
         await conn.execute(
             "SELECT document::text FROM alert_events WHERE alert_id = %s ORDER BY event_id",
