@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from alerts.model import events_channel
 from api import compression, cpu, errors
+from api.refreshed import Refreshed
 from api.routes import (
     collections,
     devices,
@@ -66,6 +67,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     app.state.database_url = database_url
     app.state.river = river_config(settings.river_config)
     app.state.flood = TownFlood(app.state.river)
+    app.state.recent_zones = Refreshed(twin.ZONES_FRESH_S)
     compression.install(app)  # before errors' middleware, which streams every answer
     errors.install(app)
     for module in (

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from alerts.errors import AlertError
 from gis_layers.errors import LayerError
@@ -96,19 +96,29 @@ def problem(status: int, title: str, detail: str, instance: str) -> JSONResponse
     )
 
 
+class _RefuseNul:
+    """No text in the hub may hold NUL (PostgreSQL text cannot): refuse it at the edge.
+
+    A plain ASGI middleware: Starlette's ``BaseHTTPMiddleware`` (``@app.middleware``)
+    would run every request in a task group and pass every answer through a stream."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and ("\x00" in scope["path"] or b"%00" in scope["query_string"]):
+            answer = problem(
+                400, "Invalid parameter", "NUL characters are not accepted", scope["path"]
+            )
+            await answer(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers for every error family the API can meet."""
 
-    @app.middleware("http")
-    async def _refuse_nul(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        # No text in the hub may hold NUL (PostgreSQL text cannot): refuse it at the edge.
-        if "\x00" in request.url.path or any("\x00" in v for v in request.query_params.values()):
-            return problem(
-                400, "Invalid parameter", "NUL characters are not accepted", request.url.path
-            )
-        return await call_next(request)
+    app.add_middleware(_RefuseNul)
 
     for family in FAMILIES:
         app.add_exception_handler(family, _declared)

@@ -37,7 +37,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -66,11 +66,13 @@ ASSETS = 10_000
 HOURS = 24
 SAMPLE_S = 30
 LIGHT_LIMIT_MS = 1000
+TOWN_FILES = ROOT / "var" / DATABASE
 WATCHED_GAUGE = ("gauge-tr-magurele", ("water_level",))
 
 
-def ensure_town(workdir: Path) -> str:
-    """The URL of ``load_town``, built first if it is not there."""
+def ensure_town() -> str:
+    """The URL of ``load_town``, built first if it is not there. Its files (the terrain
+    GeoTIFF the raster catalogue points to) are kept in :data:`TOWN_FILES` for later runs."""
     with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
         found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
         exists = found.fetchone() is not None
@@ -79,11 +81,14 @@ def ensure_town(workdir: Path) -> str:
     url = ADMIN_URL.rsplit("/", 1)[0] + f"/{DATABASE}"
     if exists:
         with psycopg.connect(url) as conn:
-            if get_meta(conn, "load_town") == f"{PARCELS}:{ASSETS}":
-                return url
-        raise SystemExit(f"database {DATABASE} exists but is not a finished build: drop it")
+            finished = get_meta(conn, "load_town") == f"{PARCELS}:{ASSETS}"
+        if not finished:
+            raise SystemExit(f"database {DATABASE} exists but is not a finished build: drop it")
+        if not (TOWN_FILES / "dem.tif").exists():
+            raise SystemExit(f"{TOWN_FILES} (the terrain of {DATABASE}) is gone: drop {DATABASE}")
+        return url
     print(f"building {DATABASE}: the demo town at {PARCELS:,} parcels ...", flush=True)
-    load_town(url, workdir / "town", PARCELS)
+    load_town(url, TOWN_FILES, PARCELS)
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     print(f"  and {ASSETS:,} assets: {add_assets(url, ASSETS, HOURS, end)}", flush=True)
     with psycopg.connect(url) as conn:
@@ -121,9 +126,11 @@ def summarise(samples: list[list[Any]], seconds: float) -> dict[str, Any]:
             "p50_ms": _percentile(ms, 0.5),
             "p95_ms": _percentile(ms, 0.95),
             "p99_ms": _percentile(ms, 0.99),
-            "errors": sum(1 for s in group if not s[3]),
+            "errors": sum(1 for s in group if s[3] is not None),
         }
-    summary["errors"] = sum(1 for s in samples if not s[3])
+    summary["errors"] = sum(1 for s in samples if s[3] is not None)
+    kinds = Counter(f"{s[1]}: {s[3]}" for s in samples if s[3] is not None)
+    summary["error_kinds"] = dict(kinds.most_common(20))
     return summary
 
 
@@ -134,11 +141,11 @@ def ramp_steps(samples: list[list[Any]], every_s: int, start: int, step: int) ->
     t0 = min(s[0] for s in samples)
     steps: dict[int, list[float]] = defaultdict(list)
     errors: dict[int, int] = defaultdict(int)
-    for moment, name, ms, ok, heavy in samples:
+    for moment, name, ms, error, heavy in samples:
         k = int((moment - t0) // every_s)
         if not heavy and name != "river stream (to ready)":
             steps[k].append(ms)
-        errors[k] += not ok
+        errors[k] += error is not None
     return [
         {
             "users": start + step * k,
@@ -171,7 +178,10 @@ class Sampler(threading.Thread):
 def locust(base: str, samples: Path, args: list[str], env: dict[str, str]) -> list[list[Any]]:
     """Run ``load_users.py`` headless against ``base``; its samples."""
     command = [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "load_users.py")]
-    command += ["--headless", "--host", base, "--only-summary", "--loglevel", "WARNING", *args]
+    # --stop-timeout: requests still in flight when the time is up finish (not counted as
+    # connection errors); the users then stop.
+    command += ["--headless", "--host", base, "--only-summary", "--loglevel", "WARNING"]
+    command += ["--stop-timeout", "60", *args]
     subprocess.run(command, env={**os.environ, "LOAD_SAMPLES": str(samples), **env}, check=False)
     return [json.loads(line) for line in samples.read_text().splitlines()]
 
@@ -256,7 +266,7 @@ def main() -> None:
     results: dict[str, Any] = {"machine": f"{os.cpu_count()} cores", "runs": []}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        url = ensure_town(workdir)
+        url = ensure_town()
         for workers in args.workers:
             print(f"{workers} API process(es) ...", flush=True)
             results["runs"].append(run(url, workdir, workers, args))

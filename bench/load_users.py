@@ -8,10 +8,11 @@
 - parking operators: ``/twin/assets?kind=parking_lot``.
 
 Each user waits 2-5 s between requests; one request in ten is heavy. Every request's
-route, duration and outcome is kept and written as JSON lines to ``$LOAD_SAMPLES`` when
-locust stops, for ``load_test.py`` to summarise (percentiles per route, per step of a
-ramp). With ``LOAD_RAMP=start,step,every_s,end`` the number of users grows by ``step``
-every ``every_s`` seconds.
+route, duration and outcome (``None``, or the error) is kept and written as JSON lines
+to ``$LOAD_SAMPLES`` when locust stops, for ``load_test.py`` to summarise (percentiles
+per route, errors by kind, per step of a ramp). With
+``LOAD_RAMP=start,step,every_s,end`` the number of users grows by ``step`` every
+``every_s`` seconds.
 """
 
 from __future__ import annotations
@@ -33,13 +34,14 @@ EPSG_3844 = "http://www.opengis.net/def/crs/EPSG/0/3844"
 # The town: lon 24.81-24.92, lat 43.72-43.79 (the demo town at 100,000 parcels).
 WEST, SOUTH, EAST, NORTH = 24.812, 43.717, 24.924, 43.786
 WARM_TILES = [(15, 18646 + dx, 11946 + dy) for dx in range(3) for dy in range(3)]
-_samples: list[tuple[float, str, float, bool, bool]] = []
+_samples: list[tuple[float, str, float, str | None, bool]] = []
 _asked_levels: set[int] = set()
 
 
 @events.request.add_listener
 def _keep(request_type: str, name: str, response_time: float, exception: Any, **_: Any) -> None:
-    _samples.append((time.time(), name, response_time, exception is None, name.endswith("*")))
+    error = None if exception is None else str(exception)[:200]
+    _samples.append((time.time(), name, response_time, error, name.endswith("*")))
 
 
 @events.quitting.add_listener
@@ -47,8 +49,8 @@ def _write(**_: Any) -> None:
     path = os.environ.get("LOAD_SAMPLES")
     if path:
         with open(path, "w") as out:
-            for moment, name, ms, ok, heavy in _samples:
-                out.write(json.dumps([moment, name, ms, ok, heavy]) + "\n")
+            for sample in _samples:
+                out.write(json.dumps(sample) + "\n")
 
 
 def _small_bbox() -> str:
@@ -81,7 +83,9 @@ class _Hub(HttpUser):
     def get(self, path: str, name: str, **params: Any) -> None:
         """GET ``path``, its body read, named ``name`` in the statistics."""
         with self.client.get(path, params=params, name=name, catch_response=True) as answer:
-            if answer.status_code != 200:
+            if answer.status_code == 0:  # no answer: the connection failed
+                answer.failure(f"no answer: {answer.error!r}")
+            elif answer.status_code != 200:
                 answer.failure(f"{answer.status_code}: {answer.text[:200]}")
 
 

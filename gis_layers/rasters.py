@@ -114,9 +114,7 @@ async def all_rasters(conn: psycopg.AsyncConnection) -> list[Raster]:
 
 async def raster(conn: psycopg.AsyncConnection, raster_id: str) -> Raster:
     """The raster ``raster_id``; :class:`RasterNotFound` (404) when there is none."""
-    row = await (
-        await conn.execute(_CATALOGUE + " WHERE raster_id = %s", (raster_id,))
-    ).fetchone()
+    row = await (await conn.execute(_CATALOGUE + " WHERE raster_id = %s", (raster_id,))).fetchone()
     if row is None:
         raise RasterNotFound(f"no raster {raster_id!r}; see /rasters")
     return _raster(row)
@@ -277,8 +275,10 @@ _RAMP = np.array(
     [[40, 90, 170], [90, 160, 90], [200, 190, 110], [150, 110, 70], [245, 245, 245]],
     dtype=np.float64,
 )
-_SHADES = 256
-# The ramp sampled at 256 shades (channels x shades): a preview is one table lookup.
+_SHADES = 255
+"""Shades of the ramp; palette index 255 is nodata (transparent)."""
+_NODATA = 255
+# The ramp sampled at 255 shades (channels x shades), as a PNG palette with nodata clear.
 _TABLE = (
     np.stack(
         [
@@ -289,36 +289,79 @@ _TABLE = (
     .round()
     .astype(np.uint8)
 )
+_PALETTE = {i: (*(int(c) for c in _TABLE[:, i]), 255) for i in range(_SHADES)} | {
+    _NODATA: (0, 0, 0, 0)
+}
+PREVIEW_MAX_PX = 2048
+"""The widest preview (the route's limit), and the most pixels a side of a preview's base."""
 PREVIEW_CACHE_BYTES = 64 * 2**20
-"""Previews kept per process (a 2,048-pixel terrain preview is about 1 MB)."""
+"""Previews kept per process (a 2,048-pixel terrain preview is about 300 KB)."""
+PNG_LEVEL = 6
+"""zlib's level for previews (GDAL's default)."""
+
+
+@dataclass(frozen=True)
+class _PreviewBase:
+    """A raster's band 1 as palette indices, read once for previews of every width."""
+
+    shades: np.ndarray
+    """uint8, at most :data:`PREVIEW_MAX_PX` a side; :data:`_NODATA` where there is none."""
+    width: int
+    height: int
+    """The raster's own size, for the previews' proportions."""
+
+
+def _file_version(path: str, *_: object) -> tuple[str, int]:
+    return path, Path(path).stat().st_mtime_ns
+
+
+@cached(LRUCache(maxsize=8), key=_file_version, lock=threading.Lock())
+def _preview_base(path: str) -> _PreviewBase:
+    """Band 1 read at most :data:`PREVIEW_MAX_PX` a side (decimated), stretched between
+    its 2nd and 98th percentiles into the ramp's shades. Memoised per file version: a
+    preview at a new width is then a nearest-neighbour resampling of this, not a read."""
+    with rasterio.open(path) as src:
+        scale = min(1.0, PREVIEW_MAX_PX / max(src.width, src.height))
+        shape = (max(1, round(src.height * scale)), max(1, round(src.width * scale)))
+        data = src.read(1, out_shape=shape, masked=True)
+        width, height = src.width, src.height
+    values = data.astype(np.float32).filled(np.nan)
+    valid = np.isfinite(values)
+    shades = np.full(shape, _NODATA, dtype=np.uint8)
+    if valid.any():
+        low, high = np.percentile(values[valid], [2, 98])
+        stretch = (_SHADES - 1) / ((high - low) or 1.0)
+        shades[valid] = np.clip((values[valid] - low) * stretch, 0, _SHADES - 1).round()
+    shades.setflags(write=False)
+    return _PreviewBase(shades, width, height)
 
 
 def _preview_key(path: str, width: int) -> tuple[str, int, int]:
-    return path, Path(path).stat().st_mtime_ns, width
+    return (*_file_version(path), width)
 
 
 @cached(
     LRUCache(maxsize=PREVIEW_CACHE_BYTES, getsizeof=len), key=_preview_key, lock=threading.Lock()
 )
 def preview_png(path: str, width: int) -> bytes:
-    """A colour-ramped PNG of band 1, ``width`` pixels wide (decimated read), nodata
-    transparent; stretched between the 2nd and 98th percentiles. Memoised per file
-    version and width."""
-    with rasterio.open(path) as src:
-        height = max(1, round(src.height * width / src.width))
-        data = src.read(1, out_shape=(height, width), masked=True)
-    values = data.astype(np.float32).filled(np.nan)
-    valid = np.isfinite(values)
-    rgba = np.zeros((4, height, width), dtype=np.uint8)
-    if valid.any():
-        low, high = np.percentile(values[valid], [2, 98])
-        scale = (_SHADES - 1) / ((high - low) or 1.0)
-        shade = np.clip((np.where(valid, values, low) - low) * scale, 0, _SHADES - 1)
-        rgba[:3] = _TABLE[:, shade.round().astype(np.uint8)]
-        rgba[3] = np.where(valid, 255, 0)
+    """A colour-ramped PNG of band 1, ``width`` pixels wide (nearest neighbour), nodata
+    transparent; stretched between the 2nd and 98th percentiles of the whole band, so
+    previews of every width have the same colours. Memoised per file version and width.
+
+    A palette PNG (one byte a pixel, the ramp's colours and a clear nodata): a quarter
+    of the pixels' bytes of an RGBA image to compress, about half the file size."""
+    base = _preview_base(path)
+    height = max(1, round(base.height * width / base.width))
+    rows, cols = base.shades.shape
+    pick_rows = ((np.arange(height) + 0.5) * (rows / height)).astype(np.intp)
+    pick_cols = ((np.arange(width) + 0.5) * (cols / width)).astype(np.intp)
+    image = base.shades[pick_rows[:, np.newaxis], pick_cols]
     with MemoryFile() as memory, warnings.catch_warnings():
         # a preview image carries no georeference, by design
         warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-        with memory.open(driver="PNG", width=width, height=height, count=4, dtype="uint8") as out:
-            out.write(rgba)
+        with memory.open(
+            driver="PNG", width=width, height=height, count=1, dtype="uint8", ZLEVEL=PNG_LEVEL
+        ) as out:
+            out.write(image, 1)
+            out.write_colormap(1, _PALETTE)
         return bytes(memory.read())

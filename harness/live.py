@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -56,14 +56,20 @@ def serve_env(database_url: str, port: int) -> dict[str, str]:
 
 
 @contextmanager
-def served(database_url: str, access_log: Path | None = None, workers: int = 1) -> Iterator[str]:
+def served(
+    database_url: str,
+    access_log: Path | None = None,
+    workers: int = 1,
+    settings: Mapping[str, str] | None = None,
+) -> Iterator[str]:
     """``smartcity serve --workers N`` as its own process on a free loopback port; yield
     its base URL.
 
-    With ``access_log``, every request the server answers is logged to that file.
+    With ``access_log``, every request the server answers is logged to that file;
+    ``settings`` are more ``SMARTCITY_*`` variables for it.
     """
     port = free_port()
-    env = serve_env(database_url, port)
+    env = serve_env(database_url, port) | dict(settings or {})
     output = None
     if access_log is not None:
         env["SMARTCITY_ACCESS_LOG"] = "true"

@@ -284,6 +284,7 @@ def serve(
             port=settings.http_port,
             log_level="info" if settings.access_log else "warning",
             access_log=settings.access_log,
+            timeout_keep_alive=settings.keep_alive_s,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         )
 

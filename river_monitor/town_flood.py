@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections import OrderedDict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import geopandas as gpd
 import numpy as np
 import orjson
 import psycopg
+from cachetools import LRUCache
 from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
@@ -58,14 +58,22 @@ class FloodUnavailable(LookupError):
 Version = tuple[tuple[str, datetime], ...]
 
 
+_VERSION = (
+    "SELECT 'raster:' || raster_id, imported_at FROM rasters WHERE raster_id = %s"
+    " UNION ALL SELECT layer_id, imported_at FROM layers WHERE layer_id = ANY(%s)"
+    " ORDER BY 1"
+)
+
+
 def version(conn: psycopg.Connection) -> Version:
     """Import times of the terrain and the layers the model is built from."""
-    rows = conn.execute(
-        "SELECT 'raster:' || raster_id, imported_at FROM rasters WHERE raster_id = %s"
-        " UNION ALL SELECT layer_id, imported_at FROM layers WHERE layer_id = ANY(%s)"
-        " ORDER BY 1",
-        (TERRAIN, list(LAYERS)),
-    ).fetchall()
+    rows = conn.execute(_VERSION, (TERRAIN, list(LAYERS))).fetchall()
+    return tuple((str(name), moment) for name, moment in rows)
+
+
+async def current_version(conn: psycopg.AsyncConnection) -> Version:
+    """:func:`version`, on an asynchronous connection (the API's pool)."""
+    rows = await (await conn.execute(_VERSION, (TERRAIN, list(LAYERS)))).fetchall()
     return tuple((str(name), moment) for name, moment in rows)
 
 
@@ -90,9 +98,13 @@ class TownFlood:
     def __init__(self, config: RiverConfig) -> None:
         self._config = config
         self._lock = threading.Lock()
+        """Held while the model is built and while an answer is made: one at a time."""
         self._model: FloodModel | None = None
         self._version: Version | None = None
-        self._answers: OrderedDict[tuple[Version, str, int], bytes] = OrderedDict()
+        self._answers: LRUCache[tuple[Version, str, int], bytes] = LRUCache(ANSWERS)
+        self._answers_lock = threading.Lock()
+        """Held for a look-up or an insertion only: a memoised answer never waits for
+        another level being computed."""
 
     def model(self, conn: psycopg.Connection) -> tuple[FloodModel, Version]:
         """The current model (built, or rebuilt, if the sources changed)."""
@@ -105,6 +117,12 @@ class TownFlood:
                     for level in (gauge.attention_cm, gauge.flood_cm, gauge.danger_cm):
                         self._answer(gauge, level)
             return self._model, current
+
+    def memoised(self, current: Version, gauge: GaugeConfig, level_cm: float) -> bytes | None:
+        """The answer at a gauge level if it was made for the sources at ``current``
+        (see :func:`current_version`): no database, no waiting."""
+        with self._answers_lock:
+            return self._answers.get((current, gauge.device_id, round(level_cm)))
 
     def answer(self, conn: psycopg.Connection, gauge: GaugeConfig, level_cm: float) -> bytes:
         """The flood at a gauge level as a GeoJSON FeatureCollection with its impact."""
@@ -121,9 +139,10 @@ class TownFlood:
     def _answer(self, gauge: GaugeConfig, level_cm: float) -> bytes:
         assert self._model is not None and self._version is not None
         key = (self._version, gauge.device_id, round(level_cm))
-        if key in self._answers:
-            self._answers.move_to_end(key)
-            return self._answers[key]
+        with self._answers_lock:
+            found = self._answers.get(key)
+        if found is not None:
+            return found
         surface = gauge.surface_m(round(level_cm))
         extent = self._model.extent(surface)
         impact = self._model.impact(extent)
@@ -140,10 +159,10 @@ class TownFlood:
             "impact": {k: impact[k] for k in ("parcels", "buildings", "assets", "streets")},
             "features": [feature] if extent.mask.any() else [],
         }
-        self._answers[key] = orjson.dumps(document)
-        while len(self._answers) > ANSWERS:
-            self._answers.popitem(last=False)
-        return self._answers[key]
+        body = orjson.dumps(document)
+        with self._answers_lock:
+            self._answers[key] = body
+        return body
 
 
 def depth_geotiff(model: FloodModel, surface_m: float) -> bytes | None:

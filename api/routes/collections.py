@@ -148,9 +148,7 @@ async def collections(
 @router.get(
     "/collections/{collectionId}", response_model=Collection, response_model_exclude_none=True
 )
-async def collection(
-    request: Request, layer: Annotated[Layer, Depends(deps.layer)]
-) -> Collection:
+async def collection(request: Request, layer: Annotated[Layer, Depends(deps.layer)]) -> Collection:
     """One layer's description."""
     return _collection(request, layer)
 

@@ -26,6 +26,7 @@ router = APIRouter(tags=["rasters"])
 _JSON = "application/json"
 _GEOTIFF = "image/tiff; application=geotiff"
 
+
 def _describe(request: Request, raster: rasters.Raster) -> dict[str, Any]:
     raster_id = raster.raster_id
     return {
@@ -142,7 +143,7 @@ def _epsg(uri: str) -> str:
 async def raster_preview(
     raster_id: str,
     request: Request,
-    width: Annotated[int, Query(ge=16, le=2048)] = 512,
+    width: Annotated[int, Query(ge=16, le=rasters.PREVIEW_MAX_PX)] = 512,
 ) -> Response:
     """A colour-ramped preview of band 1; nodata transparent."""
     path = await _path(request, raster_id)

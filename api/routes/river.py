@@ -30,7 +30,7 @@ from alerts.model import AlertSource, Listing
 from api.deps import connection
 from api.errors import NotFound
 from api.params import UtcDateTime, period
-from river_monitor import drone_surface, levels
+from river_monitor import drone_surface, levels, town_flood
 from river_monitor.config import GaugeConfig, RiverConfig
 from river_monitor.town_flood import TownFlood
 from storage.database import connect
@@ -150,12 +150,11 @@ def _flooded(
     return found
 
 
-async def _level(request: Request, gauge: GaugeConfig, level_cm: float | None) -> float:
-    """The asked level, or the gauge's latest (no pooled connection is held past this)."""
+async def _level(conn: AsyncConnection, gauge: GaugeConfig, level_cm: float | None) -> float:
+    """The asked level, or the gauge's latest."""
     if level_cm is not None:
         return level_cm
-    async with request.app.state.pool.connection() as conn:
-        latest = await levels.latest(conn, gauge)
+    latest = await levels.latest(conn, gauge)
     if latest is None:
         raise NotFound(f"gauge {gauge.device_id!r} has no reading yet; give level_cm")
     return latest
@@ -175,8 +174,12 @@ async def flood(
     river), as GeoJSON in CRS84, with the parcels, buildings, assets, streets and people
     it reaches."""
     watched = _gauge(_config(request), gauge)
-    level = await _level(request, watched, level_cm)
-    body = await anyio.to_thread.run_sync(_flooded, request, TownFlood.answer, watched, level)
+    async with request.app.state.pool.connection() as conn:
+        level = await _level(conn, watched, level_cm)
+        current = await town_flood.current_version(conn)
+    body = request.app.state.flood.memoised(current, watched, level)
+    if body is None:  # a level not asked yet, or new sources: made in a thread
+        body = await anyio.to_thread.run_sync(_flooded, request, TownFlood.answer, watched, level)
     return Response(body, media_type="application/geo+json")
 
 
@@ -189,7 +192,8 @@ async def flood_depth(
     """Water depth (m) on the flooded land at a level, a GeoTIFF in the terrain's CRS
     cropped to the flood (nodata where dry)."""
     watched = _gauge(_config(request), gauge)
-    level = await _level(request, watched, level_cm)
+    async with request.app.state.pool.connection() as conn:
+        level = await _level(conn, watched, level_cm)
     body = await anyio.to_thread.run_sync(_flooded, request, TownFlood.depth, watched, level)
     return Response(body, media_type="image/tiff; application=geotiff")
 

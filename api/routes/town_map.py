@@ -25,6 +25,7 @@ DECKGL_BUNDLE = Path(pydeck.__file__).parent / "nbextension" / "static" / "index
 MVT_WORKER = Path(__file__).resolve().parents[1] / "static" / "mvt-worker.js"
 _SCRIPT_CACHE = {"Cache-Control": "max-age=86400"}
 
+
 @router.get("/map", response_class=HTMLResponse, include_in_schema=False)
 async def map_page() -> HTMLResponse:
     """The live town map."""

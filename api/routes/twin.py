@@ -23,7 +23,6 @@ from weakref import WeakKeyDictionary
 
 import anyio.to_thread
 import orjson
-from cachetools import TTLCache
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
@@ -33,6 +32,7 @@ from api import cpu
 from api.deps import connection
 from api.errors import InvalidParameter, NotFound, Unavailable
 from api.params import UtcDateTime, period, wkt_polygon
+from api.refreshed import Refreshed
 from twin import state, zones
 from twin.live import LiveTwin, compact
 
@@ -204,9 +204,9 @@ async def snapshot(
 
 
 ZONES_FRESH_S = 10.0
-"""How long the default summaries (the last 24 hours) are reused: aggregating a day of
-every sensor's readings takes PostgreSQL a second or more, and dashboards ask often."""
-_recent_zones: TTLCache[str, bytes] = TTLCache(maxsize=16, ttl=ZONES_FRESH_S)
+"""How old the default summaries (the last 24 hours) may get before they are remade:
+aggregating a day of every sensor's readings takes PostgreSQL a second or more, and
+dashboards ask often."""
 
 
 @router.get("/twin/zones", responses={200: {"content": {_JSON: {}}}})
@@ -217,19 +217,15 @@ async def zone_summaries(
 ) -> Response:
     """Per urbanism zone (every zone, with zeros where it has no assets): assets by kind,
     sensors, parking capacity and mean occupancy, and air quality over ``[start, end)``
-    (by default the last 24 hours, as of at most ten seconds ago); ``outside_zones``
-    summarises the assets in no zone."""
+    (by default the last 24 hours, as of the last few seconds: the default summaries are
+    remade in the background every ``ZONES_FRESH_S``); ``outside_zones`` summarises the
+    assets in no zone."""
     if start is not None or end is not None:
-        return Response(await _zones(request, start, end), media_type=_JSON)
-    database: str = request.app.state.database_url
-    # one computation at a time: the others wait for it rather than start their own
-    async with _zones_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock()):
-        if (body := _recent_zones.get(database)) is None:
-            body = _recent_zones[database] = await _zones(request, start, end)
+        body = await _zones(request, start, end)
+    else:
+        recent: Refreshed = request.app.state.recent_zones
+        body = await recent.get(lambda: _zones(request, None, None))
     return Response(body, media_type=_JSON)
-
-
-_zones_locks: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = WeakKeyDictionary()
 
 
 async def _zones(request: Request, start: datetime | None, end: datetime | None) -> bytes:

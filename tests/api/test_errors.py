@@ -62,3 +62,16 @@ def test_an_unexpected_error_is_a_500_without_its_message() -> None:
     answer = _raising(RuntimeError("internal detail")).get("/boom")
     assert answer.status_code == 500
     assert "internal detail" not in answer.text
+
+
+@pytest.mark.parametrize("url", ["/boom%00", "/boom?x=a%00b", "/boom?x%00=1"])
+def test_nul_in_the_path_or_the_query_is_refused_before_any_route(url: str) -> None:
+    answer = _raising(AssertionError("the route must not run")).get(url)
+    assert answer.status_code == 400
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["detail"] == "NUL characters are not accepted"
+
+
+def test_a_percent_sign_that_is_not_nul_passes() -> None:
+    answer = _raising(errors.NotFound("reached")).get("/boom?x=%2500")
+    assert answer.json()["detail"] == "reached"

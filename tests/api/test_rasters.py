@@ -136,15 +136,29 @@ def test_window_native_and_reprojected(terrain: TestClient) -> None:
         )
 
 
-def test_png_preview(terrain: TestClient) -> None:
-    response = terrain.get("/rasters/terrain/preview.png", params={"width": 200})
+def _preview_rgba(terrain: TestClient, width: int) -> np.ndarray:
+    """The preview at ``width`` as a viewer shows it: rows x columns x RGBA."""
+    response = terrain.get("/rasters/terrain/preview.png", params={"width": width})
     assert response.headers["content-type"] == "image/png"
     with MemoryFile(response.content) as memory, memory.open() as image:
-        assert (image.width, image.height, image.count) == (200, 160, 4)
-        alpha = image.read(4)
-        assert (alpha[:20, 180:] == 0).all() and (alpha[40:, :] == 255).all()  # nodata clear
-        red = image.read(1)
-        assert red[5, 5] != red[150, 5]  # a ramp from top to bottom rows
+        assert image.count == 1  # a palette image
+        palette = np.array([image.colormap(1)[i] for i in range(256)], dtype=np.uint8)
+        return palette[image.read(1)]
+
+
+def test_png_preview(terrain: TestClient) -> None:
+    rgba = _preview_rgba(terrain, 200)
+    assert rgba.shape == (160, 200, 4)
+    alpha = rgba[..., 3]
+    assert (alpha[:20, 180:] == 0).all() and (alpha[40:, :] == 255).all()  # nodata clear
+    red = rgba[..., 0]
+    assert red[5, 5] != red[150, 5]  # a ramp from top to bottom rows
+
+
+def test_previews_of_every_width_share_their_colours(terrain: TestClient) -> None:
+    # one stretch for the whole band, not one per width: a pixel has one colour
+    small, large = _preview_rgba(terrain, 50), _preview_rgba(terrain, 200)
+    assert (small == large[2::4, 2::4]).all()
 
 
 @pytest.mark.parametrize(
