@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from settings.auth import AuthSettings
 from settings.database import DatabaseSettings
 from settings.river import RiverSettings
 
 
-class ApiSettings(DatabaseSettings, RiverSettings):
+class ApiSettings(DatabaseSettings, RiverSettings, AuthSettings):
     """Where the API listens; it serves the gauges of the river configuration."""
 
     http_host: str = "127.0.0.1"

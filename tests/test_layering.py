@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOMAIN = ["alerts", "carbon", "gis_layers", "ingest_mqtt", "parking", "river_monitor"]
+DOMAIN = ["alerts", "auth", "carbon", "gis_layers", "ingest_mqtt", "parking", "river_monitor"]
 DOMAIN += ["simulator", "storage", "twin"]
 MQTT_CLIENTS = {"paho", "gmqtt"}
 
