@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from alerts.model import events_channel
-from api import compression, cpu, errors
+from api import compression, cpu, errors, security
+from api.public_url import PublicUrl
 from api.refreshed import Refreshed
 from api.routes import (
     collections,
@@ -19,10 +20,14 @@ from api.routes import (
     metrics,
     rasters,
     river,
+    sign_in,
     tiles,
     town_map,
     twin,
 )
+from auth.authenticator import Authenticator
+from auth.directory import HeldDirectory
+from auth.tokens import TokenIssuer, signing_key
 from demo_town.river import river_config
 from river_monitor.config import DOMAIN as RIVER
 from river_monitor.town_flood import TownFlood
@@ -30,6 +35,9 @@ from settings import ApiSettings
 from storage.database import async_pool
 from storage.notifications import Notifications
 from twin.live import LiveTwin
+
+ISSUER = "urn:smartcity-hub"
+"""The ``iss`` of the hub's own tokens when no public URL is configured."""
 
 
 def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
@@ -59,6 +67,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         version="0.1.0",
         description="IoT hub and digital twin: devices, readings, GIS layers and the town map.",
         lifespan=lifespan,
+        dependencies=[Depends(security.authorize)],
     )
     app.state.settings = settings
     app.state.pool = pool
@@ -68,9 +77,20 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     app.state.river = river_config(settings.river_config)
     app.state.flood = TownFlood(app.state.river)
     app.state.recent_zones = Refreshed(twin.ZONES_FRESH_S)
+    app.state.authenticator = Authenticator(
+        HeldDirectory(pool),
+        TokenIssuer(
+            signing_key(settings.data_dir / "auth"),
+            settings.public_url or ISSUER,
+            settings.token_ttl_s,
+        ),
+    )
+    if settings.public_url:
+        app.add_middleware(PublicUrl, public_url=settings.public_url)
     compression.install(app)  # before errors' middleware, which streams every answer
     errors.install(app)
     for module in (
+        sign_in,
         landing,
         health,
         collections,
@@ -84,4 +104,6 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         town_map,
     ):
         app.include_router(module.router)
+    security.check_routes(app)
+    security.install_openapi(app, settings)
     return app

@@ -8,7 +8,9 @@ from fastapi import Request
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from api import security
 from api.ogc import CollectionId
+from auth.policy import SIGNED_IN
 from gis_layers import catalogue
 from settings import ApiSettings
 
@@ -30,7 +32,16 @@ async def layer(collection_id: CollectionId, request: Request) -> catalogue.Laye
     """The collection a route addresses (``{collectionId}``); 404 when there is none.
 
     The connection is held for the look-up only: a heavy route that follows holds none
-    while it waits for the CPU (see :mod:`api.cpu`)."""
+    while it waits for the CPU (see :mod:`api.cpu`). A layer not marked public needs a
+    signed-in caller (:data:`auth.policy.LAYER`)."""
     pool: AsyncConnectionPool = request.app.state.pool
     async with pool.connection() as conn:
-        return await catalogue.layer(conn, collection_id)
+        found = await catalogue.layer(conn, collection_id)
+    readable(found, request)
+    return found
+
+
+def readable(found: catalogue.Layer, request: Request) -> None:
+    """Refuse an anonymous caller a layer that is not public."""
+    if not found.public:
+        security.check(SIGNED_IN, security.principal(request), f"the layer {found.layer_id!r}")

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode
 
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from alerts.errors import AlertError
+from auth.errors import AccountError, AuthError
 from gis_layers.errors import LayerError
 from river_monitor.town_flood import FloodUnavailable
 from storage.errors import StorageError
@@ -58,6 +60,8 @@ class Unavailable(ApiError):
 
 FAMILIES: tuple[type[Exception], ...] = (
     ApiError,
+    AuthError,
+    AccountError,
     AlertError,
     FloodUnavailable,
     LayerError,
@@ -71,17 +75,30 @@ error says it is written for users (``public_message``): otherwise it goes to th
 _HIDDEN = {503: "the database is unavailable"}
 
 
-async def _declared(request: Request, exc: Exception) -> JSONResponse:
-    """An error of a family: its own status and title."""
+async def _declared(request: Request, exc: Exception) -> Response:
+    """An error of a family: its own status, title and headers (a sign-in challenge).
+
+    A browser opening a page without being signed in is sent to the login page instead."""
     status: int = getattr(exc, "status_code", 500)
     title: str = getattr(exc, "title", "Internal error")
+    headers: dict[str, str] | None = getattr(exc, "headers", None)
+    if status == 401 and _navigating(request):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/auth/login?{urlencode({'next': target})}", status_code=303)
     if status >= 500 and not getattr(exc, "public_message", False):
         log.error("%s on %s: %s", type(exc).__name__, request.url.path, exc)
         return problem(status, title, _HIDDEN.get(status, "see the logs"), request.url.path)
-    return problem(status, title, str(exc), request.url.path)
+    return problem(status, title, str(exc), request.url.path, headers)
 
 
-def problem(status: int, title: str, detail: str, instance: str) -> JSONResponse:
+def _navigating(request: Request) -> bool:
+    """Whether a browser is opening a page (not a script, not a page's own fetch)."""
+    return request.method == "GET" and "text/html" in request.headers.get("accept", "")
+
+
+def problem(
+    status: int, title: str, detail: str, instance: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """An RFC 9457 problem details response."""
     return JSONResponse(
         {
@@ -93,6 +110,7 @@ def problem(status: int, title: str, detail: str, instance: str) -> JSONResponse
         },
         status_code=status,
         media_type=PROBLEM,
+        headers=headers,
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection
 
 from gis_layers.errors import LayerNotFound
@@ -26,12 +27,14 @@ class Layer:
     attributes: dict[str, Any]
     """Attribute name → type, as recorded at import (see :mod:`gis_layers.queryables`)."""
     imported_at: datetime
+    public: bool
+    """Readable by anonymous callers (see :mod:`auth.policy`)."""
 
 
 _COLUMNS = """
 SELECT layer_id, title, geometry_type, source_crs, feature_count,
        (bbox_crs84[1])[0], (bbox_crs84[1])[1], (bbox_crs84[0])[0], (bbox_crs84[0])[1],
-       attributes, imported_at
+       attributes, imported_at, public
 FROM layers
 """
 
@@ -47,6 +50,7 @@ def _layer(row: tuple[Any, ...]) -> Layer:
         bbox=None if west is None else (west, south, east, north),
         attributes=row[9],
         imported_at=row[10],
+        public=row[11],
     )
 
 
@@ -62,6 +66,17 @@ async def layer(conn: AsyncConnection, layer_id: str) -> Layer:
     if row is None:
         raise LayerNotFound(f"no collection {layer_id!r}; see /collections")
     return _layer(row)
+
+
+def set_public(conn: psycopg.Connection, layer_id: str, public: bool) -> None:
+    """Let anonymous callers read a layer (or no longer)."""
+    with conn.transaction():
+        found = conn.execute(
+            "UPDATE layers SET public = %s WHERE layer_id = %s RETURNING layer_id",
+            (public, layer_id),
+        ).fetchone()
+    if found is None:
+        raise LayerNotFound(f"no layer {layer_id!r}")
 
 
 async def extent(conn: AsyncConnection) -> tuple[float, float, float, float] | None:

@@ -109,8 +109,12 @@ def write_layer(
     *,
     title: str | None = None,
     source_path: str | None = None,
+    public: bool | None = None,
 ) -> int:
-    """Replace ``layer_id`` with ``frame`` in one transaction; return the feature count."""
+    """Replace ``layer_id`` with ``frame`` in one transaction; return the feature count.
+
+    ``public``: whether anonymous callers may read it; ``None`` keeps what the layer was
+    (a new layer is not public)."""
     if frame.crs is None:
         raise LayerImportError(f"layer {layer_id!r} has no CRS")
     frame = frame.reset_index(drop=True)
@@ -128,11 +132,13 @@ def write_layer(
     types = sorted(set(frame.geometry.geom_type.dropna()))
     attributes = {str(c): str(t) for c, t in frame.dtypes.items() if c != frame.geometry.name}
     with conn.transaction():
-        conn.execute("DELETE FROM layers WHERE layer_id = %s", (layer_id,))
+        was = conn.execute(
+            "DELETE FROM layers WHERE layer_id = %s RETURNING public", (layer_id,)
+        ).fetchone()
         conn.execute(
             "INSERT INTO layers (layer_id, title, geometry_type, source_crs, source_path,"
-            " feature_count, bbox_crs84, bbox_native, attributes)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s::box, %s::box, %s)",
+            " feature_count, bbox_crs84, bbox_native, attributes, public)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s::box, %s::box, %s, %s)",
             (
                 layer_id,
                 title or layer_id,
@@ -143,6 +149,7 @@ def write_layer(
                 None if total is None else "(({},{}),({},{}))".format(*total),
                 None if total_native is None else "(({},{}),({},{}))".format(*total_native),
                 Jsonb(attributes),
+                public if public is not None else bool(was and was[0]),
             ),
         )
         for start in range(0, len(frame), CHUNK):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -13,6 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from auth.errors import AccountError
+from auth.principal import Role
 from settings import Settings
 
 if TYPE_CHECKING:
@@ -31,9 +34,7 @@ FloodPeak = Annotated[
     float | None, typer.Option(help="add a flood wave peaking at this level (cm)")
 ]
 FloodRiseMinutes = Annotated[float, typer.Option(min=1, help="flood wave rise time (minutes)")]
-FloodFallMinutes = Annotated[
-    float, typer.Option(min=1, help="flood wave recession time (minutes)")
-]
+FloodFallMinutes = Annotated[float, typer.Option(min=1, help="flood wave recession time (minutes)")]
 FLOOD_RISE_MINUTES = 30.0
 FLOOD_FALL_MINUTES = 120.0
 
@@ -405,3 +406,150 @@ def devices_broker_acl(
     with _migrated_database(settings) as conn, _user_errors(CredentialError):
         files = write_broker_files(conn, out, prefix or settings.topic_prefix, options)
     typer.echo(f"wrote {files.passwd}, {files.acl} and {files.conf}")
+
+
+# --- sign-in: local accounts, API keys, public layers ---------------------------------
+
+users_app = typer.Typer(
+    help="Local accounts (when no OpenID provider is set).", no_args_is_help=True
+)
+keys_app = typer.Typer(help="API keys for scripts, dashboards, notebooks.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="api-keys")
+RoleOption = Annotated[
+    str, typer.Option("--role", help="viewer, planner, parking_operator, emergency or admin")
+]
+
+
+def _role(name: str) -> Role:
+    try:
+        return Role(name)
+    except ValueError:
+        raise typer.BadParameter(
+            f"unknown role {name!r}; roles: {', '.join(r.value for r in Role)}"
+        ) from None
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(typer.prompt("password", hide_input=True, confirmation_prompt=True))
+
+
+@users_app.command("add")
+def users_add(
+    name: str,
+    role: RoleOption,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+) -> None:
+    """Create a local account (the password is prompted for, or read from stdin)."""
+    from auth import accounts
+
+    chosen = _role(role)
+    password = _password(password_stdin)
+    with _migrated_database(_settings()) as conn, _user_errors(AccountError):
+        accounts.add(conn, name, chosen, password)
+    typer.echo(f"account {name!r} ({chosen.value}) created")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Every local account with its role."""
+    from auth import accounts
+
+    with _migrated_database(_settings()) as conn:
+        for account in accounts.all_accounts(conn):
+            state = "disabled" if account.disabled else "active"
+            typer.echo(
+                f"{account.name}\t{account.role.value}\t{state}\t{account.created_at:%Y-%m-%d}"
+            )
+
+
+@users_app.command("disable")
+def users_disable(
+    name: str,
+    enable: Annotated[bool, typer.Option("--enable", help="enable it again instead")] = False,
+) -> None:
+    """Disable an account: its tokens and sessions stop working within seconds."""
+    from auth import accounts
+
+    with _migrated_database(_settings()) as conn, _user_errors(AccountError):
+        accounts.set_disabled(conn, name, not enable)
+    typer.echo(f"account {name!r} {'enabled' if enable else 'disabled'}")
+
+
+@users_app.command("set-role")
+def users_set_role(name: str, role: RoleOption) -> None:
+    """Give an account another role (effective on its next request)."""
+    from auth import accounts
+
+    chosen = _role(role)
+    with _migrated_database(_settings()) as conn, _user_errors(AccountError):
+        accounts.set_role(conn, name, chosen)
+    typer.echo(f"account {name!r} now has the role {chosen.value}")
+
+
+@users_app.command("set-password")
+def users_set_password(
+    name: str,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+) -> None:
+    """Replace an account's password."""
+    from auth import accounts
+
+    password = _password(password_stdin)
+    with _migrated_database(_settings()) as conn, _user_errors(AccountError):
+        accounts.set_password(conn, name, password)
+    typer.echo(f"password of {name!r} replaced")
+
+
+@keys_app.command("create")
+def api_keys_create(name: str, role: RoleOption) -> None:
+    """Create an API key (shown once: store it now). Send it as `Authorization: Bearer
+    <key>` or `X-API-Key: <key>`."""
+    from auth import accounts
+
+    chosen = _role(role)
+    with _migrated_database(_settings()) as conn, _user_errors(AccountError):
+        key, value = accounts.create_key(conn, name, chosen)
+    typer.echo(f"API key {key.key_id} for {name!r} ({chosen.value}); shown once:", err=True)
+    typer.echo(value)
+
+
+@keys_app.command("list")
+def api_keys_list() -> None:
+    """Every API key (never its secret), revoked ones marked."""
+    from auth import accounts
+
+    with _migrated_database(_settings()) as conn:
+        for key in accounts.all_keys(conn):
+            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+            typer.echo(f"{key.key_id}\t{key.name}\t{key.role.value}\t{state}")
+
+
+@keys_app.command("revoke")
+def api_keys_revoke(key_id: str) -> None:
+    """Revoke an API key for good (refused by every API process within seconds)."""
+    from auth import accounts
+
+    with _migrated_database(_settings()) as conn, _user_errors(AccountError):
+        accounts.revoke_key(conn, key_id)
+    typer.echo(f"API key {key_id} revoked")
+
+
+@layers_app.command("publish")
+def layers_publish(
+    layer_id: str,
+    private: Annotated[bool, typer.Option("--private", help="make it internal again")] = False,
+) -> None:
+    """Let anonymous callers read a layer (its features and tiles), or no longer."""
+    from gis_layers.catalogue import set_public
+    from gis_layers.errors import LayerError
+
+    with _migrated_database(_settings()) as conn, _user_errors(LayerError):
+        set_public(conn, layer_id, not private)
+    typer.echo(f"layer {layer_id!r} is {'internal' if private else 'public'}")

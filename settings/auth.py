@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings
 
 from settings.base import ENV
@@ -35,3 +37,13 @@ class AuthSettings(BaseSettings):
         description="the hub's public base URL (`https://hub.example.org`): links in answers"
         " are built from it, never from a caller's Host header",
     )
+
+    @field_validator("public_url")
+    @classmethod
+    def _origin_only(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        parts = urlsplit(url.rstrip("/"))
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+            raise ValueError(f"must be http(s)://host[:port] with no path, got {url!r}")
+        return f"{parts.scheme}://{parts.netloc}"

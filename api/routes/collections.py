@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from psycopg import AsyncConnection
 from pydantic import BaseModel
 
-from api import cpu, deps
+from api import cpu, deps, security
 from api import crs as crs_ref
 from api.deps import connection
 from api.errors import InvalidParameter, NotFound
@@ -140,7 +140,11 @@ async def collections(
 ) -> Collections:
     """Every vector layer of the hub."""
     return Collections(
-        collections=[_collection(request, layer) for layer in await catalogue.all_layers(conn)],
+        collections=[
+            _collection(request, layer)
+            for layer in await catalogue.all_layers(conn)
+            if layer.public or security.principal(request) is not None
+        ],
         links=[link(request.url, "self", "application/json")],
     )
 

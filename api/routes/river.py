@@ -23,10 +23,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from psycopg import AsyncConnection
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from alerts import store
 from alerts.model import AlertSource, Listing
+from api import security
 from api.deps import connection
 from api.errors import NotFound
 from api.params import UtcDateTime, period
@@ -55,9 +56,11 @@ def _alerts(request: Request) -> AlertSource:
 
 
 class Acknowledgement(BaseModel):
-    """Who answers for an alert, and what they are doing about it."""
+    """What the signed-in member of emergency staff answering for an alert is doing
+    about it (who answers is the signed-in subject, not a field of the request)."""
 
-    by: str = Field(min_length=1, max_length=100, description="name or call sign")
+    model_config = ConfigDict(extra="forbid")
+
     note: str = Field(default="", max_length=2000)
 
 
@@ -103,9 +106,12 @@ async def acknowledge(
     request: Request,
     conn: Annotated[AsyncConnection, Depends(connection)],
 ) -> Response:
-    """Answer for an active alert: its reminders and escalation stop, until it worsens."""
+    """Answer for an active alert as the signed-in user: its reminders and escalation
+    stop, until it worsens."""
+    caller = security.principal(request)
+    assert caller is not None  # the policy admits emergency staff only
     found = await store.acknowledge(
-        conn, _alerts(request), alert_id, body.by, body.note, datetime.now(UTC)
+        conn, _alerts(request), alert_id, caller.subject, body.note, datetime.now(UTC)
     )
     return _json(found)
 

@@ -17,11 +17,11 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 from psycopg import AsyncConnection
 
-from api import deps
+from api import deps, security
 from api.deps import connection
 from api.geojson import GEOJSON
 from api.ogc import CollectionId, link
-from gis_layers import vector_tiles
+from gis_layers import catalogue, vector_tiles
 from gis_layers.catalogue import Layer
 from gis_layers.errors import LayerNotFound
 
@@ -141,12 +141,15 @@ async def collection_tile(
     tile_row: Annotated[int, Path(description="y, from the top")],
     tile_col: Annotated[int, Path(description="x, from the left")],
     conn: Annotated[AsyncConnection, Depends(connection)],
+    request: Request,
     f: Annotated[Literal["mvt", "geojson"], Query(description="mvt (default) or geojson")] = "mvt",
     accept_encoding: Annotated[str, Header()] = "",
 ) -> Response:
     """One tile of the layer (an MVT with no features has an empty body), gzip-encoded
     for clients that accept it."""
     _known(tile_matrix_set_id)
+    if security.principal(request) is None:  # anonymous callers see public layers only
+        deps.readable(await catalogue.layer(conn, collection_id), request)
     body = await vector_tiles.tile(conn, collection_id, tile_matrix, tile_col, tile_row, f)
     headers = {"Vary": "Accept-Encoding"}
     if body and "gzip" in accept_encoding.lower():

@@ -20,6 +20,12 @@ CENTRE = (489700.0, 250200.0)  # Turnu Măgurele in Stereo 70
 @pytest.fixture
 def small_town(pg_url: str, tmp_path: Path) -> Iterator[str]:
     """A database holding a tiny town: parcels, assets, sensors and their latest readings."""
+    build_small_town(pg_url, tmp_path)
+    yield pg_url
+
+
+def build_small_town(pg_url: str, tmp_path: Path) -> None:
+    """Import the tiny town of :func:`small_town` into the empty database ``pg_url``."""
     x0, y0 = CENTRE
     parcels = gpd.GeoDataFrame(
         {"cadastral_number": [f"3000{i}" for i in range(16)], "land_use": ["CC"] * 16},
@@ -82,7 +88,6 @@ def small_town(pg_url: str, tmp_path: Path) -> Iterator[str]:
                 Reading("lot-centru-counter", "occupied_spaces", now, 1.0),
             ],
         )
-    yield pg_url
 
 
 @pytest.fixture(scope="session")
