@@ -9,4 +9,8 @@ docstrings for what is illustrative.
 from demo_town.generate import DemoTownFiles, generate
 from demo_town.terrain import GAUGE_ZERO_M
 
-__all__ = ["GAUGE_ZERO_M", "DemoTownFiles", "generate"]
+PUBLIC_LAYERS = ("parcels", "zones", "buildings", "streets", "waterways", "parking_bays")
+"""The layers a town publishes for anyone (cadastre, urbanism zones, buildings, streets);
+its assets and sensors stay internal."""
+
+__all__ = ["GAUGE_ZERO_M", "PUBLIC_LAYERS", "DemoTownFiles", "generate"]

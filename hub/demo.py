@@ -33,7 +33,7 @@ import tomli_w
 from demo_town.catalogue import GAUGE_ASSET_ID
 from demo_town.river import DEMO
 from hub.broker import free_port, port_answers
-from hub.demo_data import demo_loaded, load_demo_town
+from hub.demo_data import DEMO_ACCOUNTS, demo_accounts, demo_loaded, load_demo_town
 from hub.services import database_url
 from ingest_mqtt.client import wait_for_broker
 from river_monitor.config import RiverConfig, load
@@ -214,6 +214,7 @@ def run_demo(
         url = stack.enter_context(database_url(settings))
         if not demo_loaded(url, settings.seed):
             load_demo_town(url, settings.data_dir / "demo", settings.seed)
+        signers = demo_accounts(url, settings.data_dir / "demo")
         env = {**os.environ, "SMARTCITY_DATABASE_URL": url}
         if rules is not None:
             env["SMARTCITY_RIVER_CONFIG"] = str(rules)
@@ -247,7 +248,11 @@ def run_demo(
             f"  Danube       {base}/river/gauges, {base}/river/alerts, {base}/river/flood\n"
             f"  MQTT broker  {address.host}:{address.port}"
             f" (topics {settings.topic_prefix}/devices/+/senml|json, docs/mqtt.md)\n"
-            f"  database     {url}\n",
+            f"  database     {url}\n"
+            f"\nSign in at {base}/auth/login (or POST {base}/auth/token) as one of:\n"
+            + "".join(f"  {role:<17}{name:<24}{password}\n" for role, name, password in signers)
+            + f"(kept in {settings.data_dir / 'demo' / DEMO_ACCOUNTS}; layers, gauges and the"
+            " flood are public)\n",
             flush=True,
         )
         while not stop.wait(1.0):

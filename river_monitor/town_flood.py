@@ -245,7 +245,7 @@ def refresh_extents(conn: psycopg.Connection, flood: TownFlood, config: RiverCon
     frame = gpd.GeoDataFrame(rows, geometry=geometries, crs=model.crs)
     with conn.transaction():
         title = "Flood extents at the warning levels and the latest level"
-        write_layer(conn, EXTENTS_LAYER, frame, title=title)
+        write_layer(conn, EXTENTS_LAYER, frame, title=title, public=True)  # for anyone
         set_meta(conn, _EXTENTS_KEY, wanted)
     log.info("flood extents rewritten for %d gauge(s)", len(config.gauges))
     return True

@@ -139,16 +139,26 @@ def test_a_configured_river_file_is_used_as_it_is(tmp_path: Path) -> None:
         river_rules(strict, flood, LOW_WATER)
 
 
-def _readings_total(base: str) -> int:
-    devices = httpx.get(f"{base}/devices", timeout=10).json()["devices"]
+def _readings_total(hub: httpx.Client) -> int:
+    devices = hub.get("/devices").json()["devices"]
     return sum(1 for d in devices for _ in d["latest"])
 
 
-def _stored(base: str, device_id: str, quantity: str) -> int:
-    response = httpx.get(
-        f"{base}/devices/{device_id}/readings", params={"quantity": quantity}, timeout=10
-    )
+def _stored(hub: httpx.Client, device_id: str, quantity: str) -> int:
+    response = hub.get(f"/devices/{device_id}/readings", params={"quantity": quantity})
     return len(response.json()["readings"])
+
+
+def _signed_in(base: str, banner: str) -> httpx.Client | None:
+    """A client signed in as the demo's viewer the banner names (None before the banner)."""
+    found = re.search(r"^ +viewer +(\S+) +(\S+)$", banner, re.MULTILINE)
+    if found is None:
+        return None
+    form = {"username": found[1], "password": found[2]}
+    issued = httpx.post(f"{base}/auth/token", data=form, timeout=30)
+    assert issued.status_code == 200, issued.text
+    token = issued.json()["access_token"]
+    return httpx.Client(base_url=base, timeout=60, headers={"Authorization": f"Bearer {token}"})
 
 
 @pytest.fixture(params=["embedded", "system"])
@@ -199,32 +209,39 @@ def test_demo_runs_end_to_end_and_stops_cleanly(
         )
     try:
         layers: set[str] = set()
+        public: set[str] = set()
         gauge_rows = 0
+        hub: httpx.Client | None = None
         ready = {"parcels", "flood_extents"}  # the river service writes the extents
         while time.monotonic() - started < READY_S and not (ready <= layers and gauge_rows >= 2):
             assert demo.poll() is None, err.read_text()[-3000:]
+            hub = hub or _signed_in(base, out.read_text())  # as the banner says
             try:
-                body = httpx.get(f"{base}/collections", timeout=5).json()
-                layers = {c["id"] for c in body["collections"]}
-                gauge_rows = _stored(base, "gauge-tr-magurele", "water_level")
+                anonymous = httpx.get(f"{base}/collections", timeout=5).json()
+                public = {c["id"] for c in anonymous["collections"]}
+                if hub is not None:
+                    layers = {c["id"] for c in hub.get("/collections").json()["collections"]}
+                    gauge_rows = _stored(hub, "gauge-tr-magurele", "water_level")
             except (httpx.HTTPError, KeyError, ValueError):
                 pass
             time.sleep(1)
+        assert hub is not None, "the demo printed no account to sign in with"
         elapsed = time.monotonic() - started
         assert {"parcels", "zones", "buildings", "streets", "assets", "sensors"} <= layers, elapsed
+        assert {"parcels", "flood_extents"} <= public and "sensors" not in public, public
         assert "flood_extents" in layers, f"the river service wrote no extents in {elapsed:.0f} s"
         assert gauge_rows >= 2, f"no gauge readings after {elapsed:.0f} s"
-        listed = httpx.get(f"{base}/devices", timeout=10).json()["devices"]
+        assert httpx.get(f"{base}/devices", timeout=10).status_code == 401
+        listed = hub.get("/devices").json()["devices"]
         silent = [d["device_id"] for d in listed if not d["latest"]]
         # every simulated device reports on the first tick: none may have been lost
         assert len(listed) > 500 and silent == [], silent[:5]
-        first = _readings_total(base)
-        bays_before = _stored(base, "gauge-tr-magurele", "water_level")
+        first = _readings_total(hub)
+        bays_before = _stored(hub, "gauge-tr-magurele", "water_level")
         time.sleep(12)
-        assert _stored(base, "gauge-tr-magurele", "water_level") > bays_before
-        assert _readings_total(base) >= first
-        page = httpx.get(f"{base}/map", timeout=10)
-        assert page.status_code == 200
+        assert _stored(hub, "gauge-tr-magurele", "water_level") > bays_before
+        assert _readings_total(hub) >= first
+        assert hub.get("/map").status_code == 200
         (gauge,) = httpx.get(f"{base}/river/gauges", timeout=10).json()["gauges"]
         assert gauge["level"] is not None
         # a demo flood is judged by demo rules, and the API says so
@@ -232,7 +249,7 @@ def test_demo_runs_end_to_end_and_stops_cleanly(
         flood = httpx.get(f"{base}/river/flood", params={"level_cm": 650}, timeout=60).json()
         assert flood["summary"]["parcels"] > 0 and flood["features"]
         # the survey drone flew along the Danube at start; each point set against the gauge
-        drone = httpx.get(f"{base}/river/drone-observations", timeout=10).json()["summary"]
+        drone = hub.get("/river/drone-observations").json()["summary"]
         assert drone["observations"] > 10 and drone["compared"] > 10, drone
         assert abs(drone["median_difference_cm"]) < 10, drone
     finally:

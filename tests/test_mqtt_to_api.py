@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import psycopg
-from fastapi.testclient import TestClient
 
 from api.app import create_app
+from auth.principal import Role
+from harness.credentials import key_headers, signed_in
 from harness.live import live_server
 from ingest_mqtt.worker import IngestWorker
 from settings import Settings
@@ -44,7 +45,7 @@ def test_published_reading_is_queryable_through_the_api(
     wait_for(lambda: worker.stats.stored >= len(good) and worker.stats.dead_lettered >= 2)
 
     app = create_app(settings, pg_url)
-    with TestClient(app) as client:
+    with signed_in(app, pg_url) as client:
         # the worker's figures reach the API's /metrics (it reports every 5 s)
         stored = f'smartcity_ingest_stored_readings_total{{worker="{settings.ingest_client_id}"}}'
         wait_for(lambda: f"{stored} 5.0" in client.get("/metrics").text, timeout=15)
@@ -160,8 +161,10 @@ def test_a_reading_that_changes_an_asset_reaches_twin_stream_subscribers(
         conn.execute("UPDATE devices SET asset_id = 'gauge-site' WHERE kind = 'river_gauge'")
     events: queue.Queue[tuple[str, dict]] = queue.Queue()
 
+    viewer = key_headers(pg_url, Role.VIEWER)
+
     def listen(url: str) -> None:
-        with httpx.stream("GET", f"{url}/twin/stream", timeout=WAIT_S) as response:
+        with httpx.stream("GET", f"{url}/twin/stream", timeout=WAIT_S, headers=viewer) as response:
             assert response.headers["content-type"].startswith("text/event-stream")
             kind = ""
             for line in response.iter_lines():

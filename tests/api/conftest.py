@@ -9,7 +9,9 @@ import psycopg
 import pytest
 from shapely.geometry import Point, box
 
+from gis_layers.catalogue import set_public
 from gis_layers.importer import import_file
+from harness.credentials import signed_in
 from storage import migrations
 from storage.readings import Reading, ReadingWriter
 from twin.registry import sync_from_layers
@@ -101,6 +103,7 @@ def demo_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def demo_db(pg_url: str, demo_files: Path) -> str:
     """A database with the demo town imported and one simulator tick of live readings."""
+    from demo_town import PUBLIC_LAYERS
     from hub.simulate import load_devices
     from ingest_mqtt.decode import Incoming, decode
     from simulator.engine import Simulator
@@ -108,6 +111,8 @@ def demo_db(pg_url: str, demo_files: Path) -> str:
     with psycopg.connect(pg_url) as conn:
         migrations.upgrade(conn)
         import_file(conn, demo_files)
+        for layer_id in PUBLIC_LAYERS:  # as the demo publishes them
+            set_public(conn, layer_id, True)
         sync_from_layers(conn)
         devices = load_devices(conn)
         now = datetime.now(UTC)
@@ -125,13 +130,12 @@ def demo_db(pg_url: str, demo_files: Path) -> str:
 def service(demo_db: str, tmp_path: Path) -> Iterator[tuple[str, dict[str, dict]]]:
     """The demo town served by ``smartcity serve`` on loopback, logging each request to
     ``tmp_path / "access.log"``; yields its URL and our collections documents by id."""
-    from fastapi.testclient import TestClient
 
     from api.app import create_app
     from harness.live import served
     from settings import Settings
 
     with served(demo_db, access_log=tmp_path / "access.log") as url:
-        with TestClient(create_app(Settings(), demo_db)) as local:
+        with signed_in(create_app(Settings(), demo_db), demo_db) as local:
             ours = {c["id"]: c for c in local.get("/collections").json()["collections"]}
         yield url, ours

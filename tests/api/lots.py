@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from gis_layers.importer import import_file
+from harness.credentials import signed_in
 from settings import Settings
 from storage import migrations
 from tests import backends
@@ -67,5 +68,5 @@ def lots_database(pg_server: str, folder: Path) -> Iterator[str]:
 def lots_client(tmp_path_factory: pytest.TempPathFactory, pg_server: str) -> Iterator[TestClient]:
     """The API over a fresh database holding the layer as collection ``lots``."""
     with lots_database(pg_server, Path(tmp_path_factory.mktemp("lots"))) as url:
-        with TestClient(create_app(Settings(), url)) as test_client:
+        with signed_in(create_app(Settings(), url), url) as test_client:
             yield test_client

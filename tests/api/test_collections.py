@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from gis_layers.importer import import_file
+from harness.credentials import signed_in
 from settings import Settings
 from storage import migrations
 from tests.gis_layers.conftest import parcels_gpkg  # noqa: F401  (fixture)
@@ -18,7 +19,7 @@ def client(pg_url: str, parcels_gpkg: Path) -> TestClient:  # noqa: F811
     with psycopg.connect(pg_url) as conn:
         migrations.upgrade(conn)
         import_file(conn, parcels_gpkg)
-    with TestClient(create_app(Settings(), pg_url)) as test_client:
+    with signed_in(create_app(Settings(), pg_url), pg_url) as test_client:
         yield test_client
 
 

@@ -16,6 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from auth.principal import Role
+from harness.credentials import key_headers
 from harness.live import live_server
 from settings import Settings
 from storage import migrations
@@ -84,9 +86,10 @@ def test_event_streams_reach_gzip_clients_event_by_event(pg_url: str, path: str)
     with psycopg.connect(pg_url) as conn:
         migrations.upgrade(conn)
     lines: queue.Queue[str | httpx.Headers] = queue.Queue()
+    viewer = key_headers(pg_url, Role.VIEWER)
 
     def listen(base: str) -> None:
-        with httpx.stream("GET", base + path, headers=GZIP, timeout=30) as answer:
+        with httpx.stream("GET", base + path, headers=GZIP | viewer, timeout=30) as answer:
             lines.put(answer.headers)
             for line in answer.iter_lines():
                 lines.put(line)

@@ -29,8 +29,10 @@ import rasterio
 from rasterio.transform import from_origin
 from shapely.geometry import box
 
+from auth.principal import Role
 from gis_layers.importer import import_file
 from gis_layers.rasters import register
+from harness.credentials import key_headers
 from harness.live import served
 from storage import migrations
 from storage.partitions import PartitionKeeper
@@ -110,12 +112,14 @@ def _heavy_requests(k: int) -> Iterator[tuple[str, dict[str, str | int]]]:
         )
 
 
-def _heavy_client(url: str, k: int, started: Semaphore, stop: EventType, done: Queue) -> None:
+def _heavy_client(
+    url: str, key: dict[str, str], k: int, started: Semaphore, stop: EventType, done: Queue
+) -> None:
     """Send client ``k``'s heavy requests one after another until ``stop``; put each one's
     seconds, status and path on ``done``. A process of its own, so that reading large
     answers does not take the GIL from the light client."""
     started.release()
-    with httpx.Client(base_url=url, timeout=300) as client:
+    with httpx.Client(base_url=url, timeout=300, headers=key) as client:
         for path, params in _heavy_requests(k):
             if stop.is_set():
                 return
@@ -131,11 +135,15 @@ def test_light_requests_answer_within_100_ms_while_eight_heavy_ones_run(busy_tow
     started = fork.Semaphore(0)
     stop = fork.Event()
     done: Queue = fork.Queue()
-    with served(busy_town) as url, httpx.Client(base_url=url, timeout=120) as light:
+    planner = key_headers(busy_town, Role.PLANNER)
+    with (
+        served(busy_town) as url,
+        httpx.Client(base_url=url, timeout=120, headers=planner) as light,
+    ):
         for path in ("/health", "/river/gauges", "/twin/snapshot"):
             light.get(path).raise_for_status()  # connections opened, the live twin loaded
         clients = [
-            fork.Process(target=_heavy_client, args=(url, k, started, stop, done))
+            fork.Process(target=_heavy_client, args=(url, planner, k, started, stop, done))
             for k in range(HEAVY_CLIENTS)
         ]
         for client in clients:

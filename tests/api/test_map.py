@@ -11,13 +11,14 @@ from pyproj import Transformer
 from api.app import create_app
 from api.map_deck import MVT_WORKER, OUTLINES_FROM_ZOOM
 from gis_layers.vector_tiles import MEDIA_TYPE
+from harness.credentials import signed_in
 from settings import Settings
 from tests.api.conftest import CENTRE
 from tests.api.lots import WGS, lots_client  # noqa: F401  (fixture)
 
 
 def test_map_page_loads_nothing_from_outside(small_town: str) -> None:
-    with TestClient(create_app(Settings(), small_town)) as client:
+    with signed_in(create_app(Settings(), small_town), small_town) as client:
         page = client.get("/map").text
         assert re.findall(r"(?:src|href)=[\"'](https?:)?//", page) == []
         bundle = client.get("/map/deckgl.js")
@@ -32,7 +33,7 @@ def test_map_page_loads_nothing_from_outside(small_town: str) -> None:
 
 
 def test_deck_has_layers_and_live_sensor_values(small_town: str) -> None:
-    with TestClient(create_app(Settings(), small_town)) as client:
+    with signed_in(create_app(Settings(), small_town), small_town) as client:
         deck = client.get("/map/deck.json").json()
     ids = [layer["id"] for layer in deck["layers"]]
     assert ids == [
@@ -45,7 +46,7 @@ def test_deck_has_layers_and_live_sensor_values(small_town: str) -> None:
     ]
     layers = dict(zip(ids, deck["layers"], strict=True))
     # the drones' layer reads an endpoint of this API (empty here: no drone has flown)
-    with TestClient(create_app(Settings(), small_town)) as client:
+    with signed_in(create_app(Settings(), small_town), small_town) as client:
         drones = client.get(layers["drone-observations"]["data"])
     assert drones.status_code == 200 and drones.json()["features"] == []
     parcels, outlines = layers["parcels"], layers["parcels-outlines"]
@@ -62,7 +63,7 @@ def test_deck_has_layers_and_live_sensor_values(small_town: str) -> None:
         CENTRE[0] + 120, CENTRE[1] + 120
     )
     where = morecantile.tms.get("WebMercatorQuad").tile(lon, lat, 16)
-    with TestClient(create_app(Settings(), small_town)) as client:
+    with signed_in(create_app(Settings(), small_town), small_town) as client:
         tile = client.get(template.format(z=where.z, y=where.y, x=where.x))
     assert tile.headers["content-type"] == MEDIA_TYPE
     assert mapbox_vector_tile.decode(tile.content)["parcels"]["features"], "empty tile"

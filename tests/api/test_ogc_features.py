@@ -19,6 +19,7 @@ from owslib.ogcapi.features import Features
 
 from api.app import create_app
 from gis_layers.importer import import_file
+from harness.credentials import signed_in
 from settings import Settings
 from storage import migrations
 from tests.gis_layers.conftest import parcels_gpkg  # noqa: F401  (fixture)
@@ -32,7 +33,7 @@ def client(pg_url: str, parcels_gpkg: Path) -> Iterator[TestClient]:  # noqa: F8
     with psycopg.connect(pg_url) as conn:
         migrations.upgrade(conn)
         import_file(conn, parcels_gpkg)
-    with TestClient(create_app(Settings(), pg_url)) as test_client:
+    with signed_in(create_app(Settings(), pg_url), pg_url) as test_client:
         yield test_client
 
 

@@ -22,6 +22,7 @@ from rasterio.transform import from_origin
 
 from api.app import create_app
 from gis_layers.rasters import register
+from harness.credentials import signed_in
 from settings import Settings
 from storage import migrations
 
@@ -59,7 +60,7 @@ def terrain(pg_url: str, tmp_path: Path) -> Iterator[TestClient]:
     with psycopg.connect(pg_url) as conn:
         migrations.upgrade(conn)
         assert register(conn, path, name="terrain").width == COLS
-    with TestClient(create_app(Settings(), pg_url)) as client:
+    with signed_in(create_app(Settings(), pg_url), pg_url) as client:
         yield client
 
 

@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-from fastapi.testclient import TestClient
 from pyproj import Geod
 
 from api.app import create_app
 from demo_town.river import DEMO
+from harness.credentials import signed_in
 from ingest_mqtt.decode import Incoming, decode
 from river_monitor.drone_surface import gauge_level_at
 from settings import Settings
@@ -67,7 +67,7 @@ def drone_db(pg_url: str) -> str:
 
 
 def test_drone_observations_are_compared_with_the_gauge(drone_db: str) -> None:
-    with TestClient(create_app(Settings(), drone_db)) as client:
+    with signed_in(create_app(Settings(), drone_db), drone_db) as client:
         response = client.get("/river/drone-observations")
         assert response.status_code == 200, response.text
         served = response.json()

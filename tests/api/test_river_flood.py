@@ -13,13 +13,13 @@ import numpy as np
 import psycopg
 import pytest
 import shapely
-from fastapi.testclient import TestClient
 from pyproj import Transformer
 from rasterio.io import MemoryFile
 
 from api.app import create_app
 from demo_town.river import DEMO
 from gis_layers.rasters import register
+from harness.credentials import signed_in
 from river_monitor.flood import FloodModel
 from river_monitor.town_flood import EXTENTS_LAYER, TownFlood, refresh_extents
 from settings import Settings
@@ -44,7 +44,7 @@ def flood_db(demo_db: str, demo_files: Path) -> str:
 def test_flood_at_a_level_matches_the_model_of_the_files(
     flood_db: str, expected: FloodModel
 ) -> None:
-    with TestClient(create_app(Settings(), flood_db)) as client:
+    with signed_in(create_app(Settings(), flood_db), flood_db) as client:
         response = client.get("/river/flood", params={"level_cm": 650})
         assert response.status_code == 200, response.text
         assert response.headers["content-type"] == "application/geo+json"
@@ -65,7 +65,7 @@ def test_flood_at_a_level_matches_the_model_of_the_files(
 
 
 def test_depth_raster_of_the_flood(flood_db: str, expected: FloodModel) -> None:
-    with TestClient(create_app(Settings(), flood_db)) as client:
+    with signed_in(create_app(Settings(), flood_db), flood_db) as client:
         response = client.get("/river/flood/depth.tif", params={"level_cm": 550})
         assert response.status_code == 200, response.text
         dry = client.get("/river/flood/depth.tif", params={"level_cm": -900})
@@ -90,7 +90,7 @@ def test_flood_defaults_to_the_latest_level_and_refuses_bad_questions(flood_db: 
             (GAUGE.device_id,),
         ).fetchone()
     assert row is not None
-    with TestClient(create_app(Settings(), flood_db)) as client:
+    with signed_in(create_app(Settings(), flood_db), flood_db) as client:
         served = client.get("/river/flood").json()
         assert served["level_cm"] == round(row[0])
         assert client.get("/river/flood", params={"level_cm": "high"}).status_code == 400
@@ -100,7 +100,7 @@ def test_flood_defaults_to_the_latest_level_and_refuses_bad_questions(flood_db: 
 
 
 def test_without_a_terrain_model_the_flood_says_what_is_missing(demo_db: str) -> None:
-    with TestClient(create_app(Settings(), demo_db)) as client:
+    with signed_in(create_app(Settings(), demo_db), demo_db) as client:
         missing = client.get("/river/flood", params={"level_cm": 550})
     assert missing.status_code == 404
     assert "smartcity rasters import" in missing.json()["detail"]
@@ -111,7 +111,7 @@ def test_threshold_extents_are_a_layer_kept_current(flood_db: str, expected: Flo
         flood = TownFlood(DEMO)
         assert refresh_extents(conn, flood, DEMO)
         assert not refresh_extents(conn, flood, DEMO), "nothing changed: not rewritten"
-    with TestClient(create_app(Settings(), flood_db)) as client:
+    with signed_in(create_app(Settings(), flood_db), flood_db) as client:
         items = client.get(f"/collections/{EXTENTS_LAYER}/items").json()["features"]
         latest = client.get("/river/gauges").json()["gauges"][0]["level"]["cm"]
         got = [(f["properties"]["level"], f["properties"]["level_cm"]) for f in items]

@@ -48,7 +48,12 @@ def test_a_password_grant_gives_a_bearer_token_for_the_account(hub: tuple[TestCl
     assert issued["token_type"] == "bearer" and issued["expires_in"] == 3600
     headers = {"Authorization": f"Bearer {issued['access_token']}"}
     me = client.get("/auth/me", headers=headers).json()
-    assert me == {"subject": name, "roles": ["emergency"], "method": "token", "client": "smartcity-hub"}
+    assert me == {
+        "subject": name,
+        "roles": ["emergency"],
+        "method": "token",
+        "client": "smartcity-hub",
+    }
     claims = jwt.decode(str(issued["access_token"]), options={"verify_signature": False})
     assert jwt.get_unverified_header(str(issued["access_token"]))["typ"] == "at+jwt"
     assert claims["sub"] == name and claims["aud"] == "smartcity-hub"
@@ -88,9 +93,7 @@ def test_requests_without_credentials_get_a_challenge(hub: tuple[TestClient, str
         "Bearer",
     ],
 )
-def test_bad_credentials_are_refused_not_ignored(
-    hub: tuple[TestClient, str], header: str
-) -> None:
+def test_bad_credentials_are_refused_not_ignored(hub: tuple[TestClient, str], header: str) -> None:
     client, _ = hub
     answer = client.get("/river/gauges", headers={"Authorization": header})  # a public route
     assert answer.status_code == 401

@@ -21,6 +21,7 @@ from shapely.geometry import Point, box
 
 from api.app import create_app
 from gis_layers.importer import import_file
+from harness.credentials import signed_in
 from settings import Settings
 from storage import migrations
 from storage.readings import Reading, ReadingWriter
@@ -118,7 +119,7 @@ def town(pg_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, str, Path]]:
             ],
         )
         conn.commit()
-    with TestClient(create_app(Settings(), pg_url)) as client:
+    with signed_in(create_app(Settings(), pg_url), pg_url) as client:
         yield client, pg_url, tmp_path
 
 

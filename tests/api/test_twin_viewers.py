@@ -11,6 +11,8 @@ import httpx
 import psycopg
 import pytest
 
+from auth.principal import Role
+from harness.credentials import key_headers
 from harness.live import served
 from storage import migrations
 from storage.readings import Reading, ReadingWriter
@@ -48,7 +50,10 @@ async def _viewer(client: httpx.AsyncClient, ready: asyncio.Queue[None]) -> dict
 def test_two_hundred_viewers_share_one_listener_and_all_get_the_change(small_town: str) -> None:
     async def run(url: str) -> tuple[int, int, list[dict]]:
         limits = httpx.Limits(max_connections=VIEWERS + 10)
-        async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+        viewer = key_headers(small_town, Role.VIEWER)
+        async with httpx.AsyncClient(
+            base_url=url, timeout=60, limits=limits, headers=viewer
+        ) as client:
             (await client.get("/twin/snapshot")).raise_for_status()  # the twin is loaded
             before = _server_connections(small_town)
             ready: asyncio.Queue[None] = asyncio.Queue()

@@ -25,7 +25,9 @@ import pytest
 from psycopg import AsyncConnection
 
 from alerts import store
+from auth.principal import Role
 from demo_town.river import DEMO
+from harness.credentials import key_headers
 from harness.live import served
 from river_monitor.alerting import condition
 from river_monitor.conditions import Change
@@ -55,7 +57,9 @@ def _worker_of(connection: http.client.HTTPConnection, port: int) -> int:
 
 
 @contextmanager
-def _per_worker(url: str, path: str) -> Iterator[dict[int, http.client.HTTPResponse]]:
+def _per_worker(
+    url: str, path: str, headers: dict[str, str]
+) -> Iterator[dict[int, http.client.HTTPResponse]]:
     """An open GET ``path`` (a stream, past its ``ready`` event) on each API process,
     keyed by its pid."""
     parts = urlsplit(url)
@@ -65,7 +69,7 @@ def _per_worker(url: str, path: str) -> Iterator[dict[int, http.client.HTTPRespo
         for _ in range(40):  # the kernel hands each new connection to one process
             connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
             stack.callback(connection.close)
-            connection.request("GET", path)
+            connection.request("GET", path, headers=headers)
             response = connection.getresponse()
             assert response.status == 200, response.read()
             pid = _worker_of(connection, parts.port)
@@ -107,7 +111,11 @@ def _events(response: http.client.HTTPResponse, wanted: str, seconds: float) -> 
 
 
 def test_a_committed_reading_reaches_twin_viewers_of_every_process(small_town: str) -> None:
-    with served(small_town, workers=WORKERS) as url, _per_worker(url, "/twin/stream") as streams:
+    viewer = key_headers(small_town, Role.VIEWER)
+    with (
+        served(small_town, workers=WORKERS) as url,
+        _per_worker(url, "/twin/stream", viewer) as streams,
+    ):
         with psycopg.connect(small_town) as conn:
             ReadingWriter(migrations.readings_storage(conn)).write(
                 conn, [Reading("gauge-tr-magurele", "water_level", datetime.now(UTC), 640.0)]
@@ -119,7 +127,7 @@ def test_a_committed_reading_reaches_twin_viewers_of_every_process(small_town: s
         parts = urlsplit(url)
         assert parts.hostname is not None and parts.port is not None
         for pid, connection in _pinned(parts.hostname, parts.port).items():
-            connection.request("GET", "/twin/assets?kind=river_gauge")  # the live twin's
+            connection.request("GET", "/twin/assets?kind=river_gauge", headers=viewer)
             (gauge,) = json.loads(connection.getresponse().read())["assets"]
             assert gauge["sensors"][0]["latest"]["water_level"]["value"] == 640.0, pid
             connection.close()
@@ -141,7 +149,11 @@ def _raise_alert(url: str) -> int:
 def test_an_alert_acknowledged_through_one_process_is_seen_through_the_other(
     small_town: str,
 ) -> None:
-    with served(small_town, workers=WORKERS) as url, _per_worker(url, "/river/stream") as streams:
+    duty = key_headers(small_town, Role.EMERGENCY)
+    with (
+        served(small_town, workers=WORKERS) as url,
+        _per_worker(url, "/river/stream", duty) as streams,
+    ):
         alert_id = _raise_alert(small_town)
         for response in streams.values():
             assert [e["action"] for e in _events(response, "alert", 30)] == ["raised"]
@@ -149,16 +161,19 @@ def test_an_alert_acknowledged_through_one_process_is_seen_through_the_other(
         host, port = urlsplit(url).hostname, urlsplit(url).port
         assert host is not None and port is not None
         pinned = _pinned(host, port)
-        body = json.dumps({"by": "dispecer ISU", "note": "echipaj trimis"})
+        body = json.dumps({"note": "echipaj trimis"})
         pinned[first].request(
-            "POST", f"/river/alerts/{alert_id}/ack", body, {"Content-Type": "application/json"}
+            "POST",
+            f"/river/alerts/{alert_id}/ack",
+            body,
+            {"Content-Type": "application/json", **duty},
         )
         answer = pinned[first].getresponse()
         assert answer.status == 200, answer.read()
         answer.read()
-        pinned[second].request("GET", f"/river/alerts/{alert_id}")
+        pinned[second].request("GET", f"/river/alerts/{alert_id}", headers=duty)
         seen = json.loads(pinned[second].getresponse().read())
-        assert seen["state"] == "acknowledged" and seen["acknowledged_by"] == "dispecer ISU"
+        assert seen["state"] == "acknowledged" and seen["acknowledged_by"] == "tests-emergency"
         for response in streams.values():
             assert [e["action"] for e in _events(response, "alert", 30)] == ["acknowledged"]
         for connection in pinned.values():

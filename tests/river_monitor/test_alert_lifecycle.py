@@ -14,7 +14,9 @@ import pytest
 from psycopg import AsyncConnection
 
 from alerts import store
+from auth.principal import Role
 from demo_town.river import DEMO
+from harness.credentials import key_headers
 from harness.live import served
 from river_monitor.alerting import condition, message
 from river_monitor.conditions import Change, Kind
@@ -30,7 +32,8 @@ async def _listening(base: str, pg_url: str, viewers: int) -> tuple[list[dict[st
     """Open ``viewers`` streams, raise one alert once all are ready; what each received
     and how many connections LISTEN to the river's events meanwhile."""
     limits = httpx.Limits(max_connections=viewers + 10)
-    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+    duty = key_headers(pg_url, Role.EMERGENCY)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits, headers=duty) as client:
         ready = [asyncio.Event() for _ in range(viewers)]
 
         async def view(index: int) -> dict[str, object]:

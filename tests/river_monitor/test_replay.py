@@ -32,10 +32,11 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import psycopg
 import pytest
-from fastapi.testclient import TestClient
 from standardwebhooks import Webhook as Verifier
 
 from api.app import create_app
+from auth.principal import Role
+from harness.credentials import signed_in
 from hub.broker import free_port
 from ingest_mqtt.worker import IngestWorker
 from river_monitor import service
@@ -187,7 +188,7 @@ def test_a_spring_flood_replayed_over_mqtt(
     send(range(len(RISE)))
     until(lambda: actions("level") == ["raised", "escalated"])
     app = create_app(settings, pg_url)
-    with TestClient(app) as client:
+    with signed_in(app, pg_url, Role.EMERGENCY) as client:  # the duty officer's key
         (alert,) = [
             a
             for a in client.get("/river/alerts", params={"state": "open"}).json()["alerts"]
@@ -196,16 +197,17 @@ def test_a_spring_flood_replayed_over_mqtt(
         assert (alert["code"], alert["state"]) == ("orange", "active")
         assert alert["message"] == "556 cm: orange, flood level (550 cm) reached"
         ack = client.post(
-            f"/river/alerts/{alert['alert_id']}/ack",
-            json={"by": "Ion Popescu, ISU", "note": "sandbags to the port"},
+            f"/river/alerts/{alert['alert_id']}/ack", json={"note": "sandbags to the port"}
         )
         assert ack.status_code == 200, ack.text
         assert ack.json()["state"] == "acknowledged"
-        again = client.post(f"/river/alerts/{alert['alert_id']}/ack", json={"by": "someone"})
+        assert ack.json()["acknowledged_by"] == "tests-emergency"  # who signed in, not a field
+        again = client.post(f"/river/alerts/{alert['alert_id']}/ack", json={})
         assert again.status_code == 409
-        assert "acknowledged (by Ion Popescu, ISU" in again.json()["detail"]
-        assert client.post("/river/alerts/999999/ack", json={"by": "x"}).status_code == 404
-        assert client.post(f"/river/alerts/{alert['alert_id']}/ack", json={}).status_code == 400
+        assert "acknowledged (by tests-emergency" in again.json()["detail"]
+        assert client.post("/river/alerts/999999/ack", json={}).status_code == 404
+        forged = client.post(f"/river/alerts/{alert['alert_id']}/ack", json={"by": "someone"})
+        assert forged.status_code == 400  # the name is the signed-in subject's, not chosen
 
         # the peak and the recession
         send(range(len(RISE), len(levels)))

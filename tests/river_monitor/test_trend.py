@@ -8,10 +8,10 @@ from statistics import NormalDist
 
 import psycopg
 import pytest
-from fastapi.testclient import TestClient
 
 from api.app import create_app
 from demo_town.river import DEMO
+from harness.credentials import signed_in
 from river_monitor.thresholds import WarningCode
 from river_monitor.trend import trend
 from settings import Settings
@@ -105,7 +105,7 @@ def test_gauges_endpoint_gives_the_trend_labelled_as_such(pg_url: str) -> None:
         migrations.upgrade(conn)
         readings = [Reading(GAUGE.device_id, "water_level", t, v) for t, v in RISING]
         ReadingWriter(migrations.readings_storage(conn)).write(conn, readings)
-    with TestClient(create_app(Settings(), pg_url)) as client:
+    with signed_in(create_app(Settings(), pg_url), pg_url) as client:
         (gauge,) = client.get("/river/gauges").json()["gauges"]
     assert gauge["level"]["cm"] == 480.0
     assert gauge["level"]["surface_m"] == GAUGE.zero_m + 4.8

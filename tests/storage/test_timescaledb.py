@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-from fastapi.testclient import TestClient
 
 from api.app import create_app
+from harness.credentials import signed_in
 from settings import Settings
 from storage import devices, migrations
 from storage.readings import Reading, ReadingWriter
@@ -44,7 +44,7 @@ def test_readings_are_a_hypertable_and_the_api_reads_them(timescale_url: str) ->
         assert bucketed == (t0, 503.0)
     # the engine serves one client at a time
     app = create_app(Settings(db_pool_max_size=1), timescale_url)
-    with TestClient(app) as client:
+    with signed_in(app, timescale_url) as client:
         assert client.get("/health").json()["readings_storage"] == "timescaledb"
         series = client.get(
             "/devices/gauge-tr-magurele/readings",
