@@ -11,7 +11,6 @@ from shapely.geometry import Point, box
 
 from gis_layers.catalogue import set_public
 from gis_layers.importer import import_file
-from harness.credentials import signed_in
 from storage import migrations
 from storage.readings import Reading, ReadingWriter
 from twin.registry import sync_from_layers
@@ -129,13 +128,15 @@ def demo_db(pg_url: str, demo_files: Path) -> str:
 @pytest.fixture
 def service(demo_db: str, tmp_path: Path) -> Iterator[tuple[str, dict[str, dict]]]:
     """The demo town served by ``smartcity serve`` on loopback, logging each request to
-    ``tmp_path / "access.log"``; yields its URL and our collections documents by id."""
+    ``tmp_path / "access.log"``; yields its URL and the collections documents anyone may
+    read (the public layers), by id."""
+    from fastapi.testclient import TestClient
 
     from api.app import create_app
     from harness.live import served
     from settings import Settings
 
     with served(demo_db, access_log=tmp_path / "access.log") as url:
-        with signed_in(create_app(Settings(), demo_db), demo_db) as local:
+        with TestClient(create_app(Settings(), demo_db)) as local:  # anonymous, as GDAL
             ours = {c["id"]: c for c in local.get("/collections").json()["collections"]}
         yield url, ours

@@ -18,8 +18,9 @@ from fastapi.testclient import TestClient
 from owslib.ogcapi.features import Features
 
 from api.app import create_app
+from auth.principal import Role
 from gis_layers.importer import import_file
-from harness.credentials import signed_in
+from harness.credentials import api_key, signed_in
 from settings import Settings
 from storage import migrations
 from tests.gis_layers.conftest import parcels_gpkg  # noqa: F401  (fixture)
@@ -228,6 +229,25 @@ def test_gdal_oapif_driver_reads_every_collection(
     assert sorted(inside["cadastral_number"]) == sorted(
         parcels[parcels.intersects(shapely.box(*window))]["cadastral_number"]
     )
+
+
+def test_gdal_reads_internal_layers_with_an_api_key(
+    service: tuple[str, dict[str, dict]], demo_db: str
+) -> None:
+    """Anonymous GDAL sees the public layers only; given an API key as GDAL sends bearer
+    tokens (``GDAL_HTTP_AUTH=BEARER``, ``GDAL_HTTP_BEARER``), it reads the internal ones."""
+    url, public = service
+    source = f"OAPIF:{url}/"
+    assert "sensors" not in public
+    assert "sensors" not in {name for name, _ in pyogrio.list_layers(source)}
+    key = api_key(demo_db, Role.PLANNER)
+    pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": "BEARER", "GDAL_HTTP_BEARER": key})
+    try:
+        assert {"sensors", "assets"} <= {name for name, _ in pyogrio.list_layers(source)}
+        sensors = pyogrio.read_dataframe(source, layer="sensors", PAGE_SIZE="1000")
+    finally:
+        pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": None, "GDAL_HTTP_BEARER": None})
+    assert len(sensors) > 100 and sensors["device_id"].notna().all()
 
 
 def test_owslib_lists_and_reads_the_collections(service: tuple[str, dict[str, dict]]) -> None:
