@@ -4,7 +4,8 @@
   the town, the twin snapshot now, zone summaries; heavy: the snapshot at a past
   moment, a tile nobody asked for yet, a raster preview at a new width;
 - emergency staff: gauges, alerts, the flood at the current level, each with a
-  ``/river/stream`` open for the whole run; heavy: the flood at a level nobody asked;
+  ``/river/stream`` open for the whole run; heavy: the flood at a level none of the last
+  100 asked;
 - parking operators: ``/twin/assets?kind=parking_lot``.
 
 Each user waits 2-5 s between requests; one request in ten is heavy. Every request's
@@ -22,6 +23,7 @@ import math
 import os
 import random
 import time
+from collections import deque
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,7 +37,10 @@ EPSG_3844 = "http://www.opengis.net/def/crs/EPSG/0/3844"
 WEST, SOUTH, EAST, NORTH = 24.812, 43.717, 24.924, 43.786
 WARM_TILES = [(15, 18646 + dx, 11946 + dy) for dx in range(3) for dy in range(3)]
 _samples: list[tuple[float, str, float, str | None, bool]] = []
-_asked_levels: set[int] = set()
+_recent_levels: deque[int] = deque(maxlen=100)
+"""The flood levels asked last: a "new" level is none of these (the API keeps 16 answers
+and 32 extents, so each is computed anew; 300-900 cm has only 601 levels, fewer than a
+10-minute run asks)."""
 
 
 @events.request.add_listener
@@ -171,9 +176,9 @@ class Emergency(_Hub):
         """One look: gauges, alerts, the flood now; one in ten a new level."""
         if self.heavy():
             level = random.randint(300, 900)
-            while level in _asked_levels:
+            while level in _recent_levels:
                 level = random.randint(300, 900)
-            _asked_levels.add(level)
+            _recent_levels.append(level)
             self.get("/river/flood", "flood at a new level *", level_cm=level)
             return
         kind = random.choice(("gauges", "alerts", "flood"))
