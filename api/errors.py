@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import psycopg
 from fastapi import FastAPI, Request
@@ -13,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from alerts.errors import AlertError
+from auth.oidc import OidcError
 from gis_layers.errors import LayerError
 from river_monitor.town_flood import FloodUnavailable
 from storage.errors import StorageError
@@ -61,11 +63,13 @@ FAMILIES: tuple[type[Exception], ...] = (
     AlertError,
     FloodUnavailable,
     LayerError,
+    OidcError,
     StorageError,
 )
 """The base class of every error family. Each error declares its ``status_code`` and
 ``title``; its message is shown to the user below 500, and from 500 up only where the
-error says it is written for users (``public_message``): otherwise it goes to the log."""
+error says it is written for users (``public_message``): otherwise it goes to the log.
+An error may add response ``headers`` (``WWW-Authenticate``, ``Retry-After``)."""
 
 
 _HIDDEN = {503: "the database is unavailable"}
@@ -78,10 +82,16 @@ async def _declared(request: Request, exc: Exception) -> JSONResponse:
     if status >= 500 and not getattr(exc, "public_message", False):
         log.error("%s on %s: %s", type(exc).__name__, request.url.path, exc)
         return problem(status, title, _HIDDEN.get(status, "see the logs"), request.url.path)
-    return problem(status, title, str(exc), request.url.path)
+    return problem(status, title, str(exc), request.url.path, getattr(exc, "headers", None))
 
 
-def problem(status: int, title: str, detail: str, instance: str) -> JSONResponse:
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    instance: str,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
     """An RFC 9457 problem details response."""
     return JSONResponse(
         {
@@ -93,6 +103,7 @@ def problem(status: int, title: str, detail: str, instance: str) -> JSONResponse
         },
         status_code=status,
         media_type=PROBLEM,
+        headers=headers,
     )
 
 

@@ -59,12 +59,13 @@ def timescale_url() -> Iterator[str]:
 
     It serves one client at a time and holds one database: tests using it run alone.
     """
-    from tests.timescale_server import TimescaleUnavailable, timescale_server
+    from tests.node_server import NodeServerUnavailable
+    from tests.timescale_server import timescale_server
 
     with contextlib.ExitStack() as stack:
         try:
             yield stack.enter_context(timescale_server())
-        except TimescaleUnavailable as exc:
+        except NodeServerUnavailable as exc:
             if IN_CI:
                 pytest.fail(f"TimescaleDB engine required in CI: {exc}")
             pytest.skip(str(exc))
