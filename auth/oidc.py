@@ -18,8 +18,9 @@ What is checked, each refusal an :class:`InvalidToken` with a specific message:
   ``nbf`` and ``iat`` with :data:`LEEWAY_S` of clock skew; ``sub``, ``iat``, ``exp`` present.
 
 Keys come from the provider's discovery document (``{issuer}/.well-known/openid-configuration``
-→ ``jwks_uri``), fetched on first use and again after :data:`KEYS_MAX_AGE_S`, or when a token
-names a ``kid`` the cached set lacks: so a key rotation at the provider needs no restart. Such
+→ ``jwks_uri``), fetched on first use, again after :data:`KEYS_MAX_AGE_S` (behind the request
+that finds them old: the cached keys serve meanwhile), and when a token names a ``kid`` the
+cached set lacks: so a key rotation at the provider needs no restart. Such
 fetches are rate limited (:data:`REFETCH_INTERVAL_S`): a flood of tokens with invented ``kid``
 values costs the provider at most one request per interval. A provider that cannot be reached
 gives :class:`ProviderUnavailable` (503) for tokens whose key is not cached; keys fetched before
@@ -39,7 +40,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -240,18 +240,11 @@ def _claim(claims: dict[str, Any], path: str) -> Any:
 class _ProviderKeys:
     """The provider's signing keys: discovered, cached, refetched at a limited rate."""
 
-    def __init__(
-        self,
-        issuer: str,
-        refetch_interval_s: float,
-        max_age_s: float,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, issuer: str, refetch_interval_s: float, max_age_s: float) -> None:
         self._issuer = issuer
         self._discovery_url = issuer.rstrip("/") + "/.well-known/openid-configuration"
         self._interval = refetch_interval_s
         self._max_age = max_age_s
-        self._clock = clock
         self._jwks_uri: str | None = None
         self._jwks: dict[str, dict[str, Any]] = {}
         self._keys: dict[tuple[str, str], Any] = {}
@@ -259,15 +252,18 @@ class _ProviderKeys:
         self._attempted_at: float | None = None
         self._failed = False
         self._lock = asyncio.Lock()
+        self._refresh: asyncio.Task[None] | None = None
 
     async def key(self, kid: str, alg: str) -> Any:
         """The public key ``kid`` names, for ``alg``. InvalidToken if the provider does not
         publish it or it does not fit ``alg``; ProviderUnavailable if it cannot be fetched."""
-        if kid not in self._jwks or self._stale():
+        if kid not in self._jwks:
             async with self._lock:
-                # Tasks waiting here with the same kid find it fetched by the first one.
-                if kid not in self._jwks or self._stale():
+                if kid not in self._jwks:  # else fetched meanwhile by a task we waited for
                     await self._update()
+        elif self._stale() and (self._refresh is None or self._refresh.done()):
+            # The cached key serves now; fresh keys are fetched behind this request.
+            self._refresh = asyncio.create_task(self._update_locked())
         jwk = self._jwks.get(kid)
         if jwk is None:
             if self._failed:
@@ -280,12 +276,16 @@ class _ProviderKeys:
         return self._keys[kid, alg]
 
     def _stale(self) -> bool:
-        return self._fetched_at is None or self._clock() - self._fetched_at > self._max_age
+        return self._fetched_at is None or time.monotonic() - self._fetched_at > self._max_age
+
+    async def _update_locked(self) -> None:
+        async with self._lock:
+            await self._update()
 
     async def _update(self) -> None:
         """Fetch the keys, unless a fetch was tried less than the interval ago. A failure
         keeps the keys fetched before."""
-        now = self._clock()
+        now = time.monotonic()
         if self._attempted_at is not None and now - self._attempted_at < self._interval:
             return
         self._attempted_at = now
