@@ -27,6 +27,7 @@ from api.routes import (
 )
 from auth.authenticator import Authenticator
 from auth.directory import HeldDirectory
+from auth.oidc import verifier_from
 from auth.tokens import TokenIssuer, signing_key
 from demo_town.river import river_config
 from river_monitor.config import DOMAIN as RIVER
@@ -77,6 +78,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     app.state.river = river_config(settings.river_config)
     app.state.flood = TownFlood(app.state.river)
     app.state.recent_zones = Refreshed(twin.ZONES_FRESH_S)
+    provider = verifier_from(settings)  # the city's OpenID provider, if configured
     app.state.authenticator = Authenticator(
         HeldDirectory(pool),
         TokenIssuer(
@@ -84,6 +86,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
             settings.public_url or ISSUER,
             settings.token_ttl_s,
         ),
+        None if provider is None else provider.verify,
     )
     if settings.public_url:
         app.add_middleware(PublicUrl, public_url=settings.public_url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
 import psycopg
@@ -15,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from alerts.errors import AlertError
 from auth.errors import AccountError, AuthError
+from auth.oidc import OidcError
 from gis_layers.errors import LayerError
 from river_monitor.town_flood import FloodUnavailable
 from storage.errors import StorageError
@@ -65,11 +67,13 @@ FAMILIES: tuple[type[Exception], ...] = (
     AlertError,
     FloodUnavailable,
     LayerError,
+    OidcError,
     StorageError,
 )
 """The base class of every error family. Each error declares its ``status_code`` and
 ``title``; its message is shown to the user below 500, and from 500 up only where the
-error says it is written for users (``public_message``): otherwise it goes to the log."""
+error says it is written for users (``public_message``): otherwise it goes to the log.
+An error may add response ``headers`` (``WWW-Authenticate``, ``Retry-After``)."""
 
 
 _HIDDEN = {503: "the database is unavailable"}
@@ -81,7 +85,7 @@ async def _declared(request: Request, exc: Exception) -> Response:
     A browser opening a page without being signed in is sent to the login page instead."""
     status: int = getattr(exc, "status_code", 500)
     title: str = getattr(exc, "title", "Internal error")
-    headers: dict[str, str] | None = getattr(exc, "headers", None)
+    headers: Mapping[str, str] | None = getattr(exc, "headers", None)
     if status == 401 and _navigating(request):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/auth/login?{urlencode({'next': target})}", status_code=303)
@@ -97,7 +101,11 @@ def _navigating(request: Request) -> bool:
 
 
 def problem(
-    status: int, title: str, detail: str, instance: str, headers: dict[str, str] | None = None
+    status: int,
+    title: str,
+    detail: str,
+    instance: str,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     """An RFC 9457 problem details response."""
     return JSONResponse(

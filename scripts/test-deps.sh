@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Non-Python test dependencies: the TimescaleDB engine (npm), PostGIS for the system
-# PostgreSQL (vector tiles by ST_AsMVT), headless Chromium and QGIS (Debian; QGIS's own
-# OGC API - Features provider is tested as planners use it).
+# Non-Python test dependencies: the TimescaleDB engine and the OpenID provider (npm), PostGIS
+# for the system PostgreSQL (vector tiles by ST_AsMVT), headless Chromium and QGIS (Debian;
+# QGIS's own OGC API - Features provider is tested as planners use it).
 # Installed when missing and when we may; otherwise the tests that need them say why they skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if command -v npm >/dev/null && [ ! -d tests/timescale/node_modules ]; then
   npm ci --prefix tests/timescale --no-audit --no-fund --loglevel=error || echo "npm ci failed: TimescaleDB tests will skip" >&2
+fi
+
+if command -v npm >/dev/null && [ ! -d tests/oidc/node_modules ]; then
+  npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error || echo "npm ci failed: OpenID provider tests will skip" >&2
 fi
 
 if [ -d /usr/share/postgresql/15 ] && [ ! -f /usr/share/postgresql/15/extension/postgis.control ]; then

@@ -11,23 +11,27 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from tests import backends
+from tests.node_server import NodeServerUnavailable
+from tests.oidc_provider import OidcTestProvider
 
 IN_CI = os.environ.get("CI") == "true"
+T = TypeVar("T")
 
 # fixtures of a live ingestion worker (settings, worker) for end-to-end tests
 pytest_plugins = ["tests.live_ingest"]
 
 
 def _enter(
-    stack: contextlib.ExitStack, factory: Callable[[], contextlib.AbstractContextManager[str]]
-) -> str:
+    stack: contextlib.ExitStack, factory: Callable[[], contextlib.AbstractContextManager[T]]
+) -> T:
     try:
         return stack.enter_context(factory())
-    except backends.BackendMissing as exc:
+    except (backends.BackendMissing, NodeServerUnavailable) as exc:
         if IN_CI:
             pytest.fail(f"backend required in CI: {exc}")
         pytest.skip(str(exc))
@@ -59,15 +63,17 @@ def timescale_url() -> Iterator[str]:
 
     It serves one client at a time and holds one database: tests using it run alone.
     """
-    from tests.timescale_server import TimescaleUnavailable, timescale_server
+    from tests.timescale_server import timescale_server
 
     with contextlib.ExitStack() as stack:
-        try:
-            yield stack.enter_context(timescale_server())
-        except TimescaleUnavailable as exc:
-            if IN_CI:
-                pytest.fail(f"TimescaleDB engine required in CI: {exc}")
-            pytest.skip(str(exc))
+        yield _enter(stack, timescale_server)
+
+
+@pytest.fixture(scope="module")
+def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcTestProvider]:
+    """A real OpenID Connect provider (panva's oidc-provider on Node.js), one per module."""
+    with contextlib.ExitStack() as stack:
+        yield _enter(stack, lambda: OidcTestProvider(tmp_path_factory.mktemp("oidc")))
 
 
 @pytest.fixture(scope="session", params=["mosquitto", "embedded"])

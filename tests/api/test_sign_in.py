@@ -21,6 +21,8 @@ from auth.principal import Role
 from harness.credentials import account, api_key
 from settings import Settings
 from storage import migrations
+from tests.oidc_provider import HUB as OIDC_AUDIENCE
+from tests.oidc_provider import OTHER_API, OidcTestProvider
 
 pytestmark = pytest.mark.integration
 
@@ -229,3 +231,35 @@ def test_the_cli_makes_accounts_and_keys_that_the_api_accepts(
     assert cli("api-keys", "revoke", key_id).returncode == 0
     time.sleep(directory.FRESH_S + 0.1)
     assert client.get("/devices", headers={"X-API-Key": key}).status_code == 401
+
+
+def test_the_city_providers_tokens_open_what_their_roles_allow(
+    pg_url: str, tmp_path: Path, oidc_provider: OidcTestProvider
+) -> None:
+    with psycopg.connect(pg_url) as conn:
+        migrations.upgrade(conn)
+    settings = Settings(
+        data_dir=tmp_path, oidc_issuer=oidc_provider.issuer, oidc_audience=OIDC_AUDIENCE
+    )
+    with TestClient(create_app(settings, pg_url)) as client:
+        duty = {"Authorization": f"Bearer {oidc_provider.token('flood-desk')}"}
+        planner = {"Authorization": f"Bearer {oidc_provider.token('planning-office')}"}
+        me = client.get("/auth/me", headers=duty).json()
+        assert me["method"] == "oidc" and me["roles"] == ["emergency", "viewer"]
+        assert client.post("/river/alerts/1/ack", json={}, headers=duty).status_code == 404
+        assert client.post("/river/alerts/1/ack", json={}, headers=planner).status_code == 403
+        assert client.get("/devices", headers=planner).status_code == 200
+        other = {"Authorization": f"Bearer {oidc_provider.token('flood-desk', OTHER_API)}"}
+        refused = client.get("/devices", headers=other)
+        assert refused.status_code == 401 and "invalid_token" in refused.headers["www-authenticate"]
+        # the hub's own accounts keep working beside the provider
+        name, password = account(pg_url, Role.VIEWER)
+        assert (
+            client.get(
+                "/devices",
+                headers={
+                    "Authorization": f"Bearer {_token(client, name, password)['access_token']}"
+                },
+            ).status_code
+            == 200
+        )
