@@ -203,10 +203,14 @@ async def snapshot(
     return _json({"at": (at or now).isoformat(), "assets": [compact(a) for a in found]})
 
 
-ZONES_FRESH_S = 10.0
-"""How old the default summaries (the last 24 hours) may get before they are remade:
-aggregating a day of every sensor's readings takes PostgreSQL a second or more, and
-dashboards ask often."""
+ZONES_FRESH_S = 60.0
+"""How old the default summaries (the last 24 hours) may get before they are remade.
+Aggregating a day of every sensor's readings costs PostgreSQL more as the day fills: at
+5,000 readings/s (the load benchmark) a day holds 432 million; with 19 million, the
+aggregate took 4.1 s with two parallel workers, once per period and per API process,
+which is what remaking it every 10 s cost the light routes' latency as the benchmark's
+day filled. A day's means move little in a minute. (Rollups, issue 14, will make this
+cheap.)"""
 
 
 @router.get("/twin/zones", responses={200: {"content": {_JSON: {}}}})
@@ -217,8 +221,8 @@ async def zone_summaries(
 ) -> Response:
     """Per urbanism zone (every zone, with zeros where it has no assets): assets by kind,
     sensors, parking capacity and mean occupancy, and air quality over ``[start, end)``
-    (by default the last 24 hours, as of the last few seconds: the default summaries are
-    remade in the background every ``ZONES_FRESH_S``); ``outside_zones`` summarises the
+    (by default the last 24 hours, as of at most a minute ago: the default summaries are
+    remade in the background once ``ZONES_FRESH_S`` old); ``outside_zones`` summarises the
     assets in no zone."""
     if start is not None or end is not None:
         body = await _zones(request, start, end)
