@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from alerts.model import events_channel
-from api import compression, cpu, errors
+from api import audit_trail, compression, cpu, errors
 from api.refreshed import Refreshed
 from api.routes import (
+    audit,
     collections,
     devices,
     health,
@@ -70,6 +71,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     app.state.recent_zones = Refreshed(twin.ZONES_FRESH_S)
     compression.install(app)  # before errors' middleware, which streams every answer
     errors.install(app)
+    audit_trail.install(app)  # last: it records the status the client is sent
     for module in (
         landing,
         health,
@@ -82,6 +84,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         twin,
         river,
         town_map,
+        audit,
     ):
         app.include_router(module.router)
     return app
