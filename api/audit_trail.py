@@ -19,6 +19,7 @@ paths would fill the log.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from urllib.parse import parse_qsl
 
 import anyio
@@ -54,25 +55,47 @@ def _peer(scope: Scope) -> str | None:
     return client[0] if client else None
 
 
-def body_summary(content_type: str, body: bytes, size: int) -> str:
-    """The names of a body's fields (JSON object or form), or what the body is."""
-    if size == 0:
+def _fields(names: Iterable[str]) -> str:
+    found = sorted(set(names))
+    return "fields: " + ", ".join(found) if found else "no fields"
+
+
+def body_summary(content_type: str, body: bytes, complete: bool) -> str:
+    """The names of a body's fields (a JSON object or a form), or what the body is;
+    ``complete`` is false when only its first :data:`SUMMARY_BODY_BYTES` were read."""
+    if not body:
         return ""
-    media = content_type.split(";")[0].strip().lower()
-    if size > len(body):
-        return f"{media or 'body'} of {size} bytes"
+    media = content_type.split(";")[0].strip().lower() or "body"
+    if not complete:
+        return f"{media} of more than {SUMMARY_BODY_BYTES} bytes"
     if media == "application/json" or media.endswith("+json"):
         try:
             document = orjson.loads(body)
         except orjson.JSONDecodeError:
-            return f"malformed JSON of {size} bytes"
+            return f"malformed JSON of {len(body)} bytes"
         if isinstance(document, dict):
-            return "fields: " + ", ".join(sorted(document))
-        return f"JSON {type(document).__name__} of {size} bytes"
+            return _fields(document)
+        return f"JSON {type(document).__name__} of {len(body)} bytes"
     if media == "application/x-www-form-urlencoded":
-        names = sorted({k for k, _ in parse_qsl(body.decode("latin-1"), keep_blank_values=True)})
-        return "fields: " + ", ".join(names)
-    return f"{media or 'body'} of {size} bytes"
+        return _fields(k for k, _ in parse_qsl(body.decode("latin-1"), keep_blank_values=True))
+    return f"{media} of {len(body)} bytes"
+
+
+async def _read_ahead(receive: Receive) -> tuple[list[Message], bytes, bool]:
+    """The request's first messages, up to :data:`SUMMARY_BODY_BYTES` of body, read
+    before the route (which may never read the body itself); their body, and whether
+    that is all of it."""
+    messages: list[Message] = []
+    body = bytearray()
+    more = True
+    while more and len(body) < SUMMARY_BODY_BYTES:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":  # the client went away
+            break
+        body.extend(message.get("body", b""))
+        more = message.get("more_body", False)
+    return messages, bytes(body[:SUMMARY_BODY_BYTES]), not more and len(body) <= SUMMARY_BODY_BYTES
 
 
 def write_entry(scope: Scope, route: str, outcome: int, summary: str) -> Entry:
@@ -109,23 +132,16 @@ class AuditTrail:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass the request on, keeping the start of its body and its status; record
-        it when the route is done."""
+        """Pass the request on, having read the start of its body, keeping its status;
+        record it when the route is done."""
         if scope["type"] != "http" or scope["method"] not in WRITES:
             await self.app(scope, receive, send)
             return
-        kept = bytearray()
-        size = 0
+        ahead, body, complete = await _read_ahead(receive)
         status = 500  # unless the route answers
 
-        async def receiving() -> Message:
-            nonlocal size
-            message = await receive()
-            if message["type"] == "http.request":
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                kept.extend(chunk[: SUMMARY_BODY_BYTES - len(kept)])
-            return message
+        async def replaying() -> Message:
+            return ahead.pop(0) if ahead else await receive()
 
         async def sending(message: Message) -> None:
             nonlocal status
@@ -134,13 +150,12 @@ class AuditTrail:
             await send(message)
 
         try:
-            await self.app(scope, receiving, sending)
+            await self.app(scope, replaying, sending)
         finally:
             route = _route(scope)
             if route is not None and not scope.get("state", {}).get(_RECORDED):
-                summary = body_summary(
-                    Headers(scope=scope).get("content-type", ""), bytes(kept), size
-                )
+                media = Headers(scope=scope).get("content-type", "")
+                summary = body_summary(media, body, complete)
                 entry = write_entry(scope, route, status, summary)
                 with anyio.CancelScope(shield=True):  # recorded even if the client left
                     await _append(scope["app"].state.pool, entry)

@@ -167,7 +167,7 @@ def _destination(backup_path: str, data_dir: Path) -> Path:
     return data_dir / backup_path
 
 
-def _refuse_non_empty(conn: psycopg.Connection) -> None:
+def refuse_non_empty(conn: psycopg.Connection) -> None:
     """Refuse a database holding any table, view or sequence of its own (an extension's
     objects, PostGIS's ``spatial_ref_sys`` say, do not count)."""
     found = conn.execute(
@@ -229,7 +229,7 @@ def restore(path: Path, hub: Hub, tools_dir: Path | None = None) -> Restored:
         )
     timescale = "timescaledb" in made.database.extensions
     with psycopg.connect(hub.database_url, autocommit=True) as conn:
-        _refuse_non_empty(conn)
+        refuse_non_empty(conn)
         _refuse_missing_extensions(conn, made.database.extensions)
         least = max(conn.info.server_version // 10000, made.database.dump_tool_major)
         tool = pg_tools.find(least, tools_dir)

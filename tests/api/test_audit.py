@@ -32,6 +32,7 @@ from storage import migrations
 from tests.river_alerts import raise_alert
 
 ACK = "/river/alerts/{alert_id}/ack"
+JSON = {"Content-Type": "application/json"}
 
 
 def _rows(url: str) -> list[dict[str, Any]]:
@@ -61,8 +62,8 @@ def client(migrated: str) -> Iterator[TestClient]:
     app = create_app(Settings(), migrated)
     ana = Principal.of("ana", ["viewer", "emergency", "offline_access"], "token", "hub-web")
 
-    async def thing(thing_id: str) -> dict[str, str]:
-        return {"id": thing_id}
+    async def thing(thing_id: str, request: Request) -> dict[str, int]:
+        return {"received": len(await request.body())}
 
     async def broken(thing_id: str) -> None:
         raise RuntimeError("a bug")
@@ -93,7 +94,7 @@ def test_each_write_is_recorded_with_route_target_outcome_and_field_names(
     assert client.post(f"/river/alerts/{alert_id}/ack", json={"by": "ISU"}).status_code == 409
     assert client.post(f"/river/alerts/{alert_id}/ack", json={}).status_code == 400
     assert client.post("/river/alerts/999999/ack", json={"by": "x"}).status_code == 404
-    assert client.post("/river/alerts/1/ack", content=b"{not json").status_code == 400
+    assert client.post("/river/alerts/1/ack", content=b"{not json", headers=JSON).status_code == 400
     # reads and requests no route answers are not writes of the hub's
     assert client.get(f"/river/alerts/{alert_id}").is_success
     assert client.post("/nowhere", json={"a": 1}).status_code == 404
@@ -104,7 +105,7 @@ def test_each_write_is_recorded_with_route_target_outcome_and_field_names(
     ] == [
         ("POST", ACK, {"alert_id": str(alert_id)}, 200, "fields: by, note"),
         ("POST", ACK, {"alert_id": str(alert_id)}, 409, "fields: by"),
-        ("POST", ACK, {"alert_id": str(alert_id)}, 400, "fields: "),
+        ("POST", ACK, {"alert_id": str(alert_id)}, 400, "no fields"),
         ("POST", ACK, {"alert_id": "999999"}, 404, "fields: by"),
         ("POST", ACK, {"alert_id": "1"}, 400, "malformed JSON of 9 bytes"),
     ]
@@ -122,7 +123,8 @@ def test_each_write_is_recorded_with_route_target_outcome_and_field_names(
 
 
 def test_the_signed_in_caller_is_recorded(migrated: str, client: TestClient) -> None:
-    assert client.put("/things/lamp-7", data={"state": "on", "level": "3"}).is_success
+    answer = client.put("/things/lamp-7", data={"state": "on", "level": "3"})
+    assert answer.json() == {"received": len("state=on&level=3")}
     (row,) = _rows(migrated)
     assert (row["subject"], row["roles"], row["auth_method"], row["client"]) == (
         "ana",
@@ -135,6 +137,17 @@ def test_the_signed_in_caller_is_recorded(migrated: str, client: TestClient) -> 
         {"thing_id": "lamp-7"},
         "fields: level, state",
     )
+
+
+def test_a_large_body_reaches_the_route_whole_and_is_named_by_its_size(
+    migrated: str, client: TestClient
+) -> None:
+    body = json.dumps({"values": list(range(30_000))}).encode()
+    assert len(body) > audit_trail.SUMMARY_BODY_BYTES
+    answer = client.put("/things/lamp-7", content=body, headers=JSON)
+    assert answer.json() == {"received": len(body)}
+    (row,) = _rows(migrated)
+    assert row["summary"] == "application/json of more than 65536 bytes"
 
 
 def test_a_write_that_fails_is_recorded_with_500(migrated: str, client: TestClient) -> None:
