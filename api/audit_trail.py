@@ -7,10 +7,12 @@ and its dependencies have given their connection back, so a write never holds tw
 the pool's connections: who (``request.state.principal``, which sign-in sets; anonymous
 when absent), the route's template and path parameters, the status answered, the names
 of the body's fields (never their values: a password, a note about someone), and the
-address of the direct peer (proxy headers are sign-in's concern). A request answered by
-an exception is recorded with 500; one cancelled (the client went away) is still
-recorded, with what it had answered. A row that cannot be written (the database is
-down) is logged in full instead: the write itself is already done.
+address of the direct peer (proxy headers are sign-in's concern). The body's first
+:data:`SUMMARY_BODY_BYTES` are read before the route runs, since a route may never read
+the body itself, and handed to it as they came. A request answered by an exception is
+recorded with 500; one cancelled (the client went away) is still recorded, with what it
+had answered. A row that cannot be written (the database is down) is logged in full
+instead: the write itself is already done.
 
 Requests no route matched (404) are not recorded: they changed nothing, and a scanner's
 paths would fill the log.
@@ -60,7 +62,7 @@ def _fields(names: Iterable[str]) -> str:
     return "fields: " + ", ".join(found) if found else "no fields"
 
 
-def body_summary(content_type: str, body: bytes, complete: bool) -> str:
+def _body_summary(content_type: str, body: bytes, complete: bool) -> str:
     """The names of a body's fields (a JSON object or a form), or what the body is;
     ``complete`` is false when only its first :data:`SUMMARY_BODY_BYTES` were read."""
     if not body:
@@ -98,7 +100,7 @@ async def _read_ahead(receive: Receive) -> tuple[list[Message], bytes, bool]:
     return messages, bytes(body[:SUMMARY_BODY_BYTES]), not more and len(body) <= SUMMARY_BODY_BYTES
 
 
-def write_entry(scope: Scope, route: str, outcome: int, summary: str) -> Entry:
+def _write_entry(scope: Scope, route: str, outcome: int, summary: str) -> Entry:
     """The entry of a write answered with ``outcome``, by the request's principal."""
     principal = scope.get("state", {}).get("principal")
     signed_in = principal if isinstance(principal, Principal) else None
@@ -154,9 +156,9 @@ class AuditTrail:
         finally:
             route = _route(scope)
             if route is not None and not scope.get("state", {}).get(_RECORDED):
-                media = Headers(scope=scope).get("content-type", "")
-                summary = body_summary(media, body, complete)
-                entry = write_entry(scope, route, status, summary)
+                content_type = Headers(scope=scope).get("content-type", "")
+                summary = _body_summary(content_type, body, complete)
+                entry = _write_entry(scope, route, status, summary)
                 with anyio.CancelScope(shield=True):  # recorded even if the client left
                     await _append(scope["app"].state.pool, entry)
 
