@@ -8,10 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from alerts.model import events_channel
-from api import compression, cpu, errors, security
+from api import audit_trail, compression, cpu, errors, security
 from api.public_url import PublicUrl
 from api.refreshed import Refreshed
 from api.routes import (
+    audit,
     collections,
     devices,
     health,
@@ -92,6 +93,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         app.add_middleware(PublicUrl, public_url=settings.public_url)
     compression.install(app)  # before errors' middleware, which streams every answer
     errors.install(app)
+    audit_trail.install(app)  # last: it records the status the client is sent
     for module in (
         sign_in,
         landing,
@@ -105,6 +107,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         twin,
         river,
         town_map,
+        audit,
     ):
         app.include_router(module.router)
     security.check_routes(app)

@@ -108,6 +108,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/map/deckgl.js"): PUBLIC,
     ("GET", "/map/mvt-worker.js"): PUBLIC,
     ("GET", "/map/deck.json"): SIGNED_IN,
+    # the audit log
+    ("GET", "/audit"): roles(Role.ADMIN),
 }
 
 

@@ -553,3 +553,86 @@ def layers_publish(
     with _migrated_database(_settings()) as conn, _user_errors(LayerError):
         set_public(conn, layer_id, not private)
     typer.echo(f"layer {layer_id!r} is {'internal' if private else 'public'}")
+audit_app = typer.Typer(help="The audit log of writes and refused sign-ins.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk the audit log's hash chain; exit 1 at the first row altered, inserted or
+    removed, naming it. Keep the head it prints: rows removed at the end show only
+    against an older head."""
+    from audit.errors import AuditLogMissing
+    from audit.store import verify
+    from hub.services import database_url
+    from storage.database import connect
+
+    _setup_logging()
+    with database_url(_settings()) as url, connect(url) as conn, _user_errors(AuditLogMissing):
+        verdict = verify(conn)
+    if verdict.broken is not None:
+        typer.echo(f"audit log broken at row {verdict.broken.audit_id}: {verdict.broken.problem}")
+        raise typer.Exit(1)
+    head = f"head: row {verdict.head[0]}, {verdict.head[1]}" if verdict.head else "empty"
+    typer.echo(f"audit log intact: {verdict.rows} rows; {head}")
+
+
+@app.command("backup")
+def backup(
+    path: Annotated[Path, typer.Argument(help="a new (or empty) folder for the backup")],
+) -> None:
+    """Back up the running hub: its database (pg_dump's custom format, from one
+    snapshot), its data directory's files, the rasters and river configuration it
+    points to, and a manifest with every file's checksum (docs/backup.md)."""
+    from backup.archive import Hub, create
+    from backup.errors import BackupError
+    from hub.services import database_url
+
+    _setup_logging()
+    settings = _settings()
+    with database_url(settings) as url, _user_errors(BackupError):
+        made = create(Hub(url, settings.data_dir, settings.river_config), path, settings.pg_bin_dir)
+    size = sum(f.size for f in made.files)
+    typer.echo(
+        f"backed up to {path}: database of {made.database.size_bytes / 1e6:.1f} MB"
+        f" (schema {made.database.migrations[-1].version}), {len(made.files)} files,"
+        f" {size / 1e6:.1f} MB in all"
+    )
+    for raster_id, carried in made.rasters.items():
+        if carried.stored is None:
+            typer.echo(f"warning: raster {raster_id}'s file {carried.original} is gone", err=True)
+
+
+@app.command("restore")
+def restore(
+    path: Annotated[Path, typer.Argument(help="a folder written by `smartcity backup`")],
+) -> None:
+    """Bring a backup up in an empty database and data directory: refused, with the
+    reason, if the backup does not match its manifest or the target is not empty."""
+    from audit.store import verify
+    from backup.archive import Hub
+    from backup.archive import restore as restore_backup
+    from backup.errors import BackupError
+    from hub.services import database_url
+    from storage.database import connect
+
+    _setup_logging()
+    settings = _settings()
+    with database_url(settings) as url:
+        with _user_errors(BackupError):
+            done = restore_backup(path, Hub(url, settings.data_dir), settings.pg_bin_dir)
+        with connect(url) as conn:
+            verdict = verify(conn)
+    typer.echo(
+        f"restored the backup of {done.manifest.created_at.isoformat()} into"
+        f" {settings.data_dir}: {done.files} files, {len(done.rasters)} rasters"
+    )
+    if done.river_config is not None:
+        typer.echo(f"river configuration: set SMARTCITY_RIVER_CONFIG={done.river_config}")
+    if verdict.broken is not None:
+        typer.echo(
+            f"warning: audit log broken at row {verdict.broken.audit_id}: {verdict.broken.problem}",
+            err=True,
+        )
+    else:
+        typer.echo(f"audit log intact: {verdict.rows} rows")

@@ -2,15 +2,16 @@
 
 Every package may import it; it imports none of ours. One class per concern —
 :class:`DatabaseSettings`, :class:`BrokerSettings`, :class:`IngestSettings`,
-:class:`RiverSettings`, :class:`AuthSettings`, :class:`ApiSettings` — each taken by the
-code it configures, and :class:`Settings`, all of them composed, built by the CLI. Unset
-server URLs mean "use the embedded default": an embedded PostgreSQL in the data
-directory and an embedded MQTT broker on a free loopback port. Construct settings
-explicitly, never at import time.
+:class:`RiverSettings`, :class:`AuthSettings`, :class:`ApiSettings`,
+:class:`BackupSettings` — each taken by the code it configures, and :class:`Settings`,
+all of them composed, built by the CLI. Unset server URLs mean "use the embedded
+default": an embedded PostgreSQL in the data directory and an embedded MQTT broker on a
+free loopback port. Construct settings explicitly, never at import time.
 """
 
 from settings.api import ApiSettings
 from settings.auth import AuthSettings
+from settings.backup import BackupSettings
 from settings.base import DataSettings
 from settings.broker import BrokerAddress, BrokerSettings
 from settings.database import DatabaseSettings
@@ -21,6 +22,7 @@ from settings.river import RiverSettings
 __all__ = [
     "ApiSettings",
     "AuthSettings",
+    "BackupSettings",
     "BrokerAddress",
     "BrokerSettings",
     "DataSettings",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from settings.api import ApiSettings
+from settings.backup import BackupSettings
 from settings.ingest import IngestSettings
 
 
-class Settings(ApiSettings, IngestSettings):
+class Settings(ApiSettings, IngestSettings, BackupSettings):
     """Configuration of every hub process; construct it explicitly, never at import time."""
 
     seed: int = 42

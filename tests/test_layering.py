@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOMAIN = ["alerts", "auth", "carbon", "gis_layers", "ingest_mqtt", "parking", "river_monitor"]
-DOMAIN += ["simulator", "storage", "twin"]
+DOMAIN = ["alerts", "audit", "auth", "backup", "carbon", "gis_layers", "ingest_mqtt"]
+DOMAIN += ["parking", "river_monitor", "simulator", "storage", "twin"]
 MQTT_CLIENTS = {"paho", "gmqtt"}
 
 

@@ -18,6 +18,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from api.audit_trail import refused_sign_in
 from api.security import SESSION_COOKIE, principal
 from auth.authenticator import Authenticator
 from auth.errors import AuthError, InvalidCredentials
@@ -44,6 +45,7 @@ async def token(
     try:
         access = await authenticator.sign_in(username, password)
     except InvalidCredentials as exc:
+        await refused_sign_in(request, username, str(exc), outcome=400)
         return JSONResponse(
             {"error": "invalid_grant", "error_description": str(exc)},
             status_code=400,
@@ -103,7 +105,8 @@ async def login(
     """Sign in from the login page: a session cookie and back to the page asked for."""
     try:
         access = await _authenticator(request).sign_in(username, password)
-    except InvalidCredentials:
+    except InvalidCredentials as exc:
+        await refused_sign_in(request, username, str(exc))
         return _page(_local(next), "Unknown account or wrong password.", status=401)
     answer = RedirectResponse(_local(next), status_code=303)
     answer.set_cookie(

@@ -10,7 +10,6 @@ page and its ``/river/stream``).
 
 from __future__ import annotations
 
-import asyncio
 import http.client
 import json
 import time
@@ -22,17 +21,14 @@ from urllib.parse import urlsplit
 import psutil
 import psycopg
 import pytest
-from psycopg import AsyncConnection
 
-from alerts import store
 from auth.principal import Role
 from demo_town.river import DEMO
 from harness.credentials import key_headers
 from harness.live import served
-from river_monitor.alerting import condition
-from river_monitor.conditions import Change
 from storage import migrations
 from storage.readings import Reading, ReadingWriter
+from tests.river_alerts import raise_alert
 
 pytestmark = pytest.mark.integration
 
@@ -133,19 +129,6 @@ def test_a_committed_reading_reaches_twin_viewers_of_every_process(small_town: s
             connection.close()
 
 
-def _raise_alert(url: str) -> int:
-    async def run() -> int:
-        async with await AsyncConnection.connect(url, autocommit=True) as conn:
-            now = datetime.now(UTC)
-            async with conn.transaction():
-                change = Change(GAUGE.device_id, "level", 2, now, 590.0)
-                await store.apply(conn, DEMO.alert_source, condition(GAUGE, change), now)
-            (alert,) = await store.listing(conn, DEMO.alert_source, which="open")
-            return int(alert["alert_id"])
-
-    return asyncio.run(run())
-
-
 def test_an_alert_acknowledged_through_one_process_is_seen_through_the_other(
     small_town: str,
 ) -> None:
@@ -154,7 +137,7 @@ def test_an_alert_acknowledged_through_one_process_is_seen_through_the_other(
         served(small_town, workers=WORKERS) as url,
         _per_worker(url, "/river/stream", duty) as streams,
     ):
-        alert_id = _raise_alert(small_town)
+        alert_id = raise_alert(small_town)
         for response in streams.values():
             assert [e["action"] for e in _events(response, "alert", 30)] == ["raised"]
         first, second = streams
