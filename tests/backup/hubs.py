@@ -11,14 +11,15 @@ import geopandas as gpd
 import numpy as np
 import psycopg
 import rasterio
-from fastapi.testclient import TestClient
 from psycopg.rows import dict_row
 from rasterio.transform import from_origin
 from shapely.geometry import box
 
 from api.app import create_app
+from auth.principal import Role
 from gis_layers.importer import import_file
 from gis_layers.rasters import register
+from harness.credentials import signed_in
 from settings import Settings
 from storage import migrations
 from tests.river_alerts import raise_alert
@@ -64,12 +65,11 @@ def furnish(url: str, data_dir: Path, outside: Path) -> None:
         register(conn, outside / "drone" / "ortho.tif", name="ortho")
         conn.commit()
     alert_id = raise_alert(url)
-    with TestClient(create_app(Settings(), url)) as client:
-        ack = client.post(f"/river/alerts/{alert_id}/ack", json={"by": "ISU", "note": "ok"})
+    # the hub's signing key is made in data_dir/auth/ as the API starts
+    with signed_in(create_app(Settings(data_dir=data_dir), url), url, Role.EMERGENCY) as client:
+        ack = client.post(f"/river/alerts/{alert_id}/ack", json={"note": "ok"})
         assert ack.status_code == 200, ack.text
-        assert client.post(f"/river/alerts/{alert_id}/ack", json={"by": "x"}).status_code == 409
-    (data_dir / "auth").mkdir(parents=True, exist_ok=True)
-    (data_dir / "auth" / "signing-key.jwk").write_text('{"kty": "OKP", "d": "..."}')
+        assert client.post(f"/river/alerts/{alert_id}/ack", json={}).status_code == 409
     (data_dir / "spool" / "ingest").mkdir(parents=True, exist_ok=True)
     (data_dir / "spool" / "ingest" / "000001.batch").write_bytes(b"in flight")
     (outside / "config").mkdir(parents=True, exist_ok=True)

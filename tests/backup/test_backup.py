@@ -20,6 +20,7 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
+from auth.tokens import KEY_FILE
 from hub.cli import app
 from ingest_mqtt.worker import IngestWorker
 from settings import Settings
@@ -120,7 +121,8 @@ def test_a_hub_backed_up_while_ingesting_is_restored_whole(
     copied = restored_dir / "external" / "config" / "river.toml"
     assert f"SMARTCITY_RIVER_CONFIG={copied.resolve()}" in done.output
     assert copied.read_text() == river_config.read_text()
-    assert (restored_dir / "auth" / "signing-key.jwk").read_text().startswith('{"kty"')
+    key = Path("auth") / KEY_FILE  # the hub's token signing key: sessions survive
+    assert (restored_dir / key).read_bytes() == (data_dir / key).read_bytes()
     assert not (restored_dir / "spool").exists()  # in flight, the worker's own
 
 
