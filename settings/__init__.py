@@ -1,18 +1,18 @@
 """Configuration, read from ``SMARTCITY_*`` environment variables: the bottom floor.
 
 Every package may import it; it imports none of ours. One class per concern —
-:class:`DatabaseSettings`, :class:`BrokerSettings`, :class:`IngestSettings`,
-:class:`RiverSettings`, :class:`AuthSettings`, :class:`ApiSettings` — each taken by the
-code it configures, and :class:`Settings`, all of them composed, built by the CLI. Unset
-server URLs mean "use the embedded default": an embedded PostgreSQL in the data
-directory and an embedded MQTT broker on a free loopback port. Construct settings
-explicitly, never at import time.
+:class:`DatabaseSettings`, :class:`BrokerSettings`, :class:`BrokerTlsSettings`,
+:class:`IngestSettings`, :class:`RiverSettings`, :class:`AuthSettings`,
+:class:`ApiSettings` — each taken by the code it configures, and :class:`Settings`,
+all of them composed, built by the CLI. Unset server URLs mean "use the embedded
+default": an embedded PostgreSQL in the data directory and an embedded MQTT broker on a
+free loopback port. Construct settings explicitly, never at import time.
 """
 
 from settings.api import ApiSettings
 from settings.auth import AuthSettings
 from settings.base import DataSettings
-from settings.broker import BrokerAddress, BrokerSettings
+from settings.broker import BrokerAddress, BrokerSettings, BrokerTlsSettings
 from settings.database import DatabaseSettings
 from settings.hub import Settings
 from settings.ingest import IngestSettings
@@ -23,6 +23,7 @@ __all__ = [
     "AuthSettings",
     "BrokerAddress",
     "BrokerSettings",
+    "BrokerTlsSettings",
     "DataSettings",
     "DatabaseSettings",
     "IngestSettings",

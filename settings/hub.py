@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from settings.api import ApiSettings
+from settings.broker import BrokerTlsSettings
 from settings.ingest import IngestSettings
 
 
-class Settings(ApiSettings, IngestSettings):
+class Settings(ApiSettings, IngestSettings, BrokerTlsSettings):
     """Configuration of every hub process; construct it explicitly, never at import time."""
 
     seed: int = 42
