@@ -186,6 +186,15 @@ def _is_loopback(bind: str) -> bool:
         return False
 
 
+def _required_tls(options: ListenerOptions) -> TlsFiles:
+    if options.tls is None:
+        raise BrokerFilesError(
+            "devices connect over TLS only: set SMARTCITY_BROKER_CERT_FILE and"
+            " SMARTCITY_BROKER_KEY_FILE to the broker's certificate and private key (PEM)"
+        )
+    return options.tls
+
+
 def _tls_lines(tls: TlsFiles) -> list[str]:
     return [f"certfile {tls.cert.resolve()}", f"keyfile {tls.key.resolve()}"]
 
@@ -197,11 +206,7 @@ def render_conf(out_dir: Path, options: ListenerOptions) -> str:
     Without ``persistence_dir`` no location is set, so the snippet can be included from a
     configuration that already sets one (Debian's does; Mosquitto refuses a duplicate).
     """
-    if options.tls is None:
-        raise BrokerFilesError(
-            "devices connect over TLS only: set SMARTCITY_BROKER_CERT_FILE and"
-            " SMARTCITY_BROKER_KEY_FILE to the broker's certificate and private key (PEM)"
-        )
+    tls = _required_tls(options)
     directory = out_dir.resolve()
     lines = [
         _HEADER.rstrip("\n"),
@@ -220,7 +225,7 @@ def render_conf(out_dir: Path, options: ListenerOptions) -> str:
         "",
         "# Devices: TLS; a client's id is its user name, so no device takes another's session.",
         " ".join(["listener", str(options.tls_port), *filter(None, [options.tls_bind])]),
-        *_tls_lines(options.tls),
+        *_tls_lines(tls),
         "use_username_as_clientid true",
         "allow_anonymous false",
         f"password_file {directory / 'passwd'}",
@@ -228,7 +233,7 @@ def render_conf(out_dir: Path, options: ListenerOptions) -> str:
         "",
         "# The hub's services: several connections of one account, each with its own id.",
         f"listener {options.port} {options.bind}",
-        *([] if _is_loopback(options.bind) else _tls_lines(options.tls)),
+        *([] if _is_loopback(options.bind) else _tls_lines(tls)),
         "allow_anonymous false",
         f"password_file {directory / 'passwd-hub'}",
         f"acl_file {directory / 'acl'}",
@@ -270,9 +275,7 @@ def write_atomic(path: Path, text: str, mode: int, owner: tuple[int, int] | None
         raise
 
 
-def _check_tls(tls: TlsFiles | None) -> None:
-    if tls is None:
-        return
+def _check_tls(tls: TlsFiles) -> None:
     for path, setting in ((tls.cert, "CERT"), (tls.key, "KEY")):
         if not path.is_file():
             raise BrokerFilesError(
@@ -298,7 +301,7 @@ def write_broker_files(
     passwd_hub = render_passwd(c for c in stored if c.service is not None)
     acl = render_acl(prefix, store.device_kinds(conn), stored)
     conf = render_conf(out_dir, options)
-    _check_tls(options.tls)
+    _check_tls(_required_tls(options))
     owner = _broker_user(options.run_as)
     out_dir.mkdir(parents=True, exist_ok=True)
     if options.persistence_dir is not None:

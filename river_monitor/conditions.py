@@ -2,7 +2,7 @@
 
 Pure state, no I/O: the monitor feeds readings in time order and the clock; each
 returns the conditions that changed, which the alert store turns into an alert's
-lifecycle. Four conditions, each with a severity (0: clear):
+lifecycle. Five conditions, each with a severity (0: clear):
 
 * ``level``: the warning code (1 yellow, 2 orange, 3 red), held until the level falls
   ``hysteresis_cm`` below the threshold that raised it, so a level hovering at a

@@ -64,14 +64,14 @@ class Broker:
         return self.log.read_text(errors="replace")
 
 
-def _start(conf: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def _start(conf: Path, ports: tuple[int, ...], log: Path) -> subprocess.Popen[bytes]:
     binary = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/bin")
     if binary is None:
         missing("mosquitto is not installed")
     with log.open("wb") as sink:
         process = subprocess.Popen([binary, "-c", str(conf)], stdout=sink, stderr=sink)
     deadline = time.monotonic() + START_TIMEOUT_S
-    while not port_answers("127.0.0.1", port):
+    while not all(port_answers("127.0.0.1", port) for port in ports):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             process.wait()
@@ -105,7 +105,7 @@ def generated_broker(
     )
     files = write_broker_files(conn, directory / "broker", "city", options)
     log = directory / "mosquitto.log"
-    process = _start(files.conf, tls_port, log)
+    process = _start(files.conf, (tls_port, hub_port), log)
     credentials = {c.username: c for c in issued}
     try:
         yield Broker(
