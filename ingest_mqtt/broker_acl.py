@@ -16,16 +16,16 @@ Two listeners, each with its own password file (``per_listener_settings``):
   binding ids to user names would make take turns; no device password opens it.
 
 Files are replaced atomically (temporary file, then rename), so a broker reloading on
-SIGHUP never reads half a file. A broker started as root reads its password files and
-ACL after switching to its own user, and everything again on SIGHUP, so the files (and
-the persistence directory) are given to that user.
+SIGHUP never reads half a file. A broker started as root loads its TLS files, password
+files and ACL after switching to its own user, and everything again on SIGHUP
+(:mod:`ingest_mqtt.broker_user`): the generated files (and the persistence directory)
+are given to that user, and TLS files it could not read are refused.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
-import pwd
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -33,6 +33,7 @@ from pathlib import Path
 
 import psycopg
 
+from ingest_mqtt.broker_user import BrokerUser, blocked, lookup
 from storage import credentials as store
 
 DRONE_KIND = "drone"
@@ -241,31 +242,49 @@ def render_conf(out_dir: Path, options: ListenerOptions) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _broker_user(run_as: str | None) -> tuple[int, int] | None:
-    """The uid and gid to give the broker's files to: those of ``run_as`` when this
-    process is root (and may give files away), else None (the files stay this user's,
-    which is also the user a broker started without root runs as)."""
+def _broker_user(run_as: str | None) -> BrokerUser | None:
+    """The user to give the broker's files to: ``run_as`` when this process is root (and
+    may give files away), else None (the files stay this user's, which is also the user
+    a broker started without root runs as)."""
     if run_as is None or os.geteuid() != 0:
         return None
-    try:
-        entry = pwd.getpwnam(run_as)
-    except KeyError:
+    user = lookup(run_as)
+    if user is None:
         raise BrokerFilesError(
             f"there is no system user {run_as!r} for Mosquitto to run as: install"
             " Mosquitto's package (it creates `mosquitto`) or name its user with --run-as"
-        ) from None
-    return entry.pw_uid, entry.pw_gid
+        )
+    return user
 
 
-def write_atomic(path: Path, text: str, mode: int, owner: tuple[int, int] | None = None) -> None:
+def _check_reachable(user: BrokerUser, paths: Iterable[Path]) -> None:
+    """Refuse files the broker will not read once it runs as ``user``."""
+    for path in paths:
+        found = blocked(path, user)
+        if found is None:
+            continue
+        if found.is_dir():
+            raise BrokerFilesError(
+                f"{user.name}, the user Mosquitto switches to, cannot enter {found} (on the"
+                f" way to {path}): let it (chmod o+x) or keep the files elsewhere"
+            )
+        raise BrokerFilesError(
+            f"{user.name}, the user Mosquitto switches to before loading it, cannot read"
+            f" {found}: give it to that user (chown {user.name} {found}; chmod 600 {found}),"
+            " for example a copy in /etc/mosquitto/certs as Mosquitto's"
+            " README-letsencrypt.md shows"
+        )
+
+
+def write_atomic(path: Path, text: str, mode: int, owner: BrokerUser | None = None) -> None:
     """Replace ``path`` with ``text`` at once, created with permissions ``mode`` (and
-    ``owner``, uid and gid, when given)."""
+    given to ``owner`` and its group, when given)."""
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as tmp:
             os.fchmod(tmp.fileno(), mode)
             if owner is not None:
-                os.fchown(tmp.fileno(), *owner)
+                os.fchown(tmp.fileno(), owner.uid, owner.gid)
             tmp.write(text)
             tmp.flush()
             os.fsync(tmp.fileno())
@@ -301,13 +320,17 @@ def write_broker_files(
     passwd_hub = render_passwd(c for c in stored if c.service is not None)
     acl = render_acl(prefix, store.device_kinds(conn), stored)
     conf = render_conf(out_dir, options)
-    _check_tls(_required_tls(options))
+    tls = _required_tls(options)
+    _check_tls(tls)
     owner = _broker_user(options.run_as)
+    if owner is not None:
+        places = [tls.cert, tls.key, out_dir]
+        _check_reachable(owner, [*places, *filter(None, [options.persistence_dir])])
     out_dir.mkdir(parents=True, exist_ok=True)
     if options.persistence_dir is not None:
         options.persistence_dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         if owner is not None:  # the broker writes its database there after switching
-            os.chown(options.persistence_dir, *owner)
+            os.chown(options.persistence_dir, owner.uid, owner.gid)
     files = BrokerFiles(
         out_dir / "passwd", out_dir / "passwd-hub", out_dir / "acl", out_dir / "mosquitto.conf"
     )

@@ -94,13 +94,17 @@ def generated_broker(
     pytest's private temporary directory after switching users.
     """
     certs = certificates.issue(directory / "tls")
+    user = pwd.getpwnam(run_as) if run_as else pwd.getpwuid(os.geteuid())
+    if os.geteuid() == 0:  # as the operator does (docs/mqtt.md): the broker's user reads them
+        for path in (certs.cert, certs.key):
+            os.chown(path, user.pw_uid, user.pw_gid)
     hub_port, tls_port = free_port(), free_port()
     options = ListenerOptions(
         port=hub_port,
         tls_port=tls_port,
         tls_bind="127.0.0.1",
         tls=TlsFiles(certs.cert, certs.key),
-        run_as=run_as or pwd.getpwuid(os.geteuid()).pw_name,
+        run_as=user.pw_name,
         persistence_dir=directory / "data",
     )
     files = write_broker_files(conn, directory / "broker", "city", options)

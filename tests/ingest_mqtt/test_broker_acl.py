@@ -192,25 +192,32 @@ def _users(passwd: Path) -> list[str]:
 
 
 @pytest.mark.integration
-def test_files_are_given_to_the_user_the_broker_switches_to(pg_url: str, tmp_path: Path) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("only root can give files to another user")
+def test_files_are_given_to_the_user_the_broker_switches_to(
+    pg_url: str, shared_dir: Path, tmp_path: Path
+) -> None:
     broker_user = pwd.getpwnam("nobody")
-    certs = certificates.issue(tmp_path / "tls")
+    certs = certificates.issue(shared_dir / "tls")
+    for path in (certs.cert, certs.key):
+        os.chown(path, broker_user.pw_uid, broker_user.pw_gid)
     tls = TlsFiles(certs.cert, certs.key)
-    options = ListenerOptions(tls=tls, run_as="nobody", persistence_dir=tmp_path / "db")
+    options = ListenerOptions(tls=tls, run_as="nobody", persistence_dir=shared_dir / "db")
     with psycopg.connect(pg_url, autocommit=True) as conn:
         migrations.upgrade(conn)
-        files = write_broker_files(conn, tmp_path / "broker", "city", options)
-        for path in (files.passwd, files.passwd_hub, files.acl, files.conf, tmp_path / "db"):
+        private = tmp_path / "broker"  # under pytest's directory, root's alone
+        with pytest.raises(BrokerFilesError, match="nobody, the user .* cannot enter /tmp/"):
+            write_broker_files(conn, private, "city", options)
+        assert not private.exists()
+
+        files = write_broker_files(conn, shared_dir / "broker", "city", options)
+        for path in (files.passwd, files.passwd_hub, files.acl, files.conf, shared_dir / "db"):
             found = path.stat()
             assert (found.st_uid, found.st_gid) == (broker_user.pw_uid, broker_user.pw_gid), path
         assert "user nobody" in files.conf.read_text().splitlines()
 
         unknown = ListenerOptions(tls=tls, run_as="no-such-user")
         with pytest.raises(BrokerFilesError, match="no system user 'no-such-user'.*--run-as"):
-            write_broker_files(conn, tmp_path / "other", "city", unknown)
-        missing = ListenerOptions(tls=TlsFiles(tmp_path / "none.pem", certs.key), run_as=None)
+            write_broker_files(conn, shared_dir / "other", "city", unknown)
+        missing = ListenerOptions(tls=TlsFiles(shared_dir / "none.pem", certs.key), run_as=None)
         with pytest.raises(BrokerFilesError, match="none.pem is not a file.*CERT_FILE"):
-            write_broker_files(conn, tmp_path / "other", "city", missing)
-        assert not (tmp_path / "other").exists()
+            write_broker_files(conn, shared_dir / "other", "city", missing)
+        assert not (shared_dir / "other").exists()

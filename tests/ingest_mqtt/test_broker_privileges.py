@@ -1,23 +1,21 @@
-"""Mosquitto started as root switches to its own user before it reads the password files
-and the ACL (and reads everything again on SIGHUP): the generated files must be that
-user's, or the broker refuses to start, or to reload, or forgets its sessions."""
+"""Mosquitto started as root switches to its own user before it loads its TLS key, the
+password files and the ACL (and reads everything again on SIGHUP): the generated files
+must be that user's, or the broker refuses to start, or to reload, or forgets its
+sessions; a key it could not read is refused before anything is written."""
 
 from __future__ import annotations
 
-import os
 import pwd
-import shutil
 import signal
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from ingest_mqtt.broker_acl import write_broker_files
+from ingest_mqtt.broker_acl import BrokerFilesError, ListenerOptions, TlsFiles, write_broker_files
 from storage import migrations
 from storage.devices import Device, register
+from tests import certificates
 from tests.ingest_mqtt.generated_broker import Broker, Session, generated_broker
 from tests.live_ingest import wait_for
 from twin.credentials import issue_device_credentials, issue_service_credentials
@@ -27,23 +25,6 @@ pytestmark = pytest.mark.integration
 BROKER_USER = "mosquitto"
 
 
-@pytest.fixture
-def shared_dir() -> Iterator[Path]:
-    """A directory the broker's user may enter (pytest's own are private to root)."""
-    if os.geteuid() != 0:
-        pytest.skip("only root can start Mosquitto so that it switches users")
-    try:
-        pwd.getpwnam(BROKER_USER)
-    except KeyError:
-        pytest.skip(f"no {BROKER_USER} user (Mosquitto's package creates it)")
-    directory = Path(tempfile.mkdtemp(prefix="smartcity-broker-"))
-    directory.chmod(0o755)
-    try:
-        yield directory
-    finally:
-        shutil.rmtree(directory)
-
-
 def _session(broker: Broker, username: str, password: str) -> Session:
     return Session(broker.tls_port, username, password, ca=broker.certificates.ca)
 
@@ -51,6 +32,10 @@ def _session(broker: Broker, username: str, password: str) -> Session:
 def test_a_broker_that_switches_users_reads_and_reloads_the_files(
     pg_url: str, shared_dir: Path
 ) -> None:
+    try:
+        pwd.getpwnam(BROKER_USER)
+    except KeyError:
+        pytest.skip(f"no {BROKER_USER} user (Mosquitto's package creates it)")
     with psycopg.connect(pg_url, autocommit=True) as conn:
         migrations.upgrade(conn)
         register(
@@ -64,6 +49,14 @@ def test_a_broker_that_switches_users_reads_and_reloads_the_files(
             issue_device_credentials(conn, "gauge-01"),
             issue_service_credentials(conn, "ingest"),
         ]
+        # A key as a CA hands it out, root's alone: the broker could not load it.
+        root_only = certificates.issue(shared_dir / "root-only")
+        options = ListenerOptions(tls=TlsFiles(root_only.cert, root_only.key), run_as=BROKER_USER)
+        says = f"{BROKER_USER}, the user Mosquitto switches to before loading it, cannot read"
+        with pytest.raises(BrokerFilesError, match=f"{says} {root_only.key}: give it"):
+            write_broker_files(conn, shared_dir / "refused", "city", options)
+        assert not (shared_dir / "refused").exists()
+
         with generated_broker(conn, shared_dir, issued, run_as=BROKER_USER) as broker:
             assert _process_user(broker.process.pid) == BROKER_USER, "it did not switch users"
             first = _session(broker, "gauge-01", issued[0].password)
