@@ -44,8 +44,6 @@ log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 10.0
-SESSION_TAKEN_OVER = b"\x8e"
-"""The reason code of the broker's DISCONNECT (MQTT 5) when a client connects with our id."""
 
 
 class Consumer:
@@ -129,7 +127,6 @@ class Consumer:
         client.set_auth_credentials(self.address.username or self.client_id, self.address.password)
         client.reconnect_delay = RECONNECT_MIN_S
         client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
         client.on_subscribe = lambda *_args: self.subscribed.set()
         client.on_message = self._on_qos0
         handler = client._package_handler
@@ -168,16 +165,6 @@ class Consumer:
         for topic in self.filters:
             client.subscribe(topic, qos=1)
         log.info("connected to %s as %s", self.address, self.client_id)
-
-    def _on_disconnect(self, _client: gmqtt.Client, packet: object, _exc: object = None) -> None:
-        if isinstance(packet, bytes) and packet[:1] == SESSION_TAKEN_OVER:
-            log.warning(
-                "broker %s: another client connected as %s and took this session; two"
-                " workers or hubs with one client id take turns (is SMARTCITY_INSTANCE the"
-                " same on two hubs?)",
-                self.address,
-                self.client_id,
-            )
 
     def _hand_over(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
         assert self._client is not None
