@@ -47,6 +47,17 @@ def _alerts(url: str, kind: str) -> list[dict[str, Any]]:
     return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
+def _state(url: str) -> tuple[datetime | None, datetime]:
+    """The monitor's place in the gauge's readings, and when it last read one."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT last_time, last_arrival FROM river_gauge_state WHERE gauge_id = %s",
+            (GAUGE.device_id,),
+        ).fetchone()
+    epoch = datetime.min.replace(tzinfo=UTC)
+    return (None, epoch) if row is None else (row[0], row[1] or epoch)
+
+
 async def _until(predicate: Any) -> None:
     deadline = time.monotonic() + DEADLINE_S
     while not await asyncio.to_thread(predicate):
@@ -62,22 +73,14 @@ async def _scenario(url: str) -> None:
         history = [(start + timedelta(minutes=15 * k), 300.0 + k) for k in range(4)]
         await asyncio.to_thread(_write, url, history)
 
-        def placed() -> bool:
-            with psycopg.connect(url) as conn:
-                row = conn.execute(
-                    "SELECT last_time FROM river_gauge_state WHERE gauge_id = %s",
-                    (GAUGE.device_id,),
-                ).fetchone()
-            return row is not None and row[0] == history[-1][0]
+        await _until(lambda: _state(url)[0] == history[-1][0])
 
-        await _until(placed)
-
-        # a few normal levels dated five minutes ahead ...
+        # a few normal levels dated five minutes ahead, read by the monitor ...
         for k in range(3):
-            dated = datetime.now(UTC) + AHEAD
-            await asyncio.to_thread(_write, url, [(dated, 303.0 + k)])
+            sent = datetime.now(UTC)
+            await asyncio.to_thread(_write, url, [(sent + AHEAD, 303.0 + k)])
             await asyncio.sleep(0.3)
-        await _until(lambda: _alerts(url, "clock"))
+        await _until(lambda: _state(url)[1] >= sent)
         # ... then the genuine 700 cm readings of now
         for _ in range(3):
             await asyncio.to_thread(_write, url, [(datetime.now(UTC), 700.0)])
