@@ -87,11 +87,13 @@ def generated_broker(
     issued: list[IssuedCredentials],
     *,
     run_as: str | None = None,
+    hub_bind: str = "127.0.0.1",
 ) -> Iterator[Broker]:
     """Mosquitto on the files generated from ``conn``'s registry into ``directory``.
 
     ``run_as`` None: the current user, so that a broker started as root can still read
-    pytest's private temporary directory after switching users.
+    pytest's private temporary directory after switching users. ``hub_bind`` other than
+    loopback makes the hub's listener speak TLS too.
     """
     certs = certificates.issue(directory / "tls")
     user = pwd.getpwnam(run_as) if run_as else pwd.getpwuid(os.geteuid())
@@ -101,6 +103,7 @@ def generated_broker(
     hub_port, tls_port = free_port(), free_port()
     options = ListenerOptions(
         port=hub_port,
+        bind=hub_bind,
         tls_port=tls_port,
         tls_bind="127.0.0.1",
         tls=TlsFiles(certs.cert, certs.key),

@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from ingest_mqtt.client import wait_for_broker
 from ingest_mqtt.worker import IngestWorker
 from settings import IngestSettings
 from storage import migrations
@@ -227,3 +228,46 @@ def test_a_device_using_the_workers_id_does_not_knock_it_off(
     assert "already connected" not in log, log
     assert f"as {settings.ingest_client_id}" in log
     assert "as gauge-01" in log
+
+
+def test_the_hub_connects_over_tls_to_a_listener_off_loopback(pg_url: str, tmp_path: Path) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        migrations.upgrade(conn)
+        register(conn, [Device("gauge-01", "river_gauge", ("water_level",))])
+        issued = [
+            issue_device_credentials(conn, "gauge-01"),
+            issue_service_credentials(conn, "ingest"),
+        ]
+        with generated_broker(conn, tmp_path, issued, hub_bind="0.0.0.0") as broker:
+            account = broker.credentials["smartcity-ingest"]
+            url = f"mqtts://{account.username}:{account.password}@127.0.0.1:{broker.hub_port}"
+            settings = IngestSettings(
+                mqtt_url=url,
+                mqtt_ca_file=broker.certificates.ca,
+                topic_prefix="city",
+                data_dir=tmp_path / "var",
+                ingest_batch_interval_ms=50,
+            )
+            # The hub's paho clients (publisher, probe) trust the CA they are given ...
+            probe = settings.client_id("probe")
+            wait_for_broker(url, 10, client_id=probe, ca_file=settings.mqtt_ca_file)
+            # ... and without it, not the broker's certificate (the system's CAs).
+            with pytest.raises(TimeoutError):
+                wait_for_broker(url, 1, client_id=probe)
+            # The worker (gmqtt) over TLS: what a device publishes is stored.
+            worker = IngestWorker(settings, pg_url, url)
+            stop = threading.Event()
+            thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+            thread.start()
+            device = _device(broker, "gauge-01")
+            try:
+                assert worker.subscribed.wait(10), "the worker did not subscribe over TLS"
+                assert device.connected().value == 0
+                reading = {"time": datetime.now(UTC).isoformat(), "values": {"water_level": 1}}
+                topic = "city/devices/gauge-01/json"
+                assert device.publish(topic, json.dumps(reading).encode()) == 0
+                wait_for(lambda: worker.stats.stored == 1)
+            finally:
+                device.close()
+                stop.set()
+                thread.join(10)
