@@ -202,6 +202,8 @@ def simulate(
             flood=flood,
             protocol=settings.mqtt_protocol,
             survey=survey,
+            client_id=settings.client_id(f"simulator-{settings.seed}"),
+            ca_file=settings.mqtt_ca_file,
         )
 
 
@@ -383,29 +385,41 @@ def devices_service_account(
 
 @devices_app.command("broker-acl")
 def devices_broker_acl(
-    out: Annotated[Path, typer.Option(help="directory for passwd, acl and mosquitto.conf")],
+    out: Annotated[
+        Path, typer.Option(help="directory for passwd, passwd-hub, acl and mosquitto.conf")
+    ],
     prefix: Annotated[
         str | None, typer.Option(help="topic prefix (default SMARTCITY_TOPIC_PREFIX)")
     ] = None,
-    port: Annotated[int, typer.Option(help="listener port in mosquitto.conf")] = 1883,
-    bind: Annotated[str, typer.Option(help="listener address in mosquitto.conf")] = "127.0.0.1",
-    run_as: Annotated[
-        str | None, typer.Option(help="system user Mosquitto switches to when started as root")
+    tls_port: Annotated[int, typer.Option(help="the devices' TLS listener port")] = 8883,
+    tls_bind: Annotated[
+        str | None, typer.Option(help="the devices' listener address (default: every one)")
     ] = None,
+    port: Annotated[int, typer.Option(help="the hub's listener port")] = 1883,
+    bind: Annotated[
+        str, typer.Option(help="the hub's listener address (TLS unless loopback)")
+    ] = "127.0.0.1",
+    run_as: Annotated[
+        str, typer.Option(help="system user Mosquitto switches to when started as root")
+    ] = "mosquitto",
     persistence_dir: Annotated[
         Path | None, typer.Option(help="persistence_location (unset: the broker's default)")
     ] = None,
 ) -> None:
-    """Write Mosquitto password, ACL and config files: each device publishes only its own."""
-    from ingest_mqtt.broker_acl import ListenerOptions, write_broker_files
+    """Write Mosquitto password, ACL and config files: each device publishes only its own,
+    over TLS (SMARTCITY_BROKER_CERT_FILE, SMARTCITY_BROKER_KEY_FILE), as itself."""
+    from ingest_mqtt.broker_acl import ListenerOptions, TlsFiles, write_broker_files
     from storage.credentials import CredentialError
 
     _setup_logging()
     settings = _settings()
-    options = ListenerOptions(port, bind, run_as, persistence_dir)
+    tls = None
+    if settings.broker_cert_file is not None and settings.broker_key_file is not None:
+        tls = TlsFiles(settings.broker_cert_file, settings.broker_key_file)
+    options = ListenerOptions(port, bind, tls_port, tls_bind, tls, run_as, persistence_dir)
     with _migrated_database(settings) as conn, _user_errors(CredentialError):
         files = write_broker_files(conn, out, prefix or settings.topic_prefix, options)
-    typer.echo(f"wrote {files.passwd}, {files.acl} and {files.conf}")
+    typer.echo(f"wrote {files.passwd}, {files.passwd_hub}, {files.acl} and {files.conf}")
 
 
 # --- sign-in: local accounts, API keys, public layers ---------------------------------

@@ -226,7 +226,13 @@ def run_demo(
             children.append(_spawn(["broker", "--port", str(port)], env))
             mqtt_url = f"mqtt://127.0.0.1:{port}"
             env["SMARTCITY_MQTT_PROTOCOL"] = settings.mqtt_protocol
-        wait_for_broker(mqtt_url, START_TIMEOUT_S, settings.mqtt_protocol)
+        wait_for_broker(
+            mqtt_url,
+            START_TIMEOUT_S,
+            settings.mqtt_protocol,
+            client_id=settings.client_id("probe"),
+            ca_file=settings.mqtt_ca_file,
+        )
         address = BrokerAddress(mqtt_url)
         env["SMARTCITY_MQTT_URL"] = mqtt_url
         simulate_args = ["simulate", *(flood.simulate_args() if flood else [])]

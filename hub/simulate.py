@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import psycopg
@@ -74,13 +75,16 @@ def run(
     flood: FloodWave | None = None,
     protocol: str = "5",
     survey: DroneSurvey | None = None,
+    client_id: str,
+    ca_file: Path | None = None,
 ) -> int:
-    """Publish until ``stop`` is set; return the number of messages published. With a
-    ``survey``, its drone flies along the river every period over the simulated level."""
+    """Publish until ``stop`` is set, connected as ``client_id``; return the number of
+    messages published. With a ``survey``, its drone flies along the river every period
+    over the simulated level."""
     simulator = Simulator(devices, seed=seed, topic_prefix=topic_prefix, flood=flood)
     rng = np.random.default_rng(seed)
     next_flight = datetime.now(UTC)
-    client = make_client(broker_url, f"smartcity-simulator-{seed}", protocol=protocol)
+    client = make_client(broker_url, client_id, protocol=protocol, ca_file=ca_file)
     client.loop_start()
     published = 0
     try:

@@ -29,13 +29,14 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import gmqtt
 from gmqtt.mqtt.constants import MQTTCommands, MQTTv50, MQTTv311
 from gmqtt.mqtt.package import CommandWithMidPacket
 
-from ingest_mqtt.client import KEEPALIVE_S, RECONNECT_MIN_S, SESSION_EXPIRY_S
+from ingest_mqtt.client import KEEPALIVE_S, RECONNECT_MIN_S, SESSION_EXPIRY_S, tls_context
 from ingest_mqtt.decode import Incoming
 from settings import BrokerAddress
 
@@ -61,8 +62,11 @@ class Consumer:
         *,
         protocol: str = "5",
         receive_maximum: int | None = None,
+        ca_file: Path | None = None,
     ) -> None:
+        """``ca_file``: the CA trusted for an ``mqtts://`` broker (unset: the system's)."""
         self.address = BrokerAddress(broker_url)
+        self.ca_file = ca_file
         self.client_id = client_id
         self.filters = list(filters)
         self.on_message = on_message
@@ -142,6 +146,7 @@ class Consumer:
                 await client.connect(
                     self.address.host,
                     self.address.port,
+                    ssl=tls_context(self.ca_file) if self.address.tls else False,
                     keepalive=KEEPALIVE_S,
                     version=self.version,
                 )

@@ -10,6 +10,7 @@ wait for the acknowledgement runs in a worker thread, off the event loop.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from types import TracebackType
 
 import paho.mqtt.client as mqtt
@@ -25,10 +26,17 @@ class Publisher:
     """A connected QoS 1 publisher; use as a context manager (connects, then disconnects)."""
 
     def __init__(
-        self, broker_url: str, client_id: str, *, protocol: str = "5", timeout_s: float = 5.0
+        self,
+        broker_url: str,
+        client_id: str,
+        *,
+        protocol: str = "5",
+        timeout_s: float = 5.0,
+        ca_file: Path | None = None,
     ) -> None:
-        """``timeout_s``: how long :meth:`publish` waits for the broker's acknowledgement."""
-        self._client = make_client(broker_url, client_id, protocol=protocol)
+        """``timeout_s``: how long :meth:`publish` waits for the broker's acknowledgement;
+        ``ca_file``: the CA trusted for an ``mqtts://`` broker (unset: the system's)."""
+        self._client = make_client(broker_url, client_id, protocol=protocol, ca_file=ca_file)
         self._timeout_s = timeout_s
 
     def __enter__(self) -> Publisher:

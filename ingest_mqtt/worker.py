@@ -89,6 +89,7 @@ class IngestWorker:
             self._inbox.put,
             protocol=settings.mqtt_protocol,
             receive_maximum=settings.ingest_receive_maximum,
+            ca_file=settings.mqtt_ca_file,
         )
 
     @property

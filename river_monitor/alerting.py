@@ -36,6 +36,13 @@ def message(gauge: GaugeConfig, change: Change) -> str:
             return f"no reading for {detail['silent_min']:g} min"
         case "silence":
             return "readings arrive again"
+        case "clock" if severity:
+            return (
+                f"reading dated {detail['ahead_s']:g} s after it arrived: the gauge's clock"
+                " runs ahead; its readings are taken as of their arrival"
+            )
+        case "clock":
+            return "readings dated in time again"
         case "spike" if severity:
             return (
                 f"{detail['suspect_cm']:g} cm not believed: {detail['rate_cm_per_h']:g} cm/h"

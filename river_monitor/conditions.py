@@ -2,7 +2,7 @@
 
 Pure state, no I/O: the monitor feeds readings in time order and the clock; each
 returns the conditions that changed, which the alert store turns into an alert's
-lifecycle. Four conditions, each with a severity (0: clear):
+lifecycle. Five conditions, each with a severity (0: clear):
 
 * ``level``: the warning code (1 yellow, 2 orange, 3 red), held until the level falls
   ``hysteresis_cm`` below the threshold that raised it, so a level hovering at a
@@ -13,7 +13,14 @@ lifecycle. Four conditions, each with a severity (0: clear):
   or danger alert): a gauge that stops talking in a flood is an emergency;
 * ``spike``: a reading that moved faster than the river can (``spike_cm_per_h``) is
   flagged and not obeyed; if the next readings confirm the jump (three in a row that
-  agree with each other), they are accepted as the river's level.
+  agree with each other), they are accepted as the river's level;
+* ``clock``: a reading dated more than :data:`CLOCK_AHEAD_MAX` after it arrived comes
+  from a clock that runs ahead (1), cleared by three readings in a row dated in time.
+
+Readings are taken in time order, and one older than the last taken is stored but moves
+nothing. A reading dated ahead of its arrival would thus hide every genuine reading of
+the next minutes, a flood level included, behind a wrong clock; so such a reading is
+evaluated as of its arrival, where the river is known to have been at that level.
 """
 
 from __future__ import annotations
@@ -28,10 +35,22 @@ from typing import Any, Literal
 from river_monitor.config import GaugeConfig
 from river_monitor.trend import trend
 
-Kind = Literal["level", "rise", "silence", "spike"]
-KINDS: tuple[Kind, ...] = ("level", "rise", "silence", "spike")
+Kind = Literal["level", "rise", "silence", "spike", "clock"]
+KINDS: tuple[Kind, ...] = ("level", "rise", "silence", "spike", "clock")
 CONFIRMATIONS = 3
-"""Consecutive mutually consistent readings that turn a suspect jump into the level."""
+"""Consecutive mutually consistent readings that turn a suspect jump into the level, and
+consecutive readings dated in time that clear a clock running ahead."""
+CLOCK_AHEAD_MAX = timedelta(seconds=30)
+"""How far after its arrival a reading may be dated (clocks drift, NTP corrects them in
+steps); beyond, the gauge's clock is wrong. Genuine readings arriving within this much
+after such a reading could still be taken as older than it, so it is kept short."""
+CLOCK_STEP = timedelta(milliseconds=1)
+"""Between readings ahead of their clock that arrive together: kept in arrival order."""
+
+
+def dated_ahead(time: datetime, arrived: datetime) -> bool:
+    """Whether a reading is dated further after its arrival than a right clock allows."""
+    return time - arrived > CLOCK_AHEAD_MAX
 
 
 @dataclass(frozen=True)
@@ -71,6 +90,7 @@ class GaugeWatch:
         self.severity: dict[str, int] = {k: (severities or {}).get(k, 0) for k in KINDS}
         self._accepted: deque[tuple[datetime, float]] = deque(recent)
         self._suspect: list[tuple[datetime, float]] = []
+        self._in_time = 0
         self.last_arrival = last_arrival
 
     @property
@@ -79,9 +99,12 @@ class GaugeWatch:
         return self._accepted[-1][0] if self._accepted else None
 
     def reading(self, time: datetime, level_cm: float, arrived: datetime) -> list[Change]:
-        """Take a new reading (time order) that arrived at ``arrived``."""
+        """Take a new reading (time order) that arrived at ``arrived``; one dated ahead of
+        its arrival (:func:`dated_ahead`) is taken as of its arrival."""
         changes = self._set("silence", 0, arrived, level_cm)
         self.last_arrival = max(arrived, self.last_arrival or arrived)
+        time, clock = self._dated(time, level_cm, arrived)
+        changes += clock
         last = self._accepted[-1] if self._accepted else None
         if last is not None and time <= last[0]:
             return changes  # late or repeated: stored, but the state has moved on
@@ -119,6 +142,28 @@ class GaugeWatch:
             "silent_min": round(silent.total_seconds() / 60.0, 1),
         }
         return self._set("silence", severity, now, None, detail)
+
+    def _dated(
+        self, time: datetime, level_cm: float, arrived: datetime
+    ) -> tuple[datetime, list[Change]]:
+        """The time to evaluate a reading at, and the clock condition it changes."""
+        if not dated_ahead(time, arrived):
+            self._in_time += 1
+            if self._in_time < CONFIRMATIONS:
+                return time, []
+            return time, self._set("clock", 0, time, level_cm)
+        self._in_time = 0
+        detail = {
+            "reading_time": time.isoformat(),
+            "arrived": arrived.isoformat(),
+            "ahead_s": round((time - arrived).total_seconds(), 1),
+            "limit_s": CLOCK_AHEAD_MAX.total_seconds(),
+        }
+        latest = self.last_time
+        if self._suspect and (latest is None or self._suspect[-1][0] > latest):
+            latest = self._suspect[-1][0]
+        evaluated = arrived if latest is None or arrived > latest else latest + CLOCK_STEP
+        return evaluated, self._set("clock", 1, arrived, level_cm, detail)
 
     def _impossible(self, before: tuple[datetime, float], after: tuple[datetime, float]) -> bool:
         hours = (after[0] - before[0]).total_seconds() / 3600.0

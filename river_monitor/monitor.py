@@ -9,6 +9,12 @@ Each second it also lets time pass: silence, and the acknowledgement and reminde
 timers. Readings that arrive older than the monitor's place (beyond ``SETTLE_S``) are
 stored by ingestion but do not move the alert state (a level cannot be raised in the
 past).
+
+A reading dated ahead of its arrival (a wrong clock: :func:`conditions.dated_ahead`,
+judged when the monitor reads it, a fraction of a second after the commit) is evaluated
+at once, as of its arrival, but does not move the place: the genuine readings dated
+before it that arrive next are still read. It is remembered so as to be evaluated once,
+until the place passes its date (after a restart, once more).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from psycopg import AsyncConnection
 from alerts import store
 from river_monitor import levels
 from river_monitor.alerting import condition
-from river_monitor.conditions import Change, GaugeWatch
+from river_monitor.conditions import Change, GaugeWatch, dated_ahead
 from river_monitor.config import GaugeConfig, RiverConfig
 from storage.database import reconnecting
 from storage.readings import CHANGED_CHANNEL
@@ -59,6 +65,7 @@ class Monitor:
         self._clock = clock
         self._watches: dict[str, GaugeWatch] = {}
         self._places: dict[str, datetime | None] = {}
+        self._ahead: dict[str, set[datetime]] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
         """Evaluate readings as they are committed until ``stop`` is set; reconnect
@@ -124,15 +131,31 @@ class Monitor:
     async def _read_new(self, conn: AsyncConnection, gauge_ids: set[str]) -> None:
         for gauge_id in sorted(gauge_ids):
             watch = self._watches[gauge_id]
+            ahead = self._ahead.setdefault(gauge_id, set())
             while True:
-                rows = await levels.after(conn, watch.config, self._places[gauge_id], BATCH)
+                place = self._places[gauge_id]
+                rows = await levels.after(conn, watch.config, place, BATCH)
                 if not rows:
                     break
                 now = self._clock()
                 async with conn.transaction():
                     for moment, value in rows:
+                        early = dated_ahead(moment, now)
+                        if not early:
+                            place = moment
+                        if moment in ahead:
+                            continue  # evaluated when it arrived
+                        if early:
+                            ahead.add(moment)
+                            log.warning(
+                                "gauge %s: reading of %g cm dated %s arrived at %s; its clock"
+                                " runs ahead, it is evaluated as of its arrival",
+                                gauge_id,
+                                value,
+                                moment.isoformat(),
+                                now.isoformat(),
+                            )
                         await self._apply(conn, watch, watch.reading(moment, value, now), now)
-                    place = rows[-1][0]
                     await conn.execute(
                         "INSERT INTO river_gauge_state (gauge_id, last_time, last_arrival)"
                         " VALUES (%s, %s, %s) ON CONFLICT (gauge_id) DO UPDATE"
@@ -140,8 +163,10 @@ class Monitor:
                         (gauge_id, place, watch.last_arrival),
                     )
                 self._places[gauge_id] = place
-                if len(rows) < BATCH:
-                    break
+                if place is not None:
+                    ahead -= {moment for moment in ahead if moment <= place}
+                if len(rows) < BATCH or dated_ahead(rows[-1][0], now):
+                    break  # what is left is ahead of the clock and evaluated already
 
     async def _tick(self, conn: AsyncConnection) -> None:
         now = self._clock()

@@ -86,6 +86,8 @@ def run(
     # An id of its own: a broker drops a client when another connects with its id, so
     # two river services on one broker (two hubs, two test runs) would take turns; the
     # outbox in PostgreSQL, not an MQTT session, keeps what is left to deliver.
-    client_id = f"smartcity-river-{uuid.uuid4().hex[:6]}"
-    with Publisher(mqtt_url, client_id, protocol=settings.mqtt_protocol) as publisher:
+    client_id = settings.client_id(f"river-{uuid.uuid4().hex[:6]}")
+    with Publisher(
+        mqtt_url, client_id, protocol=settings.mqtt_protocol, ca_file=settings.mqtt_ca_file
+    ) as publisher:
         asyncio.run(_run(settings, config, database_url, publisher, stop))

@@ -1,8 +1,8 @@
 """Configuration, read from ``SMARTCITY_*`` environment variables: the bottom floor.
 
 Every package may import it; it imports none of ours. One class per concern —
-:class:`DatabaseSettings`, :class:`BrokerSettings`, :class:`IngestSettings`,
-:class:`RiverSettings`, :class:`AuthSettings`, :class:`ApiSettings`,
+:class:`DatabaseSettings`, :class:`BrokerSettings`, :class:`BrokerTlsSettings`,
+:class:`IngestSettings`, :class:`RiverSettings`, :class:`AuthSettings`, :class:`ApiSettings`,
 :class:`BackupSettings` — each taken by the code it configures, and :class:`Settings`,
 all of them composed, built by the CLI. Unset server URLs mean "use the embedded
 default": an embedded PostgreSQL in the data directory and an embedded MQTT broker on a
@@ -13,7 +13,7 @@ from settings.api import ApiSettings
 from settings.auth import AuthSettings
 from settings.backup import BackupSettings
 from settings.base import DataSettings
-from settings.broker import BrokerAddress, BrokerSettings
+from settings.broker import BrokerAddress, BrokerSettings, BrokerTlsSettings
 from settings.database import DatabaseSettings
 from settings.hub import Settings
 from settings.ingest import IngestSettings
@@ -25,6 +25,7 @@ __all__ = [
     "BackupSettings",
     "BrokerAddress",
     "BrokerSettings",
+    "BrokerTlsSettings",
     "DataSettings",
     "DatabaseSettings",
     "IngestSettings",

@@ -82,8 +82,8 @@ def verify_password(password: str, encoded: str) -> bool:
 def service_username(service: str) -> str:
     """The broker user name of a service account (``ingest`` -> ``smartcity-ingest``).
 
-    It matches the worker's default client id, which the MQTT client sends as user name
-    when the broker URL carries none.
+    The hub's processes connect with it to the broker's hub listener, each with a client
+    id of its own; it goes with its password into ``SMARTCITY_MQTT_URL``.
     """
     return SERVICE_USERNAME_PREFIX + store.check_mqtt_name(service, "service account name")
 

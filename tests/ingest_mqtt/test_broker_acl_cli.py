@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 
 import psycopg
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 from hub.cli import app
 from storage import migrations
 from storage.devices import Device, register
+from tests import certificates
 from twin.credentials import verify_password
 
 pytestmark = pytest.mark.integration
@@ -57,9 +59,9 @@ def test_credentials_are_shown_once_and_exported_as_hashes(
     assert _issued(service.stdout)[0] == "smartcity-ingest"
 
     out = tmp_path / "broker"
-    written = runner.invoke(
-        app, ["devices", "broker-acl", "--out", str(out), "--prefix", "town"], env=env
-    )
+    command = ["devices", "broker-acl", "--out", str(out), "--prefix", "town"]
+    command += ["--run-as", getpass.getuser()]
+    written = runner.invoke(app, command, env=env)
     # The registry holds "bay 12": nothing can be exported until it is renamed.
     assert written.exit_code == 2
     assert "device id 'bay 12' cannot be used on the MQTT broker" in written.stderr
@@ -67,12 +69,22 @@ def test_credentials_are_shown_once_and_exported_as_hashes(
 
     with psycopg.connect(env["SMARTCITY_DATABASE_URL"], autocommit=True) as conn:
         conn.execute("DELETE FROM devices WHERE device_id = 'bay 12'")
-    written = runner.invoke(
-        app, ["devices", "broker-acl", "--out", str(out), "--prefix", "town"], env=env
-    )
+    untrusted = runner.invoke(app, command, env=env)
+    assert untrusted.exit_code == 2
+    assert "devices connect over TLS only: set SMARTCITY_BROKER_CERT_FILE" in untrusted.stderr
+    assert not out.exists()
+    certs = certificates.issue(tmp_path / "tls")
+    env = {
+        **env,
+        "SMARTCITY_BROKER_CERT_FILE": str(certs.cert),
+        "SMARTCITY_BROKER_KEY_FILE": str(certs.key),
+    }
+    written = runner.invoke(app, command, env=env)
     assert written.exit_code == 0, written.output
     passwd = dict(line.split(":", 1) for line in (out / "passwd").read_text().splitlines())
-    assert set(passwd) == {"gauge-01", "smartcity-ingest"}
+    assert set(passwd) == {"gauge-01"}
+    assert (out / "passwd-hub").read_text().startswith("smartcity-ingest:$7$")
+    assert f"certfile {certs.cert.resolve()}" in (out / "mosquitto.conf").read_text()
     assert verify_password(new_password, passwd["gauge-01"])
     assert not verify_password(password, passwd["gauge-01"])
     assert password not in (out / "passwd").read_text()

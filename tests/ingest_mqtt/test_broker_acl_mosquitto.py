@@ -1,71 +1,44 @@
-"""The generated files on a real Mosquitto: a device publishes only as itself."""
+"""The generated files on a real Mosquitto: devices over TLS only, each as itself, never
+as the ingestion worker; the hub's listener for service accounts only; no anonymous
+client anywhere."""
 
 from __future__ import annotations
 
-import getpass
-import os
+import json
+import logging
 import queue
-import shutil
-import subprocess
+import ssl
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn
 
-import paho.mqtt.client as mqtt
 import psycopg
 import pytest
-from paho.mqtt.reasoncodes import ReasonCode
 
-from hub.broker import free_port, port_answers
-from ingest_mqtt.broker_acl import ListenerOptions, write_broker_files
+from ingest_mqtt.client import wait_for_broker
+from ingest_mqtt.worker import IngestWorker
+from settings import IngestSettings
 from storage import migrations
 from storage.devices import Device, register
-from twin.credentials import (
-    IssuedCredentials,
-    issue_device_credentials,
-    issue_service_credentials,
+from tests import certificates
+from tests.ingest_mqtt.generated_broker import (
+    BAD_CREDENTIALS,
+    NOT_AUTHORIZED,
+    Broker,
+    Session,
+    generated_broker,
 )
+from tests.live_ingest import wait_for
+from twin.credentials import issue_device_credentials, issue_service_credentials
 
 pytestmark = pytest.mark.integration
 
-IN_CI = os.environ.get("CI") == "true"
-START_TIMEOUT_S = 10.0
-WAIT_S = 5.0
-NOT_AUTHORIZED = 0x87
-BAD_CREDENTIALS = 0x86
-
-
-def _missing(reason: str) -> NoReturn:
-    if IN_CI:
-        pytest.fail(f"Mosquitto required in CI: {reason}")
-    pytest.skip(reason)
-
-
-@dataclass
-class Broker:
-    """A running Mosquitto and the credentials issued for the test."""
-
-    port: int
-    credentials: dict[str, IssuedCredentials] = field(default_factory=dict)
-
-
-def _start_mosquitto(conf: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    binary = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/bin")
-    if binary is None:
-        _missing("mosquitto is not installed")
-    with log.open("wb") as sink:
-        process = subprocess.Popen([binary, "-c", str(conf)], stdout=sink, stderr=sink)
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while not port_answers("127.0.0.1", port):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            process.wait()
-            _missing(f"mosquitto -c {conf} did not start: {log.read_text()[-2000:]}")
-        time.sleep(0.05)
-    return process
+REFUSED = {NOT_AUTHORIZED, BAD_CREDENTIALS}
+TAKEOVER_WAIT_S = 3.0
+"""How long the worker is watched after a device used its id: a worker knocked off
+reconnects within a second (gmqtt's reconnect delay) and would show up twice."""
 
 
 @pytest.fixture
@@ -86,87 +59,27 @@ def broker(pg_url: str, tmp_path: Path) -> Iterator[Broker]:
             issue_device_credentials(conn, "drone-7"),
             issue_service_credentials(conn, "ingest"),
         ]
-        port = free_port()
-        # Started as root, Mosquitto would switch to its own user, which cannot read
-        # pytest's private temporary directory.
-        run_as = getpass.getuser() if os.geteuid() == 0 else None
-        options = ListenerOptions(port=port, run_as=run_as, persistence_dir=tmp_path / "data")
-        files = write_broker_files(conn, tmp_path / "broker", "city", options)
-    process = _start_mosquitto(files.conf, port, tmp_path / "mosquitto.log")
-    try:
-        yield Broker(port, {c.username: c for c in issued})
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+        with generated_broker(conn, tmp_path, issued) as running:
+            yield running
 
 
-class Session:
-    """An MQTT v5 client whose CONNACK, SUBACK, PUBACK and messages the test can await."""
-
-    def __init__(self, port: int, username: str, password: str) -> None:
-        self.connack: queue.Queue[ReasonCode] = queue.Queue()
-        self.acks: dict[int, ReasonCode | list[ReasonCode]] = {}
-        self.acked = threading.Condition()
-        self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
-        self.client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
-            client_id=f"test-{username}-{time.monotonic_ns()}",
-            protocol=mqtt.MQTTv5,
-        )
-        self.client.username_pw_set(username, password)
-        self.client.on_connect = lambda _c, _u, _f, rc, _p: self.connack.put(rc)
-        self.client.on_publish = lambda _c, _u, mid, rc, _p: self._ack(mid, rc)
-        self.client.on_subscribe = lambda _c, _u, mid, rcs, _p: self._ack(mid, list(rcs))
-        self.client.on_message = lambda _c, _u, message: self.messages.put(message)
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
-
-    def _ack(self, mid: int, reason: ReasonCode | list[ReasonCode]) -> None:
-        with self.acked:
-            self.acks[mid] = reason
-            self.acked.notify_all()
-
-    def _await_ack(self, mid: int) -> ReasonCode | list[ReasonCode]:
-        with self.acked:
-            assert self.acked.wait_for(lambda: mid in self.acks, WAIT_S), f"no ack for {mid}"
-            return self.acks[mid]
-
-    def connected(self) -> ReasonCode:
-        """The CONNACK reason code."""
-        return self.connack.get(timeout=WAIT_S)
-
-    def subscribe(self, *filters: str) -> list[int]:
-        """Subscribe at QoS 1; return the SUBACK reason codes."""
-        _, mid = self.client.subscribe([(f, 1) for f in filters])
-        assert mid is not None
-        granted = self._await_ack(mid)
-        assert isinstance(granted, list)
-        return [rc.value for rc in granted]
-
-    def publish(self, topic: str, payload: bytes) -> int:
-        """Publish at QoS 1; return the PUBACK reason code."""
-        info = self.client.publish(topic, payload, qos=1)
-        reason = self._await_ack(info.mid)
-        assert isinstance(reason, ReasonCode)
-        return reason.value
-
-    def received(self, count: int = 1) -> list[tuple[str, bytes]]:
-        """The next ``count`` messages, in arrival order, each waited for."""
-        messages = [self.messages.get(timeout=WAIT_S) for _ in range(count)]
-        return [(m.topic, bytes(m.payload)) for m in messages]
-
-    def close(self) -> None:
-        """Disconnect and stop the network thread."""
-        self.client.disconnect()
-        self.client.loop_stop()
+def _device(broker: Broker, username: str, client_id: str | None = None) -> Session:
+    """A device's session on the TLS listener, trusting the test's CA."""
+    password = broker.credentials[username].password
+    return Session(
+        broker.tls_port, username, password, ca=broker.certificates.ca, client_id=client_id
+    )
 
 
 @pytest.fixture
 def sessions(broker: Broker) -> Iterator[dict[str, Session]]:
-    """Connected sessions of the ingestion account, the gauge and the drone."""
+    """Connected sessions: the ingestion account on the hub's listener, the gauge and the
+    drone on the devices' listener."""
+    ingest = broker.credentials["smartcity-ingest"]
     opened = {
-        username: Session(broker.port, username, issued.password)
-        for username, issued in broker.credentials.items()
+        "smartcity-ingest": Session(broker.hub_port, ingest.username, ingest.password),
+        "gauge-01": _device(broker, "gauge-01"),
+        "drone-7": _device(broker, "drone-7"),
     }
     try:
         for session in opened.values():
@@ -218,12 +131,143 @@ def test_devices_read_nothing_and_the_service_writes_only_events(
 
 @pytest.mark.parametrize(
     ("username", "password"),
-    [("gauge-01", "wrong-password"), ("other-device", "any"), ("ghost-device", "any")],
-    ids=["wrong-password", "registered-without-credentials", "unregistered"],
+    [
+        ("gauge-01", "wrong-password"),
+        ("other-device", "any"),
+        ("ghost-device", "any"),
+        (None, None),
+        ("smartcity-ingest", None),
+    ],
+    ids=[
+        "wrong-password",
+        "registered-without-credentials",
+        "unregistered",
+        "anonymous",
+        "service-account-on-devices-listener",
+    ],
 )
-def test_connect_is_refused(broker: Broker, username: str, password: str) -> None:
-    session = Session(broker.port, username, password)
+def test_the_devices_listener_refuses(
+    broker: Broker, username: str | None, password: str | None
+) -> None:
+    if username == "smartcity-ingest":
+        password = broker.credentials[username].password
+    session = Session(broker.tls_port, username, password, ca=broker.certificates.ca)
     try:
-        assert session.connected().value in {NOT_AUTHORIZED, BAD_CREDENTIALS}
+        assert session.connected().value in REFUSED
     finally:
         session.close()
+
+
+@pytest.mark.parametrize("who", ["anonymous", "device"])
+def test_the_hub_listener_takes_service_accounts_only(broker: Broker, who: str) -> None:
+    gauge = broker.credentials["gauge-01"]
+    if who == "anonymous":
+        session = Session(broker.hub_port, None, None)
+    else:  # a device's own password, on the listener where ids are not bound
+        session = Session(broker.hub_port, gauge.username, gauge.password)
+    try:
+        assert session.connected().value in REFUSED
+    finally:
+        session.close()
+
+
+def test_the_devices_listener_speaks_tls_with_the_operators_certificate(
+    broker: Broker, tmp_path: Path
+) -> None:
+    gauge = broker.credentials["gauge-01"]
+    # Plain MQTT to the TLS port: no CONNACK ever comes.
+    plain = Session(broker.tls_port, gauge.username, gauge.password)
+    try:
+        with pytest.raises(queue.Empty):
+            plain.connack.get(timeout=1.0)
+    finally:
+        plain.close()
+    # A client trusting another CA refuses the broker's certificate.
+    stranger = certificates.issue(tmp_path / "stranger", ca_name="Another CA")
+    with pytest.raises(ssl.SSLCertVerificationError):
+        Session(broker.tls_port, gauge.username, gauge.password, ca=stranger.ca)
+    # Trusting the operator's CA, with the broker's address as its name: a session.
+    trusted = _device(broker, "gauge-01")
+    try:
+        assert trusted.connected().value == 0
+    finally:
+        trusted.close()
+
+
+def test_a_device_using_the_workers_id_does_not_knock_it_off(
+    broker: Broker, pg_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="ingest_mqtt.consumer")
+    settings = IngestSettings(
+        topic_prefix="city", data_dir=tmp_path / "var", ingest_batch_interval_ms=50
+    )
+    worker = IngestWorker(settings, pg_url, broker.hub_url())
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    thread.start()
+    intruder: Session | None = None
+    try:
+        assert worker.subscribed.wait(10), "worker did not subscribe"
+        # The gauge's password, and the worker's client id (and a persistent session).
+        intruder = _device(broker, "gauge-01", client_id=settings.ingest_client_id)
+        assert intruder.connected().value == 0  # admitted, as gauge-01
+        time.sleep(TAKEOVER_WAIT_S)
+        reading = {"time": datetime.now(UTC).isoformat(), "values": {"water_level": 312}}
+        assert intruder.publish("city/devices/gauge-01/json", json.dumps(reading).encode()) == 0
+        wait_for(lambda: worker.stats.stored == 1)
+    finally:
+        if intruder is not None:
+            intruder.close()
+        stop.set()
+        thread.join(10)
+    connected = [
+        r for r in caplog.records if r.getMessage().endswith(f" as {settings.ingest_client_id}")
+    ]
+    assert len(connected) == 1, "the worker was disconnected and connected again"
+    log = broker.log_text()
+    assert "already connected" not in log, log
+    assert f"as {settings.ingest_client_id}" in log
+    assert "as gauge-01" in log
+
+
+def test_the_hub_connects_over_tls_to_a_listener_off_loopback(pg_url: str, tmp_path: Path) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        migrations.upgrade(conn)
+        register(conn, [Device("gauge-01", "river_gauge", ("water_level",))])
+        issued = [
+            issue_device_credentials(conn, "gauge-01"),
+            issue_service_credentials(conn, "ingest"),
+        ]
+        with generated_broker(conn, tmp_path, issued, hub_bind="0.0.0.0") as broker:
+            account = broker.credentials["smartcity-ingest"]
+            url = f"mqtts://{account.username}:{account.password}@127.0.0.1:{broker.hub_port}"
+            settings = IngestSettings(
+                mqtt_url=url,
+                mqtt_ca_file=broker.certificates.ca,
+                topic_prefix="city",
+                data_dir=tmp_path / "var",
+                ingest_batch_interval_ms=50,
+            )
+            # The hub's paho clients (publisher, probe) trust the CA they are given ...
+            probe = settings.client_id("probe")
+            wait_for_broker(url, 10, client_id=probe, ca_file=settings.mqtt_ca_file)
+            # ... and without it, not the broker's certificate (the system's CAs).
+            with pytest.raises(TimeoutError):
+                wait_for_broker(url, 1, client_id=probe)
+            # The worker (gmqtt) over TLS: what a device publishes is stored.
+            worker = IngestWorker(settings, pg_url, url)
+            stop = threading.Event()
+            thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+            thread.start()
+            device = _device(broker, "gauge-01")
+            try:
+                assert worker.subscribed.wait(10), "the worker did not subscribe over TLS"
+                assert device.connected().value == 0
+                reading = {"time": datetime.now(UTC).isoformat(), "values": {"water_level": 1}}
+                topic = "city/devices/gauge-01/json"
+                assert device.publish(topic, json.dumps(reading).encode()) == 0
+                wait_for(lambda: worker.stats.stored == 1)
+            finally:
+                device.close()
+                stop.set()
+                thread.join(10)

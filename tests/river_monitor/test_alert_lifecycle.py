@@ -97,6 +97,12 @@ def _change(kind: Kind, severity: int, value: float | None, **detail: object) ->
         ),
         (_change("spike", 0, 640, confirmed_by=3), "the jump is real: confirmed by 3 readings"),
         (_change("spike", 0, 600), "readings plausible again"),
+        (
+            _change("clock", 1, 312, ahead_s=300.2),
+            "reading dated 300.2 s after it arrived: the gauge's clock runs ahead; its"
+            " readings are taken as of their arrival",
+        ),
+        (_change("clock", 0, 700), "readings dated in time again"),
     ],
 )
 def test_each_change_says_what_it_means(change: Change, says: str) -> None:

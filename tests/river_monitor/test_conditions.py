@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from demo_town.river import DEMO
-from river_monitor.conditions import Change, GaugeWatch, held_band
+from river_monitor.conditions import CLOCK_AHEAD_MAX, Change, GaugeWatch, held_band
 from river_monitor.config import GaugeConfig
 
 T0 = datetime(2026, 4, 1, tzinfo=UTC)
@@ -145,6 +145,62 @@ def test_late_readings_do_not_move_the_state() -> None:
     late = T0 - timedelta(hours=1)
     assert watch.reading(late, 700.0, T0 + timedelta(hours=1)) == []
     assert watch.severity["level"] == 0
+
+
+def test_readings_dated_ahead_of_their_arrival_hide_no_later_genuine_reading() -> None:
+    watch = GaugeWatch(GAUGE)
+    history = [T0 + k * STEP for k in range(-4, 1)]
+    for moment in history:
+        watch.reading(moment, 300.0, moment)
+    # a few normal levels dated 5 minutes ahead, arriving a second apart ...
+    now = T0 + timedelta(minutes=1)
+    ahead = [(now + timedelta(minutes=5, seconds=k), now + timedelta(seconds=k)) for k in range(3)]
+    clock = [c for dated, arrived in ahead for c in watch.reading(dated, 300.0, arrived)]
+    assert [(c.kind, c.severity, c.at) for c in clock] == [("clock", 1, now)]
+    assert clock[0].detail == {
+        "reading_time": ahead[0][0].isoformat(),
+        "arrived": now.isoformat(),
+        "ahead_s": 300.0,
+        "limit_s": CLOCK_AHEAD_MAX.total_seconds(),
+    }
+    # ... then the genuine 700 cm readings, dated as they arrive
+    changes: list[Change] = []
+    for k in range(1, 4):
+        moment = now + timedelta(seconds=10 * k)
+        changes += watch.reading(moment, 700.0, moment)
+    assert watch.severity["level"] == 3, "the genuine danger level must raise its alert"
+    assert [(c.kind, c.severity, c.value) for c in changes] == [
+        ("spike", 1, 700.0),  # 300 to 700 cm in 10 s is a jump, confirmed by three
+        ("clock", 0, 700.0),  # three readings in a row dated in time
+        ("level", 3, 700.0),
+        ("spike", 0, 700.0),
+    ]
+
+
+def test_readings_ahead_of_arrival_are_taken_in_arrival_order_when_they_arrive_together() -> None:
+    watch = GaugeWatch(GAUGE)
+    arrived = T0
+    changes = [
+        c
+        for k, level in enumerate([480.0, 560, 561, 562])
+        for c in watch.reading(T0 + timedelta(hours=1, minutes=k), level, arrived)
+    ]
+    # one arrival for all: still four distinct moments, so the jump is confirmed
+    assert [(c.kind, c.severity) for c in changes] == [
+        ("clock", 1),
+        ("spike", 1),
+        ("level", 2),
+        ("spike", 0),
+    ]
+    assert changes[2].at == T0 + timedelta(milliseconds=1)
+    assert watch.last_time == T0 + timedelta(milliseconds=3)
+
+
+def test_a_reading_just_within_the_clock_tolerance_keeps_its_time() -> None:
+    watch = GaugeWatch(GAUGE)
+    dated = T0 + CLOCK_AHEAD_MAX
+    assert watch.reading(dated, 480.0, T0) == []
+    assert watch.last_time == dated
 
 
 def test_held_band_edges() -> None:
@@ -279,7 +335,7 @@ def test_a_repeated_reading_time_does_not_move_the_state() -> None:
     watch = GaugeWatch(RULES)
     watch.reading(T0, 480.0, T0)
     assert watch.reading(T0, 700.0, T0 + STEP) == []
-    assert watch.severity == {"level": 0, "rise": 0, "silence": 0, "spike": 0}
+    assert watch.severity == {"level": 0, "rise": 0, "silence": 0, "spike": 0, "clock": 0}
 
 
 def test_the_rise_alert_says_the_trend_and_how_many_readings_made_it() -> None:

@@ -236,7 +236,7 @@ def test_a_spring_flood_replayed_over_mqtt(
 
         history = client.get(f"/river/alerts/{alert['alert_id']}").json()["history"]
         assert [h["action"] for h in history] == [a for a, _, _ in EXPECTED_LEVEL]
-        assert history[2]["acknowledged_by"] == "Ion Popescu, ISU"
+        assert history[2]["acknowledged_by"] == "tests-emergency"
         assert history[2]["note"] == "sandbags to the port"
         past = client.get("/river/alerts", params={"state": "past"}).json()["alerts"]
         assert {a["kind"] for a in past} == {"level", "spike", "silence"}
