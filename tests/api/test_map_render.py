@@ -1,13 +1,12 @@
-"""The map, looked at: headless Chromium renders /map from a live server, offline."""
+"""The map, looked at: headless Chromium signs in on the hub's login page as a user does
+and renders /map from a live server, offline (driven over the DevTools Protocol)."""
 
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import numpy as np
 import psycopg
 import pytest
@@ -15,9 +14,11 @@ import rasterio
 from pyproj import Transformer
 
 from api.app import create_app
+from auth.principal import Role
 from demo_town.river import DEMO
 from gis_layers.rasters import register
-from harness.headless_chromium import CHROMIUM, command
+from harness.credentials import account
+from harness.headless_chromium import CDP, CHROMIUM, WINDOW, chromium, sign_in
 from harness.live import live_server
 from river_monitor.town_flood import TownFlood, refresh_extents
 from settings import Settings
@@ -27,8 +28,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-WINDOW = (1200, 800)  # headless_chromium.command's default window
 MERCATOR = Transformer.from_crs("OGC:CRS84", "EPSG:3857", always_xy=True)
+# virtual milliseconds a page gets before it is looked at, as --virtual-time-budget gave it;
+# SwiftShader on a loaded 2-core machine: 40 s of real time is usual, 120 s was seen
+BUDGET_MS = 15_000
 
 
 @pytest.fixture
@@ -40,32 +43,33 @@ def server(demo_db: str, demo_files: Path) -> Iterator[str]:
         yield url
 
 
-def chromium(url: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    """Run headless Chromium on ``url`` with no network but loopback (the page's console
-    goes to stderr)."""
-    return subprocess.run(
-        [
-            *command(tmp_path / "chromium"),
-            "--virtual-time-budget=15000",
-            "--enable-logging=stderr",
-            "--v=0",
-            *extra,
-            url,
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=300,  # SwiftShader on a loaded 2-core machine: 40 s is usual, 120 s was seen
-    )
+@pytest.fixture
+def planner(demo_db: str) -> tuple[str, str]:
+    """A planner's local account: name and password."""
+    return account(demo_db, Role.PLANNER)
 
 
-def screenshot(url: str, out: Path, tmp_path: Path) -> np.ndarray:
-    """The page's pixels (rows, columns, RGB), saved to ``out`` to be looked at."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    run = chromium(url, tmp_path, f"--screenshot={out}")
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[CDP]:
+    with chromium(tmp_path) as cdp:
+        yield cdp
+
+
+def open_map(cdp: CDP, server: str, planner: tuple[str, str]) -> None:
+    """Open /map as a user who is not signed in yet: the login page, then the map."""
+    assert cdp.navigate(f"{server}/map") == f"{server}/auth/login?next=%2Fmap"
+    assert sign_in(cdp, *planner) == f"{server}/map"
+
+
+def screenshot(cdp: CDP, out: Path) -> np.ndarray:
+    """The page's pixels (rows, columns, RGB) once it has had its time, saved to ``out``
+    to be looked at."""
+    cdp.settle(BUDGET_MS)
     # a layer deck.gl cannot build is only a console error: the rest of the map draws
-    errors = [line for line in run.stderr.splitlines() if ":CONSOLE" in line and "rror" in line]
+    errors = [m for m in cdp.messages() if "rror" in m]
     assert errors == [], errors
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(cdp.screenshot())
     with rasterio.open(out) as png:
         return np.moveaxis(png.read()[:3], 0, -1).astype(int)
 
@@ -98,8 +102,11 @@ def pixel_to_lonlat(view: dict[str, float], pixel: tuple[int, int]) -> tuple[flo
     )
 
 
-def test_map_renders_the_town_with_live_sensors(server: str, tmp_path: Path) -> None:
-    pixels = screenshot(f"{server}/map", SCREENSHOTS / "map.png", tmp_path)
+def test_map_renders_the_town_with_live_sensors(
+    server: str, planner: tuple[str, str], browser: CDP
+) -> None:
+    open_map(browser, server, planner)
+    pixels = screenshot(browser, SCREENSHOTS / "map.png")
     background = np.array([0xE8, 0xE4, 0xDA])
     drawn = np.any(np.abs(pixels - background) > 6, axis=-1).mean()
     assert drawn > 0.15, f"only {drawn:.0%} of the map is drawn"
@@ -112,17 +119,47 @@ def test_map_renders_the_town_with_live_sensors(server: str, tmp_path: Path) -> 
     fields = np.any(np.abs(pixels[450:650, 800:1100] - background) > 6, axis=-1).mean()
     assert fields > 0.5, f"parcels missing in the fields ({fields:.1%} drawn)"
     assert thin_dark_lines(pixels[450:650, 800:1100]).mean() < 0.002, "outlines at town zoom"
+    status = browser.evaluate("document.getElementById('status').textContent")
+    assert re.match(r"Live sensors: \d{3,} ", status), status
 
     # a view in the address (#map=zoom/lat/lon), close enough for parcel outlines: the
     # middle of those fields at zoom 14.5 (2.4 m a pixel)
-    initial = httpx.get(f"{server}/map/deck.json").json()["initialViewState"]
+    initial = browser.evaluate("fetch('/map/deck.json').then(r => r.json())")["initialViewState"]
     lon, lat = pixel_to_lonlat(initial, (950, 550))
     view = f"#map=14.5/{lat:.5f}/{lon:.5f}"
-    close = screenshot(f"{server}/map{view}", SCREENSHOTS / "map-zoom-14.5.png", tmp_path)
+    browser.navigate("about:blank")  # a new page, not a jump within this one
+    assert browser.navigate(f"{server}/map{view}") == f"{server}/map{view}"  # still signed in
+    close = screenshot(browser, SCREENSHOTS / "map-zoom-14.5.png")
     # the middle 600 x 400 pixels: 1.5 x 1 km of fields, 180 x 120 pixels of those above
     outlines = thin_dark_lines(close[200:600, 300:900]).mean()
     assert outlines > 0.002, f"parcel outlines missing at zoom 14.5 ({outlines:.2%})"
 
-    dom = chromium(f"{server}/map", tmp_path, "--dump-dom").stdout
-    status = re.search(r'<div id="status">([^<]*)</div>', dom)
-    assert status and re.match(r"Live sensors: \d{3,} ", status.group(1)), status
+
+def test_the_login_page_renders_and_signs_in_to_the_map(
+    server: str, planner: tuple[str, str], browser: CDP
+) -> None:
+    name, password = planner
+    assert browser.navigate(f"{server}/map") == f"{server}/auth/login?next=%2Fmap"
+    page = screenshot(browser, SCREENSHOTS / "login.png")
+    # the form: a white card on the page's grey, with the heading and the fields' text
+    grey = np.all(page == [0xF3, 0xF5, 0xF7], axis=-1).mean()
+    card = np.all(page[:, WINDOW[0] // 2] == 255, axis=-1).mean()
+    assert grey > 0.5 and card > 0.2, f"no login card ({grey:.0%} page, {card:.0%} card)"
+    ink = page[: WINDOW[1] // 2].mean(axis=-1) < 100
+    assert ink.sum() > 500, "the heading and labels are not drawn"
+    heading = browser.evaluate("document.querySelector('h1').textContent")
+    assert heading == "Sign in to the smart-city hub"
+
+    # a wrong password: the login page again, saying so, and no session
+    assert sign_in(browser, name, "not the password") == f"{server}/auth/login"
+    notice = browser.evaluate("document.querySelector('.error').textContent")
+    assert notice == "Unknown account or wrong password."
+    assert browser.navigate(f"{server}/map") == f"{server}/auth/login?next=%2Fmap"
+
+    assert sign_in(browser, name, password) == f"{server}/map"
+    assert "smartcity_session" not in browser.evaluate("document.cookie")  # HttpOnly
+    pixels = screenshot(browser, SCREENSHOTS / "map-after-sign-in.png")
+    drawn = np.any(np.abs(pixels - np.array([0xE8, 0xE4, 0xDA])) > 6, axis=-1).mean()
+    assert drawn > 0.15, f"only {drawn:.0%} of the map is drawn after signing in"
+    who = browser.evaluate("fetch('/auth/me').then(r => r.json())")  # the page's own session
+    assert who["subject"] == name and who["method"] == "session"
