@@ -155,7 +155,9 @@ class CDP:
     def settle(self, budget_ms: int, timeout: float = 300) -> None:
         """Let the page run ``budget_ms`` of virtual time, as ``--virtual-time-budget``
         does: virtual time stands still while any fetch is pending and jumps ahead when
-        only timers are waiting. Real time again afterwards."""
+        only timers are waiting. Afterwards it stands still for good (there is no way
+        back to real time: ``advance`` races ahead): look at the page, read it; open
+        another page in a new browser."""
         self.forget("Emulation.virtualTimeBudgetExpired")
         self.call(
             "Emulation.setVirtualTimePolicy",
@@ -164,7 +166,6 @@ class CDP:
             maxVirtualTimeTaskStarvationCount=STARVATION_COUNT,
         )
         self.wait_event("Emulation.virtualTimeBudgetExpired", timeout)
-        self.call("Emulation.setVirtualTimePolicy", policy="advance")
 
     def screenshot(self) -> bytes:
         """The page's viewport as PNG."""
