@@ -407,8 +407,10 @@ def run_once(
     """Load /map in a fresh Chromium as ``variant``; time the first draw and the motions.
 
     The browser signs in first, on the login page as a user does, landing on
-    ``/auth/me``; the timed load of /map is then a navigation of a signed-in browser
-    (the session cookie on every request), as it was before sign-in existed."""
+    ``/auth/me`` (whose JSON page makes the browser ask for ``/favicon.ico``: one 404
+    in each run's server log); the timed load of /map is then a navigation of a
+    signed-in browser (the session cookie on every request), timed from its start as
+    before sign-in existed, with the server's tile cache as the previous runs left it."""
     with chromium(workdir) as cdp:
         cdp.navigate(f"{base}/auth/login?next=/auth/me")
         if sign_in(cdp, *planner) != f"{base}/auth/me":
