@@ -15,8 +15,10 @@ What it does, every step in this one command:
    GeoPackage (layer ``parcels``) with pyogrio.
 2. Loads it into a fresh database through our importer (migrations, ``import_file``,
    ``VACUUM ANALYZE``; with PostGIS there, migration 10 keeps each parcel in Web
-   Mercator and our tiles are built by ``ST_AsMVT``) and starts ``python -m hub serve``
-   on it (uvicorn, one process), running the code of the checkout this script is in.
+   Mercator and our tiles are built by ``ST_AsMVT``), publishes it as a municipality
+   publishes its cadastre (every server here is read anonymously: like for like), and
+   starts ``python -m hub serve`` on it (uvicorn, one process), running the code of the
+   checkout this script is in.
 3. tipg (default): installs tipg from PyPI into its own venv (``/tmp/tipg-venv``, created
    once; ``BENCH_TIPG_VENV`` moves it), loads the same parcels in CRS84 into a PostGIS
    table ``tipg.parcels`` (GiST-indexed) of the same database, turns JIT off for the
@@ -84,6 +86,7 @@ from proc_cpu import cpu_seconds  # noqa: E402
 from scratch_db import ADMIN_URL, scratch_database  # noqa: E402
 
 from gis_layers import vector_tiles  # noqa: E402
+from gis_layers.catalogue import set_public  # noqa: E402
 from gis_layers.importer import import_file  # noqa: E402
 from harness.live import serve_env  # noqa: E402
 from hub.broker import free_port  # noqa: E402
@@ -191,10 +194,16 @@ def write_geopackages(parcels: gpd.GeoDataFrame, workdir: Path) -> tuple[Path, P
 
 
 def load_parcels(url: str, gpkg: Path) -> int:
-    """Migrate, import ``gpkg`` as collection ``parcels`` through our importer, VACUUM ANALYZE."""
+    """Migrate, import ``gpkg`` as collection ``parcels`` through our importer and publish
+    it, VACUUM ANALYZE.
+
+    Cadastral parcels are open data: the municipality publishes them (``smartcity layers
+    publish parcels``), so they are read without credentials, here as from tipg and
+    pygeoapi, which know of none (like for like), and in the QGIS and map benches."""
     with psycopg.connect(url) as conn:
         migrations.upgrade(conn)
         (report,) = import_file(conn, gpkg, name="parcels")
+        set_public(conn, "parcels", True)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
     return report.features

@@ -9,7 +9,10 @@ Run from the repository root (PostgreSQL on 127.0.0.1:5432, Mosquitto installed,
 
 Once, it builds database ``load_town`` (kept for later runs): the demo town generated
 at 100,000 parcels (terrain, layers, twin) and the twin bench's 10,000 assets with
-5,500 sensors and a day of hourly readings. Then, for each ``--workers`` count:
+5,500 sensors and a day of hourly readings. Before the runs it makes one API key per
+user group in ``load_town`` (roles ``planner``, ``emergency``, ``parking_operator``),
+which the group's users share and send with every request (``bench/load_users.py``
+says which routes and why), and revokes them after. Then, for each ``--workers`` count:
 
 1. starts a private Mosquitto, an ingestion worker and a publisher sending the sensors'
    readings at ``--rate`` readings/s (compact JSON, a device's quantities per message),
@@ -38,6 +41,8 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -58,6 +63,9 @@ from support import (
     stop,
 )
 
+from auth import accounts
+from auth.principal import Role
+from storage import migrations
 from storage.meta import get_meta, set_meta
 
 DATABASE = "load_town"
@@ -69,6 +77,8 @@ LIGHT_LIMIT_MS = 1000
 TOWN_FILES = ROOT / "var" / DATABASE
 GENERATED_UNTIL = "load_town_readings_until"
 WATCHED_GAUGE = ("gauge-tr-magurele", ("water_level",))
+GROUPS = (Role.PLANNER, Role.EMERGENCY, Role.PARKING_OPERATOR)
+"""The user groups of ``load_users.py``, each signed in as its role."""
 
 
 def ensure_town() -> str:
@@ -109,6 +119,21 @@ def reset_readings(url: str) -> int:
         cursor = conn.execute("DELETE FROM readings WHERE time > %s", (until,))
         conn.execute("VACUUM ANALYZE readings")
         return cursor.rowcount
+
+
+@contextmanager
+def group_keys(url: str) -> Iterator[dict[str, str]]:
+    """An API key per user group (role -> key), made in ``url`` for these runs, as an
+    operator makes them (``smartcity api-keys create``), and revoked after them."""
+    with psycopg.connect(url) as conn:
+        migrations.upgrade(conn)  # a load_town built before sign-in existed
+        made = {role: accounts.create_key(conn, f"load-test-{role.value}", role) for role in GROUPS}
+    try:
+        yield {role.value: key for role, (_, key) in made.items()}
+    finally:
+        with psycopg.connect(url) as conn:
+            for meta, _ in made.values():
+                accounts.revoke_key(conn, meta.key_id)
 
 
 def sensors(url: str) -> list[tuple[str, tuple[str, ...]]]:
@@ -208,8 +233,11 @@ def stored_since(url: str, since: datetime) -> int:
     return int(row[0]) if row else 0
 
 
-def run(url: str, workdir: Path, workers: int, args: argparse.Namespace) -> dict[str, Any]:
-    """One configuration: ingestion, the API with ``workers`` processes, steady, ramp."""
+def run(
+    url: str, workdir: Path, workers: int, args: argparse.Namespace, keys: dict[str, str]
+) -> dict[str, Any]:
+    """One configuration: ingestion, the API with ``workers`` processes, steady, ramp;
+    the users signed in with ``keys`` (role -> API key)."""
     ramp = [int(v) for v in args.ramp.split(",")] if args.ramp else None
     ramp_s = (ramp[3] - ramp[0]) // ramp[1] * ramp[2] + ramp[2] if ramp else 0
     total_s = args.minutes * 60 + ramp_s + 120
@@ -226,20 +254,23 @@ def run(url: str, workdir: Path, workers: int, args: argparse.Namespace) -> dict
     try:
         pool = {"SMARTCITY_DB_POOL_MAX_SIZE": str(args.pool_size)}
         with api_server(url, workers, pool) as (base, server):
-            with httpx.Client(base_url=base, timeout=120) as client:
+            planner = {"X-API-Key": keys[Role.PLANNER.value]}
+            with httpx.Client(base_url=base, timeout=120, headers=planner) as client:
                 for path in ("/health", "/twin/snapshot", "/river/flood"):
-                    client.get(path)  # connections, the live twin, the flood model
+                    # connections, the live twin, the flood model
+                    client.get(path).raise_for_status()
             started = datetime.now(UTC)
             publisher.start()
             time.sleep(10)  # ingestion under way
             sampler = Sampler(server.pid)
             sampler.start()
             cpu_before = cpu_seconds(server.pid)
+            signed_in = {"LOAD_API_KEYS": json.dumps(keys)}
             steady = locust(
                 base,
                 workdir / f"steady-{workers}.jsonl",
                 ["-u", str(args.users), "-r", "20", "-t", f"{round(args.minutes * 60)}s"],
-                {},
+                signed_in,
             )
             sampler.done.set()
             result["steady"] = summarise(steady, args.minutes * 60)
@@ -251,7 +282,7 @@ def run(url: str, workdir: Path, workers: int, args: argparse.Namespace) -> dict
             result["memory_at_end_mib"] = round(rss_mib(server.pid), 1)
             if ramp:
                 samples = locust(base, workdir / f"ramp-{workers}.jsonl", [], {
-                    "LOAD_RAMP": args.ramp})  # fmt: skip
+                    "LOAD_RAMP": args.ramp, **signed_in})  # fmt: skip
                 steps = ramp_steps(samples, ramp[2], ramp[0], ramp[1])
                 result["ramp"] = steps
                 result["users_at_light_p95_over_1s"] = next(
@@ -283,10 +314,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         url = ensure_town()
-        for workers in args.workers:
-            print(f"{workers} API process(es) ...", flush=True)
-            results["runs"].append(run(url, workdir, workers, args))
-            print(json.dumps(results["runs"][-1]), flush=True)
+        with group_keys(url) as keys:
+            for workers in args.workers:
+                print(f"{workers} API process(es) ...", flush=True)
+                results["runs"].append(run(url, workdir, workers, args, keys))
+                print(json.dumps(results["runs"][-1]), flush=True)
     print(json.dumps(results, indent=2))
 
 

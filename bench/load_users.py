@@ -8,6 +8,13 @@
   100 asked;
 - parking operators: ``/twin/assets?kind=parking_lot``.
 
+Each group signs in as its role (``planner``, ``emergency``, ``parking_operator``) with
+an API key the group's users share, which ``load_test.py`` makes for the run and passes
+in ``$LOAD_API_KEYS`` (JSON: role -> key). Every request carries it (``X-API-Key``), the
+stream and the public routes too (gauges, the flood, zone summaries, collections): these
+users work in signed-in tools (the map page, QGIS with the key configured, a dashboard),
+which send their credentials with every request, so no request here is anonymous.
+
 Each user waits 2-5 s between requests; one request in ten is heavy. Every request's
 route, duration and outcome (``None``, or the error) is kept and written as JSON lines
 to ``$LOAD_SAMPLES`` when locust stops, for ``load_test.py`` to summarise (percentiles
@@ -41,6 +48,21 @@ _recent_levels: deque[int] = deque(maxlen=100)
 """The flood levels asked last: a "new" level is none of these (the API keeps 16 answers
 and 32 extents, so each is computed anew; 300-900 cm has only 601 levels, fewer than a
 10-minute run asks)."""
+KEY_HEADER = "X-API-Key"
+
+
+def _group_keys() -> dict[str, str]:
+    """Each user group's API key, by role, from ``$LOAD_API_KEYS``."""
+    try:
+        return dict(json.loads(os.environ["LOAD_API_KEYS"]))
+    except (KeyError, ValueError):
+        raise SystemExit(
+            "LOAD_API_KEYS (JSON: role -> API key) is not set: run this locustfile through"
+            " bench/load_test.py, which makes a key per user group"
+        ) from None
+
+
+KEYS = _group_keys()
 
 
 @events.request.add_listener
@@ -80,6 +102,12 @@ class _Hub(HttpUser):
 
     abstract = True
     wait_time = between(2, 5)
+    role = ""
+    """The group's role, whose API key its users send."""
+
+    def on_start(self) -> None:
+        """Sign in: the group's key on every request of this user."""
+        self.client.headers[KEY_HEADER] = KEYS[self.role]
 
     def heavy(self) -> bool:
         """Whether this request is the heavy one of ten."""
@@ -98,6 +126,7 @@ class Planner(_Hub):
     """An urban planner exploring layers and the twin."""
 
     weight = 2
+    role = "planner"
 
     @task
     def explore(self) -> None:
@@ -140,9 +169,11 @@ class Emergency(_Hub):
     """Emergency staff watching the Danube, with the alert stream open."""
 
     weight = 1
+    role = "emergency"
 
     def on_start(self) -> None:
-        """Open the user's ``/river/stream`` for the rest of the run."""
+        """Sign in and open the user's ``/river/stream`` for the rest of the run."""
+        super().on_start()
         self._stream = gevent.spawn(self._listen)
 
     def on_stop(self) -> None:
@@ -152,7 +183,13 @@ class Emergency(_Hub):
     def _listen(self) -> None:
         started = time.perf_counter()
         try:
-            with requests.get(f"{self.host}/river/stream", stream=True, timeout=None) as stream:
+            with requests.get(
+                f"{self.host}/river/stream",
+                headers={KEY_HEADER: KEYS[self.role]},
+                stream=True,
+                timeout=None,
+            ) as stream:
+                stream.raise_for_status()  # a refused stream is an error, not silence
                 for line in stream.iter_lines():
                     if line == b"event: ready":
                         events.request.fire(
@@ -194,6 +231,7 @@ class ParkingOperator(_Hub):
     """A parking operator checking the lots."""
 
     weight = 1
+    role = "parking_operator"
 
     @task
     def lots(self) -> None:

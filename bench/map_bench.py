@@ -12,8 +12,10 @@ What it does, every step in this one command:
    assets and, with none, on (0, 0), far from any parcel.
 2. Serves it with ``smartcity serve`` as its own process, logging every request
    (``harness/live.py`` ``served``).
-3. Starts a fresh headless Chromium per run (software WebGL: SwiftShader) and drives
-   ``GET /map`` over the Chrome DevTools Protocol (``websockets``); a script injected
+3. Starts a fresh headless Chromium per run (software WebGL: SwiftShader) and drives it
+   over the Chrome DevTools Protocol (``harness/headless_chromium.py``): it signs in on
+   the hub's login page as a planner (a local account made in the scratch database),
+   then opens ``GET /map`` with its session cookie; a script injected
    before the page's own keeps the ``Deck`` that the page's ``createDeck`` returns and
    times every frame deck.gl draws (``onAfterRender``). Four variants of the same page:
 
@@ -55,31 +57,23 @@ What it does, every step in this one command:
 from __future__ import annotations
 
 import argparse
-import base64
-import itertools
 import json
 import os
 import platform
 import re
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import httpx
 import psycopg
 import shapely
-from websockets.sync.client import connect
-from websockets.sync.connection import Connection
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -87,12 +81,13 @@ sys.path.insert(0, str(ROOT))
 from features_bench import generate_parcels, load_parcels, write_geopackages  # noqa: E402
 from scratch_db import ADMIN_URL, scratch_database  # noqa: E402
 
+from auth.principal import Role  # noqa: E402
 from gis_layers.importer import import_file  # noqa: E402
-from harness.headless_chromium import CHROMIUM, command  # noqa: E402
+from harness.credentials import account  # noqa: E402
+from harness.headless_chromium import CHROMIUM, WINDOW, chromium, sign_in  # noqa: E402
 from harness.live import served  # noqa: E402
 from twin.registry import sync_from_layers  # noqa: E402
 
-WINDOW = (1200, 800)
 VARIANTS = ("mvt", "mvt-outlines-everywhere", "geojson-tiles", "geojson")
 SERVED = VARIANTS[0]
 SCREENSHOT = "/tmp/map_bench_{variant}.png"
@@ -374,120 +369,6 @@ def prepare(url: str, count: int, workdir: Path) -> dict[str, object]:
     }
 
 
-# --- Chromium over the DevTools Protocol ------------------------------------------------
-
-
-class CDP:
-    """A DevTools Protocol session on one page target; keeps the events it receives."""
-
-    def __init__(self, socket: Connection) -> None:
-        """Wrap an open websocket to a page target."""
-        self.socket = socket
-        self.events: list[dict[str, Any]] = []
-        self._ids = itertools.count(1)
-
-    def call(self, method: str, timeout: float = 60, **params: object) -> dict[str, Any]:
-        """Send a command and return its result, keeping events that arrive meanwhile."""
-        ident = next(self._ids)
-        self.socket.send(json.dumps({"id": ident, "method": method, "params": params}))
-        deadline = time.monotonic() + timeout
-        while True:
-            message = json.loads(self.socket.recv(max(0.1, deadline - time.monotonic())))
-            if message.get("id") == ident:
-                if "error" in message:
-                    raise RuntimeError(f"{method}: {message['error']}")
-                return dict(message.get("result", {}))
-            self.events.append(message)
-
-    def wait_event(self, method: str, timeout: float = 60) -> dict[str, Any]:
-        """The next event named ``method`` (or one already received and not yet taken)."""
-        for i, event in enumerate(self.events):
-            if event.get("method") == method:
-                return self.events.pop(i)
-        deadline = time.monotonic() + timeout
-        while True:
-            message = json.loads(self.socket.recv(max(0.1, deadline - time.monotonic())))
-            if message.get("method") == method:
-                return message
-            self.events.append(message)
-
-    def evaluate(self, expression: str, timeout: float = 120) -> Any:
-        """Evaluate ``expression`` in the page, await it, return its JSON value."""
-        result = self.call(
-            "Runtime.evaluate",
-            timeout=timeout + 10,
-            expression=expression,
-            awaitPromise=True,
-            returnByValue=True,
-        )
-        if "exceptionDetails" in result:
-            details = result["exceptionDetails"]
-            text = details.get("exception", {}).get("description") or details.get("text")
-            raise RuntimeError(f"page script failed: {text}")
-        return result["result"].get("value")
-
-    def messages(self) -> list[str]:
-        """Console errors and warnings, uncaught exceptions and browser log entries."""
-        out = []
-        for event in self.events:
-            params = event.get("params", {})
-            if event.get("method") == "Runtime.consoleAPICalled" and params["type"] in (
-                "error",
-                "warning",
-                "assert",
-            ):
-                args = " ".join(
-                    str(a.get("value", a.get("description", ""))) for a in params["args"]
-                )
-                out.append(f"console.{params['type']}: {args}")
-            elif event.get("method") == "Runtime.exceptionThrown":
-                details = params["exceptionDetails"]
-                text = details.get("exception", {}).get("description") or details.get("text")
-                out.append(f"exception: {text}")
-            elif event.get("method") == "Log.entryAdded":
-                entry = params["entry"]
-                if entry["level"] in ("error", "warning"):
-                    out.append(f"log.{entry['level']}: {entry['text']} {entry.get('url', '')}")
-        return out
-
-
-@contextmanager
-def chromium(workdir: Path) -> Iterator[CDP]:
-    """A fresh headless Chromium (own profile, no network but loopback); its page's CDP."""
-    profile = Path(tempfile.mkdtemp(prefix="chromium-", dir=workdir))
-    process = subprocess.Popen(
-        [
-            *command(profile, *WINDOW),
-            "--disable-background-timer-throttling",
-            "--disable-renderer-backgrounding",
-            "--remote-debugging-port=0",
-            "about:blank",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + 30
-        while not (port_file.exists() and port_file.read_text().count("\n") >= 1):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("chromium did not open its DevTools port")
-            time.sleep(0.05)
-        port = int(port_file.read_text().split()[0])
-        targets = httpx.get(f"http://127.0.0.1:{port}/json/list").json()
-        page = next(t for t in targets if t["type"] == "page")
-        with connect(page["webSocketDebuggerUrl"], max_size=None) as socket:
-            yield CDP(socket)
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
 # --- one run ----------------------------------------------------------------------------
 
 
@@ -516,29 +397,32 @@ class AccessLog:
 
 
 def run_once(
-    base: str, variant: str, centre: tuple[float, float], workdir: Path, screenshot: Path | None
+    base: str,
+    variant: str,
+    centre: tuple[float, float],
+    workdir: Path,
+    screenshot: Path | None,
+    planner: tuple[str, str],
 ) -> dict[str, Any]:
-    """Load /map in a fresh Chromium as ``variant``; time the first draw and the motions."""
+    """Load /map in a fresh Chromium as ``variant``; time the first draw and the motions.
+
+    The browser signs in first, on the login page as a user does, landing on
+    ``/auth/me`` (whose JSON page makes the browser ask for ``/favicon.ico``: one 404
+    in each run's server log); the timed load of /map is then a navigation of a
+    signed-in browser (the session cookie on every request), timed from its start as
+    before sign-in existed, with the server's tile cache as the previous runs left it."""
     with chromium(workdir) as cdp:
-        for domain in ("Page", "Runtime", "Log"):
-            cdp.call(f"{domain}.enable")
-        cdp.call(
-            "Emulation.setDeviceMetricsOverride",
-            width=WINDOW[0],
-            height=WINDOW[1],
-            deviceScaleFactor=1,
-            mobile=False,
-        )
+        cdp.navigate(f"{base}/auth/login?next=/auth/me")
+        if sign_in(cdp, *planner) != f"{base}/auth/me":
+            raise RuntimeError(f"{planner[0]} could not sign in")
         cdp.call(
             "Page.addScriptToEvaluateOnNewDocument",
             source=HOOK_JS % {"variant": json.dumps(variant)},
         )
-        cdp.call("Page.navigate", url=f"{base}/map")
-        cdp.wait_event("Page.loadEventFired", timeout=60)
+        cdp.navigate(f"{base}/map", timeout=60)
         out: dict[str, Any] = {"initial": cdp.evaluate(DRAWN_JS % {"timeout": 300_000}, 310)}
         if screenshot is not None:
-            shot = cdp.call("Page.captureScreenshot", format="png")
-            screenshot.write_bytes(base64.b64decode(shot["data"]))
+            screenshot.write_bytes(cdp.screenshot())
         time.sleep(1.0)
         for motion in MOTIONS:
             spec = {
@@ -705,6 +589,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
         data = prepare(url, args.parcels, workdir)
         out["data"] = data
         centre = (data["centre_crs84"][0], data["centre_crs84"][1])  # type: ignore[index]
+        planner = account(url, Role.PLANNER)
         log = AccessLog(workdir / "access.log")
         with served(url, access_log=log.path) as base:
             results = Results()
@@ -712,7 +597,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
             for variant in VARIANTS:
                 print(f"warm-up {variant} (server tile cache cold) ...", flush=True)
                 shot = Path(SCREENSHOT.format(variant=variant))
-                run_ = run_once(base, variant, centre, workdir, shot)
+                run_ = run_once(base, variant, centre, workdir, shot, planner)
                 run_["server"] = log.since_last()
                 warm_up[variant] = run_
                 print(f"  drawn in {drawn_s(run_):.1f} s", flush=True)
@@ -720,7 +605,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, object]:
                 order = VARIANTS if round_ % 2 == 0 else VARIANTS[::-1]
                 for variant in order:
                     print(f"round {round_ + 1}/{args.repeats}: {variant} ...", flush=True)
-                    run_ = run_once(base, variant, centre, workdir, None)
+                    run_ = run_once(base, variant, centre, workdir, None, planner)
                     run_["server"] = log.since_last()
                     results.runs[variant].append(run_)
                     fps = "  ".join(

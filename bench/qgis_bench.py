@@ -6,7 +6,9 @@ Run from the repository root (PostgreSQL on 127.0.0.1:5432; PyQGIS from Debian's
     .venv/bin/python bench/qgis_bench.py
 
 Generates the 100,000 parcels of ``bench/features_bench.py`` (Stereo 70) into a
-GeoPackage, imports them into a scratch database through our importer, serves them with
+GeoPackage, imports them into a scratch database through our importer and publishes
+them (the cadastre is open data: QGIS reads it without credentials, as a planner with
+no key configured does; ``features_bench.load_parcels``), serves them with
 ``smartcity serve`` as its own process, and has ``bench/qgis_render.py`` (its docstring
 gives the method) time QGIS drawing them from the three sources, ``--repeats`` times,
 each time in a fresh QGIS process (the server's tile cache stays warm after the first:

@@ -10,7 +10,10 @@ devices and ``--hours`` hourly readings of every quantity, then runs ``smartcity
 as its own process and times sequential requests with a keep-alive client: the
 snapshot now (from ``latest_readings``), the snapshot at past moments (a different one
 per request; each sensor quantity's last reading before it, from ``readings``), and
-single assets.
+single assets. The client is a planner's script: it sends an API key (``X-API-Key``,
+role ``planner``, made in the scratch database) with every request, the public zone
+summaries included; the server checks the key's Argon2id hash once and then
+remembers it (``auth/authenticator.py``), as in production.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ sys.path.insert(0, str(ROOT))
 
 from scratch_db import scratch_database  # noqa: E402
 from support import add_assets, api_server  # noqa: E402
+
+from auth.principal import Role  # noqa: E402
+from harness.credentials import key_headers  # noqa: E402
 
 
 def timed(
@@ -67,7 +73,11 @@ def main() -> None:
         results: dict[str, object] = {"machine": f"{os.cpu_count()} cores"}
         results["rows"] = add_assets(url, args.assets, args.hours, end)
         print(f"  {results['rows']}", flush=True)
-        with api_server(url) as (base, _), httpx.Client(base_url=base, timeout=60) as client:
+        planner = key_headers(url, Role.PLANNER)
+        with (
+            api_server(url) as (base, _),
+            httpx.Client(base_url=base, timeout=60, headers=planner) as client,
+        ):
             # a different past moment for each request (playback steps through time)
             past = [
                 {"at": (end - timedelta(hours=args.hours // 2, minutes=7 * k)).isoformat()}

@@ -1,11 +1,12 @@
-"""The map, looked at: headless Chromium renders /map from a live server, offline."""
+"""The map, looked at: headless Chromium signs in on the hub's login page as a user does
+and renders /map from a live server, offline (driven over the DevTools Protocol)."""
 
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import numpy as np
@@ -15,9 +16,11 @@ import rasterio
 from pyproj import Transformer
 
 from api.app import create_app
+from auth.principal import Role
 from demo_town.river import DEMO
 from gis_layers.rasters import register
-from harness.headless_chromium import CHROMIUM, command
+from harness.credentials import account, key_headers
+from harness.headless_chromium import CDP, CHROMIUM, WINDOW, chromium, sign_in
 from harness.live import live_server
 from river_monitor.town_flood import TownFlood, refresh_extents
 from settings import Settings
@@ -27,8 +30,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-WINDOW = (1200, 800)  # headless_chromium.command's default window
 MERCATOR = Transformer.from_crs("OGC:CRS84", "EPSG:3857", always_xy=True)
+# virtual milliseconds a page gets before it is looked at, as --virtual-time-budget gave it;
+# SwiftShader on a loaded 2-core machine: 40 s of real time is usual, 120 s was seen
+BUDGET_MS = 15_000
 
 
 @pytest.fixture
@@ -40,32 +45,31 @@ def server(demo_db: str, demo_files: Path) -> Iterator[str]:
         yield url
 
 
-def chromium(url: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    """Run headless Chromium on ``url`` with no network but loopback (the page's console
-    goes to stderr)."""
-    return subprocess.run(
-        [
-            *command(tmp_path / "chromium"),
-            "--virtual-time-budget=15000",
-            "--enable-logging=stderr",
-            "--v=0",
-            *extra,
-            url,
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=300,  # SwiftShader on a loaded 2-core machine: 40 s is usual, 120 s was seen
-    )
+@pytest.fixture
+def planner(demo_db: str) -> tuple[str, str]:
+    """A planner's local account: name and password."""
+    return account(demo_db, Role.PLANNER)
 
 
-def screenshot(url: str, out: Path, tmp_path: Path) -> np.ndarray:
-    """The page's pixels (rows, columns, RGB), saved to ``out`` to be looked at."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    run = chromium(url, tmp_path, f"--screenshot={out}")
+def sign_in_at(cdp: CDP, server: str, path: str, planner: tuple[str, str]) -> None:
+    """Open ``path`` as someone not signed in yet: the login page, the account's name and
+    password typed in, and back at ``path`` (its ``#map=`` view too)."""
+    login = f"{server}/auth/login?{urlencode({'next': urlsplit(path).path})}"
+    view = urlsplit(path).fragment
+    assert cdp.navigate(f"{server}{path}") == login + (f"#{view}" if view else "")
+    assert sign_in(cdp, *planner) == f"{server}{path}"
+
+
+def look(cdp: CDP, out: Path, budget_ms: int | None = BUDGET_MS) -> np.ndarray:
+    """The page's pixels (rows, columns, RGB) after ``budget_ms`` of its time (then its
+    time stands still), saved to ``out`` to be looked at."""
+    if budget_ms:
+        cdp.settle(budget_ms)
     # a layer deck.gl cannot build is only a console error: the rest of the map draws
-    errors = [line for line in run.stderr.splitlines() if ":CONSOLE" in line and "rror" in line]
+    errors = [m for m in cdp.messages() if "rror" in m]
     assert errors == [], errors
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(cdp.screenshot())
     with rasterio.open(out) as png:
         return np.moveaxis(png.read()[:3], 0, -1).astype(int)
 
@@ -98,8 +102,13 @@ def pixel_to_lonlat(view: dict[str, float], pixel: tuple[int, int]) -> tuple[flo
     )
 
 
-def test_map_renders_the_town_with_live_sensors(server: str, tmp_path: Path) -> None:
-    pixels = screenshot(f"{server}/map", SCREENSHOTS / "map.png", tmp_path)
+def test_map_renders_the_town_with_live_sensors(
+    server: str, planner: tuple[str, str], demo_db: str, tmp_path: Path
+) -> None:
+    with chromium(tmp_path) as cdp:
+        sign_in_at(cdp, server, "/map", planner)
+        pixels = look(cdp, SCREENSHOTS / "map.png")
+        status = cdp.evaluate("document.getElementById('status').textContent")
     background = np.array([0xE8, 0xE4, 0xDA])
     drawn = np.any(np.abs(pixels - background) > 6, axis=-1).mean()
     assert drawn > 0.15, f"only {drawn:.0%} of the map is drawn"
@@ -112,17 +121,52 @@ def test_map_renders_the_town_with_live_sensors(server: str, tmp_path: Path) -> 
     fields = np.any(np.abs(pixels[450:650, 800:1100] - background) > 6, axis=-1).mean()
     assert fields > 0.5, f"parcels missing in the fields ({fields:.1%} drawn)"
     assert thin_dark_lines(pixels[450:650, 800:1100]).mean() < 0.002, "outlines at town zoom"
+    assert re.match(r"Live sensors: \d{3,} ", status), status
 
     # a view in the address (#map=zoom/lat/lon), close enough for parcel outlines: the
-    # middle of those fields at zoom 14.5 (2.4 m a pixel)
-    initial = httpx.get(f"{server}/map/deck.json").json()["initialViewState"]
-    lon, lat = pixel_to_lonlat(initial, (950, 550))
-    view = f"#map=14.5/{lat:.5f}/{lon:.5f}"
-    close = screenshot(f"{server}/map{view}", SCREENSHOTS / "map-zoom-14.5.png", tmp_path)
+    # middle of those fields at zoom 14.5 (2.4 m a pixel), opened from a shared link by
+    # someone not signed in yet (the view outlives the way through the login page)
+    deck = httpx.get(f"{server}/map/deck.json", headers=key_headers(demo_db, Role.VIEWER))
+    lon, lat = pixel_to_lonlat(deck.json()["initialViewState"], (950, 550))
+    with chromium(tmp_path) as cdp:
+        sign_in_at(cdp, server, f"/map#map=14.5/{lat:.5f}/{lon:.5f}", planner)
+        close = look(cdp, SCREENSHOTS / "map-zoom-14.5.png")
     # the middle 600 x 400 pixels: 1.5 x 1 km of fields, 180 x 120 pixels of those above
     outlines = thin_dark_lines(close[200:600, 300:900]).mean()
     assert outlines > 0.002, f"parcel outlines missing at zoom 14.5 ({outlines:.2%})"
 
-    dom = chromium(f"{server}/map", tmp_path, "--dump-dom").stdout
-    status = re.search(r'<div id="status">([^<]*)</div>', dom)
-    assert status and re.match(r"Live sensors: \d{3,} ", status.group(1)), status
+
+def test_the_login_page_renders_and_signs_in_to_the_map(
+    server: str, planner: tuple[str, str], tmp_path: Path
+) -> None:
+    name, password = planner
+    with chromium(tmp_path) as cdp:
+        assert cdp.navigate(f"{server}/map") == f"{server}/auth/login?next=%2Fmap"
+        page = look(cdp, SCREENSHOTS / "login.png", budget_ms=None)  # a still page
+        # the form: a white card on the page's grey, with the heading and labels drawn
+        grey = np.all(page == [0xF3, 0xF5, 0xF7], axis=-1).mean()
+        card = np.all(page[:, WINDOW[0] // 2] == 255, axis=-1).mean()
+        assert grey > 0.5 and card > 0.2, f"no login card ({grey:.0%} page, {card:.0%} card)"
+        ink = page[: WINDOW[1] // 2].mean(axis=-1) < 100
+        assert ink.sum() > 500, "the heading and labels are not drawn"
+        heading = cdp.evaluate("document.querySelector('h1').textContent")
+        assert heading == "Sign in to the smart-city hub"
+
+        # a wrong password: the login page again, saying so, and no session
+        assert sign_in(cdp, name, "not the password") == f"{server}/auth/login"
+        notice = cdp.evaluate("document.querySelector('.error').textContent")
+        assert notice == "Unknown account or wrong password."
+        refusal = (
+            "log.error: Failed to load resource: the server responded with a status of 401"
+            f" (Unauthorized) {server}/auth/login"
+        )
+        assert cdp.messages() == [refusal]  # the page came with 401
+        assert cdp.navigate(f"{server}/map") == f"{server}/auth/login?next=%2Fmap"
+
+        assert sign_in(cdp, name, password) == f"{server}/map"
+        assert "smartcity_session" not in cdp.evaluate("document.cookie")  # HttpOnly
+        who = cdp.evaluate("fetch('/auth/me').then(r => r.json())")  # the page's session
+        assert who["subject"] == name and who["method"] == "session"
+        pixels = look(cdp, SCREENSHOTS / "map-after-sign-in.png")
+    drawn = np.any(np.abs(pixels - np.array([0xE8, 0xE4, 0xDA])) > 6, axis=-1).mean()
+    assert drawn > 0.15, f"only {drawn:.0%} of the map is drawn after signing in"
