@@ -43,7 +43,8 @@ EXTENT = 4096
 MARGIN = 64
 """Tile units kept beyond each edge, so outlines do not stop short at tile borders."""
 SMALLEST = EXTENT / 512
-"""Features spanning less than this (half a pixel of a 256-pixel tile) are left out."""
+"""Lines and polygons spanning less than this (half a pixel of a 256-pixel tile) are left
+out; points never are (a point spans nothing and is drawn as a symbol)."""
 MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 
 POSTGIS = "postgis"
@@ -68,7 +69,8 @@ FROM layers WHERE layer_id = %s
 _MEETING = """
 FROM features
 WHERE layer_id = %(layer)s AND bbox && %(box)s::box
-  AND (width(bbox) >= %(smallest)s OR height(bbox) >= %(smallest)s)
+  AND (width(bbox) >= %(smallest)s OR height(bbox) >= %(smallest)s
+       OR (width(bbox) = 0 AND height(bbox) = 0))
 """
 _GEOJSON_ROWS = "SELECT feature_id, geometry::text, properties::text" + _MEETING
 _NATIVE_ROWS = "SELECT feature_id, geom_native, properties::text" + _MEETING
@@ -89,8 +91,9 @@ WITH tile AS MATERIALIZED (  -- not inlined: ST_AsMVTGeom once a feature
     FROM features
     WHERE layer_id = %(layer)s
       AND geom_mercator && ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => %(margin_share)s)
-      AND greatest(ST_XMax(geom_mercator) - ST_XMin(geom_mercator),
-                   ST_YMax(geom_mercator) - ST_YMin(geom_mercator)) >= %(smallest)s
+      AND (greatest(ST_XMax(geom_mercator) - ST_XMin(geom_mercator),
+                    ST_YMax(geom_mercator) - ST_YMin(geom_mercator)) >= %(smallest)s
+           OR ST_Dimension(geom_mercator) = 0)
 )
 SELECT ST_AsMVT(tile, %(layer)s, %(extent)s, 'geom', 'feature_id') FROM tile
 WHERE geom IS NOT NULL  -- ST_AsMVT would keep their values
@@ -216,7 +219,7 @@ def _mvt(
     coords = to_tile(coords)
     first = np.searchsorted(owner, np.arange(len(geometries)))
     low, high = np.minimum.reduceat(coords, first), np.maximum.reduceat(coords, first)
-    big = (high - low).max(axis=1) >= SMALLEST
+    big = ((high - low).max(axis=1) >= SMALLEST) | (shapely.get_dimensions(geometries) == 0)
     inside = (low >= -MARGIN).all(axis=1) & (high <= EXTENT + MARGIN).all(axis=1)
     # onto the integer grid point by point, after clipping where the margin cuts
     crossing = big & ~inside

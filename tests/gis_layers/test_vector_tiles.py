@@ -113,7 +113,8 @@ def _oracle(rows: list[tuple[int, str, str]], tile: morecantile.Tile) -> bytes:
 
     geometries = shapely.transform(shapely.from_geojson([r[1] for r in rows]), to_tile)
     bounds = shapely.bounds(geometries)
-    big = np.maximum(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1]) >= SMALLEST
+    spans = np.maximum(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])
+    big = (spans >= SMALLEST) | (shapely.get_dimensions(geometries) == 0)  # points always
     edge = (-MARGIN, -MARGIN, EXTENT + MARGIN, EXTENT + MARGIN)
     geometries = shapely.set_precision(shapely.clip_by_rect(geometries, *edge), 1.0)
     geometries = shapely.orient_polygons(geometries, exterior_cw=False)
@@ -194,8 +195,12 @@ def test_tiles_hold_the_features_the_mapbox_encoding_held(layer_url: str) -> Non
         ).fetchone()
     assert builder == (vector_tiles.POSTGIS if postgis else "python")
     kept = 0
+    points: set[int] = set()
     for tile, body in zip(tiles, built, strict=True):
         expected = _oracle(rows, tile)
         _assert_same_features(body, expected, f"{builder} {tile}")
         kept += len(_decoded(expected))
+        points |= {f for f, (_, g) in _decoded(body).items() if g.geom_type.endswith("Point")}
     assert kept > 100  # the tiles are not all empty
+    # the point and the multipoint reach tiles at every zoom, however small they are
+    assert len(points) == 2
