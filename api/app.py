@@ -8,11 +8,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from alerts.model import events_channel
-from api import compression, cpu, errors
+from api import body_size, compression, cpu, errors
+from api.rate_limits import RateLimits
 from api.refreshed import Refreshed
 from api.routes import (
     collections,
     devices,
+    docs,
     health,
     ingest,
     landing,
@@ -59,6 +61,9 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         version="0.1.0",
         description="IoT hub and digital twin: devices, readings, GIS layers and the town map.",
         lifespan=lifespan,
+        docs_url=None,  # served from the hub's own files: api/routes/docs.py
+        redoc_url=None,
+        max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
     app.state.pool = pool
@@ -68,8 +73,11 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     app.state.river = river_config(settings.river_config)
     app.state.flood = TownFlood(app.state.river)
     app.state.recent_zones = Refreshed(twin.ZONES_FRESH_S)
+    app.state.rate_limits = RateLimits(settings)
     compression.install(app)  # before errors' middleware, which streams every answer
     errors.install(app)
+    body_size.install(app, settings.max_body_bytes)
+    docs.install(app)
     for module in (
         landing,
         health,

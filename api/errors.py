@@ -78,11 +78,14 @@ async def _declared(request: Request, exc: Exception) -> JSONResponse:
     if status >= 500 and not getattr(exc, "public_message", False):
         log.error("%s on %s: %s", type(exc).__name__, request.url.path, exc)
         return problem(status, title, _HIDDEN.get(status, "see the logs"), request.url.path)
-    return problem(status, title, str(exc), request.url.path)
+    headers: dict[str, str] | None = getattr(exc, "headers", None)
+    return problem(status, title, str(exc), request.url.path, headers)
 
 
-def problem(status: int, title: str, detail: str, instance: str) -> JSONResponse:
-    """An RFC 9457 problem details response."""
+def problem(
+    status: int, title: str, detail: str, instance: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """An RFC 9457 problem details response (``headers``: more, e.g. ``Retry-After``)."""
     return JSONResponse(
         {
             "type": "about:blank",
@@ -93,6 +96,7 @@ def problem(status: int, title: str, detail: str, instance: str) -> JSONResponse
         },
         status_code=status,
         media_type=PROBLEM,
+        headers=headers,
     )
 
 
