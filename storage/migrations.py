@@ -78,6 +78,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "river_alerts", lambda _conn: "0009_river_alerts.sql"),
     Migration(10, "alerts", lambda _conn: "0010_alerts.sql"),
     Migration(11, "vector_tiles", _vector_tiles_variant),
+    Migration(14, "dead_letters_bounded", lambda _conn: "0014_dead_letters_bounded.sql"),
 )
 
 
