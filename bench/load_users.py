@@ -7,7 +7,9 @@
   ``/river/stream`` open for the whole run; heavy: the flood at a level nobody asked;
 - parking operators: ``/twin/assets?kind=parking_lot``.
 
-Each user waits 2-5 s between requests; one request in ten is heavy. Every request's
+Each user waits 2-5 s between requests; one request in ten is heavy. Each user connects
+from a loopback address of its own (127.0.0.2, ...), as distinct users do: the API's rate
+limits count an anonymous client by its address. Every request's
 route, duration and outcome (``None``, or the error) is kept and written as JSON lines
 to ``$LOAD_SAMPLES`` when locust stops, for ``load_test.py`` to summarise (percentiles
 per route, errors by kind, per step of a ramp). With
@@ -17,6 +19,7 @@ per route, errors by kind, per step of a ramp). With
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -28,6 +31,7 @@ from typing import Any
 import gevent
 import requests
 from locust import HttpUser, LoadTestShape, between, events, task
+from requests.adapters import HTTPAdapter
 
 HEAVY_SHARE = 0.1
 EPSG_3844 = "http://www.opengis.net/def/crs/EPSG/0/3844"
@@ -70,11 +74,31 @@ def _cold_tile() -> tuple[int, int, int]:
     return z, x, y
 
 
+_users = itertools.count(2)
+
+
+class _FromAddress(HTTPAdapter):
+    """Connections from one loopback address (any of 127.0.0.0/8 reaches the server)."""
+
+    def __init__(self, address: str) -> None:
+        self._address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        """The pool, its connections bound to the address."""
+        super().init_poolmanager(*args, **kwargs, source_address=(self._address, 0))
+
+
 class _Hub(HttpUser):
     """A user of the hub; heavy requests are named with a trailing ``*``."""
 
     abstract = True
     wait_time = between(2, 5)
+
+    def on_start(self) -> None:
+        """Connect from the user's own address."""
+        k = next(_users)
+        self.client.mount("http://", _FromAddress(f"127.0.{k // 250}.{k % 250 + 1}"))
 
     def heavy(self) -> bool:
         """Whether this request is the heavy one of ten."""
@@ -138,6 +162,7 @@ class Emergency(_Hub):
 
     def on_start(self) -> None:
         """Open the user's ``/river/stream`` for the rest of the run."""
+        super().on_start()
         self._stream = gevent.spawn(self._listen)
 
     def on_stop(self) -> None:

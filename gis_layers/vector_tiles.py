@@ -58,7 +58,13 @@ pixel); where a fit is worse, every point is projected exactly."""
 
 _CLIP = (-MARGIN, -MARGIN, EXTENT + MARGIN, EXTENT + MARGIN)
 """The tile and its margin, in tile units."""
-_CACHE: LRUCache[tuple[str, datetime, int, int, int, str], bytes] = LRUCache(maxsize=4096)
+CACHE_BYTES = 128 * 2**20
+"""Tiles kept per process, in bytes (a dense town-zoom tile is about 160 KB gzipped)."""
+_ENTRY_BYTES = 256
+"""What a cached tile costs besides its body (key, LRU links): empty tiles count too."""
+_CACHE: LRUCache[tuple[str, datetime, int, int, int, str], bytes] = LRUCache(
+    maxsize=CACHE_BYTES, getsizeof=lambda body: len(body) + _ENTRY_BYTES
+)
 
 _LAYER = """
 SELECT imported_at, source_crs, (SELECT value FROM hub_meta WHERE key = 'vector_tiles')
