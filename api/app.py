@@ -63,7 +63,6 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # served from the hub's own files: api/routes/docs.py
         redoc_url=None,
-        max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
     app.state.pool = pool
