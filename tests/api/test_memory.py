@@ -14,7 +14,7 @@ from gis_layers.rasters import register
 from harness import heavy_load
 from harness.live import serving
 
-SECONDS = 90
+SECONDS = 60
 BOUND_MIB = 1200
 """The server and its helpers together, after every kind of heavy request many times."""
 GROWTH = 1.10
