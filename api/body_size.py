@@ -5,6 +5,7 @@ A plain ASGI middleware (see :class:`api.errors._RefuseNul` for why not
 once, the route never runs; a body without one (chunked) is counted as the route reads
 it, and refused at the chunk that passes the limit: the read raises :class:`BodyTooLarge`,
 an ``HTTPException``, which FastAPI lets through its body parsing to the handler here.
+Answers are not touched (``send`` is not wrapped: every answer would pay for it).
 
 FastAPI's own ``max_body_size`` (Starlette's ``RequestBodyLimitMiddleware``) would do
 the counting, but it sits outside every middleware added to the app and answers a
@@ -51,7 +52,6 @@ class _LimitBody:
             await _refusal(self.max_bytes, scope["path"])(scope, receive, send)
             return
         received = 0
-        started = False
 
         async def counted() -> Message:
             nonlocal received
@@ -62,17 +62,7 @@ class _LimitBody:
                     raise BodyTooLarge
             return message
 
-        async def watched(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counted, watched)
-        except BodyTooLarge:
-            if started:
-                raise
-            await _refusal(self.max_bytes, scope["path"])(scope, receive, send)
+        await self.app(scope, counted, send)
 
 
 def install(app: FastAPI, max_bytes: int) -> None:
