@@ -5,9 +5,10 @@ Run from the repository root (PostgreSQL on 127.0.0.1:5432):
 
     .venv/bin/python bench/memory_bench.py --parcels 20000 --minutes 10 --clients 8
 
-Once, it builds database ``memory_town`` (kept for later runs; ``--database load_town``
-reuses the load test's 100,000-parcel town): the demo town generated at ``--parcels``
-parcels, its terrain registered. Then it starts ``smartcity serve`` (``--workers``),
+Once, it builds database ``memory_town`` (kept for later runs): the demo town generated
+at ``--parcels`` parcels, its terrain registered. ``--database load_town`` reuses the
+load test's 100,000-parcel town, but the server migrates the database it serves: a
+branch with a new migration leaves it at a schema ``main`` does not know. Then it starts ``smartcity serve`` (``--workers``),
 with rate limits raised out of the way (one address asks everything: the limits are
 not what is measured), and runs ``harness/heavy_load.py``: ``--clients`` clients asking
 random heavy requests (previews at every width, windows native and reprojected, past
