@@ -10,10 +10,10 @@ at ``--parcels`` parcels, its terrain registered. ``--database load_town`` reuse
 load test's 100,000-parcel town, but the server migrates the database it serves: a
 branch with a new migration leaves it at a schema ``main`` does not know. Then it
 starts ``smartcity serve`` (``--workers``), with rate limits raised out of the way (one
-address asks everything: the limits are not what is measured), and runs ``harness/heavy_load.py``: ``--clients`` clients asking
-random heavy requests (previews at every width, windows native and reprojected, past
-snapshots, floods and depths at levels 300-900 cm, vector tiles at zooms 13-17) for
-``--minutes``, the RSS of the server and every process below it sampled every 5 s.
+address asks everything: the limits are not what is measured), and runs
+``harness/heavy_load.py``: ``--clients`` clients asking random heavy requests (previews
+at every width, windows native and reprojected, past snapshots, floods and depths at
+levels 300-900 cm, vector tiles at zooms 13-17) for ``--minutes``, the RSS of the server and every process below it sampled every 5 s.
 
 Prints one JSON document: RSS at start, peak, end, the peak of each third of the run,
 each process's RSS at the end, the answers by kind and status.
