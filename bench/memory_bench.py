@@ -13,7 +13,8 @@ starts ``smartcity serve`` (``--workers``), with rate limits raised out of the w
 address asks everything: the limits are not what is measured), and runs
 ``harness/heavy_load.py``: ``--clients`` clients asking random heavy requests (previews
 at every width, windows native and reprojected, past snapshots, floods and depths at
-levels 300-900 cm, vector tiles at zooms 13-17) for ``--minutes``, the RSS of the server and every process below it sampled every 5 s.
+levels 300-900 cm, vector tiles at zooms 13-17) for ``--minutes``, the RSS of the
+server and every process below it sampled every 5 s.
 
 Prints one JSON document: RSS at start, peak, end, the peak of each third of the run,
 each process's RSS at the end, the answers by kind and status.
