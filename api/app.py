@@ -8,13 +8,15 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from alerts.model import events_channel
-from api import audit_trail, compression, cpu, errors, security
+from api import audit_trail, body_size, compression, cpu, errors, security
 from api.public_url import PublicUrl
+from api.rate_limits import RateLimits
 from api.refreshed import Refreshed
 from api.routes import (
     audit,
     collections,
     devices,
+    docs,
     health,
     ingest,
     landing,
@@ -70,6 +72,8 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         description="IoT hub and digital twin: devices, readings, GIS layers and the town map.",
         lifespan=lifespan,
         dependencies=[Depends(security.authorize)],
+        docs_url=None,  # served from the hub's own files: api/routes/docs.py
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.pool = pool
@@ -89,10 +93,13 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         ),
         None if provider is None else provider.verify,
     )
+    app.state.rate_limits = RateLimits(settings)
     if settings.public_url:
         app.add_middleware(PublicUrl, public_url=settings.public_url)
     compression.install(app)  # before errors' middleware, which streams every answer
     errors.install(app)
+    body_size.install(app, settings.max_body_bytes)
+    docs.install(app)
     audit_trail.install(app)  # last: it records the status the client is sent
     for module in (
         sign_in,

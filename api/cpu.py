@@ -27,6 +27,7 @@ requests' p90 was 49 ms (p50 13 ms) where it was 7 s (p50 5.2 s) before.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import multiprocessing
 import os
 import sys
@@ -59,7 +60,26 @@ milliseconds: done on the loop rather than queued behind a flood extent."""
 def lane() -> anyio.CapacityLimiter:
     """A process's lane, made in the app's lifespan (it belongs to the running loop)."""
     sys.setswitchinterval(SWITCH_INTERVAL_S)
+    _fewer_malloc_arenas()
     return anyio.CapacityLimiter(LANES)
+
+
+MALLOC_ARENAS = 2
+"""glibc's malloc gives each thread that allocates an arena of its own, up to 8 per
+core, and keeps what is freed in each: heavy requests run on whichever thread of the
+pool is free, so every arena grows to the largest work it once did (flood extents, raster
+windows). With two, the API process held 690 MiB instead of 780 MiB after two minutes of
+eight heavy requests at once, one run each (``bench/memory_bench.py``, BENCHMARKS.md)."""
+_M_ARENA_MAX = -8  # mallopt's parameter number, from glibc's malloc.h
+
+
+def _fewer_malloc_arenas() -> None:
+    """Cap glibc's malloc arenas at :data:`MALLOC_ARENAS` for threads started from now
+    (``MALLOC_ARENA_MAX`` does the same, but only when set before the process starts)."""
+    try:
+        ctypes.CDLL(None).mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
+    except (OSError, AttributeError):  # not glibc: its allocator is not this one
+        pass
 
 
 HELPER_NICENESS = 10

@@ -61,6 +61,9 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/auth/login"): PUBLIC,
     ("POST", "/auth/logout"): PUBLIC,
     ("GET", "/auth/me"): SIGNED_IN,
+    ("GET", "/docs"): PUBLIC,  # the API's pages (their files under /docs/assets are public)
+    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/redoc"): PUBLIC,
     # layers: OGC API - Features and Tiles
     ("GET", "/collections"): LAYER,
     ("GET", "/collections/{collectionId}"): LAYER,

@@ -9,10 +9,11 @@ Run from the repository root (PostgreSQL on 127.0.0.1:5432, Mosquitto installed,
 
 Once, it builds database ``load_town`` (kept for later runs): the demo town generated
 at 100,000 parcels (terrain, layers, twin) and the twin bench's 10,000 assets with
-5,500 sensors and a day of hourly readings. Before the runs it makes one API key per
-user group in ``load_town`` (roles ``planner``, ``emergency``, ``parking_operator``),
-which the group's users share and send with every request (``bench/load_users.py``
-says which routes and why), and revokes them after. Then, for each ``--workers`` count:
+5,500 sensors and a day of hourly readings. Before the runs it makes an API key for each
+user in ``load_town`` (roles ``planner``, ``emergency``, ``parking_operator``), which the
+user sends with every request (``bench/load_users.py`` says which routes and why), and
+revokes them after. Then, for each ``--workers`` count (from the same database: the
+readings earlier runs ingested are deleted first):
 
 1. starts a private Mosquitto, an ingestion worker and a publisher sending the sensors'
    readings at ``--rate`` readings/s (compact JSON, a device's quantities per message),
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import multiprocessing as mp
 import os
 import subprocess
@@ -77,8 +79,9 @@ LIGHT_LIMIT_MS = 1000
 TOWN_FILES = ROOT / "var" / DATABASE
 GENERATED_UNTIL = "load_town_readings_until"
 WATCHED_GAUGE = ("gauge-tr-magurele", ("water_level",))
-GROUPS = (Role.PLANNER, Role.EMERGENCY, Role.PARKING_OPERATOR)
-"""The user groups of ``load_users.py``, each signed in as its role."""
+GROUPS = {Role.PLANNER: 2, Role.EMERGENCY: 1, Role.PARKING_OPERATOR: 1}
+"""The user groups of ``load_users.py``, each signed in as its role, with their weights
+(the share of the users in each)."""
 
 
 def ensure_town() -> str:
@@ -122,18 +125,27 @@ def reset_readings(url: str) -> int:
 
 
 @contextmanager
-def group_keys(url: str) -> Iterator[dict[str, str]]:
-    """An API key per user group (role -> key), made in ``url`` for these runs, as an
-    operator makes them (``smartcity api-keys create``), and revoked after them."""
+def user_keys(url: str, users: int) -> Iterator[dict[str, list[str]]]:
+    """An API key for each of up to ``users`` users of every group (role -> keys), made
+    in ``url`` for these runs as an operator makes them (``smartcity api-keys create``),
+    and revoked after them. Each user has a key of its own: the API's rate limits count
+    a signed-in caller by subject, and a town's users do not share one."""
+    total = sum(GROUPS.values())
+    made: dict[Role, list[tuple[accounts.ApiKey, str]]] = {}
     with psycopg.connect(url) as conn:
         migrations.upgrade(conn)  # a load_town built before sign-in existed
-        made = {role: accounts.create_key(conn, f"load-test-{role.value}", role) for role in GROUPS}
+        for role, weight in GROUPS.items():
+            wanted = math.ceil(users * weight / total) + 5  # locust rounds the shares
+            made[role] = [
+                accounts.create_key(conn, f"load-{role.value}-{k}", role) for k in range(wanted)
+            ]
     try:
-        yield {role.value: key for role, (_, key) in made.items()}
+        yield {role.value: [key for _, key in keys] for role, keys in made.items()}
     finally:
         with psycopg.connect(url) as conn:
-            for meta, _ in made.values():
-                accounts.revoke_key(conn, meta.key_id)
+            for keys in made.values():
+                for meta, _ in keys:
+                    accounts.revoke_key(conn, meta.key_id)
 
 
 def sensors(url: str) -> list[tuple[str, tuple[str, ...]]]:
@@ -234,10 +246,10 @@ def stored_since(url: str, since: datetime) -> int:
 
 
 def run(
-    url: str, workdir: Path, workers: int, args: argparse.Namespace, keys: dict[str, str]
+    url: str, workdir: Path, workers: int, args: argparse.Namespace, keys: dict[str, list[str]]
 ) -> dict[str, Any]:
     """One configuration: ingestion, the API with ``workers`` processes, steady, ramp;
-    the users signed in with ``keys`` (role -> API key)."""
+    the users signed in with ``keys`` (role -> their API keys)."""
     ramp = [int(v) for v in args.ramp.split(",")] if args.ramp else None
     ramp_s = (ramp[3] - ramp[0]) // ramp[1] * ramp[2] + ramp[2] if ramp else 0
     total_s = args.minutes * 60 + ramp_s + 120
@@ -254,7 +266,7 @@ def run(
     try:
         pool = {"SMARTCITY_DB_POOL_MAX_SIZE": str(args.pool_size)}
         with api_server(url, workers, pool) as (base, server):
-            planner = {"X-API-Key": keys[Role.PLANNER.value]}
+            planner = {"X-API-Key": keys[Role.PLANNER.value][-1]}  # a spare user's key
             with httpx.Client(base_url=base, timeout=120, headers=planner) as client:
                 for path in ("/health", "/twin/snapshot", "/river/flood"):
                     # connections, the live twin, the flood model
@@ -314,7 +326,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         url = ensure_town()
-        with group_keys(url) as keys:
+        most = max(args.users, int(args.ramp.split(",")[3]) if args.ramp else 0)
+        print(f"making API keys for {most} users ...", flush=True)
+        with user_keys(url, most) as keys:
             for workers in args.workers:
                 print(f"{workers} API process(es) ...", flush=True)
                 results["runs"].append(run(url, workdir, workers, args, keys))

@@ -8,12 +8,15 @@
   100 asked;
 - parking operators: ``/twin/assets?kind=parking_lot``.
 
-Each group signs in as its role (``planner``, ``emergency``, ``parking_operator``) with
-an API key the group's users share, which ``load_test.py`` makes for the run and passes
-in ``$LOAD_API_KEYS`` (JSON: role -> key). Every request carries it (``X-API-Key``), the
+Each user signs in as its group's role (``planner``, ``emergency``, ``parking_operator``)
+with an API key of its own, which ``load_test.py`` makes for the run and passes in
+``$LOAD_API_KEYS`` (JSON: role -> keys). Every request carries it (``X-API-Key``), the
 stream and the public routes too (gauges, the flood, zone summaries, collections): these
 users work in signed-in tools (the map page, QGIS with the key configured, a dashboard),
-which send their credentials with every request, so no request here is anonymous.
+which send their credentials with every request, so no request here is anonymous. Each
+user also connects from a loopback address of its own (127.0.0.2, ...), as distinct users
+do. The API's rate limits count a signed-in client by its subject, so each user has its
+own budget, as in a town where each person has an account.
 
 Each user waits 2-5 s between requests; one request in ten is heavy. Every request's
 route, duration and outcome (``None``, or the error) is kept and written as JSON lines
@@ -25,18 +28,21 @@ per route, errors by kind, per step of a ramp). With
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
 import random
 import time
 from collections import deque
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import gevent
 import requests
 from locust import HttpUser, LoadTestShape, between, events, task
+from requests.adapters import HTTPAdapter
 
 HEAVY_SHARE = 0.1
 EPSG_3844 = "http://www.opengis.net/def/crs/EPSG/0/3844"
@@ -51,18 +57,18 @@ and 32 extents, so each is computed anew; 300-900 cm has only 601 levels, fewer 
 KEY_HEADER = "X-API-Key"
 
 
-def _group_keys() -> dict[str, str]:
-    """Each user group's API key, by role, from ``$LOAD_API_KEYS``."""
+def _user_keys() -> dict[str, Iterator[str]]:
+    """The users' API keys, by role, from ``$LOAD_API_KEYS``: each user takes the next."""
     try:
-        return dict(json.loads(os.environ["LOAD_API_KEYS"]))
+        return {role: iter(keys) for role, keys in json.loads(os.environ["LOAD_API_KEYS"]).items()}
     except (KeyError, ValueError):
         raise SystemExit(
-            "LOAD_API_KEYS (JSON: role -> API key) is not set: run this locustfile through"
-            " bench/load_test.py, which makes a key per user group"
+            "LOAD_API_KEYS (JSON: role -> API keys) is not set: run this locustfile through"
+            " bench/load_test.py, which makes a key per user"
         ) from None
 
 
-KEYS = _group_keys()
+KEYS = _user_keys()
 
 
 @events.request.add_listener
@@ -97,17 +103,35 @@ def _cold_tile() -> tuple[int, int, int]:
     return z, x, y
 
 
+_users = itertools.count(2)
+
+
+class _FromAddress(HTTPAdapter):
+    """Connections from one loopback address (any of 127.0.0.0/8 reaches the server)."""
+
+    def __init__(self, address: str) -> None:
+        self._address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        """The pool, its connections bound to the address."""
+        super().init_poolmanager(*args, **kwargs, source_address=(self._address, 0))
+
+
 class _Hub(HttpUser):
     """A user of the hub; heavy requests are named with a trailing ``*``."""
 
     abstract = True
     wait_time = between(2, 5)
     role = ""
-    """The group's role, whose API key its users send."""
+    """The group's role: each of its users signs in with a key of that role."""
 
     def on_start(self) -> None:
-        """Sign in: the group's key on every request of this user."""
-        self.client.headers[KEY_HEADER] = KEYS[self.role]
+        """Sign in with the user's own key; connect from the user's own address."""
+        self.key = next(KEYS[self.role])
+        self.client.headers[KEY_HEADER] = self.key
+        k = next(_users)
+        self.client.mount("http://", _FromAddress(f"127.0.{k // 250}.{k % 250 + 1}"))
 
     def heavy(self) -> bool:
         """Whether this request is the heavy one of ten."""
@@ -185,7 +209,7 @@ class Emergency(_Hub):
         try:
             with requests.get(
                 f"{self.host}/river/stream",
-                headers={KEY_HEADER: KEYS[self.role]},
+                headers={KEY_HEADER: self.key},
                 stream=True,
                 timeout=None,
             ) as stream:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import lru_cache, partial
 
@@ -59,7 +59,13 @@ pixel); where a fit is worse, every point is projected exactly."""
 
 _CLIP = (-MARGIN, -MARGIN, EXTENT + MARGIN, EXTENT + MARGIN)
 """The tile and its margin, in tile units."""
-_CACHE: LRUCache[tuple[str, datetime, int, int, int, str], bytes] = LRUCache(maxsize=4096)
+CACHE_BYTES = 128 * 2**20
+"""Tiles kept per process, in bytes (a dense town-zoom tile is about 160 KB gzipped)."""
+_ENTRY_BYTES = 256
+"""What a cached tile costs besides its body (key, LRU links): empty tiles count too."""
+_CACHE: LRUCache[tuple[str, datetime, int, int, int, str], bytes] = LRUCache(
+    maxsize=CACHE_BYTES, getsizeof=lambda body: len(body) + _ENTRY_BYTES
+)
 
 _LAYER = """
 SELECT imported_at, source_crs, (SELECT value FROM hub_meta WHERE key = 'vector_tiles')
@@ -120,10 +126,17 @@ and in CRS84) for clients without an MVT parser."""
 
 
 async def tile(
-    conn: AsyncConnection, layer_id: str, z: int, x: int, y: int, encoding: str = "mvt"
+    conn: AsyncConnection,
+    layer_id: str,
+    z: int,
+    x: int,
+    y: int,
+    encoding: str = "mvt",
+    admit: Callable[[], Awaitable[None]] | None = None,
 ) -> bytes:
     """The layer's features on tile ``z/x/y``, gzip-compressed (a tile with no features
-    is empty, uncompressed: nothing to decode)."""
+    is empty, uncompressed: nothing to decode). ``admit`` is awaited before a tile not
+    cached is built: it may refuse by raising."""
     wanted = check_tile(z, x, y)
     row = await (await conn.execute(_LAYER, (layer_id,))).fetchone()
     if row is None:
@@ -132,6 +145,8 @@ async def tile(
     key = (layer_id, imported_at, z, x, y, encoding)
     cached = _CACHE.get(key)
     if cached is None:
+        if admit is not None:
+            await admit()
         body: bytes | Callable[[], bytes]
         if encoding == "geojson":
             rows = await _meeting(conn, _GEOJSON_ROWS, layer_id, wanted)

@@ -68,6 +68,18 @@ def served(
     With ``access_log``, every request the server answers is logged to that file;
     ``settings`` are more ``SMARTCITY_*`` variables for it.
     """
+    with serving(database_url, access_log, workers, settings) as (url, _):
+        yield url
+
+
+@contextmanager
+def serving(
+    database_url: str,
+    access_log: Path | None = None,
+    workers: int = 1,
+    settings: Mapping[str, str] | None = None,
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """:func:`served`, yielding the server's process too (to watch its memory)."""
     port = free_port()
     env = serve_env(database_url, port) | dict(settings or {})
     output = None
@@ -82,7 +94,7 @@ def served(
     )
     try:
         _wait_until_listening(port)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", server
     finally:
         server.terminate()
         server.wait(20)

@@ -7,6 +7,7 @@ the raw payload, the topic, the reason and, for a record, its index.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,13 +15,14 @@ from datetime import datetime
 from ingest_mqtt import compact_json, senml
 from ingest_mqtt.errors import PayloadError
 from ingest_mqtt.topics import parse_topic
-from ingest_mqtt.validation import Parsed
-from storage.readings import DeadLetter, Reading, TrackPoint
+from ingest_mqtt.validation import MAX_PAYLOAD_BYTES, Parsed
+from storage.dead_letters import DeadLetter
+from storage.readings import Reading, TrackPoint
 
 MAX_RECORD_DEAD_LETTERS = 50
 """Per message, refused records beyond this many share one summary dead letter: each dead
-letter stores the whole payload, and one 256 KiB pack of tiny bad records must not
-become gigabytes of dead letters."""
+letter stores the payload, and one 256 KiB pack of tiny bad records must not become
+gigabytes of dead letters."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,36 +63,53 @@ def _parse(message: Incoming, prefix: str, quantities_of: QuantityLookup) -> Par
     )
 
 
+def _letters(message: Incoming, refusals: list[tuple[str, int | None]]) -> list[DeadLetter]:
+    """The message's dead letters, one per refusal (reason, record index)."""
+    if not refusals:
+        return []
+    digest = hashlib.sha256(message.payload).digest()  # once for all of them
+    return [
+        DeadLetter.of(
+            message.topic,
+            message.payload,
+            reason,
+            message.received_at,
+            index,
+            keep_bytes=MAX_PAYLOAD_BYTES,
+            payload_digest=digest,
+        )
+        for reason, index in refusals
+    ]
+
+
 def decode(messages: Iterable[Incoming], prefix: str, quantities_of: QuantityLookup) -> Decoded:
     """Validate messages against the contract and the device registry.
 
     Never raises for bad input: a message that cannot be used at all is one dead letter;
     a message with some bad records yields its good readings and one dead letter per bad
-    record (up to :data:`MAX_RECORD_DEAD_LETTERS`, then one summary).
+    record (up to :data:`MAX_RECORD_DEAD_LETTERS`, then one summary). A dead letter keeps
+    the first :data:`MAX_PAYLOAD_BYTES` of the payload, what an accepted one may hold.
     """
     out = Decoded()
     for message in messages:
-
-        def dead(reason: str, index: int | None, message: Incoming = message) -> None:
-            out.dead_letters.append(
-                DeadLetter(message.topic, message.payload, reason, message.received_at, index)
-            )
-
+        refusals: list[tuple[str, int | None]] = []
         try:
             parsed = _parse(message, prefix, quantities_of)
         except PayloadError as unusable:
-            dead(unusable.reason, unusable.record_index)
-            continue
-        out.readings.extend(parsed.readings)
-        out.track.extend(parsed.track)
-        refused = parsed.rejected
-        for refusal in refused[:MAX_RECORD_DEAD_LETTERS]:
-            dead(refusal.reason, refusal.record_index)
-        if len(refused) > MAX_RECORD_DEAD_LETTERS:
-            rest = refused[MAX_RECORD_DEAD_LETTERS:]
-            dead(
-                f"{len(rest)} more refused records (indexes {rest[0].record_index}"
-                f"..{rest[-1].record_index}); the next: {rest[0].reason}",
-                None,
-            )
+            refusals.append((unusable.reason, unusable.record_index))
+        else:
+            out.readings.extend(parsed.readings)
+            out.track.extend(parsed.track)
+            refused = parsed.rejected
+            refusals.extend((r.reason, r.record_index) for r in refused[:MAX_RECORD_DEAD_LETTERS])
+            if len(refused) > MAX_RECORD_DEAD_LETTERS:
+                rest = refused[MAX_RECORD_DEAD_LETTERS:]
+                refusals.append(
+                    (
+                        f"{len(rest)} more refused records (indexes {rest[0].record_index}"
+                        f"..{rest[-1].record_index}); the next: {rest[0].reason}",
+                        None,
+                    )
+                )
+        out.dead_letters.extend(_letters(message, refusals))
     return out

@@ -21,7 +21,7 @@ import logging
 import queue
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -34,7 +34,7 @@ from ingest_mqtt.registry import RegistryCache
 from ingest_mqtt.spool import Spool, SpoolFull
 from ingest_mqtt.topics import subscriptions
 from settings import IngestSettings
-from storage import devices, migrations, worker_reports
+from storage import dead_letters, devices, migrations, worker_reports
 from storage.database import connect
 from storage.errors import StorageError
 from storage.meta import set_meta, subscribed_key
@@ -46,6 +46,9 @@ DB_RETRY_S = 1.0
 IDLE_WAIT_S = 0.2
 REPORT_INTERVAL_S = 5.0
 """How often the worker writes its metrics snapshot for the API's /metrics."""
+PURGE_INTERVAL_S = 3600.0
+"""How often the worker deletes the dead letters past their retention (first just after
+it connects): an indexed delete of an hour's letters."""
 _DB_DOWN = (psycopg.OperationalError, psycopg.InterfaceError, StorageError)
 
 
@@ -82,6 +85,7 @@ class IngestWorker:
         self._registry: RegistryCache | None = None
         self._db_retry_at = 0.0
         self._reported_at = 0.0
+        self._purged_at: float | None = None
         self.consumer = Consumer(
             broker_url,
             settings.ingest_client_id,
@@ -235,6 +239,25 @@ class IngestWorker:
             return
         self._reported_at = time.monotonic()
 
+    def _purge_dead_letters(self) -> None:
+        """Delete the dead letters past their retention, at most every
+        :data:`PURGE_INTERVAL_S`."""
+        now = time.monotonic()
+        if self._conn is None or (
+            self._purged_at is not None and now - self._purged_at < PURGE_INTERVAL_S
+        ):
+            return
+        retention = timedelta(days=self.settings.dead_letter_retention_days)
+        try:
+            deleted = dead_letters.purge(self._conn, retention)
+            self._conn.commit()
+        except _DB_DOWN as exc:
+            self._drop_connection(exc)
+            return
+        self._purged_at = now
+        if deleted:
+            log.info("deleted %d dead letters not seen for %s", deleted, retention)
+
     def _announce_subscription(self) -> None:
         conn = self._database()
         if conn is None:
@@ -265,6 +288,7 @@ class IngestWorker:
                 if not batch:
                     if self._replay_spool():
                         self._refresh_registry()
+                        self._purge_dead_letters()
                     self._report_metrics()
                     continue
                 self.metrics.stats.received += len(batch)
@@ -272,6 +296,7 @@ class IngestWorker:
                     break
                 consumer.ack(batch)
                 self._report_metrics()
+                self._purge_dead_letters()
         finally:
             consumer.stop()
             self._report_metrics(force=True)

@@ -1,12 +1,30 @@
-"""The HTTP API: its address and access log (it reads the database and the river config)."""
+"""The HTTP API: its address and access log, the limits that keep one caller from
+starving the rest (it reads the database and the river config)."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated
+
+import limits
+from pydantic import AfterValidator, Field
 
 from settings.auth import AuthSettings
 from settings.database import DatabaseSettings
 from settings.river import RiverSettings
+
+
+def _rate(text: str) -> str:
+    """A rate in the ``limits`` notation (``60/minute``, ``10 per 2 seconds``)."""
+    try:
+        limits.parse(text)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a rate: write it as COUNT/PERIOD, e.g. 60/minute or 10/2 seconds"
+        ) from None
+    return text
+
+
+Rate = Annotated[str, AfterValidator(_rate)]
 
 
 class ApiSettings(DatabaseSettings, RiverSettings, AuthSettings):
@@ -22,4 +40,27 @@ class ApiSettings(DatabaseSettings, RiverSettings, AuthSettings):
         " (and proxies in front) keep theirs, or a request sent as the server closes the"
         " connection is reset (uvicorn's default of 5 s reset 4 of 10,000 requests of"
         " users asking every 2-5 s); 75 s is nginx's keepalive_timeout",
+    )
+    rate_limit_heavy: Rate = Field(
+        default="60/minute",
+        description="heavy requests a client may make, per API process (a past snapshot, a"
+        " flood level not asked before, raster previews, windows and statistics, a vector"
+        " tile not cached, items with a CQL2 filter or a limit over 1,000, zone summaries"
+        " over a given period); a user of the load benchmark makes 2-3 a minute",
+    )
+    rate_limit_flood_levels: Rate = Field(
+        default="10/minute",
+        description="flood levels not asked before (about 100 ms of CPU each) a client may"
+        " have computed, per API process; a level already asked costs nothing and is free",
+    )
+    rate_limit_flood_levels_process: Rate = Field(
+        default="240/minute",
+        description="flood levels not asked before computed by one API process for all its"
+        " clients together: at most about 40 % of a core",
+    )
+    max_body_bytes: int = Field(
+        default=2**20,
+        ge=1024,
+        description="largest request body accepted (413 above it, refused before it is read"
+        " whole); the API takes small JSON and form bodies only",
     )

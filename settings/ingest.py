@@ -35,6 +35,12 @@ class IngestSettings(DataSettings, BrokerSettings):
     ingest_write_method: Literal["copy", "unnest"] = "copy"
     ingest_spool_max_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     ingest_metrics_port: int = Field(default=0, ge=0, le=65535, description="0: no endpoint")
+    dead_letter_retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="dead letters not seen again for this many days are deleted by the"
+        " ingest workers",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -80,6 +80,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(11, "vector_tiles", _vector_tiles_variant),
     Migration(12, "accounts", lambda _conn: "0012_accounts.sql"),
     Migration(13, "audit", lambda _conn: "0013_audit.sql"),
+    Migration(14, "dead_letters_bounded", lambda _conn: "0014_dead_letters_bounded.sql"),
 )
 
 

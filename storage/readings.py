@@ -8,6 +8,8 @@ from datetime import datetime
 
 import psycopg
 
+from storage import dead_letters as letters
+from storage.dead_letters import DeadLetter
 from storage.partitions import PartitionKeeper
 
 
@@ -34,17 +36,6 @@ class TrackPoint:
     lon: float
     lat: float
     alt: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    """A message, or one record of it, that could not be stored, with the reason."""
-
-    topic: str
-    payload: bytes
-    reason: str
-    received_at: datetime
-    record_index: int | None = None
 
 
 # A batch first goes in as plain rows, by binary COPY ("copy") or as four binary array
@@ -81,11 +72,6 @@ _INSERT_TRACK = """
 INSERT INTO drone_track (drone_id, time, lon, lat, alt)
 SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::float8[], %s::float8[], %s::float8[])
 ON CONFLICT DO NOTHING
-"""
-
-_INSERT_DEAD = """
-INSERT INTO dead_letters (received_at, topic, payload, reason, record_index)
-SELECT * FROM unnest(%s::timestamptz[], %s::text[], %s::bytea[], %s::text[], %s::int[])
 """
 
 
@@ -161,12 +147,7 @@ class ReadingWriter:
                     self._partitions.ensure_for(conn, [r.time for r in readings])
                 inserted = self._write_readings(conn, readings)
             if dead_letters:
-                conn.execute(
-                    _INSERT_DEAD,
-                    _columns(
-                        dead_letters, "received_at", "topic", "payload", "reason", "record_index"
-                    ),
-                )
+                letters.write(conn, dead_letters)
         return inserted
 
 
@@ -187,47 +168,3 @@ async def series(
         )
     ).fetchall()
     return [(t, v) for t, v in rows]
-
-
-@dataclass(frozen=True)
-class StoredDeadLetter:
-    """A dead letter as stored, with its id for paging."""
-
-    id: int
-    received_at: datetime
-    topic: str
-    reason: str
-    record_index: int | None
-    payload: bytes
-
-
-_DEAD_LETTERS_WHERE = """
-WHERE (%(since)s::timestamptz IS NULL OR received_at >= %(since)s)
-  AND (%(topic)s::text IS NULL OR topic LIKE %(topic)s || '%%')
-  AND (%(before)s::bigint IS NULL OR id < %(before)s)
-"""
-
-
-async def dead_letter_page(
-    conn: psycopg.AsyncConnection,
-    since: datetime | None,
-    topic_prefix: str | None,
-    before: int | None,
-    limit: int,
-) -> tuple[list[StoredDeadLetter], int]:
-    """Dead letters received at or after ``since``, on topics starting with
-    ``topic_prefix``, with ids below ``before``: newest first, and how many match."""
-    params = {"since": since, "topic": topic_prefix, "before": before, "limit": limit}
-    rows = await (
-        await conn.execute(
-            "SELECT id, received_at, topic, reason, record_index, payload FROM dead_letters"
-            + _DEAD_LETTERS_WHERE
-            + "ORDER BY id DESC LIMIT %(limit)s",
-            params,
-        )
-    ).fetchall()
-    total = await (
-        await conn.execute("SELECT count(*) FROM dead_letters" + _DEAD_LETTERS_WHERE, params)
-    ).fetchone()
-    page = [StoredDeadLetter(r[0], r[1], r[2], r[3], r[4], bytes(r[5])) for r in rows]
-    return page, total[0] if total else 0

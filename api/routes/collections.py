@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from psycopg import AsyncConnection
 from pydantic import BaseModel
 
-from api import cpu, deps, security
+from api import cpu, deps, rate_limits, security
 from api import crs as crs_ref
 from api.deps import connection
 from api.errors import InvalidParameter, NotFound
@@ -230,7 +230,7 @@ def _items_filter(
     "/collections/{collectionId}/items",
     name="collection_items",
     response_class=Response,
-    responses={200: {"content": {"application/geo+json": {}}}},
+    responses=rate_limits.responses({200: {"content": {"application/geo+json": {}}}}),
 )
 async def items(
     request: Request,
@@ -268,6 +268,8 @@ async def items(
 ) -> Response:
     """A layer's features as a GeoJSON FeatureCollection: ``bbox``, ``datetime``, any
     queryable as ``name=value``, and a CQL2 ``filter`` all apply together."""
+    if filter_ is not None or limit > cpu.INLINE_ITEMS:
+        await rate_limits.charge(request)
     target = crs_ref.checked(crs, "crs")
     box = parse_bbox(bbox, crs_ref.checked(bbox_crs, "bbox-crs"))
     collection_id = layer.layer_id

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from psycopg import AsyncConnection
 
-from api import cpu
+from api import cpu, rate_limits
 from api import crs as crs_ref
 from api.deps import connection
 from api.errors import InvalidParameter
@@ -85,7 +85,11 @@ async def raster_value(
     return await cpu.run(request, rasters.value_at, await _path(request, raster_id), lon, lat)
 
 
-@router.get("/rasters/{raster_id}/stats")
+@router.get(
+    "/rasters/{raster_id}/stats",
+    dependencies=[Depends(rate_limits.heavy)],
+    responses=rate_limits.responses(),
+)
 async def raster_stats(
     raster_id: str,
     request: Request,
@@ -100,7 +104,8 @@ async def raster_stats(
 @router.get(
     "/rasters/{raster_id}/window",
     response_class=Response,
-    responses={200: {"content": {_GEOTIFF: {}}}},
+    dependencies=[Depends(rate_limits.heavy)],
+    responses=rate_limits.responses({200: {"content": {_GEOTIFF: {}}}}),
 )
 async def raster_window(
     raster_id: str,
@@ -138,7 +143,8 @@ def _epsg(uri: str) -> str:
     "/rasters/{raster_id}/preview.png",
     name="raster_preview",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}}},
+    dependencies=[Depends(rate_limits.heavy)],
+    responses=rate_limits.responses({200: {"content": {"image/png": {}}}}),
 )
 async def raster_preview(
     raster_id: str,

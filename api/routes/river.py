@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alerts import store
 from alerts.model import AlertSource, Listing
-from api import security
+from api import rate_limits, security
 from api.deps import connection
 from api.errors import NotFound
 from api.params import UtcDateTime, period
@@ -166,11 +166,22 @@ async def _level(conn: AsyncConnection, gauge: GaugeConfig, level_cm: float | No
     return latest
 
 
+async def _new_level(request: Request) -> None:
+    """Charge a flood computation (about 100 ms of CPU) to the client and the process."""
+    limits: rate_limits.RateLimits = request.app.state.rate_limits
+    await rate_limits.charge(
+        request, limits.heavy, limits.flood_levels, limits.flood_levels_process
+    )
+
+
 _LEVEL = Query(ge=-1000, le=3000, description="level on the staff gauge; default: the latest")
 _GAUGE = Query(description="a watched gauge; default: the first")
 
 
-@router.get("/river/flood", responses={200: {"content": {"application/geo+json": {}}}})
+@router.get(
+    "/river/flood",
+    responses=rate_limits.responses({200: {"content": {"application/geo+json": {}}}}),
+)
 async def flood(
     request: Request,
     level_cm: Annotated[float | None, _LEVEL] = None,
@@ -185,11 +196,15 @@ async def flood(
         current = await town_flood.current_version(conn)
     body = request.app.state.flood.memoised(current, watched, level)
     if body is None:  # a level not asked yet, or new sources: made in a thread
+        await _new_level(request)
         body = await anyio.to_thread.run_sync(_flooded, request, TownFlood.answer, watched, level)
     return Response(body, media_type="application/geo+json")
 
 
-@router.get("/river/flood/depth.tif", responses={200: {"content": {"image/tiff": {}}}})
+@router.get(
+    "/river/flood/depth.tif",
+    responses=rate_limits.responses({200: {"content": {"image/tiff": {}}}}),
+)
 async def flood_depth(
     request: Request,
     level_cm: Annotated[float | None, _LEVEL] = None,
@@ -200,6 +215,7 @@ async def flood_depth(
     watched = _gauge(_config(request), gauge)
     async with request.app.state.pool.connection() as conn:
         level = await _level(conn, watched, level_cm)
+    await _new_level(request)  # depths are not memoised
     body = await anyio.to_thread.run_sync(_flooded, request, TownFlood.depth, watched, level)
     return Response(body, media_type="image/tiff; application=geotiff")
 

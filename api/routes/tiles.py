@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 from psycopg import AsyncConnection
 
-from api import deps, security
+from api import deps, rate_limits, security
 from api.deps import connection
 from api.geojson import GEOJSON
 from api.ogc import CollectionId, link
@@ -132,25 +132,27 @@ async def collection_tileset(
 @router.get(
     "/collections/{collectionId}/tiles/{tile_matrix_set_id}/{tile_matrix}/{tile_row}/{tile_col}",
     response_class=Response,
-    responses={200: {"content": {vector_tiles.MEDIA_TYPE: {}}}},
+    responses=rate_limits.responses({200: {"content": {vector_tiles.MEDIA_TYPE: {}}}}),
 )
 async def collection_tile(
     collection_id: CollectionId,
     tile_matrix_set_id: str,
+    request: Request,
     tile_matrix: Annotated[int, Path(description="zoom level")],
     tile_row: Annotated[int, Path(description="y, from the top")],
     tile_col: Annotated[int, Path(description="x, from the left")],
     conn: Annotated[AsyncConnection, Depends(connection)],
-    request: Request,
     f: Annotated[Literal["mvt", "geojson"], Query(description="mvt (default) or geojson")] = "mvt",
     accept_encoding: Annotated[str, Header()] = "",
 ) -> Response:
     """One tile of the layer (an MVT with no features has an empty body), gzip-encoded
-    for clients that accept it."""
+    for clients that accept it. A tile not cached yet is a heavy request."""
     _known(tile_matrix_set_id)
     if security.principal(request) is None:  # anonymous callers see public layers only
         deps.readable(await catalogue.layer(conn, collection_id), request)
-    body = await vector_tiles.tile(conn, collection_id, tile_matrix, tile_col, tile_row, f)
+    body = await vector_tiles.tile(
+        conn, collection_id, tile_matrix, tile_col, tile_row, f, lambda: rate_limits.charge(request)
+    )
     headers = {"Vary": "Accept-Encoding"}
     if body and "gzip" in accept_encoding.lower():
         headers["Content-Encoding"] = "gzip"

@@ -28,7 +28,7 @@ from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from psycopg import AsyncConnection
 
-from api import cpu
+from api import cpu, rate_limits
 from api.deps import connection
 from api.errors import InvalidParameter, NotFound, Unavailable
 from api.params import UtcDateTime, period, wkt_polygon
@@ -178,7 +178,7 @@ async def stream(request: Request) -> AsyncIterator[ServerSentEvent]:
         live.unsubscribe(queue)
 
 
-@router.get("/twin/snapshot", responses={200: {"content": {_JSON: {}}}})
+@router.get("/twin/snapshot", responses=rate_limits.responses({200: {"content": {_JSON: {}}}}))
 async def snapshot(
     request: Request,
     at: Annotated[UtcDateTime | None, Query(description=_AT_HELP)] = None,
@@ -187,6 +187,8 @@ async def snapshot(
     now = datetime.now(UTC)
     if at is not None and at > now:
         raise InvalidParameter(f"at {at.isoformat()} is in the future")
+    if at is not None:
+        await rate_limits.charge(request)
     pool = request.app.state.pool  # no connection held here: values_at takes its own
     if (live := await _live(request)) is not None:
         moment = orjson.dumps((at or now).isoformat())
@@ -213,7 +215,7 @@ day filled. A day's means move little in a minute. (Rollups, issue 14, will make
 cheap.)"""
 
 
-@router.get("/twin/zones", responses={200: {"content": {_JSON: {}}}})
+@router.get("/twin/zones", responses=rate_limits.responses({200: {"content": {_JSON: {}}}}))
 async def zone_summaries(
     request: Request,
     start: Annotated[UtcDateTime | None, Query(description="default: 24 h before end")] = None,
@@ -225,6 +227,7 @@ async def zone_summaries(
     remade in the background once ``ZONES_FRESH_S`` old); ``outside_zones`` summarises the
     assets in no zone."""
     if start is not None or end is not None:
+        await rate_limits.charge(request)
         body = await _zones(request, start, end)
     else:
         recent: Refreshed = request.app.state.recent_zones

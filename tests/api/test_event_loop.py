@@ -119,7 +119,9 @@ def _heavy_client(
     seconds, status and path on ``done``. A process of its own, so that reading large
     answers does not take the GIL from the light client."""
     started.release()
-    with httpx.Client(base_url=url, timeout=300, headers=key) as client:
+    # each client from an address of its own, as distinct users
+    transport = httpx.HTTPTransport(local_address=f"127.0.0.{k + 2}")
+    with httpx.Client(base_url=url, timeout=300, transport=transport, headers=key) as client:
         for path, params in _heavy_requests(k):
             if stop.is_set():
                 return

@@ -7,7 +7,8 @@ import psycopg
 import pytest
 
 from storage import migrations
-from storage.readings import WRITE_METHODS, DeadLetter, Reading, ReadingWriter
+from storage.dead_letters import DeadLetter
+from storage.readings import WRITE_METHODS, Reading, ReadingWriter
 
 
 def _schema(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
@@ -64,7 +65,7 @@ def test_writes_are_idempotent_across_months_and_keep_latest(pg_url: str, method
         # a batch mixing a redelivered reading, a new one and the new one sent twice
         fresh = Reading("g1", "water_level", t0 + timedelta(minutes=1), 311.0)
         assert writer.write(conn, [batch[0], fresh, fresh]) == 1
-        dead = DeadLetter("city/devices/x/json", b"\xff", "payload is not UTF-8", t0)
+        dead = DeadLetter.of("city/devices/x/json", b"\xff", "payload is not UTF-8", t0)
         writer.write(conn, [], [dead])
         conn.commit()
         assert conn.execute("SELECT count(*) FROM readings").fetchone() == (4,)
