@@ -98,9 +98,11 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         app.add_middleware(PublicUrl, public_url=settings.public_url)
     compression.install(app)  # before errors' middleware, which streams every answer
     errors.install(app)
-    body_size.install(app, settings.max_body_bytes)
     docs.install(app)
-    audit_trail.install(app)  # last: it records the status the client is sent
+    audit_trail.install(app)  # it records the status the client is sent
+    # outermost: an oversize body is refused before anything reads it (the audit trail
+    # reads a body's start to name its fields)
+    body_size.install(app, settings.max_body_bytes)
     for module in (
         sign_in,
         landing,

@@ -5,7 +5,8 @@ A plain ASGI middleware (see :class:`api.errors._RefuseNul` for why not
 once, the route never runs; a body without one (chunked) is counted as the route reads
 it, and refused at the chunk that passes the limit: the read raises :class:`BodyTooLarge`,
 an ``HTTPException``, which FastAPI lets through its body parsing to the handler here.
-Answers are not touched (``send`` is not wrapped: every answer would pay for it).
+A refusal raised where no route's handler catches it (a middleware reading the body:
+the audit trail names a body's fields) is answered here, unless an answer has started.
 
 FastAPI's own ``max_body_size`` (Starlette's ``RequestBodyLimitMiddleware``) would do
 the counting, but it sits outside every middleware added to the app and answers a
@@ -62,7 +63,21 @@ class _LimitBody:
                     raise BodyTooLarge
             return message
 
-        await self.app(scope, counted, send)
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except BodyTooLarge:
+            # read outside a route (the audit trail reads a body's start), where no
+            # exception handler runs: answered here, if nothing was answered yet
+            if started:
+                raise
+            await _refusal(self.max_bytes, scope["path"])(scope, receive, send)
 
 
 def install(app: FastAPI, max_bytes: int) -> None:

@@ -21,7 +21,7 @@ import anyio.to_thread
 from cachetools import TTLCache
 
 from auth import accounts
-from auth.directory import MISS_REREAD_S, Entry, HeldDirectory
+from auth.directory import Entry, HeldDirectory
 from auth.errors import InvalidCredentials
 from auth.passwords import hash_secret, verify_secret
 from auth.principal import Method, Principal
@@ -66,21 +66,9 @@ class Authenticator:
             return await self._token(session, "session")
         return None
 
-    async def _account(self, name: str) -> Entry | None:
-        entry = (await self.directory.get()).accounts.get(name)
-        if entry is None:  # made a moment ago?
-            entry = (await self.directory.get(MISS_REREAD_S)).accounts.get(name)
-        return entry
-
-    async def _key(self, key_id: str) -> Entry | None:
-        entry = (await self.directory.get()).keys.get(key_id)
-        if entry is None:
-            entry = (await self.directory.get(MISS_REREAD_S)).keys.get(key_id)
-        return entry
-
     async def sign_in(self, name: str, password: str) -> str:
         """A token for a local account's name and password."""
-        entry = await self._account(name)
+        entry = await self.directory.account(name)
         # the hash is checked even for an unknown name, so timing does not tell names apart
         hashed = entry.secret_hash if entry is not None else _unknown_hash()
         matches = await anyio.to_thread.run_sync(verify_secret, hashed, password)
@@ -91,7 +79,7 @@ class Authenticator:
     async def _token(self, token: str, method: Method) -> Principal:
         if self.tokens.issued_here(token) or self._external is None:
             claims = self.tokens.verify(token)
-            entry = await self._account(claims["sub"])
+            entry = await self.directory.account(claims["sub"])
             if entry is None:
                 raise InvalidCredentials(f"the account {claims['sub']!r} is disabled or gone")
             return Principal(entry.name, frozenset({entry.role}), method, "smartcity-hub")
@@ -99,7 +87,7 @@ class Authenticator:
 
     async def _api_key(self, key: str) -> Principal:
         parts = accounts.KEY.fullmatch(key)
-        entry = None if parts is None else await self._key(parts[1])
+        entry = None if parts is None else await self.directory.key(parts[1])
         if parts is None or entry is None:
             raise InvalidCredentials("unknown or revoked API key")
         digest = hashlib.sha256(key.encode()).digest()

@@ -1,6 +1,7 @@
 """The accounts and API keys as each API process holds them: reread from the database
 every few seconds, so a disabled account, a new role or a revoked key takes effect in
-every process within :data:`FRESH_S`, without a query per request."""
+every process within :data:`FRESH_S`, without a query per request. A name or key not
+held is looked up on its own, so one made a moment ago works at once."""
 
 from __future__ import annotations
 
@@ -18,9 +19,7 @@ log = logging.getLogger(__name__)
 
 FRESH_S = 5.0
 """How long a read of the accounts and keys is used before it is read again."""
-MISS_REREAD_S = 1.0
-"""A name or key not in the directory rereads it, if older than this: a key or account
-made a moment ago works at once, and a flood of unknown keys costs one read a second."""
+
 
 
 @dataclass(frozen=True)
@@ -38,6 +37,13 @@ class Directory:
 
     accounts: dict[str, Entry] = field(default_factory=dict)
     keys: dict[str, Entry] = field(default_factory=dict)
+
+
+_ONE_ACCOUNT = "SELECT name, role, password_hash FROM accounts WHERE name = %s AND NOT disabled"
+_ONE_KEY = (
+    "SELECT key_id, name, role, secret_hash FROM api_keys"
+    " WHERE key_id = %s AND revoked_at IS NULL"
+)
 
 
 async def read(conn: AsyncConnection) -> Directory:
@@ -68,14 +74,12 @@ class HeldDirectory:
         self._read_at = 0.0
         self._lock = asyncio.Lock()
 
-    async def get(self, max_age_s: float | None = None) -> Directory:
-        """The directory, at most :data:`FRESH_S` (or ``max_age_s``) old, or the last one
-        readable."""
-        limit = FRESH_S if max_age_s is None else max_age_s
-        if self._held is not None and time.monotonic() - self._read_at < limit:
+    async def get(self) -> Directory:
+        """The directory, at most :data:`FRESH_S` old, or the last one readable."""
+        if self._held is not None and time.monotonic() - self._read_at < FRESH_S:
             return self._held
         async with self._lock:
-            if self._held is None or time.monotonic() - self._read_at >= limit:
+            if self._held is None or time.monotonic() - self._read_at >= FRESH_S:
                 try:
                     async with self._pool.connection() as conn:
                         self._held = await read(conn)
@@ -85,6 +89,25 @@ class HeldDirectory:
                     log.exception("cannot reread the accounts; the last read is used")
                 self._read_at = time.monotonic()
             return self._held
+
+    async def account(self, name: str) -> Entry | None:
+        """An enabled account: from the directory, or, if it is not there (made since
+        the last read), from the database (one indexed look-up)."""
+        entry = (await self.get()).accounts.get(name)
+        if entry is None:
+            async with self._pool.connection() as conn:
+                row = await (await conn.execute(_ONE_ACCOUNT, (name,))).fetchone()
+            entry = None if row is None else Entry(row[0], Role(row[1]), row[2])
+        return entry
+
+    async def key(self, key_id: str) -> Entry | None:
+        """A live API key, as :meth:`account` finds an account."""
+        entry = (await self.get()).keys.get(key_id)
+        if entry is None:
+            async with self._pool.connection() as conn:
+                row = await (await conn.execute(_ONE_KEY, (key_id,))).fetchone()
+            entry = None if row is None else Entry(row[1], Role(row[2]), row[3])
+        return entry
 
     def forget(self) -> None:
         """Reread on the next request (after a change made by this process)."""

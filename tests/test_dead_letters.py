@@ -9,9 +9,9 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-from fastapi.testclient import TestClient
 
 from api.app import create_app
+from harness.credentials import signed_in
 from ingest_mqtt.worker import IngestWorker
 from settings import Settings
 from storage import dead_letters, migrations
@@ -30,7 +30,7 @@ def test_letters_are_counted_kept_to_256_kib_and_paged_by_size(
     wait_for(lambda: worker.stats.dead_lettered >= 3)
     publish(broker_url, [(topic, huge)])
     wait_for(lambda: worker.stats.dead_lettered >= 4)
-    with TestClient(create_app(settings, pg_url)) as client:
+    with signed_in(create_app(settings, pg_url), pg_url) as client:
         both = client.get("/ingest/dead-letters").json()
         assert both["number_matched"] == 2 and len(both["dead_letters"]) == 2
         assert both["next"] is None

@@ -1,11 +1,11 @@
 """Per-client rate limits on heavy requests: 429 problem+json with Retry-After, other
 clients unaffected, the client served again after the wait.
 
-Clients are told apart by their address (a real server; each client binds its own
-loopback address) or by the signed-in subject (set here by a stand-in for the sign-in
-dependency, as ``request.state.principal``). Budgets are counted in windows aligned on
-multiples of their length (the sliding window counter): a burst is counted exactly
-within one window, so the tests start a burst in a fresh window or use a day's.
+Clients are told apart by their address when anonymous (a real server; each client binds
+its own loopback address) or by the signed-in subject (each an API key of its own).
+Budgets are counted in windows aligned on multiples of their length (the sliding window
+counter): a burst is counted exactly within one window, so the tests start a burst in a
+fresh window or use a day's.
 """
 
 from __future__ import annotations
@@ -19,13 +19,12 @@ import httpx
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.app import create_app
-from auth.principal import Principal
+from auth.principal import Role
 from demo_town.river import DEMO
 from gis_layers.rasters import register
+from harness.credentials import api_key, key_headers
 from harness.live import served
 from settings import Settings
 
@@ -62,6 +61,10 @@ def _refused(answer: httpx.Response, window_s: int = WINDOW_S) -> int:
 
 def test_a_client_over_its_budget_waits_while_others_are_served(small_town: str) -> None:
     budget = {"SMARTCITY_RATE_LIMIT_HEAVY": f"3/{WINDOW_S} seconds"}
+    # zone summaries over a chosen period: heavy, and public (anonymous callers are
+    # counted by their address)
+    start, end = (datetime.now(UTC) - timedelta(hours=h) for h in (2, 1))
+    period = {"start": start.isoformat(), "end": end.isoformat()}
     with (
         served(small_town, settings=budget) as url,
         _client(url, "127.0.0.1") as one,
@@ -70,46 +73,38 @@ def test_a_client_over_its_budget_waits_while_others_are_served(small_town: str)
         one.get("/health").raise_for_status()
         _window_start()
         for _ in range(3):
-            assert one.get("/twin/snapshot", params=PAST).status_code == 200
-        wait = _refused(one.get("/twin/snapshot", params=PAST))
-        assert one.get("/twin/snapshot").status_code == 200  # the live one is not heavy
-        assert other.get("/twin/snapshot", params=PAST).status_code == 200
+            assert one.get("/twin/zones", params=period).status_code == 200
+        wait = _refused(one.get("/twin/zones", params=period))
+        assert one.get("/twin/zones").status_code == 200  # the default one is not heavy
+        assert other.get("/twin/zones", params=period).status_code == 200
         time.sleep(wait)
-        assert one.get("/twin/snapshot", params=PAST).status_code == 200
+        assert one.get("/twin/zones", params=period).status_code == 200
 
 
-class _SignedIn:
-    """Stands in for the sign-in dependency: ``X-Test-Subject`` is the signed-in user."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        subject = Headers(scope=scope).get("x-test-subject") if scope["type"] == "http" else None
-        if subject:
-            principal = Principal.of(subject, ["viewer"], "token")
-            scope.setdefault("state", {})["principal"] = principal
-        await self.app(scope, receive, send)
+_KEYS: dict[tuple[str, str], str] = {}
 
 
 def _signed_in_client(database_url: str, **settings: str) -> TestClient:
+    """The hub with ``settings``, its requests signed in as ``tests-admin`` by default."""
     app = create_app(Settings(**settings), database_url)
-    app.add_middleware(_SignedIn)
-    return TestClient(app)
+    return TestClient(app, headers=key_headers(database_url, Role.ADMIN))
 
 
-def _as(subject: str) -> dict[str, str]:
-    return {"X-Test-Subject": subject}
+def _as(database_url: str, subject: str) -> dict[str, str]:
+    """Headers signing in as ``subject``'s API key (one key per subject and database)."""
+    if (database_url, subject) not in _KEYS:
+        _KEYS[database_url, subject] = api_key(database_url, Role.VIEWER, subject)
+    return {"X-API-Key": _KEYS[database_url, subject]}
 
 
 def test_signed_in_users_are_counted_apart_from_their_address(small_town: str) -> None:
     with _signed_in_client(small_town, rate_limit_heavy="2/day") as client:
+        ana, ion = _as(small_town, "ana"), _as(small_town, "ion")
         for _ in range(2):
-            assert client.get("/twin/snapshot", params=PAST, headers=_as("ana")).status_code == 200
-        _refused(client.get("/twin/snapshot", params=PAST, headers=_as("ana")), DAY_S)
-        # the same address: another user, and the anonymous caller, each have theirs
-        assert client.get("/twin/snapshot", params=PAST, headers=_as("ion")).status_code == 200
-        assert client.get("/twin/snapshot", params=PAST).status_code == 200
+            assert client.get("/twin/snapshot", params=PAST, headers=ana).status_code == 200
+        _refused(client.get("/twin/snapshot", params=PAST, headers=ana), DAY_S)
+        # the same address: another user has a budget of its own
+        assert client.get("/twin/snapshot", params=PAST, headers=ion).status_code == 200
 
 
 def test_every_kind_of_heavy_request_is_charged(small_town: str) -> None:
@@ -150,7 +145,8 @@ def test_new_flood_levels_are_limited_per_client_and_per_process(flood_town: str
     ) as client:
 
         def flood(level: float, subject: str) -> httpx.Response:
-            return client.get("/river/flood", params={"level_cm": level}, headers=_as(subject))
+            headers = _as(flood_town, subject)
+            return client.get("/river/flood", params={"level_cm": level}, headers=headers)
 
         assert flood(600, "ana").status_code == 200
         assert flood(610, "ana").status_code == 200
