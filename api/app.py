@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from alerts.model import events_channel
-from api import compression, cpu, errors
+from api import compression, cpu, errors, openapi
 from api.refreshed import Refreshed
 from api.routes import (
     collections,
@@ -70,6 +70,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     app.state.recent_zones = Refreshed(twin.ZONES_FRESH_S)
     compression.install(app)  # before errors' middleware, which streams every answer
     errors.install(app)
+    openapi.install(app)
     for module in (
         landing,
         health,

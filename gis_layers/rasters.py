@@ -32,7 +32,10 @@ from gis_layers.importer import layer_id_for
 
 CRS84 = "OGC:CRS84"
 MAX_WINDOW_CELLS = 16_000_000
-"""Largest window returned in one response (4,000 x 4,000 cells)."""
+"""Largest window returned in one response (4,000 x 4,000 cells): read whole into memory
+before it is written, 64 MB of float32 a band, about what one request may hold when a few
+run at once; the demo town's whole 5 m terrain (1,800 x 1,800) fits. A larger area comes
+in windows."""
 
 _UPSERT = """
 INSERT INTO rasters (raster_id, title, path, crs, width, height, bands, dtype, nodata,

@@ -78,6 +78,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "river_alerts", lambda _conn: "0009_river_alerts.sql"),
     Migration(10, "alerts", lambda _conn: "0010_alerts.sql"),
     Migration(11, "vector_tiles", _vector_tiles_variant),
+    Migration(15, "empty_geometry_boxes", lambda _conn: "0015_empty_geometry_boxes.sql"),
 )
 
 

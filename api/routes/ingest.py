@@ -11,10 +11,11 @@ from psycopg import AsyncConnection
 from pydantic import BaseModel
 
 from api.deps import connection
+from api.openapi import problems
 from api.params import UtcDateTime
 from storage import readings
 
-router = APIRouter(tags=["ingest"])
+router = APIRouter(tags=["ingest"], responses=problems(503))  # each reads the database
 
 
 class DeadLetterOut(BaseModel):

@@ -29,16 +29,23 @@ from alerts import store
 from alerts.model import AlertSource, Listing
 from api.deps import connection
 from api.errors import NotFound
-from api.params import UtcDateTime, period
+from api.openapi import problems
+from api.params import Text, UtcDateTime, period
 from river_monitor import drone_surface, levels, town_flood
 from river_monitor.config import GaugeConfig, RiverConfig
 from river_monitor.town_flood import TownFlood
 from storage.database import connect
 from storage.notifications import Notifications
 
-router = APIRouter(tags=["river"])
+router = APIRouter(tags=["river"], responses=problems(503))  # each reads the database
 
 _JSON = "application/json"
+MAX_ALERTS = 1000
+"""The most alerts one listing holds (``limit``): years of a gauge's alerts; older ones
+come with ``since``."""
+MAX_OBSERVATIONS = 10_000
+"""The most drone observations one answer holds (``limit``): a day of a drone reporting
+every 10 s (8,640) fits; longer spans come by periods (``start``, ``end``)."""
 
 
 def _json(document: object) -> Response:
@@ -57,8 +64,8 @@ def _alerts(request: Request) -> AlertSource:
 class Acknowledgement(BaseModel):
     """Who answers for an alert, and what they are doing about it."""
 
-    by: str = Field(min_length=1, max_length=100, description="name or call sign")
-    note: str = Field(default="", max_length=2000)
+    by: Text = Field(min_length=1, max_length=100, description="name or call sign")
+    note: Text = Field(default="", max_length=2000)
 
 
 @router.get("/river/gauges", responses={200: {"content": {_JSON: {}}}})
@@ -79,7 +86,7 @@ async def list_alerts(
     state: Annotated[Listing, Query(description="open, past (resolved) or all")] = "all",
     gauge: Annotated[str | None, Query(description="a gauge's device id")] = None,
     since: Annotated[UtcDateTime | None, Query(description="open at or after")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=MAX_ALERTS)] = 100,
 ) -> Response:
     """Alerts, newest first."""
     found = await store.listing(
@@ -88,7 +95,7 @@ async def list_alerts(
     return _json({"alerts": found, "count": len(found)})
 
 
-@router.get("/river/alerts/{alert_id}", responses={200: {"content": {_JSON: {}}}})
+@router.get("/river/alerts/{alert_id}", responses={200: {"content": {_JSON: {}}}, **problems(404)})
 async def one_alert(
     alert_id: int, request: Request, conn: Annotated[AsyncConnection, Depends(connection)]
 ) -> Response:
@@ -96,7 +103,10 @@ async def one_alert(
     return _json(await store.get(conn, _alerts(request), alert_id))
 
 
-@router.post("/river/alerts/{alert_id}/ack", responses={200: {"content": {_JSON: {}}}})
+@router.post(
+    "/river/alerts/{alert_id}/ack",
+    responses={200: {"content": {_JSON: {}}}, **problems(404, 409)},
+)
 async def acknowledge(
     alert_id: int,
     body: Acknowledgement,
@@ -164,7 +174,10 @@ _LEVEL = Query(ge=-1000, le=3000, description="level on the staff gauge; default
 _GAUGE = Query(description="a watched gauge; default: the first")
 
 
-@router.get("/river/flood", responses={200: {"content": {"application/geo+json": {}}}})
+@router.get(
+    "/river/flood",
+    responses={200: {"content": {"application/geo+json": {}}}, **problems(404)},
+)
 async def flood(
     request: Request,
     level_cm: Annotated[float | None, _LEVEL] = None,
@@ -183,7 +196,9 @@ async def flood(
     return Response(body, media_type="application/geo+json")
 
 
-@router.get("/river/flood/depth.tif", responses={200: {"content": {"image/tiff": {}}}})
+@router.get(
+    "/river/flood/depth.tif", responses={200: {"content": {"image/tiff": {}}}, **problems(404)}
+)
 async def flood_depth(
     request: Request,
     level_cm: Annotated[float | None, _LEVEL] = None,
@@ -198,14 +213,17 @@ async def flood_depth(
     return Response(body, media_type="image/tiff; application=geotiff")
 
 
-@router.get("/river/drone-observations", responses={200: {"content": {"application/geo+json": {}}}})
+@router.get(
+    "/river/drone-observations",
+    responses={200: {"content": {"application/geo+json": {}}}, **problems(404)},
+)
 async def drone_observations(
     request: Request,
     conn: Annotated[AsyncConnection, Depends(connection)],
     start: Annotated[UtcDateTime | None, Query(description="default: 24 h before end")] = None,
     end: Annotated[UtcDateTime | None, Query(description="default: now")] = None,
     gauge: Annotated[str | None, _GAUGE] = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    limit: Annotated[int, Query(ge=1, le=MAX_OBSERVATIONS)] = 1000,
 ) -> Response:
     """Drones' water-surface observations over ``[start, end)``, each with the gauge's
     surface at that moment, the difference and the distance from the gauge."""

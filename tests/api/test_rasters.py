@@ -171,6 +171,14 @@ def test_previews_of_every_width_share_their_colours(terrain: TestClient) -> Non
         ("/rasters/terrain/window", {"bbox": "0,0,1,1"}, 400),  # nowhere near it
         ("/rasters/terrain/window", {"bbox": "0,0,1,1", "crs": "EPSG:1"}, 400),
         ("/rasters/terrain/preview.png", {"width": "5"}, 400),
+        # found by the probe (issue 13): each was a 500
+        ("/rasters/terrain/window", {"bbox": "nan,nan,nan,nan"}, 400),
+        ("/rasters/terrain/window", {"bbox": "nan,0,1,1"}, 400),
+        ("/rasters/terrain/window", {"bbox": "-inf,-inf,inf,inf"}, 400),
+        ("/rasters/terrain/window", {"bbox": "0,0,inf,inf"}, 400),
+        ("/rasters/terrain/stats", {"within": "POLYGON EMPTY"}, 400),
+        ("/rasters/terrain/stats", {"within": "MULTIPOLYGON EMPTY"}, 400),
+        ("/rasters/terrain/stats", {"within": "POLYGON((0 0, 1e300 0, 1e300 1e300, 0 0))"}, 400),
     ],
 )
 def test_bad_raster_requests(terrain: TestClient, path: str, params: dict, status: int) -> None:

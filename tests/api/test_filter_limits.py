@@ -1,0 +1,114 @@
+"""A filter's size is bounded before it is parsed, and no filter can take a process down.
+
+The probe (issue 13) killed the API process with ~2,000 nested parentheses or ``NOT (``
+in a 4 KB GET (a stack overflow in cql2-rs aborts the process), and got a 500 from 500
+nested ``NOT (`` (Python's recursion limit). Here the same requests get a 400 naming the
+limit, from the TestClient and from a real ``smartcity serve`` process, which must still
+answer afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from gis_layers.cql2_filter import MAX_FILTER_DEPTH, MAX_FILTER_LENGTH
+from harness.live import served
+from tests.api.lots import WGS, lots_client, lots_database  # noqa: F401  (fixture)
+
+
+def _nots(n: int) -> str:
+    return "NOT (" * n + "levels > 4" + ")" * n
+
+
+def _parentheses(n: int) -> str:
+    return "(" * n + "levels > 4" + ")" * n
+
+
+def _json_nots(n: int) -> str:
+    expression: object = {"op": ">", "args": [{"property": "levels"}, 4]}
+    for _ in range(n):
+        expression = {"op": "not", "args": [expression]}
+    return json.dumps(expression)
+
+
+# what killed the process (2,000), what was a 500 (500), and every other way to nest
+ATTACKS = {
+    "2000 NOT (": {"filter": _nots(2000)},
+    "2000 parentheses": {"filter": _parentheses(2000)},
+    "500 NOT (": {"filter": _nots(500)},
+    "4000 bare NOT": {"filter": "NOT " * 4000 + "levels > 4"},
+    "4000 signs": {"filter": "levels = " + "-" * 4000 + "4"},
+    "2000 nested lists": {"filter": "levels IN (" + "(" * 2000 + "4" + ")" * 2000 + ")"},
+    "cql2-json 500 not": {"filter": _json_nots(500), "filter-lang": "cql2-json"},
+}
+
+
+@pytest.mark.parametrize("params", ATTACKS.values(), ids=ATTACKS.keys())
+def test_a_deep_filter_is_refused_naming_the_limit(
+    lots_client: TestClient,  # noqa: F811
+    params: dict[str, str],
+) -> None:
+    response = lots_client.get("/collections/lots/items", params=params)
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert f"the limit is {MAX_FILTER_DEPTH}" in response.json()["detail"]
+
+
+def test_a_long_filter_is_refused_naming_the_limit(lots_client: TestClient) -> None:  # noqa: F811
+    flat = " OR ".join(f"levels = {k % 10}" for k in range(MAX_FILTER_LENGTH // 10))
+    assert len(flat) > MAX_FILTER_LENGTH
+    response = lots_client.get("/collections/lots/items", params={"filter": flat})
+    assert response.status_code == 400, response.text
+    assert f"the limit is {MAX_FILTER_LENGTH:,}" in response.json()["detail"]
+
+
+TEXT_NOTS = MAX_FILTER_DEPTH // 2  # "NOT (" opens two levels
+JSON_NOTS = (MAX_FILTER_DEPTH - 3) // 2  # an object and its args; the comparison takes 3
+
+
+@pytest.mark.parametrize(
+    ("params", "nots"),
+    [
+        ({"filter": _nots(TEXT_NOTS)}, TEXT_NOTS),
+        ({"filter": _parentheses(MAX_FILTER_DEPTH)}, 0),
+        ({"filter": _json_nots(JSON_NOTS), "filter-lang": "cql2-json"}, JSON_NOTS),
+    ],
+    ids=["NOT (", "parentheses", "cql2-json"],
+)
+def test_a_filter_at_the_limit_is_answered(
+    lots_client: TestClient,  # noqa: F811
+    params: dict[str, str],
+    nots: int,
+) -> None:
+    """The deepest filters accepted select what they say: ``NOT`` taken ``nots`` times."""
+    response = lots_client.get("/collections/lots/items", params={**params, "limit": "1000"})
+    assert response.status_code == 200, response.text
+    above = np.asarray(WGS.levels > 4)
+    expected = above if nots % 2 == 0 else ~above
+    assert sorted(f["id"] for f in response.json()["features"]) == [
+        i + 1 for i in np.flatnonzero(expected)
+    ]
+
+
+@pytest.fixture(scope="module")
+def lots_server(tmp_path_factory: pytest.TempPathFactory, pg_server: str) -> Iterator[str]:
+    """``smartcity serve`` over the lots, in its own process."""
+    folder = Path(tmp_path_factory.mktemp("served-lots"))
+    with lots_database(pg_server, folder) as url, served(url, folder / "access.log") as base:
+        yield base
+
+
+@pytest.mark.parametrize("params", ATTACKS.values(), ids=ATTACKS.keys())
+def test_no_filter_takes_the_server_process_down(lots_server: str, params: dict[str, str]) -> None:
+    with httpx.Client(base_url=lots_server, timeout=30) as client:
+        response = client.get("/collections/lots/items", params=params)
+        assert response.status_code == 400, response.text
+        # the same process answers the next request
+        assert client.get("/collections/lots/items", params={"limit": "1"}).status_code == 200
