@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from alerts.model import events_channel
 from api import compression, cpu, errors, openapi
+from api.filter_parser import FilterParser
 from api.refreshed import Refreshed
 from api.routes import (
     collections,
@@ -44,6 +45,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         await pool.open()
         app.state.cpu = cpu.lane()
         app.state.helpers = cpu.Helpers()
+        app.state.filter_parser = FilterParser()
         await live.start()
         await notifications.start()
         try:
@@ -52,6 +54,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
             await notifications.stop()
             await live.stop()
             app.state.helpers.shutdown()
+            app.state.filter_parser.shutdown()
             await pool.close()
 
     app = FastAPI(

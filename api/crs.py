@@ -121,7 +121,12 @@ def to_crs84(source: str) -> Callable[[shapely.Geometry], shapely.Geometry]:
         return lambda geometry: geometry
     transformer = _transformer(source, CRS84)
     inside = shapely.box(*domain(source))
-    return lambda geometry: _reprojected(shapely.intersection(geometry, inside), transformer)
+
+    def reprojected(geometry: shapely.Geometry) -> shapely.Geometry:
+        with np.errstate(over="ignore", invalid="ignore"):  # GEOS on coordinates near 1e308
+            return _reprojected(shapely.intersection(geometry, inside), transformer)
+
+    return reprojected
 
 
 def reproject_features(features: list[str], target: str) -> list[str]:

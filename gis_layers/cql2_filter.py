@@ -1,7 +1,8 @@
 """CQL2 filters (OGC API - Features Part 3) on the features table, without PostGIS.
 
 The text or JSON encoding is parsed by ``cql2`` (cql2-rs: the grammar of the standard,
-operator precedence included) into CQL2-JSON, which this module compiles:
+operator precedence included) into CQL2-JSON (:mod:`gis_layers.cql2_parse`), which this
+module compiles:
 
 - comparisons, ``LIKE``, ``BETWEEN``, ``IN``, ``IS NULL``, ``AND``/``OR``/``NOT`` on
   attributes become SQL over ``properties`` (jsonb), each attribute read as the type
@@ -14,11 +15,6 @@ operator precedence included) into CQL2-JSON, which this module compiles:
   become a bounding-box test for the GiST index (a necessary condition) and are decided
   exactly by shapely on the candidates.
 
-A filter's size is bounded before it is parsed (:data:`MAX_FILTER_LENGTH`,
-:data:`MAX_FILTER_DEPTH`), and the parser runs on a thread with a stack large enough for
-any filter within the length limit: cql2-rs parses by recursion, and a Rust stack
-overflow aborts the whole process, not the request.
-
 A filter without spatial predicates is exact in SQL (:attr:`CompiledFilter.spatial` is
 False). With them, the SQL condition only narrows the candidates, and the property tests
 inside the expression are selected as columns so that :meth:`CompiledFilter.matches` can
@@ -30,14 +26,11 @@ unknown; only true matches), computed as min/max/``1 - x`` over 0, 0.5 and 1.
 from __future__ import annotations
 
 import json
-import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-import cql2
 import numpy as np
 import shapely
 from psycopg import sql
@@ -45,30 +38,6 @@ from shapely.geometry import shape
 
 from gis_layers.errors import FilterError
 from gis_layers.queryables import GEOMETRY, Queryable
-
-LANGUAGES = ("cql2-text", "cql2-json")
-_DRAFT_NAMES = {"cql-text": "cql2-text", "cql-json": "cql2-json"}
-"""The drafts' names, which clients such as GDAL's OAPIF driver still send."""
-
-MAX_FILTER_LENGTH = 8192
-"""Characters in one filter. A filter written by a person or by QGIS is a few hundred; a
-polygon of about 300 vertices in CRS84 fits. A GET URL longer than this passes few
-proxies anyway (nginx's default header buffer is 8 KiB), and the bound is what makes the
-parser's stack (:data:`PARSER_STACK_BYTES`) sufficient for every filter accepted."""
-MAX_FILTER_DEPTH = 64
-"""Nesting levels in one filter: brackets (parentheses, square brackets; objects and
-arrays in cql2-json) and prefix operators (``NOT``, a sign that is not part of a number)
-open at once. Real filters nest a few levels; a geometry literal takes at most six.
-cql2-rs recurses at every level with up to 7.8 KB of stack: 1,074 nested ``NOT (``
-overflowed an 8 MiB stack and killed the API process, 1,563 parentheses too, and 500
-levels exceeded Python's recursion limit in the compiler. 64 is far below all of these
-and below serde_json's own limit (128) for cql2-json."""
-PARSER_STACK_BYTES = 128 * 2**20
-"""The parser thread's stack. The parser's worst measured use is 5.4 KB a character (a
-run of opening parentheses: 1,563 overflowed 8 MiB), so a filter of
-:data:`MAX_FILTER_LENGTH` characters needs at most 45 MB, whatever its nesting: an
-expression the depth scan misjudges still cannot overflow. Only the pages touched are
-ever allocated."""
 
 Reproject = Callable[[shapely.Geometry], shapely.Geometry]
 """Turns a filter geometry given in the filter's CRS into CRS84."""
@@ -126,94 +95,6 @@ class CompiledFilter:
         """Which candidates the whole filter holds for (spatial filters only)."""
         assert self._evaluate is not None, "an exact SQL filter needs no evaluation"
         return np.asarray(self._evaluate(candidates)) == 1.0
-
-
-def parse(text: str, language: str = "cql2-text") -> Any:
-    """A CQL2 filter in either encoding as CQL2-JSON, or :class:`FilterError` (also for
-    a filter longer or deeper than :data:`MAX_FILTER_LENGTH`, :data:`MAX_FILTER_DEPTH`)."""
-    language = _DRAFT_NAMES.get(language, language)
-    if language not in LANGUAGES:
-        raise FilterError(f"filter-lang {language!r} is not supported; use one of {LANGUAGES}")
-    if len(text) > MAX_FILTER_LENGTH:
-        raise FilterError(
-            f"filter is {len(text):,} characters long; the limit is {MAX_FILTER_LENGTH:,}"
-        )
-    if nesting(text, language) > MAX_FILTER_DEPTH:
-        raise FilterError(
-            f"filter nests more than {MAX_FILTER_DEPTH} levels deep (each bracket, NOT and"
-            f" sign operator opens a level); the limit is {MAX_FILTER_DEPTH}"
-        )
-    parser = cql2.parse_text if language == "cql2-text" else cql2.parse_json
-    try:
-        return _on_parser_stack(lambda: parser(text).to_json())
-    except (cql2.ParseError, cql2.ValidationError, ValueError) as exc:
-        raise FilterError(f"filter is not valid {language}: {exc}") from None
-
-
-# An unclosed string runs to the end (no rescan from every quote: the scan stays linear).
-_TEXT_TOKENS = re.compile(
-    r"'(?:[^']|'')*(?:'|\Z)"  # a string literal ('' is a quote inside)
-    r'|"[^"]*(?:"|\Z)'  # a quoted identifier
-    r"|(?P<open>[(\[])|(?P<close>[)\]])"
-    r"|(?P<prefix>\bNOT\b|[-+](?![\d.]))",  # a sign before a digit belongs to a number
-    re.IGNORECASE,
-)
-_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\Z)|(?P<open>[{[])|(?P<close>[}\]])', re.DOTALL)
-
-
-def nesting(text: str, language: str) -> int:
-    """How deep ``text`` nests, by a scan of its tokens (no parse), stopping once past
-    :data:`MAX_FILTER_DEPTH`. A prefix operator counts as a level until the bracket
-    around it closes, which overcounts prefix operators side by side (``NOT a AND NOT b``
-    counts 2); a sign before a digit is read as the number's own."""
-    tokens = _TEXT_TOKENS if language == "cql2-text" else _JSON_TOKENS
-    prefixes = [0]  # per open bracket, the prefix operators opened inside it
-    depth = deepest = 0
-    for token in tokens.finditer(text):
-        if token["open"]:
-            prefixes.append(0)
-            depth += 1
-        elif token["close"]:
-            if len(prefixes) > 1:
-                depth -= 1 + prefixes.pop()
-        elif token.lastgroup == "prefix":
-            prefixes[-1] += 1
-            depth += 1
-        else:
-            continue
-        deepest = max(deepest, depth)
-        if deepest > MAX_FILTER_DEPTH:
-            break
-    return deepest
-
-
-def _on_parser_stack(work: Callable[[], Any]) -> Any:
-    """``work()`` on a thread with a stack of :data:`PARSER_STACK_BYTES`; its result, or
-    its exception raised here."""
-    outcome: list[Any] = []
-
-    def run() -> None:
-        try:
-            outcome.append((True, work()))
-        except Exception as exc:  # handed to the caller, which decides
-            outcome.append((False, exc))
-
-    with _STACK_SIZE_LOCK:
-        previous = threading.stack_size(PARSER_STACK_BYTES)
-        try:
-            thread = threading.Thread(target=run, name="cql2-parser")
-            thread.start()
-        finally:
-            threading.stack_size(previous)
-    thread.join()
-    done, value = outcome[0]
-    if not done:
-        raise value
-    return value
-
-
-_STACK_SIZE_LOCK = threading.Lock()
-"""``threading.stack_size`` is process-wide: one parser thread is started at a time."""
 
 
 def compile_filter(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import shapely
 from fastapi import APIRouter, Depends, Query, Request
@@ -26,7 +26,7 @@ from api.geojson import GEOJSON, feature_collection
 from api.ogc import CRS84, Link, link
 from api.openapi import problems
 from api.params import four_numbers
-from gis_layers import catalogue, cql2_filter, features, queryables
+from gis_layers import catalogue, cql2_filter, cql2_parse, features, queryables
 from gis_layers.catalogue import Layer
 from gis_layers.errors import FilterError
 from gis_layers.queryables import Queryable
@@ -195,8 +195,7 @@ _ITEMS_PARAMETERS = frozenset(
 def _items_filter(
     request: Request,
     layer: dict[str, Queryable],
-    filter_text: str | None,
-    filter_lang: str,
+    expression: Any,
     filter_crs: str,
     moment: str | None,
 ) -> cql2_filter.CompiledFilter | None:
@@ -213,8 +212,8 @@ def _items_filter(
                 "this collection has no date-time property, so datetime cannot filter it"
             )
         conditions.append(cql2_filter.datetime_filter(temporal, moment))
-    if filter_text is not None:
-        conditions.append(cql2_filter.parse(filter_text, filter_lang))
+    if expression is not None:
+        conditions.append(expression)
     if not conditions:
         return None
     return cql2_filter.compile_filter(
@@ -248,7 +247,11 @@ async def items(
     ] = None,
     filter_: Annotated[
         str | None,
-        Query(alias="filter", description="a CQL2 filter, e.g. zone = 'R1' AND area_m2 > 500"),
+        Query(
+            alias="filter",
+            max_length=cql2_parse.MAX_FILTER_LENGTH,
+            description="a CQL2 filter, e.g. zone = 'R1' AND area_m2 > 500",
+        ),
     ] = None,
     filter_lang: Annotated[
         Literal["cql2-text", "cql2-json", "cql-text"],
@@ -268,11 +271,13 @@ async def items(
     box = parse_bbox(bbox, crs_ref.checked(bbox_crs, "bbox-crs"))
     collection_id = layer.layer_id
     pool = request.app.state.pool  # no connection held while the page is computed
+    expression = None
+    if filter_ is not None:
+        expression = await request.app.state.filter_parser.parse(filter_, filter_lang)
     compiled = _items_filter(
         request,
         queryables.from_attributes(layer.attributes),
-        filter_,
-        filter_lang,
+        expression,
         crs_ref.checked(filter_crs, "filter-crs"),
         datetime_,
     )
