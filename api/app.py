@@ -45,7 +45,6 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         await pool.open()
         app.state.cpu = cpu.lane()
         app.state.helpers = cpu.Helpers()
-        app.state.filter_parser = FilterParser()
         await live.start()
         await notifications.start()
         try:
@@ -71,6 +70,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     app.state.river = river_config(settings.river_config)
     app.state.flood = TownFlood(app.state.river)
     app.state.recent_zones = Refreshed(twin.ZONES_FRESH_S)
+    app.state.filter_parser = FilterParser()
     compression.install(app)  # before errors' middleware, which streams every answer
     errors.install(app)
     openapi.install(app)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,13 @@ PARSE_TIMEOUT_S = 1.0
 one that runs longer is refused, at the cost of one helper's second and its restart."""
 
 
+def _end_on_terminate() -> None:
+    """In the helper: SIGTERM's default action, which ends it at once. pebble's handler
+    is Python, which never runs while cql2-rs is busy, and pebble waits 3 s for it before
+    it sends SIGKILL."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 class FilterParser:
     """A process's filter parser, its helper started at the first filter."""
 
@@ -42,7 +50,7 @@ class FilterParser:
         out of bounds, too slow to parse, or fatal to the parser."""
         if self._pool is None:
             spawn = multiprocessing.get_context("spawn")  # the API process runs threads
-            self._pool = pebble.ProcessPool(max_workers=1, context=spawn)
+            self._pool = pebble.ProcessPool(1, context=spawn, initializer=_end_on_terminate)
         future = self._pool.schedule(self._parse, args=(text, language), timeout=PARSE_TIMEOUT_S)
         try:
             return await asyncio.wrap_future(future)
@@ -56,7 +64,8 @@ class FilterParser:
             raise FilterError("the filter parser failed on this filter; simplify it") from None
 
     def shutdown(self) -> None:
-        """Stop the helper, if it was started."""
+        """Stop the helper, if it was started (a later filter starts another)."""
         if self._pool is not None:
             self._pool.stop()
             self._pool.join()
+            self._pool = None

@@ -26,6 +26,7 @@ unknown; only true matches), computed as min/max/``1 - x`` over 0, 0.5 and 1.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -338,6 +339,8 @@ def _geometry(literal: Any) -> shapely.Geometry:
         box = literal["bbox"]
         if not isinstance(box, list) or len(box) not in (4, 6) or not all(map(_is_number, box)):
             raise FilterError(f"BBOX needs 4 or 6 numbers, got {_show(box)}")
+        if not all(map(math.isfinite, box)):  # cql2-text reads 1e999 as infinity
+            raise FilterError(f"BBOX needs finite numbers, got {_show(box)}")
         minx, miny, maxx, maxy = box if len(box) == 4 else (box[0], box[1], box[3], box[4])
         if minx > maxx or miny > maxy:
             raise FilterError(f"BBOX must be given as min, min, max, max: {_show(box)}")

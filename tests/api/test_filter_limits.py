@@ -119,7 +119,7 @@ def test_a_filter_too_slow_to_parse_is_given_up_in_time(
     response = lots_client.get("/collections/lots/items", params=params)
     assert response.status_code == 400, response.text
     assert f"took more than {PARSE_TIMEOUT_S:g} s to parse" in response.json()["detail"]
-    assert time.monotonic() - started < PARSE_TIMEOUT_S + 5  # the helper's restart included
+    assert time.monotonic() - started < PARSE_TIMEOUT_S + 2
     assert lots_client.get("/collections/lots/items", params={"filter": "levels > 4"}).is_success
 
 

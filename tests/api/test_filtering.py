@@ -262,6 +262,7 @@ def _bbox_filter(box: object) -> dict[str, object]:
         (_json(_bbox_filter([True, 0, 1, 1])), "BBOX needs 4 or 6 numbers"),
         (_json(_bbox_filter([0, 0, 1])), "BBOX needs 4 or 6 numbers"),
         (_json(_bbox_filter("0,0,1,1")), "not valid cql2-json"),
+        ({"filter": "S_INTERSECTS(geometry, BBOX(-1e999, -1e999, 1e999, 1e999))"}, "finite"),
         (
             {
                 "filter": "S_INTERSECTS(geometry, BBOX(1e300, 1e300, 2e300, 2e300))",
