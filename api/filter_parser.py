@@ -5,8 +5,10 @@ as 2^n (:mod:`gis_layers.cql2_parse`), holding the GIL, so that on the API's eve
 one request of 40 bytes would stop every other request of the process for minutes; and a
 parser crash would end the process. Here a helper process parses: past
 :data:`PARSE_TIMEOUT_S` it is killed (pebble's pool starts another) and the filter
-refused, and a crash takes the helper only. One helper a process: filters wait for it in
-turn, as heavy requests wait for the CPU lane (``api/cpu.py``).
+refused, and a crash takes the helper only. A helper also ends itself at twice the
+budget: one busy in cql2-rs when its API process is killed would otherwise parse on, for
+days. One helper a process: filters wait for it in turn, as heavy requests wait for the
+CPU lane (``api/cpu.py``).
 """
 
 from __future__ import annotations
@@ -31,11 +33,22 @@ PARSE_TIMEOUT_S = 1.0
 one that runs longer is refused, at the cost of one helper's second and its restart."""
 
 
-def _end_on_terminate() -> None:
+def _prepare_helper() -> None:
     """In the helper: SIGTERM's default action, which ends it at once. pebble's handler
     is Python, which never runs while cql2-rs is busy, and pebble waits 3 s for it before
     it sends SIGKILL."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _parse_in_helper(parse: Callable[[str, str], Any], text: str, language: str) -> Any:
+    """In the helper: ``parse(text, language)``, ended by the kernel (SIGALRM's default
+    action) past twice the budget. pebble's deadline comes first, unless the API process
+    died meanwhile: an idle helper then ends with its pipe, a busy one would parse on."""
+    signal.setitimer(signal.ITIMER_REAL, 2 * PARSE_TIMEOUT_S)
+    try:
+        return parse(text, language)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 class FilterParser:
@@ -50,8 +63,10 @@ class FilterParser:
         out of bounds, too slow to parse, or fatal to the parser."""
         if self._pool is None:
             spawn = multiprocessing.get_context("spawn")  # the API process runs threads
-            self._pool = pebble.ProcessPool(1, context=spawn, initializer=_end_on_terminate)
-        future = self._pool.schedule(self._parse, args=(text, language), timeout=PARSE_TIMEOUT_S)
+            self._pool = pebble.ProcessPool(1, context=spawn, initializer=_prepare_helper)
+        future = self._pool.schedule(
+            _parse_in_helper, args=(self._parse, text, language), timeout=PARSE_TIMEOUT_S
+        )
         try:
             return await asyncio.wrap_future(future)
         except TimeoutError:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +24,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import psutil
 import pytest
 from fastapi.testclient import TestClient
 
@@ -143,6 +146,38 @@ def test_a_parser_that_dies_takes_its_helper_not_the_process() -> None:
         assert parsed == {"op": ">", "args": [{"property": "levels"}, 4.0]}
 
     asyncio.run(parse_twice())
+
+
+_DIES_WITH_ITS_HELPER_RUNNING = """
+import asyncio, os, psutil
+from api.filter_parser import FilterParser
+
+async def main():
+    parser = FilterParser()
+    await parser.parse("levels > 4", "cql2-text")
+    print(" ".join(str(c.pid) for c in psutil.Process().children(recursive=True)), flush=True)
+    asyncio.ensure_future(parser.parse("(" * 40 + "levels > 4 AND", "cql2-text"))
+    await asyncio.sleep(0.3)  # the helper is busy with it
+    os._exit(0)  # as a process killed: the helper is not stopped
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def test_a_busy_helper_does_not_outlive_its_process(tmp_path: Path) -> None:
+    """A helper busy with a filter that would parse for days, its API process killed."""
+    script = tmp_path / "dies.py"
+    script.write_text(_DIES_WITH_ITS_HELPER_RUNNING)
+    ran = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=True
+    )
+    helpers = [int(pid) for pid in ran.stdout.split()]
+    assert helpers, "no helper was started: this test proves nothing"
+    deadline = time.monotonic() + 2 * PARSE_TIMEOUT_S + 5
+    while any(psutil.pid_exists(pid) for pid in helpers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in helpers if psutil.pid_exists(pid)]
 
 
 @pytest.fixture(scope="module")
