@@ -24,17 +24,17 @@ _DRAFT_NAMES = {"cql-text": "cql2-text", "cql-json": "cql2-json"}
 """The drafts' names, which clients such as GDAL's OAPIF driver still send."""
 
 MAX_FILTER_LENGTH = 8192
-"""Characters in one filter. A filter written by a person or by QGIS is a few hundred; a
+"""Characters in one filter. A filter written by a person is typically a few hundred; a
 polygon of about 300 vertices in CRS84 fits. A GET URL longer than this passes few
 proxies anyway (nginx's default header buffer is 8 KiB), and the parse time of a
 malformed filter grows with its length."""
 MAX_FILTER_DEPTH = 64
 """Nesting levels in one filter: brackets (parentheses, square brackets; objects and
 arrays in cql2-json) and prefix operators (``NOT``, a sign that is not part of a number)
-open at once. Real filters nest a few levels (GDAL brackets each condition it joins:
-``((a) AND (b)) AND (c)``); a geometry literal takes at most six. cql2-rs recurses at
-every level with up to 7.8 KB of stack: 1,074 nested ``NOT (`` overflowed an 8 MiB stack
-and killed the API process, 1,563 parentheses too, and 500 levels exceeded Python's
+open at once. Real filters nest a few levels, a few more where a client brackets every
+condition it joins; a geometry literal takes at most six. cql2-rs recurses at every
+level with up to 7.8 KB of stack: 1,074 nested ``NOT (`` overflowed an 8 MiB stack and
+killed the API process, 1,563 parentheses too, and 500 levels exceeded Python's
 recursion limit when the expression was compiled. 64 is far below all of these and below
 serde_json's own limit (128) for cql2-json."""
 
