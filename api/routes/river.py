@@ -41,11 +41,11 @@ router = APIRouter(tags=["river"], responses=problems(503))  # each reads the da
 
 _JSON = "application/json"
 MAX_ALERTS = 1000
-"""The most alerts one listing holds (``limit``): years of a gauge's alerts; older ones
-come with ``since``."""
+"""The most alerts one listing holds (``limit``), which bounds the answer's size; earlier
+ones are asked for with ``since``."""
 MAX_OBSERVATIONS = 10_000
-"""The most drone observations one answer holds (``limit``): a day of a drone reporting
-every 10 s (8,640) fits; longer spans come by periods (``start``, ``end``)."""
+"""The most drone observations one answer holds (``limit``), which bounds the answer's
+size (one GeoJSON feature each); longer spans come by periods (``start``, ``end``)."""
 
 
 def _json(document: object) -> Response:
