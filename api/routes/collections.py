@@ -35,8 +35,8 @@ router = APIRouter(tags=["collections"], responses=problems(503))  # each reads 
 
 MAX_LIMIT = 10_000
 """The most features one page returns (``limit``): the demo town's 4,996 parcels fit in
-one, GDAL's OAPIF driver asks for 1,000 at a time, and a larger page only makes one
-answer hold more memory at once; clients page on with the ``next`` link."""
+one, and a larger page only makes one answer hold more memory at once; clients page on
+with the ``next`` link."""
 _JSON = "application/json"
 _CRS_HELP = "the CRS of the returned geometries (default CRS84): " + ", ".join(crs_ref.SUPPORTED)
 
