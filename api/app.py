@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from alerts.model import events_channel
-from api import audit_trail, body_size, compression, cpu, errors, security
+from api import audit_trail, body_size, compression, cpu, errors, openapi, security
+from api.filter_parser import FilterParser
 from api.public_url import PublicUrl
 from api.rate_limits import RateLimits
 from api.refreshed import Refreshed
@@ -64,6 +65,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
             await notifications.stop()
             await live.stop()
             app.state.helpers.shutdown()
+            app.state.filter_parser.shutdown()
             await pool.close()
 
     app = FastAPI(
@@ -94,6 +96,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         None if provider is None else provider.verify,
     )
     app.state.rate_limits = RateLimits(settings)
+    app.state.filter_parser = FilterParser()
     if settings.public_url:
         app.add_middleware(PublicUrl, public_url=settings.public_url)
     compression.install(app)  # before errors' middleware, which streams every answer
@@ -121,4 +124,5 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         app.include_router(module.router)
     security.check_routes(app)
     security.install_openapi(app, settings)
+    openapi.install(app)  # after: it adds the problem answers to the document made there
     return app

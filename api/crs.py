@@ -69,20 +69,41 @@ def checked(name: str | None, parameter: str) -> str:
 
 @cache
 def _transformer(source: str, target: str) -> Transformer:
-    def crs(uri: str) -> CRS:
-        return CRS.from_user_input("OGC:CRS84" if uri == CRS84 else f"EPSG:{uri.rsplit('/', 1)[1]}")
-
-    return Transformer.from_crs(crs(source), crs(target))  # each CRS in its own axis order
+    return Transformer.from_crs(_crs(source), _crs(target))  # each CRS in its own axis order
 
 
-def bbox_area(values: list[float], bbox_crs: str) -> shapely.Polygon:
-    """A bbox given in ``bbox_crs`` as the CRS84 area it covers; its edges are densified
-    first, so that a Stereo 70 box keeps its shape in longitude and latitude."""
-    area = shapely.box(*values)
+def _crs(uri: str) -> CRS:
+    return CRS.from_user_input("OGC:CRS84" if uri == CRS84 else f"EPSG:{uri.rsplit('/', 1)[1]}")
+
+
+@cache
+def domain(uri: str) -> tuple[float, float, float, float]:
+    """Where coordinates in the served CRS ``uri`` mean something, in its own axis order:
+    its area of use (EPSG's), beyond which a projection's formulas give nonsense (an
+    EPSG:3857 easting of 1e300 comes back as longitude -180) or nothing at all."""
+    if uri == CRS84:
+        return (-180.0, -90.0, 180.0, 90.0)
+    area = _crs(uri).area_of_use
+    assert area is not None, f"{uri} has an area of use in EPSG's registry"
+    return _transformer(CRS84, uri).transform_bounds(*area.bounds, densify_pts=21)
+
+
+def bbox_area(values: tuple[float, float, float, float], bbox_crs: str) -> shapely.Polygon:
+    """A bbox given in ``bbox_crs`` as the CRS84 area it covers: cut to the CRS's
+    :func:`domain` (a 400 if it lies wholly outside), its edges densified so that a
+    Stereo 70 box keeps its shape in longitude and latitude."""
     if bbox_crs == CRS84:
-        return area
-    side = max(values[2] - values[0], values[3] - values[1])
-    return to_crs84(bbox_crs)(shapely.segmentize(area, side / 32 or 1.0))
+        return shapely.box(*values)
+    low_x, low_y, high_x, high_y = domain(bbox_crs)
+    x0, y0 = max(values[0], low_x), max(values[1], low_y)
+    x1, y1 = min(values[2], high_x), min(values[3], high_y)
+    if x0 > x1 or y0 > y1:
+        raise InvalidParameter(
+            f"bbox {','.join(f'{v:g}' for v in values)} lies outside the area {bbox_crs}"
+            f" is defined for ({low_x:.0f},{low_y:.0f},{high_x:.0f},{high_y:.0f})"
+        )
+    side = max(x1 - x0, y1 - y0)
+    return to_crs84(bbox_crs)(shapely.segmentize(shapely.box(x0, y0, x1, y1), side / 32 or 1.0))
 
 
 def _reprojected(geometry: shapely.Geometry | np.ndarray, transformer: Transformer) -> Any:
@@ -94,11 +115,18 @@ def _reprojected(geometry: shapely.Geometry | np.ndarray, transformer: Transform
 
 
 def to_crs84(source: str) -> Callable[[shapely.Geometry], shapely.Geometry]:
-    """Reprojection of geometries given in ``source`` (e.g. a filter's) to CRS84."""
+    """Reprojection of geometries given in ``source`` (e.g. a filter's) to CRS84, cut to
+    the CRS's :func:`domain` first (empty if they lie wholly outside it)."""
     if source == CRS84:
         return lambda geometry: geometry
     transformer = _transformer(source, CRS84)
-    return lambda geometry: _reprojected(geometry, transformer)
+    inside = shapely.box(*domain(source))
+
+    def reprojected(geometry: shapely.Geometry) -> shapely.Geometry:
+        with np.errstate(over="ignore", invalid="ignore"):  # GEOS on coordinates near 1e308
+            return _reprojected(shapely.intersection(geometry, inside), transformer)
+
+    return reprojected
 
 
 def reproject_features(features: list[str], target: str) -> list[str]:

@@ -172,4 +172,6 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, str(exc.detail), str(exc.detail), request.url.path)
+        answer = problem(exc.status_code, str(exc.detail), str(exc.detail), request.url.path)
+        answer.headers.update(exc.headers or {})  # a 405's Allow (RFC 9110)
+        return answer

@@ -39,7 +39,8 @@ from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
-from api.errors import PROBLEM, ApiError
+from api.errors import ApiError
+from api.openapi import problems
 from settings import ApiSettings
 
 
@@ -63,11 +64,8 @@ class Budget:
     per_client: bool = True
 
 
-_TOO_MANY: dict[str, Any] = {
-    "description": "Too many heavy requests from this client: retry after the seconds in"
-    " Retry-After",
-    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
-    "content": {PROBLEM: {}},
+_TOO_MANY: dict[str, Any] = problems(429)[429] | {
+    "headers": {"Retry-After": {"schema": {"type": "integer"}}}
 }
 
 

@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from api.openapi import problems
 from auth import policy
 from auth.authenticator import Authenticator
 from auth.errors import AuthError, Forbidden
@@ -129,17 +130,10 @@ def install_openapi(app: FastAPI, settings: AuthSettings) -> None:
                     continue
                 operation["security"] = requirement + ([{}] if rule.layer else [])
                 answers = operation.setdefault("responses", {})
-                answers.setdefault("401", _problem("Sign-in required or invalid credentials"))
+                answers.setdefault("401", problems(401)[401])
                 if rule.roles:
-                    answers.setdefault("403", _problem("The caller lacks the role required"))
+                    answers.setdefault("403", problems(403)[403])
         app.openapi_schema = document
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/problem+json": {"schema": {"type": "object"}}},
-    }

@@ -1,7 +1,8 @@
 """CQL2 filters (OGC API - Features Part 3) on the features table, without PostGIS.
 
 The text or JSON encoding is parsed by ``cql2`` (cql2-rs: the grammar of the standard,
-operator precedence included) into CQL2-JSON, which this module compiles:
+operator precedence included) into CQL2-JSON (:mod:`gis_layers.cql2_parse`), which this
+module compiles:
 
 - comparisons, ``LIKE``, ``BETWEEN``, ``IN``, ``IS NULL``, ``AND``/``OR``/``NOT`` on
   attributes become SQL over ``properties`` (jsonb), each attribute read as the type
@@ -25,12 +26,12 @@ unknown; only true matches), computed as min/max/``1 - x`` over 0, 0.5 and 1.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-import cql2
 import numpy as np
 import shapely
 from psycopg import sql
@@ -38,10 +39,6 @@ from shapely.geometry import shape
 
 from gis_layers.errors import FilterError
 from gis_layers.queryables import GEOMETRY, Queryable
-
-LANGUAGES = ("cql2-text", "cql2-json")
-_DRAFT_NAMES = {"cql-text": "cql2-text", "cql-json": "cql2-json"}
-"""The drafts' names, which clients such as GDAL's OAPIF driver still send."""
 
 Reproject = Callable[[shapely.Geometry], shapely.Geometry]
 """Turns a filter geometry given in the filter's CRS into CRS84."""
@@ -99,18 +96,6 @@ class CompiledFilter:
         """Which candidates the whole filter holds for (spatial filters only)."""
         assert self._evaluate is not None, "an exact SQL filter needs no evaluation"
         return np.asarray(self._evaluate(candidates)) == 1.0
-
-
-def parse(text: str, language: str = "cql2-text") -> Any:
-    """A CQL2 filter in either encoding as CQL2-JSON, or :class:`FilterError`."""
-    language = _DRAFT_NAMES.get(language, language)
-    if language not in LANGUAGES:
-        raise FilterError(f"filter-lang {language!r} is not supported; use one of {LANGUAGES}")
-    try:
-        expression = cql2.parse_text(text) if language == "cql2-text" else cql2.parse_json(text)
-    except (cql2.ParseError, cql2.ValidationError, ValueError) as exc:
-        raise FilterError(f"filter is not valid {language}: {exc}") from None
-    return expression.to_json()
 
 
 def compile_filter(
@@ -230,7 +215,7 @@ class _Compiler:
         q = self.queryable(prop, "LIKE")
         if q.type != "string" or not isinstance(pattern, str):
             raise FilterError(f"LIKE compares a string property with a string pattern ({q.name})")
-        return sql.SQL("{} LIKE {}").format(_column(q), sql.Literal(pattern))
+        return sql.SQL("{} LIKE {}").format(_column(q), sql.Literal(_text(pattern)))
 
     def between(self, args: list[Any]) -> sql.Composable:
         if len(args) != 3:
@@ -269,6 +254,10 @@ class _Compiler:
                 f" got {_show(first)} and {_show(second)}"
             )
         geometry = self.reproject(_geometry(literal))
+        if geometry.is_empty:  # cut away whole: outside the area its CRS is defined for
+            raise FilterError(
+                f"the geometry of {op.upper()} lies outside the area the filter's CRS covers"
+            )
         shapely.prepare(geometry)
         predicate = _SPATIAL[op]
         if op == "s_disjoint":
@@ -320,7 +309,7 @@ def _literal(q: Queryable, value: Any, op: str) -> object:
             except (TypeError, ValueError):
                 pass
     elif isinstance(value, str):
-        return value
+        return _text(value)
     expected = {
         "number": "a number",
         "integer": "a number",
@@ -329,6 +318,14 @@ def _literal(q: Queryable, value: Any, op: str) -> object:
         "string": "a 'string'",
     }[q.type]
     raise FilterError(f"{q.name} holds {q.type} values: {op} needs {expected}, got {_show(value)}")
+
+
+def _text(value: str) -> str:
+    """A string literal for SQL: PostgreSQL text cannot hold NUL, which cql2-json's
+    ``\\u0000`` can write."""
+    if "\x00" in value:
+        raise FilterError(f"string literals cannot contain NUL characters, got {_show(value)}")
+    return value
 
 
 def _is_number(value: Any) -> bool:
@@ -342,6 +339,8 @@ def _geometry(literal: Any) -> shapely.Geometry:
         box = literal["bbox"]
         if not isinstance(box, list) or len(box) not in (4, 6) or not all(map(_is_number, box)):
             raise FilterError(f"BBOX needs 4 or 6 numbers, got {_show(box)}")
+        if not all(map(math.isfinite, box)):  # cql2-text reads 1e999 as infinity
+            raise FilterError(f"BBOX needs finite numbers, got {_show(box)}")
         minx, miny, maxx, maxy = box if len(box) == 4 else (box[0], box[1], box[3], box[4])
         if minx > maxx or miny > maxy:
             raise FilterError(f"BBOX must be given as min, min, max, max: {_show(box)}")

@@ -120,15 +120,14 @@ def write_layer(
     frame = frame.reset_index(drop=True)
     log.info("%s: reprojecting and encoding %d features", layer_id, len(frame))
     wgs84 = frame.to_crs(CRS84)
-    native = frame.geometry.values
-    geographic = wgs84.geometry.values
-    bounds = shapely.bounds(geographic)
-    minx, miny, maxx, maxy = (bounds[:, i].tolist() for i in range(4))
+    native = np.asarray(frame.geometry.values)
+    geographic = np.asarray(wgs84.geometry.values)
+    minx, miny, maxx, maxy = _boxes(geographic)
     geojson = shapely.to_geojson(geographic).tolist()
     wkb = shapely.to_wkb(native).tolist()
     props = _properties(frame)
-    total = shapely.total_bounds(geographic) if len(frame) else None
-    total_native = shapely.total_bounds(native) if len(frame) else None
+    total = _total_bounds(geographic)
+    total_native = _total_bounds(native)
     types = sorted(set(frame.geometry.geom_type.dropna()))
     attributes = {str(c): str(t) for c, t in frame.dtypes.items() if c != frame.geometry.name}
     with conn.transaction():
@@ -180,6 +179,22 @@ def write_layer(
                 ),
             )
     return len(frame)
+
+
+def _boxes(geometries: np.ndarray) -> list[list[float | None]]:
+    """Each geometry's west, south, east and north as four columns; None for an empty
+    geometry (the flood extent where nothing is flooded), whose box is then NULL. Its
+    bounds are NaN, and a NaN box in the GiST index hides other features' boxes from
+    searches (a town-wide bbox found 4,918 of 4,996 parcels)."""
+    bounds = shapely.bounds(geometries).astype(object)
+    bounds[shapely.is_empty(geometries)] = None
+    return [bounds[:, i].tolist() for i in range(4)]
+
+
+def _total_bounds(geometries: np.ndarray) -> np.ndarray | None:
+    """The bounds of the geometries that are not empty; None if none is."""
+    present = geometries[~shapely.is_empty(geometries)]
+    return shapely.total_bounds(present) if len(present) else None
 
 
 def closed_lines_as_polygons(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:

@@ -32,7 +32,10 @@ from gis_layers.importer import layer_id_for
 
 CRS84 = "OGC:CRS84"
 MAX_WINDOW_CELLS = 16_000_000
-"""Largest window returned in one response (4,000 x 4,000 cells)."""
+"""Largest window returned in one response (4,000 x 4,000 cells): read whole into memory
+before it is written, 64 MB of float32 a band, about what one request may hold when a few
+run at once; the demo town's whole 5 m terrain (1,800 x 1,800) fits. A larger area comes
+in windows."""
 
 _UPSERT = """
 INSERT INTO rasters (raster_id, title, path, crs, width, height, bands, dtype, nodata,
@@ -203,16 +206,35 @@ def value_at(path: str, lon: float, lat: float) -> dict[str, Any]:
         }
 
 
+def _near(src: Any, area: shapely.Geometry) -> shapely.Geometry:
+    """The part of a CRS84 area around the raster (its CRS84 bounds and a tenth more each
+    way): the rest holds none of its cells, and may not exist in the raster's CRS (a
+    stereographic projection such as Stereo 70 sends the far side of the Earth to
+    infinity)."""
+    west, south, east, north = rasterio.warp.transform_bounds(
+        src.crs, CRS84, *src.bounds, densify_pts=21
+    )
+    pad_x, pad_y = (east - west) / 10, (north - south) / 10
+    around = shapely.box(west - pad_x, south - pad_y, east + pad_x, north + pad_y)
+    return shapely.intersection(area, around)
+
+
 def stats_within(path: str, area: shapely.Geometry) -> dict[str, Any]:
     """Statistics of band 1 over the cells whose centre lies in a CRS84 polygon."""
     with rasterio.open(path) as src:
-        native = _to_raster_crs(src, area)
-        try:
-            masked, _ = rasterio.mask.mask(
-                src, [shapely.geometry.mapping(native)], crop=True, filled=False, indexes=1
-            )
-        except ValueError:  # the polygon misses the raster
-            masked = np.ma.masked_all((0,))
+        near = _near(src, area)
+        masked = np.ma.masked_all((0,))
+        if not near.is_empty:
+            try:
+                masked, _ = rasterio.mask.mask(
+                    src,
+                    [shapely.geometry.mapping(_to_raster_crs(src, near))],
+                    crop=True,
+                    filled=False,
+                    indexes=1,
+                )
+            except ValueError:  # the polygon misses the raster
+                pass
         cells = masked.compressed().astype(np.float64)
         cells = cells[~np.isnan(cells)]
         if src.nodata is not None:

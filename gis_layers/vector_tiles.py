@@ -38,6 +38,10 @@ from gis_layers.errors import LayerNotFound, TileOutOfRange
 TMS = morecantile.tms.get("WebMercatorQuad")
 TILE_MATRIX_SET = "WebMercatorQuad"
 MAX_ZOOM = 22
+"""The deepest tile matrix served (of WebMercatorQuad's 0-24): under 3 cm a pixel here
+(256-pixel tiles), finer than any survey the layers come from, and MapLibre's deepest
+zoom by default; deeper tiles would only cut the same features smaller, at the cost of
+building each (OGC API - Tiles answers a tile outside the tileset's matrices with 404)."""
 EXTENT = 4096
 """Tile coordinate units per tile side."""
 MARGIN = 64

@@ -9,9 +9,8 @@
 from __future__ import annotations
 
 import json
-import math
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import shapely
 from fastapi import APIRouter, Depends, Query, Request
@@ -25,14 +24,19 @@ from api.deps import connection
 from api.errors import InvalidParameter, NotFound
 from api.geojson import GEOJSON, feature_collection
 from api.ogc import CRS84, Link, link
-from gis_layers import catalogue, cql2_filter, features, queryables
+from api.openapi import problems
+from api.params import four_numbers
+from gis_layers import catalogue, cql2_filter, cql2_parse, features, queryables
 from gis_layers.catalogue import Layer
 from gis_layers.errors import FilterError
 from gis_layers.queryables import Queryable
 
-router = APIRouter(tags=["collections"])
+router = APIRouter(tags=["collections"], responses=problems(503))  # each reads the database
 
 MAX_LIMIT = 10_000
+"""The most features one page returns (``limit``): the demo town's 4,996 parcels fit in
+one, and a larger page only makes one answer hold more memory at once; clients page on
+with the ``next`` link."""
 _JSON = "application/json"
 _CRS_HELP = "the CRS of the returned geometries (default CRS84): " + ", ".join(crs_ref.SUPPORTED)
 
@@ -78,14 +82,7 @@ def parse_bbox(raw: str | None, bbox_crs: str = CRS84) -> shapely.Polygon | None
     """A ``minx,miny,maxx,maxy`` bbox in ``bbox_crs`` as the CRS84 area features must meet."""
     if raw is None:
         return None
-    try:
-        values = [float(v) for v in raw.split(",")]
-    except ValueError:
-        raise InvalidParameter(f"bbox {raw!r} must be four numbers: minx,miny,maxx,maxy") from None
-    if len(values) != 4:
-        raise InvalidParameter(f"bbox must have 4 numbers (2D), got {len(values)}")
-    if not all(map(math.isfinite, values)):
-        raise InvalidParameter(f"bbox {raw!r} must be finite numbers")
+    values = four_numbers(raw)
     if bbox_crs != CRS84 and (values[0] > values[2] or values[1] > values[3]):
         raise InvalidParameter("bbox must be given as min, min, max, max")
     area = crs_ref.bbox_area(values, bbox_crs)
@@ -150,7 +147,10 @@ async def collections(
 
 
 @router.get(
-    "/collections/{collectionId}", response_model=Collection, response_model_exclude_none=True
+    "/collections/{collectionId}",
+    response_model=Collection,
+    response_model_exclude_none=True,
+    responses=problems(404),
 )
 async def collection(request: Request, layer: Annotated[Layer, Depends(deps.layer)]) -> Collection:
     """One layer's description."""
@@ -160,7 +160,7 @@ async def collection(request: Request, layer: Annotated[Layer, Depends(deps.laye
 @router.get(
     "/collections/{collectionId}/queryables",
     name="collection_queryables",
-    responses={200: {"content": {_SCHEMA_JSON: {}}}},
+    responses={200: {"content": {_SCHEMA_JSON: {}}}, **problems(404)},
 )
 async def collection_queryables(
     request: Request,
@@ -199,8 +199,7 @@ _ITEMS_PARAMETERS = frozenset(
 def _items_filter(
     request: Request,
     layer: dict[str, Queryable],
-    filter_text: str | None,
-    filter_lang: str,
+    expression: Any,
     filter_crs: str,
     moment: str | None,
 ) -> cql2_filter.CompiledFilter | None:
@@ -217,8 +216,8 @@ def _items_filter(
                 "this collection has no date-time property, so datetime cannot filter it"
             )
         conditions.append(cql2_filter.datetime_filter(temporal, moment))
-    if filter_text is not None:
-        conditions.append(cql2_filter.parse(filter_text, filter_lang))
+    if expression is not None:
+        conditions.append(expression)
     if not conditions:
         return None
     return cql2_filter.compile_filter(
@@ -230,7 +229,9 @@ def _items_filter(
     "/collections/{collectionId}/items",
     name="collection_items",
     response_class=Response,
-    responses=rate_limits.responses({200: {"content": {"application/geo+json": {}}}}),
+    responses=rate_limits.responses(
+        {200: {"content": {"application/geo+json": {}}}, **problems(404)}
+    ),
 )
 async def items(
     request: Request,
@@ -252,7 +253,11 @@ async def items(
     ] = None,
     filter_: Annotated[
         str | None,
-        Query(alias="filter", description="a CQL2 filter, e.g. zone = 'R1' AND area_m2 > 500"),
+        Query(
+            alias="filter",
+            max_length=cql2_parse.MAX_FILTER_LENGTH,
+            description="a CQL2 filter, e.g. zone = 'R1' AND area_m2 > 500",
+        ),
     ] = None,
     filter_lang: Annotated[
         Literal["cql2-text", "cql2-json", "cql-text"],
@@ -274,11 +279,13 @@ async def items(
     box = parse_bbox(bbox, crs_ref.checked(bbox_crs, "bbox-crs"))
     collection_id = layer.layer_id
     pool = request.app.state.pool  # no connection held while the page is computed
+    expression = None
+    if filter_ is not None:
+        expression = await request.app.state.filter_parser.parse(filter_, filter_lang)
     compiled = _items_filter(
         request,
         queryables.from_attributes(layer.attributes),
-        filter_,
-        filter_lang,
+        expression,
         crs_ref.checked(filter_crs, "filter-crs"),
         datetime_,
     )
@@ -308,7 +315,7 @@ async def items(
 @router.get(
     "/collections/{collectionId}/items/{feature_id}",
     response_class=Response,
-    responses={200: {"content": {GEOJSON: {}}}},
+    responses={200: {"content": {GEOJSON: {}}}, **problems(404)},
 )
 async def feature(
     feature_id: str,

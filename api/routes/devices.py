@@ -11,14 +11,17 @@ from pydantic import BaseModel
 
 from api.deps import connection
 from api.errors import InvalidParameter, NotFound
+from api.openapi import problems
 from api.params import UtcDateTime, period
 from storage import devices as registry
 from storage import readings
 
-router = APIRouter(tags=["devices"])
+router = APIRouter(tags=["devices"], responses=problems(503))  # each reads the database
 
 DEFAULT_WINDOW = timedelta(hours=24)
 MAX_READINGS = 100_000
+"""The most readings one answer holds (``limit``): a day of a sensor reporting every
+second (86,400) fits; longer series come by periods (``start``, ``end``)."""
 
 
 class LatestValue(BaseModel):
@@ -74,7 +77,7 @@ async def list_devices(
     return DeviceList(devices=devices, count=len(devices))
 
 
-@router.get("/devices/{device_id}/readings", response_model=ReadingSeries)
+@router.get("/devices/{device_id}/readings", response_model=ReadingSeries, responses=problems(404))
 async def device_readings(
     device_id: str,
     conn: Annotated[AsyncConnection, Depends(connection)],

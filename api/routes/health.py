@@ -9,6 +9,7 @@ from psycopg import AsyncConnection
 from pydantic import BaseModel
 
 from api.deps import connection
+from api.openapi import problems
 from storage import migrations
 
 router = APIRouter(tags=["health"])
@@ -23,7 +24,7 @@ class Health(BaseModel):
     schema_version: int
 
 
-@router.get("/health", response_model=Health)
+@router.get("/health", response_model=Health, responses=problems(503))
 async def health(conn: Annotated[AsyncConnection, Depends(connection)]) -> Health:
     """Ready when the database answers and is migrated."""
     storage, version = await migrations.schema_state(conn)

@@ -11,11 +11,12 @@ from psycopg import AsyncConnection
 from pydantic import BaseModel
 
 from api.deps import connection
+from api.openapi import problems
 from api.params import UtcDateTime
 from ingest_mqtt.validation import MAX_PAYLOAD_BYTES
 from storage import dead_letters as letters
 
-router = APIRouter(tags=["ingest"])
+router = APIRouter(tags=["ingest"], responses=problems(503))  # each reads the database
 
 
 class DeadLetterOut(BaseModel):

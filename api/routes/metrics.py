@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from psycopg import AsyncConnection
 
 from api.deps import connection
+from api.openapi import problems
 from ingest_mqtt.metrics import ReportedWorkers
 from storage import worker_reports
 
@@ -19,7 +20,10 @@ router = APIRouter(tags=["ingest"])
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"},
+        **problems(503),
+    },
 )
 async def metrics(conn: Annotated[AsyncConnection, Depends(connection)]) -> Response:
     """Received, stored, dead-lettered, spooled, batch sizes and commit latency per worker.

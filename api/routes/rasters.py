@@ -18,10 +18,11 @@ from api import crs as crs_ref
 from api.deps import connection
 from api.errors import InvalidParameter
 from api.ogc import link
-from api.params import wkt_polygon
+from api.openapi import problems
+from api.params import four_numbers, wkt_polygon
 from gis_layers import rasters
 
-router = APIRouter(tags=["rasters"])
+router = APIRouter(tags=["rasters"], responses=problems(503))  # each reads the database
 
 _JSON = "application/json"
 _GEOTIFF = "image/tiff; application=geotiff"
@@ -66,7 +67,7 @@ async def list_rasters(
     return {"rasters": [_describe(request, r) for r in await rasters.all_rasters(conn)]}
 
 
-@router.get("/rasters/{raster_id}", name="raster")
+@router.get("/rasters/{raster_id}", name="raster", responses=problems(404))
 async def one_raster(
     raster_id: str, request: Request, conn: Annotated[AsyncConnection, Depends(connection)]
 ) -> dict[str, Any]:
@@ -74,7 +75,7 @@ async def one_raster(
     return _describe(request, await rasters.raster(conn, raster_id))
 
 
-@router.get("/rasters/{raster_id}/value")
+@router.get("/rasters/{raster_id}/value", responses=problems(404))
 async def raster_value(
     raster_id: str,
     request: Request,
@@ -88,7 +89,7 @@ async def raster_value(
 @router.get(
     "/rasters/{raster_id}/stats",
     dependencies=[Depends(rate_limits.heavy)],
-    responses=rate_limits.responses(),
+    responses=rate_limits.responses(problems(404)),
 )
 async def raster_stats(
     raster_id: str,
@@ -105,7 +106,7 @@ async def raster_stats(
     "/rasters/{raster_id}/window",
     response_class=Response,
     dependencies=[Depends(rate_limits.heavy)],
-    responses=rate_limits.responses({200: {"content": {_GEOTIFF: {}}}}),
+    responses=rate_limits.responses({200: {"content": {_GEOTIFF: {}}}, **problems(404)}),
 )
 async def raster_window(
     raster_id: str,
@@ -120,17 +121,11 @@ async def raster_window(
     ] = None,
 ) -> Response:
     """The cells inside ``bbox`` as a GeoTIFF, reprojected to ``crs`` if given."""
-    try:
-        values = [float(v) for v in bbox.split(",")]
-    except ValueError:
-        raise InvalidParameter(f"bbox {bbox!r} must be four numbers") from None
-    if len(values) != 4 or values[0] >= values[2] or values[1] >= values[3]:
+    values = four_numbers(bbox)
+    if values[0] >= values[2] or values[1] >= values[3]:
         raise InvalidParameter("bbox must be minx,miny,maxx,maxy with min < max")
     target = None if crs is None else _epsg(crs_ref.checked(crs, "crs"))
-    minx, miny, maxx, maxy = values
-    body = await cpu.run(
-        request, rasters.window, await _path(request, raster_id), (minx, miny, maxx, maxy), target
-    )
+    body = await cpu.run(request, rasters.window, await _path(request, raster_id), values, target)
     return Response(body, media_type=_GEOTIFF)
 
 
@@ -144,7 +139,7 @@ def _epsg(uri: str) -> str:
     name="raster_preview",
     response_class=Response,
     dependencies=[Depends(rate_limits.heavy)],
-    responses=rate_limits.responses({200: {"content": {"image/png": {}}}}),
+    responses=rate_limits.responses({200: {"content": {"image/png": {}}}, **problems(404)}),
 )
 async def raster_preview(
     raster_id: str,

@@ -30,16 +30,23 @@ from alerts.model import AlertSource, Listing
 from api import rate_limits, security
 from api.deps import connection
 from api.errors import NotFound
-from api.params import UtcDateTime, period
+from api.openapi import problems
+from api.params import Text, UtcDateTime, period
 from river_monitor import drone_surface, levels, town_flood
 from river_monitor.config import GaugeConfig, RiverConfig
 from river_monitor.town_flood import TownFlood
 from storage.database import connect
 from storage.notifications import Notifications
 
-router = APIRouter(tags=["river"])
+router = APIRouter(tags=["river"], responses=problems(503))  # each reads the database
 
 _JSON = "application/json"
+MAX_ALERTS = 1000
+"""The most alerts one listing holds (``limit``), which bounds the answer's size; earlier
+ones are asked for with ``since``."""
+MAX_OBSERVATIONS = 10_000
+"""The most drone observations one answer holds (``limit``), which bounds the answer's
+size (one GeoJSON feature each); longer spans come by periods (``start``, ``end``)."""
 
 
 def _json(document: object) -> Response:
@@ -61,7 +68,7 @@ class Acknowledgement(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    note: str = Field(default="", max_length=2000)
+    note: Text = Field(default="", max_length=2000)
 
 
 @router.get("/river/gauges", responses={200: {"content": {_JSON: {}}}})
@@ -82,7 +89,7 @@ async def list_alerts(
     state: Annotated[Listing, Query(description="open, past (resolved) or all")] = "all",
     gauge: Annotated[str | None, Query(description="a gauge's device id")] = None,
     since: Annotated[UtcDateTime | None, Query(description="open at or after")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=MAX_ALERTS)] = 100,
 ) -> Response:
     """Alerts, newest first."""
     found = await store.listing(
@@ -91,7 +98,7 @@ async def list_alerts(
     return _json({"alerts": found, "count": len(found)})
 
 
-@router.get("/river/alerts/{alert_id}", responses={200: {"content": {_JSON: {}}}})
+@router.get("/river/alerts/{alert_id}", responses={200: {"content": {_JSON: {}}}, **problems(404)})
 async def one_alert(
     alert_id: int, request: Request, conn: Annotated[AsyncConnection, Depends(connection)]
 ) -> Response:
@@ -99,7 +106,10 @@ async def one_alert(
     return _json(await store.get(conn, _alerts(request), alert_id))
 
 
-@router.post("/river/alerts/{alert_id}/ack", responses={200: {"content": {_JSON: {}}}})
+@router.post(
+    "/river/alerts/{alert_id}/ack",
+    responses={200: {"content": {_JSON: {}}}, **problems(404, 409)},
+)
 async def acknowledge(
     alert_id: int,
     body: Acknowledgement,
@@ -180,7 +190,9 @@ _GAUGE = Query(description="a watched gauge; default: the first")
 
 @router.get(
     "/river/flood",
-    responses=rate_limits.responses({200: {"content": {"application/geo+json": {}}}}),
+    responses=rate_limits.responses(
+        {200: {"content": {"application/geo+json": {}}}, **problems(404)}
+    ),
 )
 async def flood(
     request: Request,
@@ -203,7 +215,7 @@ async def flood(
 
 @router.get(
     "/river/flood/depth.tif",
-    responses=rate_limits.responses({200: {"content": {"image/tiff": {}}}}),
+    responses=rate_limits.responses({200: {"content": {"image/tiff": {}}}, **problems(404)}),
 )
 async def flood_depth(
     request: Request,
@@ -220,14 +232,17 @@ async def flood_depth(
     return Response(body, media_type="image/tiff; application=geotiff")
 
 
-@router.get("/river/drone-observations", responses={200: {"content": {"application/geo+json": {}}}})
+@router.get(
+    "/river/drone-observations",
+    responses={200: {"content": {"application/geo+json": {}}}, **problems(404)},
+)
 async def drone_observations(
     request: Request,
     conn: Annotated[AsyncConnection, Depends(connection)],
     start: Annotated[UtcDateTime | None, Query(description="default: 24 h before end")] = None,
     end: Annotated[UtcDateTime | None, Query(description="default: now")] = None,
     gauge: Annotated[str | None, _GAUGE] = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    limit: Annotated[int, Query(ge=1, le=MAX_OBSERVATIONS)] = 1000,
 ) -> Response:
     """Drones' water-surface observations over ``[start, end)``, each with the gauge's
     surface at that moment, the difference and the distance from the gauge."""

@@ -21,6 +21,7 @@ from api import deps, rate_limits, security
 from api.deps import connection
 from api.geojson import GEOJSON
 from api.ogc import CollectionId, link
+from api.openapi import problems
 from gis_layers import catalogue, vector_tiles
 from gis_layers.catalogue import Layer
 from gis_layers.errors import LayerNotFound
@@ -49,7 +50,7 @@ async def tile_matrix_sets(request: Request) -> dict[str, object]:
     }
 
 
-@router.get("/tileMatrixSets/{tile_matrix_set_id}", name="tile_matrix_set")
+@router.get("/tileMatrixSets/{tile_matrix_set_id}", name="tile_matrix_set", responses=problems(404))
 async def tile_matrix_set(tile_matrix_set_id: str) -> Response:
     """The tiling scheme's definition (OGC 2D Tile Matrix Set 2.0)."""
     _known(tile_matrix_set_id)
@@ -107,7 +108,9 @@ def _tileset(request: Request, layer: Layer) -> dict:
     }
 
 
-@router.get("/collections/{collectionId}/tiles", name="collection_tilesets")
+@router.get(
+    "/collections/{collectionId}/tiles", name="collection_tilesets", responses=problems(404, 503)
+)
 async def collection_tilesets(
     request: Request, layer: Annotated[Layer, Depends(deps.layer)]
 ) -> dict[str, object]:
@@ -118,7 +121,11 @@ async def collection_tilesets(
     }
 
 
-@router.get("/collections/{collectionId}/tiles/{tile_matrix_set_id}", name="collection_tileset")
+@router.get(
+    "/collections/{collectionId}/tiles/{tile_matrix_set_id}",
+    name="collection_tileset",
+    responses=problems(404, 503),
+)
 async def collection_tileset(
     tile_matrix_set_id: str,
     request: Request,
@@ -132,7 +139,9 @@ async def collection_tileset(
 @router.get(
     "/collections/{collectionId}/tiles/{tile_matrix_set_id}/{tile_matrix}/{tile_row}/{tile_col}",
     response_class=Response,
-    responses=rate_limits.responses({200: {"content": {vector_tiles.MEDIA_TYPE: {}}}}),
+    responses=rate_limits.responses(
+        {200: {"content": {vector_tiles.MEDIA_TYPE: {}}}, **problems(404, 503)}
+    ),
 )
 async def collection_tile(
     collection_id: CollectionId,

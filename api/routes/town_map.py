@@ -14,6 +14,7 @@ from psycopg import AsyncConnection
 from api.deps import connection
 from api.map_deck import MVT_WORKER as MVT_WORKER_URL
 from api.map_deck import build_deck
+from api.openapi import problems
 from gis_layers import catalogue
 from twin import map_points
 
@@ -45,7 +46,7 @@ async def mvt_worker() -> FileResponse:
     return FileResponse(MVT_WORKER, media_type="text/javascript", headers=_SCRIPT_CACHE)
 
 
-@router.get("/map/deck.json", response_class=Response)
+@router.get("/map/deck.json", response_class=Response, responses=problems(503))
 async def deck_json(conn: Annotated[AsyncConnection, Depends(connection)]) -> Response:
     """The map's pydeck JSON: static layers by URL, assets and sensors with live values."""
     assets = await map_points.asset_points(conn)

@@ -31,12 +31,13 @@ from psycopg import AsyncConnection
 from api import cpu, rate_limits
 from api.deps import connection
 from api.errors import InvalidParameter, NotFound, Unavailable
+from api.openapi import problems
 from api.params import UtcDateTime, period, wkt_polygon
 from api.refreshed import Refreshed
 from twin import state, zones
 from twin.live import LiveTwin, compact
 
-router = APIRouter(tags=["twin"])
+router = APIRouter(tags=["twin"], responses=problems(503))  # each reads the database
 
 _JSON = "application/json"
 LIVE_WAIT_S = 5.0
@@ -140,7 +141,7 @@ async def list_assets(
     return _json({"assets": [_linked(a, prefixes) for a in result], "count": len(result)})
 
 
-@router.get("/twin/assets/{asset_id}", responses={200: {"content": {_JSON: {}}}})
+@router.get("/twin/assets/{asset_id}", responses={200: {"content": {_JSON: {}}}, **problems(404)})
 async def one_asset(
     asset_id: str,
     request: Request,

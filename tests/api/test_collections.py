@@ -55,6 +55,11 @@ def test_items_filter_by_bbox_and_page(client: TestClient) -> None:
         ({"bbox": "a,b,c,d"}, "must be four numbers"),
         ({"bbox": "0,95,1,96"}, "CRS84"),
         ({"limit": "0"}, "limit"),
+        ({"bbox": "nan,0,1,1"}, "finite"),
+        (
+            {"bbox": "1e300,1e300,2e300,2e300", "bbox-crs": "EPSG:3857"},
+            "outside the area",
+        ),
     ],
 )
 def test_bad_parameters_get_problem_details(client: TestClient, params: dict, detail: str) -> None:
@@ -62,6 +67,16 @@ def test_bad_parameters_get_problem_details(client: TestClient, params: dict, de
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
     assert detail in response.json()["detail"]
+
+
+@pytest.mark.parametrize("crs", ["EPSG:3857", "EPSG:3844", "EPSG:4326"])
+def test_a_bbox_beyond_its_crs_is_cut_to_where_the_crs_holds(client: TestClient, crs: str) -> None:
+    """±1e300 in a projected CRS covers all its area: every parcel (the probe's EPSG:3857
+    box was a 500)."""
+    box = "-1e300,-1e300,1e300,1e300"
+    response = client.get("/collections/parcels/items", params={"bbox": box, "bbox-crs": crs})
+    assert response.status_code == 200, response.text
+    assert response.json()["numberMatched"] == 9
 
 
 def test_unknown_collection_is_404(client: TestClient) -> None:

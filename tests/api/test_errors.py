@@ -75,3 +75,11 @@ def test_nul_in_the_path_or_the_query_is_refused_before_any_route(url: str) -> N
 def test_a_percent_sign_that_is_not_nul_passes() -> None:
     answer = _raising(errors.NotFound("reached")).get("/boom?x=%2500")
     assert answer.json()["detail"] == "reached"
+
+
+def test_a_method_not_allowed_names_the_allowed_ones() -> None:
+    """RFC 9110: a 405 carries ``Allow``; the problem body does not replace it."""
+    answer = _raising(AssertionError("the route must not run")).delete("/boom")
+    assert answer.status_code == 405
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.headers["allow"] == "GET"

@@ -163,6 +163,15 @@ def test_filter_geometry_in_stereo_70(client: TestClient) -> None:
     assert stereo == _expected(WGS.intersects(AREA))
 
 
+def test_a_filter_geometry_beyond_its_crs_is_cut_to_where_the_crs_holds(
+    client: TestClient,
+) -> None:
+    """An EPSG:3857 box of ±1e300 m covers the world, not a sliver at longitude -180 (the
+    probe's box, which projected onto the antimeridian): every lot meets it."""
+    world = "S_INTERSECTS(geometry, BBOX(-1e300, -1e300, 1e300, 1e300))"
+    assert _ids(client, filter=world, **{"filter-crs": "EPSG:3857"}) == list(range(1, N + 1))
+
+
 def test_property_filters_and_datetime(client: TestClient) -> None:
     assert _ids(client, land_use="CC", levels="3") == _expected(
         (WGS.land_use == "CC") & (WGS.levels == 3)
@@ -213,6 +222,15 @@ def test_queryables_document(client: TestClient) -> None:
     assert "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text" in conformance
 
 
+def _json(expression: object) -> dict[str, str]:
+    """The parameters of a cql2-json filter (``\\u0000`` stays JSON's escape)."""
+    return {"filter": json.dumps(expression), "filter-lang": "cql2-json"}
+
+
+def _bbox_filter(box: object) -> dict[str, object]:
+    return {"op": "s_intersects", "args": [{"property": "geometry"}, {"bbox": box}]}
+
+
 @pytest.mark.parametrize(
     ("params", "says"),
     [
@@ -234,6 +252,24 @@ def test_queryables_document(client: TestClient) -> None:
         ({"public": "yes"}, "public holds boolean values"),
         ({"datetime": "yesterday"}, "not an RFC 3339"),
         ({"datetime": "../.."}, "at least one closed end"),
+        # found by the probe (issue 13): each was a 500
+        (_json({"op": "=", "args": [{"property": "land_use"}, "C\u0000C"]}), "NUL"),
+        (_json({"op": "like", "args": [{"property": "land_use"}, "C\u0000%"]}), "NUL"),
+        (_json({"op": "in", "args": [{"property": "land_use"}, ["L", "\u0000"]]}), "NUL"),
+        ({"filter": "S_INTERSECTS(geometry, BBOX('a', 'b', 'c', 'd'))"}, "BBOX needs 4 or 6"),
+        ({"filter": "S_INTERSECTS(geometry, BBOX(x, 0, 1, 1))"}, "BBOX needs 4 or 6"),
+        (_json(_bbox_filter(["0", 0, 1, 1])), "BBOX needs 4 or 6 numbers"),
+        (_json(_bbox_filter([True, 0, 1, 1])), "BBOX needs 4 or 6 numbers"),
+        (_json(_bbox_filter([0, 0, 1])), "BBOX needs 4 or 6 numbers"),
+        (_json(_bbox_filter("0,0,1,1")), "not valid cql2-json"),
+        ({"filter": "S_INTERSECTS(geometry, BBOX(-1e999, -1e999, 1e999, 1e999))"}, "finite"),
+        (
+            {
+                "filter": "S_INTERSECTS(geometry, BBOX(1e300, 1e300, 2e300, 2e300))",
+                "filter-crs": "EPSG:3857",
+            },
+            "outside the area",
+        ),
     ],
 )
 def test_bad_filters_are_refused_with_the_reason(

@@ -110,6 +110,37 @@ def test_statistics_inside_a_polygon(terrain: TestClient) -> None:
     assert stats["cells"] == 15 * 15 - 10 * 10
 
 
+TOWN = "24 43, 25 43, 25 44, 24 44, 24 43"  # a degree around the raster
+FAR_SIDE = "-160 -50, -150 -50, -150 -40, -160 -50"  # where Stereo 70 has no place
+
+
+@pytest.mark.parametrize(
+    "within",
+    [
+        "POLYGON((-180 -90, 180 -90, 180 90, -180 90, -180 -90))",
+        f"MULTIPOLYGON((({TOWN})), (({FAR_SIDE})))",
+        f"POLYGON(({FAR_SIDE}))",
+    ],
+    ids=["the world", "the town and the far side", "the far side"],
+)
+def test_statistics_inside_a_huge_polygon_count_every_cell_it_holds(
+    terrain: TestClient, within: str
+) -> None:
+    """Much of such a polygon has no place in Stereo 70 (the probe's was a 500)."""
+    response = terrain.get("/rasters/terrain/stats", params={"within": within})
+    assert response.status_code == 200, response.text
+    cells = _cells()
+    valid = cells[cells != NODATA]
+    centres = shapely.points(
+        [TO_CRS84.transform(*_centre(r, c)) for r in range(ROWS) for c in range(COLS)]
+    )
+    inside = shapely.contains_xy(shapely.from_wkt(within), shapely.get_coordinates(centres))
+    expected = cells.ravel()[inside & (cells.ravel() != NODATA)]
+    assert response.json()["cells"] == expected.size
+    if expected.size == valid.size:
+        assert response.json()["min"] == valid.min() and response.json()["max"] == valid.max()
+
+
 def test_window_native_and_reprojected(terrain: TestClient) -> None:
     bbox = f"{X0 + 10 * CELL},{Y0 - 25 * CELL},{X0 + 30 * CELL},{Y0 - 5 * CELL}"
     response = terrain.get("/rasters/terrain/window", params={"bbox": bbox})
@@ -172,6 +203,14 @@ def test_previews_of_every_width_share_their_colours(terrain: TestClient) -> Non
         ("/rasters/terrain/window", {"bbox": "0,0,1,1"}, 400),  # nowhere near it
         ("/rasters/terrain/window", {"bbox": "0,0,1,1", "crs": "EPSG:1"}, 400),
         ("/rasters/terrain/preview.png", {"width": "5"}, 400),
+        # found by the probe (issue 13): each was a 500
+        ("/rasters/terrain/window", {"bbox": "nan,nan,nan,nan"}, 400),
+        ("/rasters/terrain/window", {"bbox": "nan,0,1,1"}, 400),
+        ("/rasters/terrain/window", {"bbox": "-inf,-inf,inf,inf"}, 400),
+        ("/rasters/terrain/window", {"bbox": "0,0,inf,inf"}, 400),
+        ("/rasters/terrain/stats", {"within": "POLYGON EMPTY"}, 400),
+        ("/rasters/terrain/stats", {"within": "MULTIPOLYGON EMPTY"}, 400),
+        ("/rasters/terrain/stats", {"within": "POLYGON((0 0, 1e300 0, 1e300 1e300, 0 0))"}, 400),
     ],
 )
 def test_bad_raster_requests(terrain: TestClient, path: str, params: dict, status: int) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import psycopg
 import pytest
@@ -143,3 +144,29 @@ def test_threshold_extents_are_a_layer_kept_current(flood_db: str, expected: Flo
             (EXTENTS_LAYER,),
         ).fetchone()
     assert current is not None and float(current[0]) == 604
+
+
+def test_an_empty_current_extent_leaves_bbox_searches_whole(
+    flood_db: str, demo_files: Path
+) -> None:
+    """The probe's case (issue 13): at 250 cm nothing is flooded, the current extent is
+    empty, and its box must not hide parcels or buildings from a town-wide bbox (it did:
+    4,918 of 4,996 parcels were found)."""
+    with psycopg.connect(flood_db, autocommit=True) as conn:
+        ReadingWriter(migrations.readings_storage(conn)).write(
+            conn, [Reading(GAUGE.device_id, "water_level", datetime.now(UTC), 250.0)]
+        )
+        assert refresh_extents(conn, TownFlood(DEMO), DEMO)
+        (empty,) = conn.execute(
+            "SELECT count(*) FROM features WHERE layer_id = %s"
+            " AND properties->>'level' = 'current' AND geometry->'coordinates' = '[]'",
+            (EXTENTS_LAYER,),
+        ).fetchone()
+    assert empty == 1, "the current extent is not empty: this test proves nothing"
+    with signed_in(create_app(Settings(), flood_db), flood_db) as client:
+        for layer in ("parcels", "buildings"):
+            frame = gpd.read_file(demo_files, layer=layer).to_crs("OGC:CRS84")
+            west, south, east, north = frame.total_bounds
+            town = f"{west - 0.01},{south - 0.01},{east + 0.01},{north + 0.01}"
+            response = client.get(f"/collections/{layer}/items", params={"bbox": town})
+            assert response.json()["numberMatched"] == len(frame), layer

@@ -1,27 +1,30 @@
-"""Schemathesis against the OpenAPI document: generated requests to every GET operation of
-a live server over a real database; none may cause a server error.
+"""Schemathesis against the OpenAPI document of a live server over a real database, with
+all its checks: no server error, and every answer as the document declares it (status,
+media type, body schema, headers), invalid input refused, valid input not refused for
+being valid, unsupported methods answered 405 with ``Allow``.
 
-The data is the generated lots layer plus a small twin, so that the generated filters,
-bboxes, tile addresses and twin questions meet real rows. A 4xx answer is fine (bad
-input must be refused); a 5xx or a broken response is not.
+It runs as CI runs it, ``st run`` against the server's ``/openapi.json``, in its three
+phases: the documented examples, the coverage phase (boundary values of every
+parameter, missing ones, methods the document does not list) and fuzzing, in positive
+and negative modes. The data is the generated lots layer plus a small twin, so that the
+generated filters, bboxes, tile addresses and twin questions meet real rows.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.schemas import BaseSchema
 
 from api.app import create_app
 from auth.principal import Role
 from gis_layers.importer import import_file
-from harness.credentials import key_headers
+from harness.credentials import api_key
 from harness.live import live_server
 from settings import Settings
 from storage import migrations
@@ -29,12 +32,26 @@ from tests import backends
 from tests.api.lots import LAYER
 from twin.registry import sync_from_layers
 
+EXAMPLES = 25
+"""Generated cases per operation and phase (CI's budget; more finds more, slowly)."""
+
+EXCLUDED_CHECKS = {
+    # A query parameter's schema says "a string"; what it must say is CQL2, WKT, a bbox
+    # of four numbers in order, a known CRS or tile matrix set: grammars and relations
+    # JSON Schema cannot express. Schemathesis's "valid" strings for them are refused
+    # with a 400 naming the reason, as they must be; a 404 for a drawn id is allowed.
+    "positive_data_acceptance": "parameters with a grammar JSON Schema cannot state",
+}
+EXCLUDED_OPERATIONS = "stream"
+"""Server-sent event streams (/twin/stream, /river/stream) never end: a request to one
+waits until the client's timeout."""
+
 
 @pytest.fixture(scope="module")
-def api_schema(
+def api_url(
     tmp_path_factory: pytest.TempPathFactory, pg_server: str
-) -> Iterator[tuple[BaseSchema, dict[str, str]]]:
-    """The OpenAPI schema of a served hub, and an admin's key to call it with."""
+) -> Iterator[tuple[str, str]]:
+    """A served hub and an admin's API key to call every route with."""
     path = Path(tmp_path_factory.mktemp("schema")) / "lots.gpkg"
     LAYER.to_file(path, layer="lots")
     assets = LAYER.head(20).assign(
@@ -46,27 +63,33 @@ def api_schema(
             migrations.upgrade(conn)
             import_file(conn, path)
             sync_from_layers(conn)
-        admin = key_headers(url, Role.ADMIN)
+        admin = api_key(url, Role.ADMIN)
         with live_server(create_app(Settings(), url)) as base:
-            yield schemathesis.openapi.from_url(f"{base}/openapi.json"), admin
+            yield base, admin
 
 
-def test_no_generated_request_breaks_the_server(
-    api_schema: tuple[BaseSchema, dict[str, str]],
+def test_schemathesis_finds_nothing_with_all_its_checks(
+    api_url: tuple[str, str], tmp_path: Path
 ) -> None:
-    schema, admin = api_schema
-    operations = schema.include(method="GET").exclude(path_regex="stream")
-    tried = 0
-    for result in operations.get_all_operations():
-        operation = result.ok()
-
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck)
-        )
-        def no_server_error(case: schemathesis.Case) -> None:
-            case.call_and_validate(headers=admin, checks=[not_a_server_error])
-
-        no_server_error()
-        tried += 1
-    assert tried >= 20, f"only {tried} GET operations in the OpenAPI document"
+    base, admin = api_url
+    report = tmp_path / "junit.xml"
+    run = subprocess.run(
+        [
+            *(sys.executable, "-m", "schemathesis.cli", "run", f"{base}/openapi.json"),
+            *("--header", f"X-API-Key: {admin}"),
+            *("--checks", "all", "--exclude-checks", ",".join(EXCLUDED_CHECKS)),
+            *("--phases", "examples,coverage,fuzzing", "--mode", "all"),
+            *("--max-examples", str(EXAMPLES), "--seed", "13", "--workers", "1"),
+            *("--exclude-path-regex", EXCLUDED_OPERATIONS, "--request-timeout", "60"),
+            *("--suppress-health-check", "all", "--report", "junit"),
+            *("--report-junit-path", str(report), "--warnings", "off"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+        cwd=tmp_path,  # its cache of crashes, not in the checkout
+    )
+    assert run.returncode == 0, run.stdout[-30_000:] + run.stderr[-5_000:]
+    tested = ET.parse(report).getroot().findall(".//testcase")
+    assert len(tested) >= 30, f"only {len(tested)} operations tested"

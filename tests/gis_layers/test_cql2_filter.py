@@ -27,7 +27,7 @@ import pytest
 import shapely
 from psycopg_pool import AsyncConnectionPool
 
-from gis_layers import cql2_filter, features, queryables
+from gis_layers import cql2_filter, cql2_parse, features, queryables
 from gis_layers.errors import FilterError
 from gis_layers.importer import import_file
 from tests.api.lots import WGS, N, lots_database
@@ -224,7 +224,7 @@ def test_cql2_text_selects_what_the_condition_selects(
     lots: Lots, text: str, condition: Condition
 ) -> None:
     expected = _expected(condition(WGS))  # type: ignore[arg-type]
-    assert _select(lots, cql2_filter.parse(text)) == expected
+    assert _select(lots, cql2_parse.parse(text)) == expected
 
 
 @pytest.mark.parametrize(
@@ -241,7 +241,7 @@ def test_equals_and_touches_in_either_order(lots: Lots, predicate: str, literal:
     expected = _expected(check(geometry))
     for args in (f"geometry, {literal}", f"{literal}, geometry"):
         text = f"{predicate}({args})"
-        assert _select(lots, cql2_filter.parse(text), "grid") == expected, text
+        assert _select(lots, cql2_parse.parse(text), "grid") == expected, text
 
 
 def test_an_instant_with_an_offset_keeps_it(lots: Lots) -> None:
@@ -369,17 +369,17 @@ def test_all_of_joins_conditions_with_and() -> None:
 
 
 def test_filter_languages_and_the_drafts_names() -> None:
-    text = cql2_filter.parse("levels > 3")
+    text = cql2_parse.parse("levels > 3")
     assert text == {"op": ">", "args": [{"property": "levels"}, 3.0]}
-    assert cql2_filter.parse("levels > 3", "cql-text") == text
-    assert cql2_filter.parse(json.dumps(text), "cql2-json") == text
-    assert cql2_filter.parse(json.dumps(text), "cql-json") == text
+    assert cql2_parse.parse("levels > 3", "cql-text") == text
+    assert cql2_parse.parse(json.dumps(text), "cql2-json") == text
+    assert cql2_parse.parse(json.dumps(text), "cql-json") == text
     with pytest.raises(FilterError, match=r"^filter-lang 'ecql' is not supported; use one of"):
-        cql2_filter.parse("levels > 3", "ecql")
+        cql2_parse.parse("levels > 3", "ecql")
     with pytest.raises(FilterError, match=r"^filter is not valid cql2-text: "):
-        cql2_filter.parse(json.dumps(text))
+        cql2_parse.parse(json.dumps(text))
     with pytest.raises(FilterError, match=r"^filter is not valid cql2-json: "):
-        cql2_filter.parse("levels > 3", "cql2-json")
+        cql2_parse.parse("levels > 3", "cql2-json")
 
 
 LEVELS = {"property": "levels"}
@@ -510,11 +510,11 @@ REFUSED_JSON = [
 
 @pytest.mark.parametrize(
     ("expression", "reason"),
-    [(cql2_filter.parse(text), reason) for text, reason in REFUSED_TEXT] + REFUSED_JSON,
+    [(cql2_parse.parse(text), reason) for text, reason in REFUSED_TEXT] + REFUSED_JSON,
     ids=[text[:60] for text, _ in REFUSED_TEXT] + [json.dumps(e)[:60] for e, _ in REFUSED_JSON],
 )
 def test_every_refusal_is_a_filter_error_with_its_reason(expression: Any, reason: str) -> None:
-    expression = cql2_filter.parse(json.dumps(expression), "cql2-json")  # as the API gets it
+    expression = cql2_parse.parse(json.dumps(expression), "cql2-json")  # as the API gets it
     with pytest.raises(FilterError) as refused:
         cql2_filter.compile_filter(expression, QUERYABLES, _same)
     assert str(refused.value).startswith(reason)
@@ -525,7 +525,7 @@ def test_every_refusal_is_a_filter_error_with_its_reason(expression: Any, reason
     [(78, '"' + "x" * 78 + '"'), (79, '"' + "x" * 76 + "...")],  # 80 characters at most
 )
 def test_a_long_literal_is_shortened_in_the_reason(length: int, shown: str) -> None:
-    expression = cql2_filter.parse("levels = '" + "x" * length + "'")
+    expression = cql2_parse.parse("levels = '" + "x" * length + "'")
     with pytest.raises(FilterError) as refused:
         cql2_filter.compile_filter(expression, QUERYABLES, _same)
     prefix = "levels holds integer values: = needs a number, got "
@@ -534,7 +534,7 @@ def test_a_long_literal_is_shortened_in_the_reason(length: int, shown: str) -> N
 
 def test_only_spatial_predicates_need_shapely_and_they_narrow_by_the_bbox_index() -> None:
     def compiled(text: str) -> cql2_filter.CompiledFilter:
-        return cql2_filter.compile_filter(cql2_filter.parse(text), QUERYABLES, _same)
+        return cql2_filter.compile_filter(cql2_parse.parse(text), QUERYABLES, _same)
 
     exact = compiled("NOT (levels > 3) AND owner IS NULL")
     assert exact.spatial is False and exact.columns == []
