@@ -31,6 +31,7 @@ from fastapi.testclient import TestClient
 from api.filter_parser import PARSE_TIMEOUT_S, FilterParser
 from gis_layers.cql2_parse import MAX_FILTER_DEPTH, MAX_FILTER_LENGTH
 from gis_layers.errors import FilterError
+from harness.credentials import key_headers
 from harness.live import served
 from tests.api.lots import WGS, lots_client, lots_database  # noqa: F401  (fixture)
 
@@ -180,17 +181,26 @@ def test_a_busy_helper_does_not_outlive_its_process(tmp_path: Path) -> None:
     assert not [pid for pid in helpers if psutil.pid_exists(pid)]
 
 
+KEY: dict[str, str] = {}
+"""An admin's API key header for the served lots (made with the server)."""
+
+
 @pytest.fixture(scope="module")
 def lots_server(tmp_path_factory: pytest.TempPathFactory, pg_server: str) -> Iterator[str]:
     """``smartcity serve`` over the lots, in its own process."""
     folder = Path(tmp_path_factory.mktemp("served-lots"))
-    with lots_database(pg_server, folder) as url, served(url, folder / "access.log") as base:
+    unlimited = {"SMARTCITY_RATE_LIMIT_HEAVY": "1000000/minute"}  # every request filters
+    with (
+        lots_database(pg_server, folder) as url,
+        served(url, folder / "access.log", settings=unlimited) as base,
+    ):
+        KEY.update(key_headers(url))
         yield base
 
 
 @pytest.mark.parametrize("params", [*DEEP.values(), *SLOW.values()], ids=[*DEEP, *SLOW])
 def test_no_filter_takes_the_server_process_down(lots_server: str, params: dict[str, str]) -> None:
-    with httpx.Client(base_url=lots_server, timeout=30) as client:
+    with httpx.Client(base_url=lots_server, timeout=30, headers=KEY) as client:
         response = client.get("/collections/lots/items", params=params)
         assert response.status_code == 400, response.text
         # the same process answers the next request

@@ -18,7 +18,9 @@ from psycopg import AsyncConnection
 from alerts import store
 from alerts.model import Condition
 from api.app import create_app
+from auth.principal import Role
 from demo_town.river import DEMO
+from harness.credentials import signed_in
 from settings import Settings
 from storage import migrations
 
@@ -38,27 +40,20 @@ def active_alert(pg_url: str) -> Iterator[tuple[TestClient, int]]:
             await store.apply(conn, DEMO.alert_source, condition, now)
 
     asyncio.run(raise_one())
-    with TestClient(create_app(Settings(), pg_url)) as client:
+    with signed_in(create_app(Settings(), pg_url), pg_url, Role.EMERGENCY) as client:
         (alert,) = client.get("/river/alerts", params={"state": "open"}).json()["alerts"]
         yield client, alert["alert_id"]
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        {"by": "Ion Popescu", "note": "sandbags\u0000 to the port"},
-        {"by": "Ion\u0000 Popescu"},
-    ],
-    ids=["note", "by"],
-)
 def test_a_nul_in_the_body_is_refused_and_nothing_is_acknowledged(
-    active_alert: tuple[TestClient, int], body: dict[str, str]
+    active_alert: tuple[TestClient, int],
 ) -> None:
+    body = {"note": "sandbags\u0000 to the port"}
     client, alert_id = active_alert
     response = client.post(f"/river/alerts/{alert_id}/ack", json=body)
     assert response.status_code == 400, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert "NUL characters are not accepted" in response.json()["detail"]
     assert client.get(f"/river/alerts/{alert_id}").json()["state"] == "active"
-    accepted = client.post(f"/river/alerts/{alert_id}/ack", json={"by": "Ion Popescu"})
+    accepted = client.post(f"/river/alerts/{alert_id}/ack", json={"note": "sandbags"})
     assert accepted.status_code == 200, accepted.text

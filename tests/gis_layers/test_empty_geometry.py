@@ -22,6 +22,7 @@ from shapely.geometry import Polygon
 from api.app import create_app
 from gis_layers.importer import write_layer
 from gis_layers.vector_tiles import TMS
+from harness.credentials import signed_in
 from settings import Settings
 from storage import migrations
 
@@ -50,7 +51,7 @@ def client(pg_url: str) -> Iterator[TestClient]:
     with psycopg.connect(pg_url) as conn:
         migrations.upgrade(conn)
         write_layer(conn, "lots", LAYER)  # as the flood extents are written
-    with TestClient(create_app(Settings(), pg_url)) as test_client:
+    with signed_in(create_app(Settings(), pg_url), pg_url) as test_client:
         yield test_client
 
 
@@ -123,7 +124,7 @@ def test_a_layer_of_empty_geometries_only_has_no_extent(pg_url: str) -> None:
     with psycopg.connect(pg_url) as conn:
         migrations.upgrade(conn)
         write_layer(conn, "dry", nothing)
-    with TestClient(create_app(Settings(), pg_url)) as test_client:
+    with signed_in(create_app(Settings(), pg_url), pg_url) as test_client:
         response = test_client.get("/collections/dry")
         assert response.status_code == 200, response.text
         assert "extent" not in response.json()
