@@ -32,7 +32,10 @@ import psycopg
 from scratch_db import ADMIN_URL
 from support import ROOT, api_server, load_town
 
+from auth import accounts
+from auth.principal import Role
 from harness import heavy_load
+from storage import migrations
 
 UNLIMITED = {
     "SMARTCITY_RATE_LIMIT_HEAVY": "1000000/minute",
@@ -67,11 +70,19 @@ def main() -> None:
     parser.add_argument("--samples", type=Path, help="write every sample here as JSON")
     args = parser.parse_args()
     url = ensure_town(args.database, args.parcels)
+    with psycopg.connect(url) as conn:  # a planner's key (a town built before sign-in: migrated)
+        migrations.upgrade(conn)
+        planner = {"X-API-Key": accounts.create_key(conn, "memory-bench", Role.PLANNER)[1]}
     with tempfile.TemporaryDirectory() as data:
         settings = UNLIMITED | {"SMARTCITY_DATA_DIR": data}
         with api_server(url, args.workers, settings) as (base, server):
             report = heavy_load.run(
-                base, server.pid, args.minutes * 60, clients=args.clients, sample_s=5.0
+                base,
+                server.pid,
+                args.minutes * 60,
+                clients=args.clients,
+                sample_s=5.0,
+                headers=planner,
             )
     summary = {"database": args.database, "clients": args.clients, "workers": args.workers}
     print(json.dumps(summary | report.summary(), indent=2))

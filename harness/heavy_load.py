@@ -126,10 +126,16 @@ class Report:
 
 
 def _client_loop(
-    url: str, town: Town, seed: int, kinds: tuple[str, ...], stop: threading.Event, report: Report
+    url: str,
+    headers: dict[str, str],
+    town: Town,
+    seed: int,
+    kinds: tuple[str, ...],
+    stop: threading.Event,
+    report: Report,
 ) -> None:
     rng = random.Random(seed)
-    with httpx.Client(base_url=url, timeout=600) as client:
+    with httpx.Client(base_url=url, timeout=600, headers=headers) as client:
         while not stop.is_set():
             kind = rng.choice(kinds)
             path, params = request(rng, town, kind)
@@ -150,14 +156,19 @@ def run(
     kinds: tuple[str, ...] = KINDS,
     sample_s: float = 2.0,
     seed: int = 42,
+    headers: dict[str, str] | None = None,
 ) -> Report:
-    """``clients`` clients asking heavy requests for ``seconds``; RSS every ``sample_s``."""
+    """``clients`` clients asking heavy requests for ``seconds``, signed in with
+    ``headers``; RSS every ``sample_s``."""
     report = Report()
-    with httpx.Client(base_url=url, timeout=60) as client:
+    signed = dict(headers or {})
+    with httpx.Client(base_url=url, timeout=60, headers=signed) as client:
         town = Town.of(client)
     stop = threading.Event()
     threads = [
-        threading.Thread(target=_client_loop, args=(url, town, seed + k, kinds, stop, report))
+        threading.Thread(
+            target=_client_loop, args=(url, signed, town, seed + k, kinds, stop, report)
+        )
         for k in range(clients)
     ]
     started = time.monotonic()

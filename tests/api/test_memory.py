@@ -10,8 +10,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from auth.principal import Role
 from gis_layers.rasters import register
 from harness import heavy_load
+from harness.credentials import key_headers
 from harness.live import serving
 
 SECONDS = 60
@@ -35,7 +37,8 @@ def town(demo_db: str, demo_files: Path) -> Iterator[str]:
 
 def test_memory_plateaus_under_eight_heavy_requests_at_once(town: str, tmp_path: Path) -> None:
     with serving(town, settings=UNLIMITED | {"SMARTCITY_DATA_DIR": str(tmp_path)}) as (url, server):
-        report = heavy_load.run(url, server.pid, SECONDS, clients=8, sample_s=1.0)
+        planner = key_headers(town, Role.PLANNER)
+        report = heavy_load.run(url, server.pid, SECONDS, clients=8, sample_s=1.0, headers=planner)
     summary = report.summary()
     print(f"memory under heavy requests: {summary}")
     assert not report.failures, report.failures
