@@ -23,6 +23,7 @@ import pytest
 import shapely
 
 from auth.principal import Role
+from demo_town import PUBLIC_LAYERS
 from gis_layers.catalogue import set_public
 from harness.credentials import api_key, key_headers
 
@@ -30,10 +31,9 @@ QGIS_PYTHON = "/usr/bin/python3"  # Debian's, where python3-qgis installs PyQGIS
 READER = Path(__file__).resolve().parents[2] / "harness" / "qgis_reader.py"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 SUBSET = "land_use = 'CC' AND area_m2 > 500"
-PUBLIC_LAYERS = ("buildings", "parcels", "streets", "waterways", "zones")
-"""What the municipality publishes: its cadastre, the urbanism plan's zones (public by
-law), buildings, streets and waters. Assets, parking bays and sensors (where each device
-is) stay internal."""
+# What the municipality publishes (the demo's choice, demo_town.PUBLIC_LAYERS): its
+# cadastre, the urbanism plan's zones (public by law), buildings, streets, waters and
+# parking bays. Assets and sensors (where each device is) stay internal.
 
 
 def _qgis_python() -> str:
@@ -125,7 +125,7 @@ def test_qgis_reads_internal_layers_with_an_api_key(
 ) -> None:
     url, ours = town
     internal = sorted(set(ours) - set(PUBLIC_LAYERS))
-    assert internal == ["assets", "parking_bays", "sensors"]
+    assert internal == ["assets", "sensors"]
     key = api_key(demo_db, Role.PLANNER, name="qgis")
     # a fresh QGIS authentication database, where the key is kept (QGIS >= 3.26)
     env = {"HUB_API_KEY": key, "QGIS_AUTH_DB_DIR_PATH": str(tmp_path)}

@@ -114,7 +114,7 @@ def test_migration_14_keeps_the_letters_merging_the_repeated_ones(
         ]:
             conn.execute(_OLD_INSERT, row)
         conn.commit()
-        assert migrations.upgrade(conn) == [14]
+        assert migrations.upgrade(conn)[0] == 14  # and those after it
         rows = conn.execute(
             "SELECT count, first_seen, last_seen, record_index, payload_bytes, payload"
             " FROM dead_letters ORDER BY id"
