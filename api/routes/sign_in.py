@@ -31,7 +31,26 @@ def _authenticator(request: Request) -> Authenticator:
     return found
 
 
-@router.post("/auth/token")
+_OAUTH_ERROR = {
+    "type": "object",
+    "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}},
+    "required": ["error"],
+}
+
+
+@router.post(
+    "/auth/token",
+    responses={
+        400: {
+            "description": "Refused: an OAuth 2.0 error (`invalid_grant`), or a problem"
+            " document when a form field is missing or malformed",
+            "content": {
+                "application/json": {"schema": _OAUTH_ERROR},
+                "application/problem+json": {"schema": {"type": "object"}},
+            },
+        }
+    },
+)
 async def token(
     request: Request,
     username: Annotated[str, Form(max_length=64)],
