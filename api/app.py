@@ -95,6 +95,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         ),
         None if provider is None else provider.verify,
     )
+    app.state.refused_credentials = audit_trail.RefusedCredentials()
     app.state.rate_limits = RateLimits(settings)
     app.state.filter_parser = FilterParser()
     if settings.public_url:

@@ -20,12 +20,14 @@ paths would fill the log.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable
 from urllib.parse import parse_qsl
 
 import anyio
 import orjson
+from cachetools import TTLCache
 from fastapi import FastAPI, Request
 from psycopg_pool import AsyncConnectionPool
 from starlette.datastructures import Headers
@@ -33,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from audit import store
 from audit.chain import Entry, sign_in_refused
+from auth import accounts
 from auth.principal import Principal
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,11 @@ WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SUMMARY_BODY_BYTES = 64 * 1024
 """How much of a write's body is kept to name its fields (a larger body is named by
 its size)."""
+
+REPEAT_S = 60.0
+"""A bad credential sent again from the same address within this time is not recorded
+again: a script retrying with a revoked key, or a browser with an expired session on
+every page, would otherwise write a row per request."""
 
 _RECORDED = "audit_recorded"
 """Set in a request's state once its row is written, so it is not written twice."""
@@ -179,6 +187,27 @@ async def refused_sign_in(
     )
     await _append(request.app.state.pool, entry)
     setattr(request.state, _RECORDED, True)
+
+
+class RefusedCredentials:
+    """Records the refused credentials of ordinary requests (a bearer token, API key or
+    session that is not valid) as refused sign-ins, once per credential and address per
+    :data:`REPEAT_S`. The subject is the API key's id when the credential is shaped as
+    a key (the id is not secret and tells an administrator which revoked key a script
+    still sends); a token's claims are not trusted enough to name anyone."""
+
+    def __init__(self) -> None:
+        self._seen: TTLCache[bytes, bool] = TTLCache(maxsize=65_536, ttl=REPEAT_S)
+
+    async def record(self, request: Request, credential: str, reason: str) -> None:
+        """Record that ``credential`` was refused on ``request``, unless it was just now."""
+        peer = _peer(request.scope) or ""
+        seen = hashlib.sha256(f"{peer}\0{credential}".encode()).digest()
+        if seen in self._seen:
+            return
+        self._seen[seen] = True
+        key = accounts.KEY.fullmatch(credential)
+        await refused_sign_in(request, key[1] if key else None, reason)
 
 
 def install(app: FastAPI) -> None:

@@ -21,7 +21,8 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from api.openapi import problems
 from auth import policy
 from auth.authenticator import Authenticator
-from auth.errors import AuthError, Forbidden
+from auth.errors import AuthError, Forbidden, InvalidCredentials
+from auth.oidc import InvalidToken
 from auth.principal import Principal
 from settings import AuthSettings
 
@@ -31,13 +32,21 @@ API_KEY_HEADER = "X-API-Key"
 
 
 async def authorize(request: Request) -> None:
-    """Resolve the caller and apply the route's rule (an app-wide dependency)."""
+    """Resolve the caller and apply the route's rule (an app-wide dependency). Refused
+    credentials are audited as refused sign-ins (:class:`api.audit_trail.RefusedCredentials`)."""
     authenticator: Authenticator = request.app.state.authenticator
-    principal = await authenticator.principal(
-        request.headers.get("authorization"),
-        request.headers.get(API_KEY_HEADER),
-        request.cookies.get(SESSION_COOKIE),
-    )
+    authorization = request.headers.get("authorization")
+    api_key = request.headers.get(API_KEY_HEADER)
+    session = request.cookies.get(SESSION_COOKIE)
+    try:
+        principal = await authenticator.principal(authorization, api_key, session)
+    except (InvalidCredentials, InvalidToken) as refused:
+        if authorization is not None:
+            credential = authorization.partition(" ")[2].strip()
+        else:  # the authenticator reads the key before the session
+            credential = (api_key if api_key is not None else session or "").strip()
+        await request.app.state.refused_credentials.record(request, credential, str(refused))
+        raise
     request.state.principal = principal
     if principal is not None and principal.method == "session" and request.method not in SAFE:
         _same_origin(request)

@@ -4,10 +4,13 @@ nobody (anonymous), or a refusal.
 A request may carry ``Authorization: Bearer <token or API key>``, ``X-API-Key: <key>``
 or the browser session cookie (the hub's own token). Tokens of the hub are checked
 against its key and the account's current state; API keys against their Argon2id hash,
-once: a key verified is remembered by its SHA-256 for :data:`VERIFIED_S` (Argon2id costs
-tens of milliseconds by design, too much for every request of a script); revoking the
-key ends it at the next directory read all the same, since the key must still be in
-the directory. Tokens of the city's OpenID provider go to its verifier when one is set.
+once: a key verified is remembered by its SHA-256 with the hash it matched (Argon2id
+costs tens of milliseconds and 64 MiB by design, too much for every request of a
+script); revoking the key ends it at the next directory read all the same, since the
+key must still be in the directory with that hash. Argon2id runs :data:`HASHING_AT_ONCE`
+at a time per process: 200 scripts starting together (measured under load: 40 threads
+hashing at once, 2.5 GB and seconds of stall for every request) wait their turn instead.
+Tokens of the city's OpenID provider go to its verifier when one is set.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
 
+import anyio
 import anyio.to_thread
-from cachetools import TTLCache
+from cachetools import LRUCache
 
 from auth import accounts
 from auth.directory import Entry, HeldDirectory
@@ -27,8 +31,10 @@ from auth.passwords import hash_secret, verify_secret
 from auth.principal import Method, Principal
 from auth.tokens import TokenIssuer
 
-VERIFIED_S = 300.0
-"""How long a verified API key is trusted without hashing it again."""
+HASHING_AT_ONCE = 2
+"""Argon2id verifications one API process runs at a time (each takes 64 MiB)."""
+VERIFIED_KEYS = 16_384
+"""How many verified API keys a process remembers (the least recently used go first)."""
 EXTERNAL_TOKENS = Callable[[str], Awaitable[Principal]]
 """A verifier of the OpenID provider's access tokens."""
 
@@ -45,7 +51,9 @@ class Authenticator:
         self.directory = directory
         self.tokens = tokens
         self._external = external
-        self._verified: TTLCache[bytes, str] = TTLCache(maxsize=4096, ttl=VERIFIED_S)
+        self._verified: LRUCache[bytes, str] = LRUCache(maxsize=VERIFIED_KEYS)
+        self._hashing: anyio.CapacityLimiter | None = None  # made in the event loop
+        self._hashing_key: dict[bytes, anyio.Lock] = {}
 
     async def principal(
         self, authorization: str | None, api_key: str | None, session: str | None
@@ -71,7 +79,7 @@ class Authenticator:
         entry = await self.directory.account(name)
         # the hash is checked even for an unknown name, so timing does not tell names apart
         hashed = entry.secret_hash if entry is not None else _unknown_hash()
-        matches = await anyio.to_thread.run_sync(verify_secret, hashed, password)
+        matches = await self._verify(hashed, password)
         if entry is None or not matches:
             raise InvalidCredentials("unknown account, wrong password or disabled account")
         return self.tokens.issue(entry.name, entry.role.value)
@@ -91,11 +99,33 @@ class Authenticator:
         if parts is None or entry is None:
             raise InvalidCredentials("unknown or revoked API key")
         digest = hashlib.sha256(key.encode()).digest()
-        if self._verified.get(digest) != parts[1]:
-            if not await anyio.to_thread.run_sync(verify_secret, entry.secret_hash, parts[2]):
+        if self._verified.get(digest) != entry.secret_hash:
+            if not await self._verify(entry.secret_hash, parts[2], digest):
                 raise InvalidCredentials("unknown or revoked API key")
-            self._verified[digest] = parts[1]
         return _key_principal(entry, parts[1])
+
+    async def _verify(self, hashed: str, secret: str, digest: bytes | None = None) -> bool:
+        """Argon2id's verdict, in a thread, :data:`HASHING_AT_ONCE` at a time. A key
+        (``digest``) sent by several requests at once is hashed by the first; the others
+        wait for it and find it remembered."""
+        if self._hashing is None:
+            self._hashing = anyio.CapacityLimiter(HASHING_AT_ONCE)
+        if digest is None:
+            async with self._hashing:
+                return await anyio.to_thread.run_sync(verify_secret, hashed, secret)
+        same_key = self._hashing_key.setdefault(digest, anyio.Lock())
+        try:
+            async with same_key:
+                if self._verified.get(digest) == hashed:
+                    return True
+                async with self._hashing:
+                    matches = await anyio.to_thread.run_sync(verify_secret, hashed, secret)
+                if matches:
+                    self._verified[digest] = hashed
+                return matches
+        finally:
+            if not same_key.locked() and not same_key.statistics().tasks_waiting:
+                self._hashing_key.pop(digest, None)
 
 
 def _key_principal(entry: Entry, key_id: str) -> Principal:

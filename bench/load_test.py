@@ -158,6 +158,18 @@ def sensors(url: str) -> list[tuple[str, tuple[str, ...]]]:
     return [(d, tuple(q)) for d, q in rows] + [WATCHED_GAUGE]
 
 
+def _flood_ready(client: httpx.Client, timeout_s: float = 60) -> None:
+    """Wait until ``/river/flood`` answers at the gauge's current level (its first
+    reading comes from the publisher; the earlier runs' readings were deleted), which
+    also builds the flood model."""
+    deadline = time.monotonic() + timeout_s
+    while (answer := client.get("/river/flood")).status_code == 404:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    answer.raise_for_status()
+
+
 def _percentile(ms: list[float], q: float) -> float:
     ordered = sorted(ms)
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
@@ -267,12 +279,12 @@ def run(
         pool = {"SMARTCITY_DB_POOL_MAX_SIZE": str(args.pool_size)}
         with api_server(url, workers, pool) as (base, server):
             planner = {"X-API-Key": keys[Role.PLANNER.value][-1]}  # a spare user's key
+            publisher.start()  # the gauge's first reading gives the flood a current level
             with httpx.Client(base_url=base, timeout=120, headers=planner) as client:
-                for path in ("/health", "/twin/snapshot", "/river/flood"):
-                    # connections, the live twin, the flood model
+                for path in ("/health", "/twin/snapshot"):  # connections, the live twin
                     client.get(path).raise_for_status()
+                _flood_ready(client)
             started = datetime.now(UTC)
-            publisher.start()
             time.sleep(10)  # ingestion under way
             sampler = Sampler(server.pid)
             sampler.start()

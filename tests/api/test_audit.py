@@ -177,6 +177,30 @@ def test_a_refused_sign_in_is_recorded_once(migrated: str, client: TestClient) -
     assert "hunter2" not in json.dumps(row, default=str)
 
 
+def test_refused_credentials_of_ordinary_requests_are_recorded_once_per_credential(
+    migrated: str, client: TestClient
+) -> None:
+    unknown_key = "sck_AAAAAAAAAAAA_" + "x" * 43
+    forged = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJl"
+    for _ in range(3):  # a script retrying: one row per credential and address
+        assert client.get("/devices", headers={"X-API-Key": unknown_key}).status_code == 401
+    assert client.get("/devices", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+    assert client.get("/devices", headers={"Authorization": "Basic YTpi"}).status_code == 401
+    alert = "/river/alerts/1/ack"
+    assert client.post(alert, json={}, headers={"X-API-Key": "sck_short"}).status_code == 401
+    rows = _rows(migrated)
+    fields = ("action", "http_method", "route", "subject", "outcome")
+    assert [tuple(r[f] for f in fields) for r in rows] == [
+        ("sign-in-refused", "GET", "/devices", "AAAAAAAAAAAA", 401),
+        ("sign-in-refused", "GET", "/devices", None, 401),
+        ("sign-in-refused", "GET", "/devices", None, 401),
+        ("sign-in-refused", "POST", ACK, None, 401),  # and not again as a write
+    ]
+    assert rows[0]["summary"] == "unknown or revoked API key"
+    assert rows[1]["summary"].startswith("the access token is not valid")
+    assert forged not in json.dumps(rows, default=str)  # credentials are never stored
+
+
 def _entries(count: int) -> list[Entry]:
     subjects, routes, outcomes = ["ana", "ion", None], [ACK, "/devices/{device_id}"], [200, 403]
     return [

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from auth import accounts, directory
+from auth import accounts, authenticator, directory
 from auth.principal import Role
 from harness.credentials import account, api_key
 from settings import Settings
@@ -136,6 +139,42 @@ def test_a_disabled_account_and_a_revoked_key_stop_working(
     assert client.get("/devices", headers=bearer).status_code == 401
     assert client.get("/devices", headers={"X-API-Key": key}).status_code == 401
     assert client.get("/devices", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+
+
+def test_many_scripts_starting_at_once_hash_their_keys_a_few_at_a_time_and_once(
+    hub: tuple[TestClient, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """200 scripts starting together had 40 Argon2id hashes (64 MiB each) running at once
+    and stalled every request: they queue instead, and a key is hashed once."""
+    client, url = hub
+    keys = [api_key(url, Role.VIEWER, name=f"script{i}") for i in range(12)]
+    running, most, hashed = 0, 0, Counter[str]()
+    lock = threading.Lock()
+    real = authenticator.verify_secret
+
+    def counted(hashed_secret: str, secret: str) -> bool:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+            hashed[secret] += 1
+        try:
+            time.sleep(0.02)  # a slower machine: the verifications overlap
+            return real(hashed_secret, secret)
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(authenticator, "verify_secret", counted)
+
+    def ask(key: str) -> int:
+        return client.get("/devices", headers={"X-API-Key": key}).status_code
+
+    with ThreadPoolExecutor(24) as pool:
+        assert set(pool.map(ask, keys * 2)) == {200}  # each key twice, all at once
+        assert set(pool.map(ask, keys)) == {200}
+    assert most == authenticator.HASHING_AT_ONCE
+    assert sorted(hashed.values()) == [1] * len(keys)
 
 
 def test_a_new_role_applies_to_tokens_already_issued(
