@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 from pydantic import BaseModel, ValidationError
 
@@ -22,6 +22,9 @@ from backup.errors import RestoreRefused
 NAME = "smartcity-backup.json"
 FORMAT = "smartcity-backup/1"
 _CHUNK = 1 << 20
+
+RowsAs = Literal["copy", "insert"]
+"""How a dump holds the tables' rows (:attr:`DatabaseFacts.rows_as`)."""
 
 
 class Migration(BaseModel):
@@ -43,6 +46,9 @@ class DatabaseFacts(BaseModel):
     migrations: list[Migration]
     dump_tool: str
     dump_tool_major: int
+    rows_as: RowsAs = "copy"
+    """How the dump holds the tables' rows: ``COPY`` data (the fast way), or ``INSERT``
+    statements, which a server that cannot take ``COPY ... FROM STDIN`` loads too."""
 
 
 class CarriedFile(BaseModel):

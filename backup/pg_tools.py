@@ -43,10 +43,19 @@ class PgTools:
     bin_dir: Path
     major: int
 
-    def dump(self, url: str, snapshot: str, out: Path) -> None:
-        """Dump the database at ``url`` as it is in the exported ``snapshot`` to ``out``,
-        in the custom format."""
-        self._run("pg_dump", url, ["--format=custom", f"--snapshot={snapshot}", f"--file={out}"])
+    def dump(
+        self, url: str, out: Path, snapshot: str | None = None, rows_per_insert: int | None = None
+    ) -> None:
+        """Dump the database at ``url`` to ``out``, in the custom format: as it is in the
+        exported ``snapshot`` if one is given (else in pg_dump's own), its rows as
+        ``INSERT`` statements of ``rows_per_insert`` rows if that is given (else as
+        ``COPY`` data)."""
+        args = ["--format=custom", f"--file={out}"]
+        if snapshot is not None:
+            args.append(f"--snapshot={snapshot}")
+        if rows_per_insert is not None:
+            args.append(f"--rows-per-insert={rows_per_insert}")
+        self._run("pg_dump", url, args)
 
     def restore(self, url: str, archive: Path) -> None:
         """Restore ``archive`` into the (empty) database at ``url``, in one transaction:

@@ -594,6 +594,14 @@ def audit_verify() -> None:
 @app.command("backup")
 def backup(
     path: Annotated[Path, typer.Argument(help="a new (or empty) folder for the backup")],
+    inserts: Annotated[
+        bool,
+        typer.Option(
+            "--inserts",
+            help="dump rows as INSERT statements (slower), for a restore into a server"
+            " that cannot load COPY data, such as PGlite (a backup of PGlite always is)",
+        ),
+    ] = False,
 ) -> None:
     """Back up the running hub: its database (pg_dump's custom format, from one
     snapshot), its data directory's files, the rasters and river configuration it
@@ -605,7 +613,8 @@ def backup(
     _setup_logging()
     settings = _settings()
     with database_url(settings) as url, _user_errors(BackupError):
-        made = create(Hub(url, settings.data_dir, settings.river_config), path, settings.pg_bin_dir)
+        hub = Hub(url, settings.data_dir, settings.river_config)
+        made = create(hub, path, settings.pg_bin_dir, inserts=inserts)
     size = sum(f.size for f in made.files)
     typer.echo(
         f"backed up to {path}: database of {made.database.size_bytes / 1e6:.1f} MB"

@@ -69,6 +69,15 @@ def timescale_url() -> Iterator[str]:
         yield _enter(stack, timescale_server)
 
 
+@pytest.fixture
+def spare_timescale_url() -> Iterator[str]:
+    """A second TimescaleDB engine, empty and the test's own: a restore target."""
+    from tests.timescale_server import timescale_server
+
+    with contextlib.ExitStack() as stack:
+        yield _enter(stack, timescale_server)
+
+
 @pytest.fixture(scope="module")
 def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcTestProvider]:
     """A real OpenID Connect provider (panva's oidc-provider on Node.js), one per module."""

@@ -46,9 +46,10 @@ def write_geotiff(path: Path, seed: int) -> None:
         dst.write(cells, 1)
 
 
-def furnish(url: str, data_dir: Path, outside: Path) -> None:
+def furnish(url: str, data_dir: Path, outside: Path, pool_size: int | None = None) -> None:
     """Give the hub at ``url`` (files in ``data_dir``) something of every kind a backup
-    must carry; ``outside`` is a folder outside the data directory."""
+    must carry; ``outside`` is a folder outside the data directory. ``pool_size`` caps
+    the API's connections (1 for a server serving one client at a time)."""
     zones = gpd.GeoDataFrame(
         {"code": ["CC", "L1", "ID"], "name": ["Centru", "Locuinte", "Industrie"]},
         geometry=[box(X0 + 100 * i, Y0, X0 + 100 * i + 90, Y0 + 90) for i in range(3)],
@@ -66,7 +67,10 @@ def furnish(url: str, data_dir: Path, outside: Path) -> None:
         conn.commit()
     alert_id = raise_alert(url)
     # the hub's signing key is made in data_dir/auth/ as the API starts
-    with signed_in(create_app(Settings(data_dir=data_dir), url), url, Role.EMERGENCY) as client:
+    settings = Settings(data_dir=data_dir)
+    if pool_size is not None:
+        settings = Settings(data_dir=data_dir, db_pool_max_size=pool_size)
+    with signed_in(create_app(settings, url), url, Role.EMERGENCY) as client:
         ack = client.post(f"/river/alerts/{alert_id}/ack", json={"note": "ok"})
         assert ack.status_code == 200, ack.text
         assert client.post(f"/river/alerts/{alert_id}/ack", json={}).status_code == 409

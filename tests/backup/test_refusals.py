@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from backup import manifest
-from backup.archive import Hub, create, restore
+from backup.archive import Hub, create, restore, serves_one_client
 from backup.errors import BackupError, RestoreRefused
 from gis_layers.rasters import register
 from hub.cli import app
@@ -131,3 +131,10 @@ def test_a_restored_backup_is_as_made(made: Path, target: Hub) -> None:
     assert _relations(target.database_url) > 0
     assert done.rasters == {"terrain": str((target.data_dir / "demo" / "dem.tif").resolve())}
     assert (target.data_dir / "demo" / "river-rules.toml").read_text() == "[[gauges]]\n"
+
+
+def test_a_server_with_a_backend_per_client_is_told_apart(pg_url: str) -> None:
+    """The control for tests/backup/test_timescaledb.py's engine serving one client at a
+    time: a backup here shares its snapshot with pg_dump and dumps COPY data."""
+    with psycopg.connect(pg_url) as conn:
+        assert not serves_one_client(conn)
