@@ -7,11 +7,13 @@ against its key and the account's current state; API keys against their Argon2id
 once: a key verified is remembered by its SHA-256 for :data:`VERIFIED_S` (Argon2id costs
 tens of milliseconds by design, too much for every request of a script); revoking the
 key ends it at the next directory read all the same, since the key must still be in
-the directory. Tokens of the city's OpenID provider go to its verifier when one is set.
+the directory. Tokens of the city's OpenID provider go to its verifier when one is set;
+the session cookie holds one after a browser signed in with the provider.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import secrets
@@ -83,7 +85,10 @@ class Authenticator:
             if entry is None:
                 raise InvalidCredentials(f"the account {claims['sub']!r} is disabled or gone")
             return Principal(entry.name, frozenset({entry.role}), method, "smartcity-hub")
-        return await self._external(token)
+        principal = await self._external(token)
+        # a session opened by the provider's sign-in is a session all the same: its writes
+        # get the browser session's origin check
+        return dataclasses.replace(principal, method=method) if method == "session" else principal
 
     async def _api_key(self, key: str) -> Principal:
         parts = accounts.KEY.fullmatch(key)
