@@ -32,6 +32,7 @@ from api.routes import (
 from auth.authenticator import Authenticator
 from auth.directory import HeldDirectory
 from auth.oidc import verifier_from
+from auth.oidc_login import browser_sign_in_from
 from auth.tokens import TokenIssuer, signing_key
 from demo_town.river import river_config
 from river_monitor.config import DOMAIN as RIVER
@@ -86,16 +87,15 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     app.state.flood = TownFlood(app.state.river)
     app.state.recent_zones = Refreshed(twin.ZONES_FRESH_S)
     provider = verifier_from(settings)  # the city's OpenID provider, if configured
+    key = signing_key(settings.data_dir / "auth")
     app.state.authenticator = Authenticator(
         HeldDirectory(pool),
-        TokenIssuer(
-            signing_key(settings.data_dir / "auth"),
-            settings.public_url or ISSUER,
-            settings.token_ttl_s,
-        ),
+        TokenIssuer(key, settings.public_url or ISSUER, settings.token_ttl_s),
         None if provider is None else provider.verify,
     )
     app.state.refused_credentials = audit_trail.RefusedCredentials()
+    # browsers sign in with the provider too, where the hub has a client id there
+    app.state.browser_sign_in = browser_sign_in_from(settings, provider, key)
     app.state.rate_limits = RateLimits(settings)
     app.state.filter_parser = FilterParser()
     if settings.public_url:
@@ -123,6 +123,8 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         audit,
     ):
         app.include_router(module.router)
+    if app.state.browser_sign_in is not None:
+        app.include_router(sign_in.provider_router)
     security.check_routes(app)
     security.install_openapi(app, settings)
     openapi.install(app)  # after: it adds the problem answers to the document made there

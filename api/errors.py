@@ -86,7 +86,7 @@ async def _declared(request: Request, exc: Exception) -> Response:
     status: int = getattr(exc, "status_code", 500)
     title: str = getattr(exc, "title", "Internal error")
     headers: Mapping[str, str] | None = getattr(exc, "headers", None)
-    if status == 401 and _navigating(request):
+    if status == 401 and navigating(request):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/auth/login?{urlencode({'next': target})}", status_code=303)
     if status >= 500 and not getattr(exc, "public_message", False):
@@ -95,7 +95,7 @@ async def _declared(request: Request, exc: Exception) -> Response:
     return problem(status, title, str(exc), request.url.path, headers)
 
 
-def _navigating(request: Request) -> bool:
+def navigating(request: Request) -> bool:
     """Whether a browser is opening a page (not a script, not a page's own fetch)."""
     return request.method == "GET" and "text/html" in request.headers.get("accept", "")
 

@@ -17,6 +17,12 @@ What is checked, each refusal an :class:`InvalidToken` with a specific message:
 - ``iss`` equal to the configured issuer, ``aud`` naming the configured audience, ``exp``,
   ``nbf`` and ``iat`` with :data:`LEEWAY_S` of clock skew; ``sub``, ``iat``, ``exp`` present.
 
+For the browser sign-in (:mod:`auth.oidc_login`), :meth:`OidcVerifier.id_token_claims` checks
+an ID token (OpenID Connect Core 3.1.3.7) by the same keys: signature, ``iss``, ``aud`` naming
+the hub's client, lifetime, then ``nonce``, ``azp`` and ``at_hash`` by Authlib's
+``CodeIDToken``; and :meth:`OidcVerifier.provider_metadata` gives the discovery document's
+endpoints.
+
 Keys come from the provider's discovery document (``{issuer}/.well-known/openid-configuration``
 → ``jwks_uri``), fetched on first use, again after :data:`KEYS_MAX_AGE_S` (behind the request
 that finds them old: the cached keys serve meanwhile), and when a token names a ``kid`` the
@@ -45,6 +51,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import jwt
+from authlib.oidc.core import CodeIDToken
+from joserfc.errors import ClaimError, JoseError
 
 from auth.principal import Principal
 from settings.auth import AuthSettings
@@ -58,6 +66,9 @@ ALGORITHMS = frozenset(
 
 ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt", "jwt"})
 """Header ``typ`` values of an access token, compared in lower case (media types)."""
+
+EXPLICIT_ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+"""Header ``typ`` values that only an access token has (RFC 9068): never an ID token."""
 
 LEEWAY_S = 30
 """Clock skew tolerated between the provider and the hub, on ``exp``, ``nbf`` and ``iat``."""
@@ -154,36 +165,63 @@ class OidcVerifier:
             raise InvalidToken("token is not a well-formed JWT") from None
         alg, kid = _checked_header(header)
         key = await self._keys.key(kid, alg)
-        claims = self._claims(token, key, alg)
+        claims = self._claims(token, key, alg, self.audience)
+        if claims.get("typ") == "ID":
+            raise InvalidToken("an ID token is not an access token")
         return self._principal(claims)
 
-    def _claims(self, token: str, key: Any, alg: str) -> dict[str, Any]:
+    async def id_token_claims(
+        self, token: str, *, client_id: str, nonce: str, access_token: str
+    ) -> dict[str, Any]:
+        """The claims of an ID token that the provider gave the hub's client ``client_id``
+        for the sign-in that sent ``nonce``, with ``access_token`` (its ``at_hash``, if
+        any, must match); InvalidToken says why not, ProviderUnavailable as in
+        :meth:`verify`."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise InvalidToken("the ID token is not a well-formed JWT") from None
+        typ = header.get("typ")
+        if isinstance(typ, str) and typ.lower() in EXPLICIT_ACCESS_TOKEN_TYPES:
+            raise InvalidToken("an access token is not an ID token")
+        alg, kid = _signing(header)
+        key = await self._keys.key(kid, alg)
+        claims = self._claims(token, key, alg, client_id, what="the ID token")
+        params = {"nonce": nonce, "client_id": client_id, "access_token": access_token}
+        try:
+            CodeIDToken(claims, header, params=params).validate(leeway=LEEWAY_S)
+        except ClaimError as exc:
+            if exc.claim == "nonce":
+                raise InvalidToken(
+                    "the ID token's nonce is not the one this sign-in sent: a replayed or"
+                    " substituted ID token"
+                ) from None
+            raise InvalidToken(f"the ID token is refused: {exc.description}") from None
+        except JoseError as exc:
+            raise InvalidToken(f"the ID token is refused: {exc.description}") from None
+        return claims
+
+    async def provider_metadata(self) -> dict[str, Any]:
+        """The provider's discovery document (its endpoints, what it supports), fetched
+        once; ProviderUnavailable while it cannot be."""
+        return await self._keys.metadata()
+
+    def _claims(
+        self, token: str, key: Any, alg: str, audience: str, what: str = "token"
+    ) -> dict[str, Any]:
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
                 key,
                 algorithms=[alg],
-                audience=self.audience,
+                audience=audience,
                 issuer=self.issuer,
                 leeway=LEEWAY_S,
                 options={"require": ["exp", "iat", "iss", "aud", "sub"]},
             )
-        except jwt.InvalidSignatureError:
-            raise InvalidToken("signature does not verify") from None
-        except jwt.ExpiredSignatureError:
-            raise InvalidToken("token expired") from None
-        except jwt.ImmatureSignatureError:
-            raise InvalidToken("token not yet valid") from None
-        except jwt.InvalidAudienceError:
-            raise InvalidToken("wrong audience") from None
-        except jwt.InvalidIssuerError:
-            raise InvalidToken("wrong issuer") from None
-        except jwt.MissingRequiredClaimError as exc:
-            raise InvalidToken(f"token lacks the {exc.claim!r} claim") from None
         except jwt.PyJWTError as exc:
-            raise InvalidToken(f"token refused: {exc}") from None
-        if claims.get("typ") == "ID":
-            raise InvalidToken("an ID token is not an access token")
+            refusal = _refusal(exc)
+            raise InvalidToken(refusal if what == "token" else f"{what}: {refusal}") from None
         return claims
 
     def _principal(self, claims: dict[str, Any]) -> Principal:
@@ -210,11 +248,34 @@ def verifier_from(settings: AuthSettings, **tuning: float) -> OidcVerifier | Non
     return OidcVerifier(settings, **tuning)
 
 
+def _refusal(exc: jwt.PyJWTError) -> str:
+    """Why PyJWT refused a token, in the words of this module's refusals."""
+    if isinstance(exc, jwt.InvalidSignatureError):
+        return "signature does not verify"
+    if isinstance(exc, jwt.ExpiredSignatureError):
+        return "token expired"
+    if isinstance(exc, jwt.ImmatureSignatureError):
+        return "token not yet valid"
+    if isinstance(exc, jwt.InvalidAudienceError):
+        return "wrong audience"
+    if isinstance(exc, jwt.InvalidIssuerError):
+        return "wrong issuer"
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return f"token lacks the {exc.claim!r} claim"
+    return f"token refused: {exc}"
+
+
 def _checked_header(header: dict[str, Any]) -> tuple[str, str]:
-    """The algorithm and key id of an acceptable header; InvalidToken otherwise."""
+    """The algorithm and key id of an acceptable access token header; InvalidToken
+    otherwise."""
     typ = header.get("typ")
     if not isinstance(typ, str) or typ.lower() not in ACCESS_TOKEN_TYPES:
         raise InvalidToken(f"token type {typ!r} is not an access token (expected 'at+jwt')")
+    return _signing(header)
+
+
+def _signing(header: dict[str, Any]) -> tuple[str, str]:
+    """The algorithm and key id a header names, if acceptable; InvalidToken otherwise."""
     alg = header.get("alg")
     if not isinstance(alg, str) or alg not in ALGORITHMS:
         raise InvalidToken(f"algorithm {alg} not accepted")
@@ -245,7 +306,7 @@ class _ProviderKeys:
         self._discovery_url = issuer.rstrip("/") + "/.well-known/openid-configuration"
         self._interval = refetch_interval_s
         self._max_age = max_age_s
-        self._jwks_uri: str | None = None
+        self._metadata: dict[str, Any] | None = None
         self._jwks: dict[str, dict[str, Any]] = {}
         self._keys: dict[tuple[str, str], Any] = {}
         self._fetched_at: float | None = None
@@ -304,23 +365,45 @@ class _ProviderKeys:
         self._jwks, self._keys = jwks, {}
         self._failed, self._fetched_at = False, now
 
+    async def metadata(self) -> dict[str, Any]:
+        """The discovery document, fetched on first use and kept; ProviderUnavailable
+        while it cannot be fetched."""
+        if self._metadata is not None:
+            return self._metadata
+        try:
+            async with httpx.AsyncClient(timeout=FETCH_TIMEOUT_S) as client:
+                return await self._discover(client)
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
+            log.warning(
+                "cannot read the discovery document of the OpenID provider %s (%s: %s)",
+                self._issuer,
+                type(exc).__name__,
+                exc,
+            )
+            raise ProviderUnavailable(
+                "the city's sign-in provider cannot be reached; retry later"
+            ) from None
+
+    async def _discover(self, client: httpx.AsyncClient) -> dict[str, Any]:
+        if self._metadata is None:
+            discovery = await _json(client, self._discovery_url)
+            if discovery.get("issuer") != self._issuer:
+                raise ValueError(
+                    f"the discovery document names the issuer {discovery.get('issuer')!r},"
+                    f" not SMARTCITY_OIDC_ISSUER {self._issuer!r}"
+                )
+            if not isinstance(discovery.get("jwks_uri"), str):
+                raise ValueError("the discovery document has no jwks_uri")
+            self._metadata = discovery
+        return self._metadata
+
     async def _fetch(self) -> dict[str, dict[str, Any]]:
         """The signing keys the provider publishes, by ``kid``."""
         async with httpx.AsyncClient(timeout=FETCH_TIMEOUT_S) as client:
-            if self._jwks_uri is None:
-                discovery = await _json(client, self._discovery_url)
-                if discovery.get("issuer") != self._issuer:
-                    raise ValueError(
-                        f"the discovery document names the issuer {discovery.get('issuer')!r},"
-                        f" not SMARTCITY_OIDC_ISSUER {self._issuer!r}"
-                    )
-                uri = discovery.get("jwks_uri")
-                if not isinstance(uri, str):
-                    raise ValueError("the discovery document has no jwks_uri")
-                self._jwks_uri = uri
-            keys = (await _json(client, self._jwks_uri)).get("keys")
+            jwks_uri: str = (await self._discover(client))["jwks_uri"]
+            keys = (await _json(client, jwks_uri)).get("keys")
         if not isinstance(keys, list):
-            raise ValueError(f"{self._jwks_uri} is not a JWK set")
+            raise ValueError(f"{jwks_uri} is not a JWK set")
         signing = (k for k in keys if isinstance(k, dict) and k.get("use", "sig") == "sig")
         return {k["kid"]: k for k in signing if isinstance(k.get("kid"), str)}
 

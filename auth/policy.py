@@ -60,6 +60,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/auth/login"): PUBLIC,
     ("POST", "/auth/login"): PUBLIC,
     ("POST", "/auth/logout"): PUBLIC,
+    ("GET", "/auth/oidc/callback"): PUBLIC,  # where a provider is configured for browsers
     ("GET", "/auth/me"): SIGNED_IN,
     ("GET", "/docs"): PUBLIC,  # the API's pages (their files under /docs/assets are public)
     ("GET", "/docs/oauth2-redirect"): PUBLIC,

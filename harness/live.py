@@ -25,13 +25,14 @@ def _wait_until_listening(port: int) -> None:
 
 
 @contextmanager
-def live_server(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` from a thread on a free loopback port; yield its base URL.
+def live_server(app: FastAPI, port: int | None = None) -> Iterator[str]:
+    """Serve ``app`` from a thread on a loopback port (``port``, or a free one); yield its
+    base URL. A port chosen beforehand lets the app's settings name its own URL.
 
     Only for clients in other processes: an in-process client that holds the GIL
     while it waits for the answer (GDAL through pyogrio) would wait forever.
     """
-    port = free_port()
+    port = free_port() if port is None else port
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     running = uvicorn.Server(config)
     thread = threading.Thread(target=running.run, daemon=True)

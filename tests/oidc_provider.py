@@ -3,8 +3,10 @@
 ``OidcTestProvider`` runs ``tests/oidc/provider.mjs`` on a loopback port with RSA keys made
 here (so tests can also sign tokens with the provider's own key, for claims a provider never
 issues on demand: an ``exp`` in the past, no ``sub``), gets JWT access tokens from it by the
-client-credentials grant over HTTP, rotates its keys (a restart with a new key on the same
-port: the issuer holds the port), and counts the JWKS fetches in the provider's own log.
+client-credentials grant over HTTP, registers clients of the authorization-code flow
+(RFC 7591; a browser signing in as one of :data:`ACCOUNTS` gets its roles), rotates its keys
+(a restart with a new key on the same port: the issuer holds the port), and counts the JWKS
+fetches in the provider's own log.
 Needs Node.js and npm; the pinned npm packages are installed with ``npm ci`` on first use.
 """
 
@@ -41,6 +43,12 @@ CLIENTS: dict[str, dict[str, Any]] = {
     "no-roles": {},
 }
 """Client id → the extra claims of its access tokens."""
+ACCOUNTS: dict[str, dict[str, Any]] = {
+    "ana-duty": {"realm_access": {"roles": ["emergency", "viewer"]}},
+    "paul-planner": {"realm_access": {"roles": ["planner"]}},
+}
+"""Account (what is typed in the provider's login form) → the extra claims of the access
+tokens of its browser sign-ins. Any other name signs in too, without roles."""
 SECRET = "client-secret-of-the-tests-0123456789"
 TOKEN_TIMEOUT_S = 10.0
 
@@ -117,6 +125,25 @@ class OidcTestProvider:
         answer.raise_for_status()
         return str(answer.json()["access_token"])
 
+    def register(
+        self, redirect_uri: str, auth_method: str = "client_secret_basic"
+    ) -> tuple[str, str | None]:
+        """A new client of the authorization-code flow (dynamic registration, RFC 7591):
+        its id and, unless ``auth_method`` is ``none`` (a public client), its secret."""
+        answer = httpx.post(
+            f"{self.issuer}/reg",
+            json={
+                "redirect_uris": [redirect_uri],
+                "grant_types": ["authorization_code"],
+                "response_types": ["code"],
+                "token_endpoint_auth_method": auth_method,
+            },
+            timeout=TOKEN_TIMEOUT_S,
+        )
+        answer.raise_for_status()
+        client = answer.json()
+        return str(client["client_id"]), client.get("client_secret")
+
     def sign(self, claims: dict[str, Any], **header: Any) -> str:
         """``claims`` signed with the provider's current key, as its own tokens are."""
         headers = {"typ": "at+jwt", "kid": self.kid, **header}
@@ -143,6 +170,7 @@ class OidcTestProvider:
                 {
                     "jwks": {"keys": [self._jwk]},
                     "resources": [HUB, OTHER_API],
+                    "accounts": ACCOUNTS,
                     "clients": [
                         {"client_id": c, "client_secret": SECRET, "claims": claims}
                         for c, claims in CLIENTS.items()

@@ -461,3 +461,89 @@ def test_refusals_answer_problem_json_with_their_status(oidc_provider: OidcTestP
     assert int(unavailable.headers["retry-after"]) > 0
     assert unavailable.json()["title"] == "Sign-in unavailable"
     assert "sign-in provider cannot be reached" in unavailable.json()["detail"]
+
+
+# --- ID tokens of the browser sign-in ---------------------------------------------------
+
+CLIENT = "hub-web"
+NONCE = "n-0S6_WzA2Mj"
+
+
+def _at_hash(access_token: str) -> str:
+    """OpenID Connect Core 3.1.3.6: the left half of the SHA-256 of the token, base64url."""
+    return _b64(hashlib.sha256(access_token.encode()).digest()[:16])
+
+
+def _id_token(provider: OidcTestProvider, access_token: str, **change: Any) -> str:
+    """An ID token as the provider issues one to the hub's client ``CLIENT``, ``change``d
+    (a None drops the claim)."""
+    now = int(time.time())
+    claims = {
+        "iss": provider.issuer,
+        "sub": "ana-duty",
+        "aud": CLIENT,
+        "iat": now,
+        "exp": now + 300,
+        "nonce": NONCE,
+        "at_hash": _at_hash(access_token),
+    }
+    claims.update(change)
+    return provider.sign({k: v for k, v in claims.items() if v is not None}, typ="JWT")
+
+
+def _id_claims(verifier: OidcVerifier, token: str, access_token: str) -> dict[str, Any]:
+    return asyncio.run(
+        verifier.id_token_claims(token, client_id=CLIENT, nonce=NONCE, access_token=access_token)
+    )
+
+
+def test_an_id_token_for_the_hubs_client_and_nonce_is_accepted(
+    oidc_provider: OidcTestProvider,
+) -> None:
+    access = oidc_provider.token("flood-desk")
+    verifier = _verifier(oidc_provider.issuer)
+    assert _id_claims(verifier, _id_token(oidc_provider, access), access)["sub"] == "ana-duty"
+    # several audiences: the hub's client must be the authorized party
+    several = _id_token(oidc_provider, access, aud=[CLIENT, "other"], azp=CLIENT)
+    assert _id_claims(verifier, several, access)["azp"] == CLIENT
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        ({"aud": "another-client"}, "the ID token: wrong audience"),
+        ({"iss": "https://login.microsoftonline.com/other/v2.0"}, "the ID token: wrong issuer"),
+        ({"nonce": "replayed"}, "the ID token's nonce is not the one this sign-in sent"),
+        ({"nonce": None}, "the ID token's nonce is not the one this sign-in sent"),
+        (
+            {"aud": [CLIENT, "other"], "azp": "other"},
+            "the ID token is refused: Invalid claim: 'azp'",
+        ),
+        ({"at_hash": _at_hash("another access token")}, "Invalid claim: 'at_hash'"),
+        ({"exp": int(time.time()) - LEEWAY_S - 10}, "the ID token: token expired"),
+        ({"sub": None}, "the ID token: token lacks the 'sub' claim"),
+    ],
+    ids=["audience", "issuer", "nonce", "no-nonce", "azp", "at-hash", "expired", "no-sub"],
+)
+def test_an_id_token_with_a_wrong_claim_is_refused(
+    oidc_provider: OidcTestProvider, change: dict[str, Any], refusal: str
+) -> None:
+    access = oidc_provider.token("flood-desk")
+    verifier = _verifier(oidc_provider.issuer)
+    with pytest.raises(InvalidToken) as refused:
+        _id_claims(verifier, _id_token(oidc_provider, access, **change), access)
+    assert refusal in refused.value.detail
+
+
+def test_an_access_token_or_a_strangers_signature_is_no_id_token(
+    oidc_provider: OidcTestProvider,
+) -> None:
+    access = oidc_provider.token("flood-desk")
+    verifier = _verifier(oidc_provider.issuer)
+    with pytest.raises(InvalidToken, match="an access token is not an ID token"):
+        _id_claims(verifier, access, access)
+    stranger, _ = new_key()
+    claims = _claims(_id_token(oidc_provider, access))
+    forged = jwt.encode(claims, stranger, "RS256", headers={"kid": oidc_provider.kid})
+    with pytest.raises(InvalidToken, match="signature does not verify"):
+        _id_claims(verifier, forged, access)

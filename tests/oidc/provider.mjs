@@ -1,5 +1,7 @@
 // A real, certified OpenID Connect provider (panva/oidc-provider) on loopback for the
-// test suite: it issues RFC 9068 JWT access tokens by the client-credentials grant.
+// test suite: it issues RFC 9068 JWT access tokens by the client-credentials grant, and to
+// browsers by the authorization-code flow with PKCE (its development login form accepts any
+// account name and password; the consent form follows).
 //
 // Usage: node provider.mjs PORT CONFIG_JSON   (PORT 0 = any free port)
 // Prints exactly one line "READY <port>" to stdout once it accepts requests; the issuer
@@ -11,12 +13,17 @@
 //   { "jwks": {"keys": [private JWKs]},        // signing keys; the first RS256 one signs
 //     "resources": ["https://hub.example"],    // resource indicators (token audiences)
 //     "clients": [{"client_id", "client_secret",
-//                  "claims": {...}}] }          // extra top-level claims of its tokens
+//                  "claims": {...}}],           // extra top-level claims of its tokens
+//     "accounts": {"ana": {...}} }             // extra claims of the access tokens a
+//                                              // signed-in account's browser flow gives
+// Clients for the authorization-code flow register themselves (RFC 7591, POST /reg), with
+// their redirect URIs and token endpoint authentication method. An authorization request
+// without a resource indicator gets tokens for the first of "resources".
 // Keys are fixed when the Provider is built: rotating them means restarting this script
 // with another JWKS on the same port (the issuer holds the port).
 //
-// Plain http: oidc-provider accepts any web URI as issuer; only its cookies and
-// interactions care about TLS, and the client-credentials grant uses neither.
+// Plain http: oidc-provider accepts any web URI as issuer; its interaction cookies work
+// on plain http too (not Secure there).
 
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -32,6 +39,7 @@ if (!Number.isInteger(port) || port < 0 || port > 65535 || !configPath) {
 }
 const config = JSON.parse(readFileSync(configPath, 'utf8'));
 const claimsOf = new Map(config.clients.map((c) => [c.client_id, c.claims ?? {}]));
+const accountClaims = new Map(Object.entries(config.accounts ?? {}));
 const resources = new Set(config.resources);
 
 function provider(issuer) {
@@ -47,10 +55,13 @@ function provider(issuer) {
     })),
     cookies: { keys: ['test-cookie-key-not-secret'] },
     features: {
-      devInteractions: { enabled: false },
+      devInteractions: { enabled: true },
       clientCredentials: { enabled: true },
+      registration: { enabled: true },
       resourceIndicators: {
         enabled: true,
+        defaultResource: async (ctx, client, oneOf) => oneOf ?? config.resources[0],
+        useGrantedResource: async () => true,
         async getResourceServerInfo(ctx, resourceIndicator) {
           if (!resources.has(resourceIndicator)) throw new errors.InvalidTarget();
           return {
@@ -63,9 +74,13 @@ function provider(issuer) {
       },
     },
     async extraTokenClaims(ctx, token) {
+      if (token.accountId) return accountClaims.get(token.accountId) ?? {};
       return claimsOf.get(token.clientId);
     },
-    ttl: { ClientCredentials: (ctx, token) => token.resourceServer?.accessTokenTTL ?? ACCESS_TOKEN_TTL_S },
+    ttl: {
+      ClientCredentials: (ctx, token) => token.resourceServer?.accessTokenTTL ?? ACCESS_TOKEN_TTL_S,
+      AccessToken: (ctx, token) => token.resourceServer?.accessTokenTTL ?? ACCESS_TOKEN_TTL_S,
+    },
   });
   op.use(async (ctx, next) => {
     console.error(`REQUEST ${ctx.method} ${ctx.path}`);
