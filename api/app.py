@@ -22,6 +22,7 @@ from api.routes import (
     ingest,
     landing,
     metrics,
+    parking_nearest,
     rasters,
     river,
     sign_in,
@@ -34,6 +35,7 @@ from auth.directory import HeldDirectory
 from auth.oidc import verifier_from
 from auth.tokens import TokenIssuer, signing_key
 from demo_town.river import river_config
+from parking.nearest import StreetGraphs
 from river_monitor.config import DOMAIN as RIVER
 from river_monitor.town_flood import TownFlood
 from settings import ApiSettings
@@ -84,6 +86,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     app.state.database_url = database_url
     app.state.river = river_config(settings.river_config)
     app.state.flood = TownFlood(app.state.river)
+    app.state.street_graphs = StreetGraphs()
     app.state.recent_zones = Refreshed(twin.ZONES_FRESH_S)
     provider = verifier_from(settings)  # the city's OpenID provider, if configured
     app.state.authenticator = Authenticator(
@@ -118,6 +121,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         metrics,
         twin,
         river,
+        parking_nearest,
         town_map,
         audit,
     ):
