@@ -137,7 +137,7 @@ def main() -> None:
         TemporaryDirectory() as workdir,
         scratch_database(f"parking_{uuid.uuid4().hex[:8]}") as url,
     ):
-        print("loading the demo town ...", flush=True)
+        print("loading the demo town ...", file=sys.stderr, flush=True)
         load_town(url, Path(workdir), args.parcels)
         results["readings"] = one_tick(url)
         params = origins(url, args.requests, args.seed)

@@ -24,9 +24,10 @@ Example:
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,7 @@ import shapely
 from pyproj import CRS, Geod, Transformer
 
 from gis_layers.stored import layer_frame
-from parking.street_graph import Route, StreetGraph, StreetGraphError
+from parking.street_graph import Search, Snap, StreetGraph, StreetGraphError
 
 STREETS_LAYER = "streets"
 CRS84 = "OGC:CRS84"
@@ -188,7 +189,7 @@ def nearest(
     else:
         found, snap_m, unreachable = _by_network(origin, wanted, network)
         method = "network"
-    found.sort(key=lambda f: (f["properties"]["distance_m"], f["properties"]["lot_id"]))
+    found.sort(key=lambda r: (round(r.distance_m, 1), r.lot.lot_id))
     document: dict[str, Any] = {
         "type": "FeatureCollection",
         "method": method,
@@ -202,7 +203,7 @@ def nearest(
         "unreachable": sorted(unreachable),
         "numberMatched": len(found),
         "numberReturned": min(limit, len(found)),
-        "features": found[:limit],
+        "features": [r.feature() for r in found[:limit]],  # only these ways are drawn
     }
     return document
 
@@ -219,10 +220,20 @@ def _described(network: Built) -> dict[str, Any] | None:
     }
 
 
+@dataclass(frozen=True)
+class _Reached:
+    """A lot reached, its whole distance, and how to draw its feature (done only for
+    the lots in the answer)."""
+
+    distance_m: float
+    lot: Lot
+    feature: Callable[[], dict[str, Any]]
+
+
 def _by_network(
     origin: tuple[float, float], lots: Sequence[Lot], network: Built
-) -> tuple[list[dict[str, Any]], float, list[str]]:
-    """Features of the lots reached over the streets, the origin's snap, the unreached."""
+) -> tuple[list[_Reached], float, list[str]]:
+    """The lots reached over the streets, the origin's snap, the lots not reached."""
     graph, to_graph, to_crs84 = network.graph, network.to_graph, network.to_crs84
     assert graph is not None and to_graph is not None and to_crs84 is not None
     lons = np.array([origin[0], *(lot.lon for lot in lots)])
@@ -235,34 +246,37 @@ def _by_network(
             f" nearest street; give a point within {MAX_ORIGIN_SNAP_M:,.0f} m of the town's"
             " streets"
         )
-    features, unreachable = [], []
-    for lot, end, route in zip(lots, ends, graph.routes(start, ends), strict=True):
-        if route is None:
+    search = graph.search(start)
+    reached, unreachable = [], []
+    for lot, end in zip(lots, ends, strict=True):
+        network_m = search.network_m(end)
+        if not np.isfinite(network_m):
             unreachable.append(lot.lot_id)
             continue
-        features.append(_feature(lot, route, start.offset, end.offset, to_crs84))
-    return features, start.offset, unreachable
+        draw = partial(_feature, lot, search, end, to_crs84)
+        reached.append(_Reached(start.offset + network_m + end.offset, lot, draw))
+    return reached, start.offset, unreachable
 
 
-def _feature(
-    lot: Lot, route: Route, origin_snap: float, lot_snap: float, to_crs84: Transformer
-) -> dict[str, Any]:
+def _feature(lot: Lot, search: Search, end: Snap, to_crs84: Transformer) -> dict[str, Any]:
+    route = search.route(end)
+    assert route is not None  # only lots reached are drawn
     coords = shapely.get_coordinates(route.line)
     lons, lats = to_crs84.transform(coords[:, 0], coords[:, 1])
     line = np.round(np.column_stack([lons, lats]), DECIMALS).tolist()
     return _lot_feature(
         lot,
         line,
-        distance_m=origin_snap + route.network_m + lot_snap,
+        distance_m=search.origin.offset + route.network_m + end.offset,
         network_m=route.network_m,
-        lot_snap_m=lot_snap,
+        lot_snap_m=end.offset,
     )
 
 
 def _straight(
     origin: tuple[float, float], lots: Sequence[Lot], wanted: Sequence[Lot]
-) -> list[dict[str, Any]]:
-    """Features of the lots by geodesic distance; refused if every lot is far away."""
+) -> list[_Reached]:
+    """The wanted lots by geodesic distance; refused if every lot is far away."""
     if not lots:
         return []
     n = len(lots)
@@ -276,12 +290,17 @@ def _straight(
         )
     distance = dict(zip((lot.lot_id for lot in lots), every, strict=True))
     return [
-        _lot_feature(
+        _Reached(
+            float(distance[lot.lot_id]),
             lot,
-            [list(origin), [lot.lon, lot.lat]],
-            distance_m=float(distance[lot.lot_id]),
-            network_m=None,
-            lot_snap_m=None,
+            partial(
+                _lot_feature,
+                lot,
+                [list(origin), [lot.lon, lot.lat]],
+                distance_m=float(distance[lot.lot_id]),
+                network_m=None,
+                lot_snap_m=None,
+            ),
         )
         for lot in wanted
     ]

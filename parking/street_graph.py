@@ -5,7 +5,8 @@ weights are centreline lengths in the layer's metric CRS. A point is *snapped* t
 nearest point of the nearest street and enters the graph there, splitting that street
 in two partial lengths; a search from the origin is one Dijkstra over the whole graph
 (:func:`scipy.sparse.csgraph.dijkstra`, from a virtual node joined to the two ends of
-the origin's street), and every target reads its distance off the result.
+the origin's street), and every target reads its distance off the result; only the
+ways wanted are drawn.
 
 Why scipy and not networkx: scipy is already a dependency (the flood model), and it is
 the faster of the two here. On the demo town's streets (510 nodes, 811 edges once noded),
@@ -83,7 +84,8 @@ class StreetGraph:
         self.edge_v = index[len(self.edges) :]
         self.lengths = shapely.length(self.edges)
         self._tree = shapely.STRtree(self.edges)
-        self._pair_edge = self._shortest_between_pairs()
+        self.pair_edge = self._shortest_between_pairs()
+        """The edge searched between each pair of nodes (the shortest of parallel ones)."""
         self._matrix = self._search_matrix()
 
     @property
@@ -102,7 +104,7 @@ class StreetGraph:
 
     def _search_matrix(self) -> scipy.sparse.csr_matrix:
         """Both directions of every kept edge, and an empty row for the virtual origin."""
-        kept = np.fromiter(self._pair_edge.values(), dtype=np.int64, count=len(self._pair_edge))
+        kept = np.fromiter(self.pair_edge.values(), dtype=np.int64, count=len(self.pair_edge))
         rows = np.concatenate([self.edge_u[kept], self.edge_v[kept]])
         cols = np.concatenate([self.edge_v[kept], self.edge_u[kept]])
         weights = np.concatenate([self.lengths[kept], self.lengths[kept]])
@@ -122,13 +124,13 @@ class StreetGraph:
         assert all(s is not None for s in found)  # every point has a nearest edge
         return [s for s in found if s is not None]
 
-    def routes(self, origin: Snap, targets: Sequence[Snap]) -> list[Route | None]:
-        """The shortest way from ``origin`` to each target (None where none leads
-        there), from one search over the graph."""
+    def search(self, origin: Snap) -> Search:
+        """One search over the whole graph from ``origin``: every target's distance
+        can then be read, and its way drawn."""
         distances, previous = dijkstra(
             self._from(origin), directed=True, indices=self.origin_node, return_predecessors=True
         )
-        return [self._route(origin, target, distances, previous) for target in targets]
+        return Search(self, origin, distances, previous)
 
     def _from(self, origin: Snap) -> scipy.sparse.csr_matrix:
         """The search matrix with the virtual origin joined to the ends of its street.
@@ -150,49 +152,67 @@ class StreetGraph:
         )
         return matrix
 
-    def _route(
-        self, origin: Snap, target: Snap, distances: np.ndarray, previous: np.ndarray
-    ) -> Route | None:
-        """The shorter of the ways into the target's street by either end, or along the
-        street itself when origin and target share it."""
-        edge = target.edge
-        length = float(self.lengths[edge])
-        options: list[tuple[float, int | None]] = []
-        if edge == origin.edge:  # first: along the street itself wins a tie
-            options.append((abs(origin.along - target.along), None))
-        options += [
-            (float(distances[self.edge_u[edge]]) + target.along, int(self.edge_u[edge])),
-            (float(distances[self.edge_v[edge]]) + length - target.along, int(self.edge_v[edge])),
-        ]
-        network_m, entry = min(options, key=lambda o: o[0])
+
+@dataclass(frozen=True)
+class Search:
+    """The result of one search from an origin: each node's distance and predecessor."""
+
+    graph: StreetGraph
+    origin: Snap
+    distances: np.ndarray
+    previous: np.ndarray
+
+    def network_m(self, target: Snap) -> float:
+        """The length of the shortest way to ``target`` along the streets (infinite
+        where none leads there)."""
+        return self._entry(target)[0]
+
+    def route(self, target: Snap) -> Route | None:
+        """The shortest way to ``target`` with its line (None where none leads there)."""
+        network_m, entry = self._entry(target)
         if not np.isfinite(network_m):
             return None
+        graph, edge = self.graph, target.edge
         if entry is None:
-            pieces = [substring(self.edges[edge], origin.along, target.along)]
+            pieces = [substring(graph.edges[edge], self.origin.along, target.along)]
         else:
-            pieces = self._pieces(origin, entry, previous)
-            start = 0.0 if entry == self.edge_u[edge] else length
-            pieces.append(substring(self.edges[edge], start, target.along))
-        return Route(network_m, _joined([origin.point, *pieces, target.point]))
+            pieces = self._pieces(entry)
+            start = 0.0 if entry == graph.edge_u[edge] else float(graph.lengths[edge])
+            pieces.append(substring(graph.edges[edge], start, target.along))
+        return Route(network_m, _joined([self.origin.point, *pieces, target.point]))
 
-    def _pieces(self, origin: Snap, node: int, previous: np.ndarray) -> list[LineString]:
+    def _entry(self, target: Snap) -> tuple[float, int | None]:
+        """The shorter of the ways into the target's street by either end (the length
+        and the node), or along the street itself (None) when the origin shares it."""
+        graph, edge = self.graph, target.edge
+        u, v = int(graph.edge_u[edge]), int(graph.edge_v[edge])
+        options: list[tuple[float, int | None]] = []
+        if edge == self.origin.edge:  # first: along the street itself wins a tie
+            options.append((abs(self.origin.along - target.along), None))
+        options += [
+            (float(self.distances[u]) + target.along, u),
+            (float(self.distances[v]) + float(graph.lengths[edge]) - target.along, v),
+        ]
+        return min(options, key=lambda o: o[0])
+
+    def _pieces(self, node: int) -> list[LineString]:
         """The lines from the origin's snap to ``node``, along the search's tree."""
+        graph, origin = self.graph, self.origin
         path = [node]
-        while previous[path[-1]] != self.origin_node:
-            path.append(int(previous[path[-1]]))
+        while self.previous[path[-1]] != graph.origin_node:
+            path.append(int(self.previous[path[-1]]))
         path.reverse()
         first = path[0]
-        length = float(self.lengths[origin.edge])
-        u = int(self.edge_u[origin.edge])
+        length = float(graph.lengths[origin.edge])
         # On a loop both ends are the same node: leave by the shorter side.
-        by_start = first == u and (
-            first != self.edge_v[origin.edge] or origin.along <= length - origin.along
+        by_start = first == graph.edge_u[origin.edge] and (
+            first != graph.edge_v[origin.edge] or origin.along <= length - origin.along
         )
-        pieces = [substring(self.edges[origin.edge], origin.along, 0.0 if by_start else length)]
+        pieces = [substring(graph.edges[origin.edge], origin.along, 0.0 if by_start else length)]
         for a, b in zip(path[:-1], path[1:], strict=True):
-            edge = self._pair_edge[(min(a, b), max(a, b))]
-            line = self.edges[edge]
-            pieces.append(line if self.edge_u[edge] == a else line.reverse())
+            edge = graph.pair_edge[(min(a, b), max(a, b))]
+            line = graph.edges[edge]
+            pieces.append(line if graph.edge_u[edge] == a else line.reverse())
         return pieces
 
 

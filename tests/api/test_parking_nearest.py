@@ -271,7 +271,9 @@ def test_the_demo_towns_lots_are_reached_by_its_streets(demo_db: str) -> None:
     assert row is not None
     origin = {"lon": row[0], "lat": row[1]}
     with TestClient(create_app(Settings(), demo_db)) as client:
-        answer = client.get("/parking/nearest", params={**origin, "min_free": 0}).json()
+        answer = client.get(
+            "/parking/nearest", params={**origin, "min_free": 0, "limit": 10}
+        ).json()
     assert answer["method"] == "network" and answer["unreachable"] == []
     assert {f["id"] for f in answer["features"]} == {lot.asset_id for lot in PARKING_LOTS}
     distances = [f["properties"]["distance_m"] for f in answer["features"]]

@@ -84,7 +84,8 @@ def test_a_point_snaps_to_the_nearest_street_with_its_partial_lengths(graph: Str
 
 def test_distances_along_the_streets_as_worked_out_by_hand(graph: StreetGraph) -> None:
     origin, *targets = graph.snap([ORIGIN, at(150, -20), at(280, 55), at(100, 160)])
-    same_street, spur, cross = graph.routes(origin, targets)
+    search = graph.search(origin)  # one search, every target read off it
+    same_street, spur, cross = (search.route(t) for t in targets)
     assert same_street is not None and spur is not None and cross is not None
     # along the bottom street, from 50 m to 150 m
     assert same_street.network_m == pytest.approx(100.0)
@@ -108,7 +109,8 @@ def test_distances_along_the_streets_as_worked_out_by_hand(graph: StreetGraph) -
 
 def test_a_lot_on_another_component_is_unreachable(graph: StreetGraph) -> None:
     origin, island = graph.snap([ORIGIN, at(550, 10)])
-    assert graph.routes(origin, [island]) == [None]
+    search = graph.search(origin)
+    assert search.route(island) is None and search.network_m(island) == float("inf")
 
 
 def test_a_loop_street_is_left_by_its_shorter_side() -> None:
@@ -118,7 +120,7 @@ def test_a_loop_street_is_left_by_its_shorter_side() -> None:
     # on the top side, 20 m from its west end: 120 m to the corner by the west side
     # (280 m the other way round), then 40 m along the spur
     origin, lot = graph.snap([at(20, 105), at(-40, 5)])
-    (route,) = graph.routes(origin, [lot])
+    route = graph.search(origin).route(lot)
     assert route is not None
     assert route.network_m == pytest.approx(20 + 100 + 40)
     assert local(route.line) == [
@@ -131,7 +133,7 @@ def test_a_loop_street_is_left_by_its_shorter_side() -> None:
     ]
     # from the bottom side, 80 m east of the corner: back west 80 m (not 320 m round)
     origin, lot = graph.snap([at(80, -5), at(-40, 5)])
-    (route,) = graph.routes(origin, [lot])
+    route = graph.search(origin).route(lot)
     assert route is not None and route.network_m == pytest.approx(80 + 40)
 
 
@@ -306,7 +308,7 @@ def test_a_grid_agrees_with_a_plain_dijkstra() -> None:
         if (a1, b1) == (a2, b2):
             expected = min(expected, abs(t1 - t2) * SPACING)
         origin, target = graph.snap([at(*p), at(*q)])
-        (route,) = graph.routes(origin, [target])
+        route = graph.search(origin).route(target)
         assert route is not None
         assert route.network_m == pytest.approx(expected, abs=0.02), (p, q)
         assert route.line.length == pytest.approx(expected, abs=0.02)
