@@ -22,6 +22,7 @@ from api.routes import (
     ingest,
     landing,
     metrics,
+    parking_nearest,
     rasters,
     river,
     sign_in,
@@ -35,6 +36,7 @@ from auth.oidc import verifier_from
 from auth.oidc_login import browser_sign_in_from
 from auth.tokens import TokenIssuer, signing_key
 from demo_town.river import river_config
+from parking.nearest import StreetGraphs
 from river_monitor.config import DOMAIN as RIVER
 from river_monitor.town_flood import TownFlood
 from settings import ApiSettings
@@ -85,6 +87,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     app.state.database_url = database_url
     app.state.river = river_config(settings.river_config)
     app.state.flood = TownFlood(app.state.river)
+    app.state.street_graphs = StreetGraphs()
     app.state.recent_zones = Refreshed(twin.ZONES_FRESH_S)
     provider = verifier_from(settings)  # the city's OpenID provider, if configured
     key = signing_key(settings.data_dir / "auth")
@@ -119,6 +122,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         metrics,
         twin,
         river,
+        parking_nearest,
         town_map,
         audit,
     ):

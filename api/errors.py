@@ -18,6 +18,7 @@ from alerts.errors import AlertError
 from auth.errors import AccountError, AuthError
 from auth.oidc import OidcError
 from gis_layers.errors import LayerError
+from parking.nearest import NearestLotError
 from river_monitor.town_flood import FloodUnavailable
 from storage.errors import StorageError
 
@@ -67,6 +68,7 @@ FAMILIES: tuple[type[Exception], ...] = (
     AlertError,
     FloodUnavailable,
     LayerError,
+    NearestLotError,
     OidcError,
     StorageError,
 )

@@ -4,7 +4,8 @@ check (:mod:`api.security`) and by its OpenAPI document (each operation's securi
 - ``PUBLIC``: anyone, signed in or not (the landing page, the current flood and gauge
   levels, zone aggregates, sign-in itself);
 - ``LAYER``: anyone where the layer (collection) is marked public, else a signed-in user
-  (the layer's own flag, checked where the layer is looked up);
+  (the layer's own flag, checked where the layer is looked up; for the nearest parking
+  lots, the street layer's);
 - ``SIGNED_IN``: any signed-in user, whatever the role (internal data: devices and their
   raw readings, the twin's details, dead letters, metrics);
 - a set of roles: a signed-in user with at least one of them (writes; the audit log).
@@ -107,6 +108,9 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/river/alerts/{alert_id}"): SIGNED_IN,
     ("POST", "/river/alerts/{alert_id}/ack"): roles(Role.EMERGENCY),
     ("GET", "/river/stream"): SIGNED_IN,
+    # parking: the nearest lots with free places, by street, for anyone where the street
+    # layer is public (an asset as origin needs sign-in)
+    ("GET", "/parking/nearest"): LAYER,
     # the town map (its page, script and data)
     ("GET", "/map"): SIGNED_IN,
     ("GET", "/map/deckgl.js"): PUBLIC,

@@ -1,0 +1,314 @@
+"""The nearest lots by street on small hand-made networks, distances worked out by hand
+(and, on a grid, by a plain Dijkstra over the grid written here), never by the code
+under test."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+
+import numpy as np
+import pytest
+from pyproj import CRS, Transformer
+from shapely.geometry import LineString, Point
+
+from parking.nearest import Built, Lot, OriginTooFar, nearest
+from parking.street_graph import StreetGraph, StreetGraphError
+
+STEREO70 = CRS.from_epsg(3844)
+X0, Y0 = 489_700.0, 250_200.0  # Turnu Măgurele in Stereo 70
+TO_WGS84 = Transformer.from_crs(STEREO70, "OGC:CRS84", always_xy=True)
+TO_STEREO70 = Transformer.from_crs("OGC:CRS84", STEREO70, always_xy=True)
+
+
+def at(x: float, y: float) -> Point:
+    """A point ``x`` m east and ``y`` m north of the town centre."""
+    return Point(X0 + x, Y0 + y)
+
+
+def line(*coords: tuple[float, float]) -> LineString:
+    return LineString([(X0 + x, Y0 + y) for x, y in coords])
+
+
+def local(geometry: LineString) -> list[tuple[float, float]]:
+    """A line's coordinates relative to the town centre."""
+    return [(round(x - X0, 2), round(y - Y0, 2)) for x, y in geometry.coords]
+
+
+# The town of the tests, metres from the centre:
+#
+#                       (100,150)
+#                           |
+#   (0,100) ----------------+---------------- (200,100)
+#     |                     |                     |
+#     |                 (100,50)               (200,50) .3 m gap (200.3,50) ---- (300,50)
+#     |                                           |
+#   (0,0) ----------------------------------- (200,0)          island (500,0) - (600,0)
+#
+# The cross street (100,50)-(100,150) crosses the top street where neither has a vertex;
+# the east spur starts 0.3 m short of the east street; the island touches nothing.
+STREETS = [
+    line((0, 0), (200, 0)),
+    line((0, 0), (0, 100)),
+    line((200, 0), (200, 100)),
+    line((0, 100), (200, 100)),
+    line((100, 50), (100, 150)),
+    line((200.3, 50), (300, 50)),
+    line((500, 0), (600, 0)),
+]
+ORIGIN = at(50, 10)  # 10 m north of the bottom street, 50 m along it
+
+
+@pytest.fixture(scope="module")
+def graph() -> StreetGraph:
+    return StreetGraph(STREETS, STEREO70)
+
+
+def test_the_streets_are_noded_where_they_cross_and_where_an_end_nearly_meets(
+    graph: StreetGraph,
+) -> None:
+    nodes = {(round(x - X0, 2), round(y - Y0, 2)) for x, y in graph.nodes}
+    assert (100.0, 100.0) in nodes  # the crossing
+    assert (200.0, 50.0) in nodes  # where the spur is joined
+    assert (100.0, 0.0) not in nodes  # nothing meets the bottom street there
+
+
+def test_a_point_snaps_to_the_nearest_street_with_its_partial_lengths(graph: StreetGraph) -> None:
+    (snap,) = graph.snap([ORIGIN])
+    assert snap.offset == pytest.approx(10.0)
+    edge = graph.edges[snap.edge]
+    assert {local(edge)[0], local(edge)[-1]} == {(0.0, 0.0), (200.0, 0.0)}
+    start = local(edge)[0]
+    assert snap.along == pytest.approx(50.0 if start == (0.0, 0.0) else 150.0)
+
+
+def test_distances_along_the_streets_as_worked_out_by_hand(graph: StreetGraph) -> None:
+    origin, *targets = graph.snap([ORIGIN, at(150, -20), at(280, 55), at(100, 160)])
+    search = graph.search(origin)  # one search, every target read off it
+    same_street, spur, cross = (search.route(t) for t in targets)
+    assert same_street is not None and spur is not None and cross is not None
+    # along the bottom street, from 50 m to 150 m
+    assert same_street.network_m == pytest.approx(100.0)
+    # east 150 m along the bottom, 50 m up the east street, the 0.3 m join, 79.7 m along
+    # the spur
+    assert spur.network_m == pytest.approx(150 + 50 + 0.3 + 79.7)
+    # west 50 m, up 100 m, east 100 m to the crossing, north 50 m to the cross street's end
+    # (the other way round, by the east street, is 150 + 100 + 100 + 50 = 400 m)
+    assert cross.network_m == pytest.approx(50 + 100 + 100 + 50)
+    assert local(cross.line) == [
+        (50.0, 10.0),
+        (50.0, 0.0),
+        (0.0, 0.0),
+        (0.0, 100.0),
+        (100.0, 100.0),
+        (100.0, 150.0),
+        (100.0, 160.0),
+    ]
+    assert local(same_street.line) == [(50.0, 10.0), (50.0, 0.0), (150.0, 0.0), (150.0, -20.0)]
+
+
+def test_a_lot_on_another_component_is_unreachable(graph: StreetGraph) -> None:
+    origin, island = graph.snap([ORIGIN, at(550, 10)])
+    search = graph.search(origin)
+    assert search.route(island) is None and search.network_m(island) == float("inf")
+
+
+def test_a_loop_street_is_left_by_its_shorter_side() -> None:
+    ring = line((0, 0), (100, 0), (100, 100), (0, 100), (0, 0))
+    spur = line((0, 0), (-50, 0))
+    graph = StreetGraph([ring, spur], STEREO70)
+    # on the top side, 20 m from its west end: 120 m to the corner by the west side
+    # (280 m the other way round), then 40 m along the spur
+    origin, lot = graph.snap([at(20, 105), at(-40, 5)])
+    route = graph.search(origin).route(lot)
+    assert route is not None
+    assert route.network_m == pytest.approx(20 + 100 + 40)
+    assert local(route.line) == [
+        (20.0, 105.0),
+        (20.0, 100.0),
+        (0.0, 100.0),
+        (0.0, 0.0),
+        (-40.0, 0.0),
+        (-40.0, 5.0),
+    ]
+    # from the bottom side, 80 m east of the corner: back west 80 m (not 320 m round)
+    origin, lot = graph.snap([at(80, -5), at(-40, 5)])
+    route = graph.search(origin).route(lot)
+    assert route is not None and route.network_m == pytest.approx(80 + 40)
+
+
+def test_streets_in_degrees_are_refused_with_the_remedy() -> None:
+    with pytest.raises(StreetGraphError, match="re-import the layer in the town's metric CRS"):
+        StreetGraph([LineString([(24.8, 43.7), (24.9, 43.7)])], CRS.from_user_input("OGC:CRS84"))
+
+
+# --- the search's answer ---------------------------------------------------------------
+
+
+def lot(lot_id: str, point: Point, free: int | None, capacity: int | None = 50) -> Lot:
+    lon, lat = TO_WGS84.transform(point.x, point.y)
+    return Lot(lot_id, lot_id.title(), lon, lat, free, capacity)
+
+
+def lonlat(point: Point) -> tuple[float, float]:
+    lon, lat = TO_WGS84.transform(point.x, point.y)
+    return float(lon), float(lat)
+
+
+def network(graph: StreetGraph | None) -> Built:
+    return Built.of(None, graph)
+
+
+LOTS = [
+    lot("lot-cross", at(100, 160), free=12),
+    lot("lot-spur", at(280, 55), free=3),
+    lot("lot-bottom", at(150, -20), free=1),
+    lot("lot-island", at(550, 10), free=40),
+    lot("lot-unknown", at(60, -10), free=None, capacity=None),
+]
+
+
+def test_the_answer_ranks_the_lots_with_enough_free_places_by_their_whole_way(
+    graph: StreetGraph,
+) -> None:
+    answer = nearest(lonlat(ORIGIN), LOTS, network(graph), min_free=1, limit=5)
+    assert answer["method"] == "network"
+    assert answer["origin"]["snap_m"] == 10.0
+    assert [f["id"] for f in answer["features"]] == ["lot-bottom", "lot-spur", "lot-cross"]
+    # the origin's 10 m to the street + along the streets + the street to the lot
+    distances = [f["properties"]["distance_m"] for f in answer["features"]]
+    assert distances == pytest.approx([10 + 100 + 20, 10 + 280 + 5, 10 + 300 + 10], abs=0.06)
+    assert answer["unreachable"] == ["lot-island"]  # lot-unknown: its free places unknown
+    assert answer["numberMatched"] == answer["numberReturned"] == 3
+    cross = answer["features"][2]
+    assert cross["properties"]["network_m"] == pytest.approx(300.0, abs=0.06)
+    assert cross["properties"]["lot_snap_m"] == pytest.approx(10.0, abs=0.06)
+    lons, lats = np.array(cross["geometry"]["coordinates"]).T
+    xs, ys = TO_STEREO70.transform(lons, lats)
+    way = LineString(np.column_stack([xs, ys]))
+    assert way.length == pytest.approx(320.0, abs=0.1)  # the line is the way measured
+    assert local(way)[0] == pytest.approx((50.0, 10.0), abs=0.02)
+    assert local(way)[-1] == pytest.approx((100.0, 160.0), abs=0.02)
+
+
+def test_min_free_and_limit_select_and_cut(graph: StreetGraph) -> None:
+    answer = nearest(lonlat(ORIGIN), LOTS, network(graph), min_free=3, limit=1)
+    assert [f["id"] for f in answer["features"]] == ["lot-spur"]
+    assert answer["numberMatched"] == 2 and answer["numberReturned"] == 1
+    everything = nearest(lonlat(ORIGIN), LOTS, network(graph), min_free=0, limit=50)
+    assert [f["id"] for f in everything["features"]][0] == "lot-unknown"  # 10 + 10 + 10 m
+    assert everything["features"][0]["properties"]["free"] is None
+
+
+def test_lots_as_far_as_each_other_are_ranked_by_id() -> None:
+    graph = StreetGraph([line((0, 0), (200, 0))], STEREO70)
+    lots = [lot("lot-z", at(180, -5), free=5), lot("lot-a", at(20, -5), free=5)]
+    answer = nearest(lonlat(at(100, 10)), lots, network(graph), min_free=1)
+    assert [f["id"] for f in answer["features"]] == ["lot-a", "lot-z"]
+    assert [f["properties"]["distance_m"] for f in answer["features"]] == pytest.approx(
+        [95.0, 95.0], abs=0.06
+    )
+
+
+def test_an_origin_far_from_every_street_is_refused(graph: StreetGraph) -> None:
+    with pytest.raises(OriginTooFar, match="from the nearest street"):
+        nearest(lonlat(at(50_000, 0)), LOTS, network(graph))
+
+
+def test_without_a_network_the_distances_are_straight_lines_and_said_so() -> None:
+    answer = nearest(lonlat(ORIGIN), LOTS, network(None), min_free=1)
+    assert answer["method"] == "straight-line" and answer["network"] is None
+    # Stereo 70's scale error near its centre is far below a metre over these distances
+    expected = {
+        "lot-bottom": ORIGIN.distance(at(150, -20)),
+        "lot-spur": ORIGIN.distance(at(280, 55)),
+        "lot-cross": ORIGIN.distance(at(100, 160)),
+        "lot-island": ORIGIN.distance(at(550, 10)),
+    }
+    found = {f["id"]: f["properties"]["distance_m"] for f in answer["features"]}
+    assert found == pytest.approx(expected, abs=0.5)
+    assert [f["id"] for f in answer["features"]][:2] == ["lot-bottom", "lot-cross"]
+    with pytest.raises(OriginTooFar, match="from the nearest lot"):
+        nearest(lonlat(at(50_000, 0)), LOTS, network(None))
+
+
+# --- a grid against a plain Dijkstra ---------------------------------------------------
+
+GRID = 5
+SPACING = 100.0
+MISSING = {((1, 1), (2, 1)), ((3, 2), (3, 3))}
+"""Two block sides without a street."""
+
+
+def _grid_links() -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """The streets between neighbouring junctions of a 5 x 5 grid, 100 m apart."""
+    links = []
+    for i, j in itertools.product(range(GRID), range(GRID)):
+        if i + 1 < GRID:
+            links.append(((i, j), (i + 1, j)))
+        if j + 1 < GRID:
+            links.append(((i, j), (i, j + 1)))
+    return [link for link in links if link not in MISSING]
+
+
+def grid_streets() -> list[LineString]:
+    """The grid drawn as long lines, each running as far as its streets go (so the graph
+    must node them at every junction)."""
+    lines = []
+    for k in range(GRID):
+        for along in ("x", "y"):
+            run: list[tuple[float, float]] = []
+            for m in range(GRID):
+                node = (m, k) if along == "x" else (k, m)
+                step = (node, (m + 1, k) if along == "x" else (k, m + 1))
+                run.append((SPACING * node[0], SPACING * node[1]))
+                if step not in _grid_links():
+                    if len(run) > 1:
+                        lines.append(line(*run))
+                    run = []
+    return lines
+
+
+def plain_dijkstra(sources: dict[tuple[int, int], float]) -> dict[tuple[int, int], float]:
+    """Distances from the sources (junction: starting distance) over the grid."""
+    neighbours: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for a, b in _grid_links():
+        neighbours.setdefault(a, []).append(b)
+        neighbours.setdefault(b, []).append(a)
+    done: dict[tuple[int, int], float] = {}
+    queue = [(d, node) for node, d in sources.items()]
+    heapq.heapify(queue)
+    while queue:
+        d, node = heapq.heappop(queue)
+        if node in done:
+            continue
+        done[node] = d
+        for other in neighbours[node]:
+            if other not in done:
+                heapq.heappush(queue, (d + SPACING, other))
+    return done
+
+
+def test_a_grid_agrees_with_a_plain_dijkstra() -> None:
+    streets = grid_streets()
+    assert len(streets) < len(_grid_links())  # long lines, crossing without vertices
+    graph = StreetGraph(streets, STEREO70)
+    assert len(graph.edges) == len(_grid_links())
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        # points on random streets, at random distances along them
+        links = _grid_links()
+        (a1, b1), (a2, b2) = (links[k] for k in rng.choice(len(links), 2))
+        t1, t2 = rng.uniform(0.05, 0.95, 2).round(2)
+        p = SPACING * ((1 - t1) * np.array(a1) + t1 * np.array(b1))
+        q = SPACING * ((1 - t2) * np.array(a2) + t2 * np.array(b2))
+        # each point enters the grid at either end of its street, t of the way along it
+        from_p = plain_dijkstra({a1: t1 * SPACING, b1: (1 - t1) * SPACING})
+        expected = min(from_p[a2] + t2 * SPACING, from_p[b2] + (1 - t2) * SPACING)
+        if (a1, b1) == (a2, b2):
+            expected = min(expected, abs(t1 - t2) * SPACING)
+        origin, target = graph.snap([at(*p), at(*q)])
+        route = graph.search(origin).route(target)
+        assert route is not None
+        assert route.network_m == pytest.approx(expected, abs=0.02), (p, q)
+        assert route.line.length == pytest.approx(expected, abs=0.02)
