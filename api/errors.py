@@ -18,6 +18,7 @@ from alerts.errors import AlertError
 from auth.errors import AccountError, AuthError
 from auth.oidc import OidcError
 from gis_layers.errors import LayerError
+from parking.errors import ParkingError
 from river_monitor.town_flood import FloodUnavailable
 from storage.errors import StorageError
 
@@ -68,6 +69,7 @@ FAMILIES: tuple[type[Exception], ...] = (
     FloodUnavailable,
     LayerError,
     OidcError,
+    ParkingError,
     StorageError,
 )
 """The base class of every error family. Each error declares its ``status_code`` and
