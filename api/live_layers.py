@@ -59,6 +59,11 @@ class LiveLayers:
         for layer_id in self._refreshers:
             await self.fresh(pool, layer_id)
 
+    def invalidate(self) -> None:
+        """Refresh every live layer at its next read (a write changed their state: its
+        author sees it at once, other API processes within :data:`MAX_AGE_S`)."""
+        self._done.clear()
+
     def _stale(self, refresh: Refresh) -> bool:
         done = self._done.get(refresh)
         return done is None or time.monotonic() - done > self._max_age_s

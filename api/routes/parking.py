@@ -129,7 +129,9 @@ async def parking_zones(conn: Annotated[AsyncConnection, Depends(connection)]) -
     )
 
 
-async def _answer(conn: AsyncConnection, lot_id: str) -> Response:
+async def _answer(request: Request, conn: AsyncConnection, lot_id: str) -> Response:
+    """The lot's new state after an action (the live layers follow at their next read)."""
+    request.app.state.live_layers.invalidate()
     now = datetime.now(UTC)
     found = await store.lot(conn, lot_id, now)
     return _json({"as_of": now.isoformat()} | _lot(found, with_bays=True))
@@ -148,7 +150,7 @@ async def close_lot(
     """Close a lot until ``until`` (or until reopened): it is reported closed whatever
     its sensors say. Answers its new state."""
     await store.close_lot(conn, lot_id, body.reason, body.until, _by(request), datetime.now(UTC))
-    return await _answer(conn, lot_id)
+    return await _answer(request, conn, lot_id)
 
 
 @router.post("/parking/lots/{lot_id}/reopen", responses=_WRITE)
@@ -160,7 +162,7 @@ async def reopen_lot(
 ) -> Response:
     """Reopen a closed lot (409 when it is not closed)."""
     await store.reopen_lot(conn, lot_id, body.reason, _by(request), datetime.now(UTC))
-    return await _answer(conn, lot_id)
+    return await _answer(request, conn, lot_id)
 
 
 @router.put("/parking/lots/{lot_id}/capacity", responses=_WRITE)
@@ -172,7 +174,7 @@ async def set_capacity(
 ) -> Response:
     """Set a lot's capacity (at least 1), or null to go back to its layer's."""
     await store.set_capacity(conn, lot_id, body.capacity, body.reason, _by(request))
-    return await _answer(conn, lot_id)
+    return await _answer(request, conn, lot_id)
 
 
 @router.post("/parking/lots/{lot_id}/counter-correction", responses=_WRITE)
@@ -185,7 +187,7 @@ async def correct_counter(
     """Say how many places are occupied now: the lot's counter is offset to match from
     here on (409 for a lot without counter readings)."""
     await store.correct_counter(conn, lot_id, body.occupied, body.reason, _by(request))
-    return await _answer(conn, lot_id)
+    return await _answer(request, conn, lot_id)
 
 
 @router.post("/parking/bays/{bay_id}/out-of-service", responses=_WRITE)
@@ -201,7 +203,7 @@ async def bay_out_of_service(
     lot_id = await store.set_bay_service(
         conn, bay_id, False, body.reason, body.until, _by(request), now
     )
-    return await _answer(conn, lot_id)
+    return await _answer(request, conn, lot_id)
 
 
 @router.post("/parking/bays/{bay_id}/in-service", responses=_WRITE)
@@ -214,4 +216,4 @@ async def bay_in_service(
     """Put a bay back in service (409 when it is not out of service)."""
     now = datetime.now(UTC)
     lot_id = await store.set_bay_service(conn, bay_id, True, body.reason, None, _by(request), now)
-    return await _answer(conn, lot_id)
+    return await _answer(request, conn, lot_id)
