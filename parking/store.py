@@ -221,6 +221,8 @@ def _reason(reason: str | None, required: bool = True) -> str | None:
         raise InvalidAction("a reason is required: say why, for the lot's history")
     if len(text) > MAX_REASON:
         raise InvalidAction(f"the reason is {len(text)} characters; at most {MAX_REASON}")
+    if "\x00" in text:
+        raise InvalidAction("the reason holds a NUL character")
     return text or None
 
 
@@ -333,8 +335,8 @@ async def correct_counter(
     """Say how many places are occupied now: the counter's figure is offset to match
     from here on. Returns the offset; :class:`ActionConflict` for a lot whose counter
     has reported nothing usable (or that has none)."""
-    if occupied < 0:
-        raise InvalidAction(f"occupied must not be negative; got {occupied}")
+    if not 0 <= occupied <= MAX_CAPACITY:
+        raise InvalidAction(f"occupied must be within 0..{MAX_CAPACITY}; got {occupied}")
     text = _reason(reason)
     async with conn.transaction():
         await _require_lot(conn, lot_id)

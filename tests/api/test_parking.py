@@ -307,7 +307,7 @@ PAST = (NOW - timedelta(hours=1)).isoformat()
             "/parking/lots/lot-b/counter-correction",
             {"occupied": -1, "reason": "x"},
             400,
-            "must not be negative",
+            "within 0..100000; got -1",
         ),
         (
             "POST",
