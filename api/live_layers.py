@@ -10,10 +10,12 @@ refresh rather than repeat it).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+import psycopg
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
@@ -21,6 +23,8 @@ MAX_AGE_S = 5.0
 """How stale a live layer may be when served: bays report on change, so a few seconds
 is what a driver looking for a place can tell apart, and it bounds the refreshes
 (tens of milliseconds each) to one per process every few seconds."""
+
+log = logging.getLogger(__name__)
 
 Refresh = Callable[[AsyncConnection, datetime], Awaitable[object]]
 
@@ -47,11 +51,17 @@ class LiveLayers:
         async with self._lock:
             if not self._stale(refresh):  # refreshed while this request waited
                 return
-            if isinstance(source, AsyncConnection):
-                await refresh(source, datetime.now(UTC))
-            else:
-                async with source.connection() as conn:
-                    await refresh(conn, datetime.now(UTC))
+            try:
+                if isinstance(source, AsyncConnection):
+                    await refresh(source, datetime.now(UTC))
+                else:
+                    async with source.connection() as conn:
+                        await refresh(conn, datetime.now(UTC))
+            except psycopg.OperationalError:
+                raise  # the database is away: the route answers 503
+            except psycopg.Error:
+                # the layer as last refreshed still serves; retried after MAX_AGE_S
+                log.exception("live layer %s not refreshed", layer_id)
             self._done[refresh] = time.monotonic()
 
     async def fresh_all(self, pool: AsyncConnectionPool) -> None:

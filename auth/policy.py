@@ -100,6 +100,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     # signed-in users, actions for parking operators
     ("GET", "/parking/lots"): PUBLIC,
     ("GET", "/parking/lots/{lot_id}"): SIGNED_IN,
+    ("GET", "/parking/lots/{lot_id}/turnover"): SIGNED_IN,
     ("GET", "/parking/zones"): PUBLIC,
     ("POST", "/parking/lots/{lot_id}/close"): roles(Role.PARKING_OPERATOR),
     ("POST", "/parking/lots/{lot_id}/reopen"): roles(Role.PARKING_OPERATOR),

@@ -402,3 +402,44 @@ async def set_bay_service(
         details = {"until": until.isoformat() if until else None}
         await _log(conn, lot_id, action, details, text, by, bay_id)
     return lot_id
+
+
+_BAY_DEVICES = """
+SELECT coalesce(properties->>'bay_id', device_id), device_id FROM devices
+WHERE asset_id = %s AND kind = 'parking_bay'
+"""
+_BAY_READINGS = """
+SELECT d.device_id, r.time, r.value
+FROM devices d JOIN readings r ON r.device_id = d.device_id AND r.quantity = 'occupied'
+WHERE d.asset_id = %(lot)s AND d.kind = 'parking_bay'
+  AND r.time >= %(start)s AND r.time < %(end)s
+ORDER BY d.device_id, r.time
+"""
+_BAY_BEFORE = """
+SELECT d.device_id, b.value
+FROM devices d CROSS JOIN LATERAL (
+    SELECT value FROM readings r
+    WHERE r.device_id = d.device_id AND r.quantity = 'occupied' AND r.time < %(start)s
+    ORDER BY r.time DESC LIMIT 1) b
+WHERE d.asset_id = %(lot)s AND d.kind = 'parking_bay'
+"""
+
+
+async def bay_events(
+    conn: AsyncConnection, lot_id: str, start: datetime, end: datetime
+) -> tuple[dict[str, list[tuple[datetime, float]]], dict[str, float]]:
+    """A lot's bays' ``occupied`` readings in ``[start, end)`` and each bay's last state
+    before ``start``, by bay id (every bay of the lot, with or without readings);
+    :class:`LotNotFound` for an unknown lot."""
+    await _require_lot(conn, lot_id)
+    names = dict(await (await conn.execute(_BAY_DEVICES, (lot_id,))).fetchall())
+    bay_of = {device: bay for bay, device in names.items()}
+    params = {"lot": lot_id, "start": start, "end": end}
+    readings: dict[str, list[tuple[datetime, float]]] = {bay: [] for bay in names}
+    for device, moment, value in await (await conn.execute(_BAY_READINGS, params)).fetchall():
+        readings[bay_of[device]].append((moment, value))
+    before = {
+        bay_of[device]: value
+        for device, value in await (await conn.execute(_BAY_BEFORE, params)).fetchall()
+    }
+    return readings, before

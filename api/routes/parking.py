@@ -10,19 +10,21 @@ layers ``parking_lots`` and ``parking_bays`` are served under ``/collections``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from psycopg import AsyncConnection
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import security
 from api.deps import connection
+from api.errors import InvalidParameter
 from api.openapi import problems
-from parking import store, zones
+from api.params import UtcDateTime, period
+from parking import store, turnover, zones
 
 router = APIRouter(tags=["parking"], responses=problems(503))  # each reads the database
 
@@ -110,6 +112,40 @@ async def one_lot(lot_id: str, conn: Annotated[AsyncConnection, Depends(connecti
     found = await store.lot(conn, lot_id, now)
     actions = await store.recent_actions(conn, lot_id)
     return _json({"as_of": now.isoformat()} | _lot(found, with_bays=True) | {"actions": actions})
+
+
+TURNOVER_MAX = timedelta(days=31)
+"""The longest period turnover is computed over from raw bay events."""
+
+
+@router.get(
+    "/parking/lots/{lot_id}/turnover",
+    responses={200: {"content": {_JSON: {}}}, **problems(400, 404)},
+)
+async def lot_turnover(
+    lot_id: str,
+    conn: Annotated[AsyncConnection, Depends(connection)],
+    start: Annotated[UtcDateTime | None, Query(description="default: 24 h before end")] = None,
+    end: Annotated[UtcDateTime | None, Query(description="default: now")] = None,
+) -> Response:
+    """Arrivals per bay per day and dwell times (median, 90th percentile, minutes) of
+    the lot and of each bay over ``[start, end)`` (at most 31 days), from bay events."""
+    start, end = period(start, end)
+    if end - start > TURNOVER_MAX:
+        raise InvalidParameter(f"the period is longer than {TURNOVER_MAX.days} days")
+    readings, before = await store.bay_events(conn, lot_id, start, end)
+    bays = turnover.by_bay(readings, before, start, end)
+    return _json(
+        {
+            "lot_id": lot_id,
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "lot": turnover.turnover(bays, start, end).document(),
+            "bays": [
+                {"bay_id": b.bay_id} | turnover.turnover([b], start, end).document() for b in bays
+            ],
+        }
+    )
 
 
 @router.get("/parking/zones", responses={200: {"content": {_JSON: {}}}})

@@ -392,3 +392,65 @@ def _tile(lon: float, lat: float, z: int) -> tuple[int, int]:
     col = int((lon + 180) / 360 * n)
     row = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
     return row, col
+
+
+def _day_of_events(day: datetime) -> list[Reading]:
+    """A scripted day of lot-c's three bays (times in hours after ``day``'s midnight),
+    heartbeats, a duplicate and a reading delivered out of order included."""
+
+    def at(bay: str, hours: float, value: float) -> Reading:
+        return Reading(bay, "occupied", day + timedelta(hours=hours), value)
+
+    b1, b2, b3 = C_BAYS
+    return [
+        at(b1, 9.5, 0.0),  # delivered before the arrival it ends
+        at(b1, -2, 0.0),  # free before the day
+        at(b1, 8, 1.0),  # arrival
+        at(b1, 8.5, 1.0),  # heartbeat
+        at(b1, 12, 1.0),  # arrival
+        at(b1, 12.75, 0.0),  # stay of 45 min
+        at(b1, 18, 1.0),  # arrival, still there at midnight: no stay
+        at(b2, -4, 1.0),  # occupied before the day
+        at(b2, 7, 0.0),  # leaves: not a stay of the day
+        at(b2, 10, 1.0),
+        at(b2, 11, 0.0),  # 60 min
+        at(b2, 14, 1.0),
+        at(b2, 16, 0.0),  # 120 min
+        at(b3, 9, 1.0),  # its first reading ever: not an arrival
+        at(b3, 10, 0.0),
+        at(b3, 13, 1.0),
+        at(b3, 13.5, 0.0),  # 30 min
+    ]
+
+
+def test_turnover_and_dwell_times_of_a_scripted_day(hub: Hub) -> None:
+    day = (NOW - timedelta(days=2)).replace(hour=0, minute=0, second=0)
+    events = _day_of_events(day)
+    with psycopg.connect(hub.url) as conn:
+        writer = ReadingWriter(migrations.readings_storage(conn))
+        writer.write(conn, events)
+        writer.write(conn, events[:3])  # redelivered: stored once
+    params = {"start": day.isoformat(), "end": (day + timedelta(days=1)).isoformat()}
+    assert hub.get("/parking/lots/lot-c/turnover", params=params).status_code == 401
+    found = hub.get("/parking/lots/lot-c/turnover", Role.VIEWER, params=params).json()
+    # by hand: arrivals b1 3 (08:00, 12:00, 18:00), b2 2, b3 1 -> 6 over 3 bays and 1 day;
+    # stays 90 (b1 08:00-09:30), 45, 60, 120, 30 min: sorted 30 45 60 90 120, median 60,
+    # 90th percentile at rank 0.9 x 4 = 3.6: 90 + 0.6 x (120 - 90) = 108
+    assert found["lot"] == {
+        "bays": 3,
+        "days": 1.0,
+        "arrivals": 6,
+        "turnover_per_bay_per_day": 2.0,
+        "stays": 5,
+        "dwell_median_min": 60.0,
+        "dwell_p90_min": 108.0,
+    }
+    bays = {b["bay_id"]: b for b in found["bays"]}
+    b1 = bays["lot-c-b1"]
+    # b1's stays 45 and 90: median 67.5, 90th percentile 45 + 0.9 x 45 = 85.5
+    assert (b1["arrivals"], b1["dwell_median_min"], b1["dwell_p90_min"]) == (3, 67.5, 85.5)
+    assert (bays["lot-c-b3"]["arrivals"], bays["lot-c-b3"]["stays"]) == (1, 1)
+    too_long = {"start": (day - timedelta(days=40)).isoformat(), "end": params["end"]}
+    refused = hub.get("/parking/lots/lot-c/turnover", Role.VIEWER, params=too_long)
+    assert refused.status_code == 400 and "31 days" in refused.json()["detail"]
+    assert hub.get("/parking/lots/lot-zz/turnover", Role.VIEWER).status_code == 404
