@@ -156,16 +156,21 @@ def playback_status(asset: dict[str, Any], values: Mapping[str, Mapping[str, flo
 
 
 def _with_status(
-    asset: dict[str, Any], now: datetime, decisions: ParkingDecisions
+    asset: dict[str, Any], now: datetime | None, decisions: ParkingDecisions
 ) -> dict[str, Any]:
-    """Add each sensor's status and the asset's."""
+    """Add each sensor's status and the asset's, now (``now``) or, for None, at a past
+    moment (:func:`playback_status`: as the live twin plays a moment back)."""
     capacity = asset["properties"].get("capacity")
     held = []
     for sensor in asset["sensors"]:
         values = {q: v["value"] for q, v in sensor["latest"].items()}
         sensor["status"] = _status(sensor["kind"], values, capacity)
         held.append((sensor["kind"], values))
-    if asset["kind"] == PARKING_LOT:
+    if asset["kind"] == PARKING_LOT and now is None:
+        asset["status"] = playback_status(
+            asset, {s["device_id"]: v for s, (_, v) in zip(asset["sensors"], held, strict=True)}
+        )
+    elif asset["kind"] == PARKING_LOT:
         timed = {
             s["device_id"]: {
                 q: SensorValue(datetime.fromisoformat(v["time"]), v["value"])
@@ -209,8 +214,10 @@ async def assets(
     query = _ROWS.format(values=values, where=sql.SQL(" AND ").join(conditions))
     rows = await (await conn.execute(query)).fetchall()
     found = _documents(rows)
+    if at is not None:
+        return [_with_status(a, None, NO_DECISIONS) for a in found]
     decisions = await _decisions(conn, found)
-    now = at or datetime.now(UTC)
+    now = datetime.now(UTC)
     return [_with_status(a, now, decisions) for a in found]
 
 
