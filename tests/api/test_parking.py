@@ -96,8 +96,8 @@ def _readings() -> list[Reading]:
             found.append(
                 Reading(f"{bay}-sensor", "occupied", NOW - MINUTE, float(bay in A_OCCUPIED))
             )
-    found.append(Reading("lot-a-counter", "occupied_spaces", NOW - MINUTE, A_COUNTER))
-    found.append(Reading("lot-b-counter", "occupied_spaces", NOW - MINUTE, B_COUNTER))
+    found.append(Reading("lot-a-counter", "occupied_spaces", NOW - MINUTE, float(A_COUNTER)))
+    found.append(Reading("lot-b-counter", "occupied_spaces", NOW - MINUTE, float(B_COUNTER)))
     found += [Reading(f"{b}", "occupied", NOW - MINUTE, 1.0) for b in C_BAYS]
     return found
 
@@ -116,7 +116,11 @@ class Hub:
         return self.client.request(method, path, json=body, headers=headers)
 
     def _headers(self, role: Role | None) -> dict[str, str]:
-        return {} if role is None else {HEADER: self.keys[role]}
+        if role is None:
+            return {}
+        if role not in self.keys:  # made when first needed: each takes a key derivation
+            self.keys[role] = api_key(self.url, role)
+        return {HEADER: self.keys[role]}
 
 
 @pytest.fixture
@@ -138,12 +142,11 @@ def hub(pg_url: str, tmp_path: Path) -> Iterator[Hub]:
         writer = ReadingWriter(migrations.readings_storage(conn))
         writer.write(conn, _readings())
         # a late reading of lot-b's counter and a redelivery: neither changes its figure
-        writer.write(conn, [Reading("lot-b-counter", "occupied_spaces", NOW - 10 * MINUTE, 45)])
-        writer.write(conn, [Reading("lot-b-counter", "occupied_spaces", NOW - MINUTE, B_COUNTER)])
+        writer.write(conn, [Reading("lot-b-counter", "occupied_spaces", NOW - 10 * MINUTE, 45.0)])
+        writer.write(conn, [Reading("lot-b-counter", "occupied_spaces", NOW - MINUTE, float(B_COUNTER))])
         conn.commit()
-    keys = {role: api_key(pg_url, role) for role in Role}
     with TestClient(create_app(Settings(), pg_url)) as client:
-        yield Hub(client, pg_url, keys)
+        yield Hub(client, pg_url, {})
 
 
 def _lots(hub: Hub) -> dict[str, dict]:
