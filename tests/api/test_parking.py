@@ -143,7 +143,9 @@ def hub(pg_url: str, tmp_path: Path) -> Iterator[Hub]:
         writer.write(conn, _readings())
         # a late reading of lot-b's counter and a redelivery: neither changes its figure
         writer.write(conn, [Reading("lot-b-counter", "occupied_spaces", NOW - 10 * MINUTE, 45.0)])
-        writer.write(conn, [Reading("lot-b-counter", "occupied_spaces", NOW - MINUTE, float(B_COUNTER))])
+        writer.write(
+            conn, [Reading("lot-b-counter", "occupied_spaces", NOW - MINUTE, float(B_COUNTER))]
+        )
         conn.commit()
     with TestClient(create_app(Settings(), pg_url)) as client:
         yield Hub(client, pg_url, {})
