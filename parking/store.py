@@ -432,7 +432,8 @@ async def bay_events(
     before ``start``, by bay id (every bay of the lot, with or without readings);
     :class:`LotNotFound` for an unknown lot."""
     await _require_lot(conn, lot_id)
-    names = dict(await (await conn.execute(_BAY_DEVICES, (lot_id,))).fetchall())
+    rows = await (await conn.execute(_BAY_DEVICES, (lot_id,))).fetchall()
+    names: dict[str, str] = {bay: device for bay, device in rows}
     bay_of = {device: bay for bay, device in names.items()}
     params = {"lot": lot_id, "start": start, "end": end}
     readings: dict[str, list[tuple[datetime, float]]] = {bay: [] for bay in names}

@@ -166,11 +166,13 @@ def _with_status(
         values = {q: v["value"] for q, v in sensor["latest"].items()}
         sensor["status"] = _status(sensor["kind"], values, capacity)
         held.append((sensor["kind"], values))
-    if asset["kind"] == PARKING_LOT and now is None:
+    if asset["kind"] != PARKING_LOT:
+        asset["status"] = asset_status(held, capacity)
+    elif now is None:
         asset["status"] = playback_status(
             asset, {s["device_id"]: v for s, (_, v) in zip(asset["sensors"], held, strict=True)}
         )
-    elif asset["kind"] == PARKING_LOT:
+    else:
         timed = {
             s["device_id"]: {
                 q: SensorValue(datetime.fromisoformat(v["time"]), v["value"])
@@ -179,8 +181,6 @@ def _with_status(
             for s in asset["sensors"]
         }
         asset["status"] = lot_status(asset, timed, now, decisions)
-    else:
-        asset["status"] = asset_status(held, capacity)
     return asset
 
 
