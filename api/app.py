@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI
 from alerts.model import events_channel
 from api import audit_trail, body_size, compression, cpu, errors, openapi, security
 from api.filter_parser import FilterParser
+from api.live_layers import LiveLayers
 from api.public_url import PublicUrl
 from api.rate_limits import RateLimits
 from api.refreshed import Refreshed
@@ -22,6 +23,7 @@ from api.routes import (
     ingest,
     landing,
     metrics,
+    parking,
     parking_nearest,
     rasters,
     river,
@@ -36,6 +38,7 @@ from auth.oidc import verifier_from
 from auth.oidc_login import browser_sign_in_from
 from auth.tokens import TokenIssuer, signing_key
 from demo_town.river import river_config
+from parking import layers as parking_layers
 from parking.nearest import StreetGraphs
 from river_monitor.config import DOMAIN as RIVER
 from river_monitor.town_flood import TownFlood
@@ -83,6 +86,9 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     app.state.settings = settings
     app.state.pool = pool
     app.state.live_twin = live
+    app.state.live_layers = LiveLayers(
+        {layer: parking_layers.refresh for layer in parking_layers.LAYERS}
+    )
     app.state.notifications = notifications
     app.state.database_url = database_url
     app.state.river = river_config(settings.river_config)
@@ -121,6 +127,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         ingest,
         metrics,
         twin,
+        parking,
         river,
         parking_nearest,
         town_map,

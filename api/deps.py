@@ -33,8 +33,10 @@ async def layer(collection_id: CollectionId, request: Request) -> catalogue.Laye
 
     The connection is held for the look-up only: a heavy route that follows holds none
     while it waits for the CPU (see :mod:`api.cpu`). A layer not marked public needs a
-    signed-in caller (:data:`auth.policy.LAYER`)."""
+    signed-in caller (:data:`auth.policy.LAYER`). A live layer is refreshed first if
+    stale (:mod:`api.live_layers`)."""
     pool: AsyncConnectionPool = request.app.state.pool
+    await request.app.state.live_layers.fresh(pool, collection_id)
     async with pool.connection() as conn:
         found = await catalogue.layer(conn, collection_id)
     readable(found, request)

@@ -18,7 +18,7 @@ from alerts.errors import AlertError
 from auth.errors import AccountError, AuthError
 from auth.oidc import OidcError
 from gis_layers.errors import LayerError
-from parking.nearest import NearestLotError
+from parking.errors import ParkingError
 from river_monitor.town_flood import FloodUnavailable
 from storage.errors import StorageError
 
@@ -68,8 +68,8 @@ FAMILIES: tuple[type[Exception], ...] = (
     AlertError,
     FloodUnavailable,
     LayerError,
-    NearestLotError,
     OidcError,
+    ParkingError,
     StorageError,
 )
 """The base class of every error family. Each error declares its ``status_code`` and

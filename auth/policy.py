@@ -98,6 +98,18 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/twin/stream"): SIGNED_IN,
     ("GET", "/twin/snapshot"): SIGNED_IN,
     ("GET", "/twin/zones"): PUBLIC,
+    # parking: lots and zones public (aggregated occupancy is open data), bays for
+    # signed-in users, actions for parking operators
+    ("GET", "/parking/lots"): PUBLIC,
+    ("GET", "/parking/lots/{lot_id}"): SIGNED_IN,
+    ("GET", "/parking/lots/{lot_id}/turnover"): SIGNED_IN,
+    ("GET", "/parking/zones"): PUBLIC,
+    ("POST", "/parking/lots/{lot_id}/close"): roles(Role.PARKING_OPERATOR),
+    ("POST", "/parking/lots/{lot_id}/reopen"): roles(Role.PARKING_OPERATOR),
+    ("PUT", "/parking/lots/{lot_id}/capacity"): roles(Role.PARKING_OPERATOR),
+    ("POST", "/parking/lots/{lot_id}/counter-correction"): roles(Role.PARKING_OPERATOR),
+    ("POST", "/parking/bays/{bay_id}/out-of-service"): roles(Role.PARKING_OPERATOR),
+    ("POST", "/parking/bays/{bay_id}/in-service"): roles(Role.PARKING_OPERATOR),
     # the Danube: levels and the flood public, alerts for signed-in users, acting on
     # them for emergency staff
     ("GET", "/river/gauges"): PUBLIC,

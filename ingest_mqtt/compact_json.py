@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Set
 from datetime import datetime
 
+from ingest_mqtt import personal
 from ingest_mqtt.errors import PayloadError
 from ingest_mqtt.quantities import KNOWN, QUANTITIES
 from ingest_mqtt.validation import (
@@ -24,6 +25,8 @@ from ingest_mqtt.validation import (
 from storage.readings import Reading
 
 __all__ = ["MAX_PAYLOAD_BYTES", "Parsed", "parse"]
+
+_PLATE = "{!r} is a licence plate: the hub stores none (its value is not kept)"
 
 
 def _parse_time(raw: object, index: int, received_at: datetime) -> datetime:
@@ -62,14 +65,20 @@ def _parse_record(
         raise PayloadError(f"record {index}: 'values' must be a non-empty object", index)
     for name, raw in values.items():
         value = finite(raw)
+        # plates are looked for on the refusals' paths only: good values pay nothing
         if value is None:
             kind = type(raw)
             what = "is not finite" if kind is float or kind is int else "must be a number"
-            parsed.rejected.append(PayloadError(f"record {index}: {name} {what}", index))
+            reason = _PLATE.format(name) if personal.is_plate(name) else f"{name} {what}"
+            parsed.rejected.append(PayloadError(f"record {index}: {reason}", index))
             continue
         quantity = QUANTITIES.get(name)
         if quantity is None:
-            reason = f"unknown quantity {name!r} (known: {KNOWN})"
+            reason = (
+                _PLATE.format(name)
+                if personal.is_plate(name)
+                else f"unknown quantity {name!r} (known: {KNOWN})"
+            )
         elif allowed is not None and name not in allowed:
             reason = (
                 f"device {device_id!r} does not report {name!r};"

@@ -2,7 +2,8 @@
 
 No I/O here. A message is checked against the topic contract and the device registry,
 then parsed by the format of its topic; every refusal becomes a dead letter carrying
-the raw payload, the topic, the reason and, for a record, its index.
+the raw payload (less any licence plate), the topic, the reason and, for a record,
+its index.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ingest_mqtt import compact_json, senml
+from ingest_mqtt import compact_json, personal, senml
 from ingest_mqtt.errors import PayloadError
 from ingest_mqtt.topics import parse_topic
 from ingest_mqtt.validation import MAX_PAYLOAD_BYTES, Parsed
@@ -64,14 +65,16 @@ def _parse(message: Incoming, prefix: str, quantities_of: QuantityLookup) -> Par
 
 
 def _letters(message: Incoming, refusals: list[tuple[str, int | None]]) -> list[DeadLetter]:
-    """The message's dead letters, one per refusal (reason, record index)."""
+    """The message's dead letters, one per refusal (reason, record index), keeping its
+    payload with any licence plate removed (:mod:`ingest_mqtt.personal`)."""
     if not refusals:
         return []
-    digest = hashlib.sha256(message.payload).digest()  # once for all of them
+    payload = personal.redact(message.payload) or message.payload
+    digest = hashlib.sha256(payload).digest()  # once for all of them
     return [
         DeadLetter.of(
             message.topic,
-            message.payload,
+            payload,
             reason,
             message.received_at,
             index,

@@ -36,6 +36,7 @@ import shapely
 from pyproj import CRS, Geod, Transformer
 
 from gis_layers.stored import layer_frame
+from parking.errors import ParkingError
 from parking.street_graph import Search, Snap, StreetGraph, StreetGraphError
 
 STREETS_LAYER = "streets"
@@ -52,7 +53,7 @@ DECIMALS = 7
 _GEOD = Geod(ellps="WGS84")
 
 
-class NearestLotError(Exception):
+class NearestLotError(ParkingError):
     """Base of the nearest-lot errors; each carries its HTTP status and title."""
 
     status_code = 400

@@ -82,6 +82,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(13, "audit", lambda _conn: "0013_audit.sql"),
     Migration(14, "dead_letters_bounded", lambda _conn: "0014_dead_letters_bounded.sql"),
     Migration(15, "empty_geometry_boxes", lambda _conn: "0015_empty_geometry_boxes.sql"),
+    Migration(16, "parking", lambda _conn: "0016_parking.sql"),
 )
 
 

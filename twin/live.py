@@ -5,7 +5,8 @@ slow to repeat for every snapshot or list of assets. The API keeps them instead 
 documents and the serialised states): loaded once, then updated from PostgreSQL
 notifications, the ingest writer's ``readings_changed`` (the devices of each committed
 batch: only their assets are re-read) and the twin sync's
-``twin_changed`` (assets or devices changed: everything is re-read). Each asset's state
+``twin_changed`` (assets or devices changed: everything is re-read) and parking's
+``parking_changed`` (an operator acted on a lot: that lot is re-read). Each asset's state
 is kept serialised, so a snapshot is one join of bytes. Live streams subscribe here
 rather than each listening to the database.
 
@@ -26,6 +27,7 @@ import orjson
 import psycopg
 from psycopg import AsyncConnection
 
+from parking.store import CHANNEL as PARKING_CHANNEL
 from storage.readings import CHANGED_CHANNEL
 from twin import state
 from twin.registry import TWIN_CHANNEL
@@ -50,10 +52,7 @@ def compact(
         status = asset["status"]
     else:
         held = {s["device_id"]: values.get(s["device_id"], {}) for s in sensors}
-        status = state.asset_status(
-            [(s["kind"], held[s["device_id"]]) for s in sensors],
-            asset["properties"].get("capacity"),
-        )
+        status = state.playback_status(asset, held)
     return {
         "asset_id": asset["asset_id"],
         "kind": asset["kind"],
@@ -152,11 +151,15 @@ class LiveTwin:
                 ):
                     await listener.execute(f"LISTEN {CHANGED_CHANNEL}")
                     await listener.execute(f"LISTEN {TWIN_CHANNEL}")
+                    await listener.execute(f"LISTEN {PARKING_CHANNEL}")
                     await self._reload(reader)  # after LISTEN: no change can slip between
                     self.ready.set()
                     async for note in listener.notifies():
                         if note.channel == TWIN_CHANNEL or note.payload == "*":
                             await self._reload(reader)
+                        elif note.channel == PARKING_CHANNEL:
+                            found = await state.assets(reader, asset_ids=[note.payload])
+                            await self._apply(found)
                         else:
                             await self._refresh_devices(reader, note.payload.split(","))
             except psycopg.Error as exc:

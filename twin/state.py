@@ -3,8 +3,11 @@
 One query returns a row per asset, device and quantity (place from ``asset_places``,
 sensors from ``devices``, values from ``latest_readings`` or, for a past moment, each
 sensor quantity's last reading at or before it); Python assembles the documents and
-adds the derived status. The spatial questions (within a polygon, within a distance,
-the N nearest) measure in Stereo 70 metres, never in degrees.
+adds the derived status: a parking lot's from :mod:`parking` (its occupancy, free
+places and open / closed / full / fault state, its operators' decisions included),
+any other asset's from its first sensor with data (:mod:`twin.status`). The spatial
+questions (within a polygon, within a distance, the N nearest) measure in Stereo 70
+metres, never in degrees.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -22,6 +25,9 @@ from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 from pyproj import Transformer
 
+from parking import occupancy
+from parking import store as parking_store
+from parking.model import BayService, LotOverride, SensorValue
 from twin.status import sensor_status
 
 METRIC_CRS = "EPSG:3844"
@@ -49,7 +55,7 @@ _AT = sql.SQL("LEFT JOIN ({}) v ON v.device_id = d.device_id")
 _ROWS = sql.SQL("""
 SELECT a.asset_id, a.name, a.kind, a.lon, a.lat, a.properties::text,
        p.parcel_feature_id, p.cadastral_number, p.zone_feature_id, p.zone_code, p.zone_name,
-       d.device_id, d.kind, d.quantities, v.quantity, v.time, v.value
+       d.device_id, d.kind, d.quantities, d.properties->>'bay_id', v.quantity, v.time, v.value
 FROM assets a
 LEFT JOIN asset_places p USING (asset_id)
 LEFT JOIN devices d ON d.asset_id = a.asset_id
@@ -78,23 +84,114 @@ def asset_status(
     sensors: Sequence[tuple[str, Mapping[str, float]]], capacity: int | None
 ) -> dict[str, Any]:
     """An asset's status from its sensors' kinds and values: its first sensor's that
-    has data."""
+    has data (a parking lot's is :func:`lot_status`'s)."""
     for kind, values in sensors:
         if values:
             return _status(kind, values, capacity)
     return {"label": "no data" if sensors else "no sensors"}
 
 
-def _with_status(asset: dict[str, Any]) -> dict[str, Any]:
-    """Add each sensor's status and the asset's."""
+PARKING_LOT = "parking_lot"
+_PLAYBACK = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ParkingDecisions:
+    """The parking operators' decisions the twin's lot statuses take into account."""
+
+    lots: Mapping[str, LotOverride]
+    bays: Mapping[str, BayService]
+
+
+NO_DECISIONS = ParkingDecisions({}, {})
+
+
+def lot_status(
+    asset: dict[str, Any],
+    values: Mapping[str, Mapping[str, SensorValue]],
+    now: datetime,
+    decisions: ParkingDecisions = NO_DECISIONS,
+) -> dict[str, Any]:
+    """A parking lot's status from its sensors' ``values`` (device → quantity → value)
+    at ``now``, as :mod:`parking` computes it: a label and colour for maps, its state,
+    capacity, occupied and free places, source and flags."""
+    lot = occupancy.lot_input(
+        asset["asset_id"],
+        asset["name"],
+        asset["properties"].get("capacity"),
+        [
+            (s["device_id"], s["kind"], s.get("bay_id"), values.get(s["device_id"], {}))
+            for s in asset["sensors"]
+        ],
+        decisions.lots.get(asset["asset_id"]),
+        decisions.bays,
+    )
+    state = occupancy.lot_state(lot, now)
+    label, colour = occupancy.display(state)
+    return {
+        "label": label,
+        "colour": list(colour),
+        "state": state.status.value,
+        "capacity": state.capacity,
+        "occupied": state.occupied,
+        "free": state.free,
+        "source": state.source.value,
+        "flags": [f.code for f in state.flags],
+    }
+
+
+def playback_status(asset: dict[str, Any], values: Mapping[str, Mapping[str, float]]) -> dict:
+    """An asset's status from its sensors' values at a past moment, their times unknown:
+    each value is taken as current there, and no operator decision applies."""
+    if asset["kind"] != PARKING_LOT:
+        return asset_status(
+            [(s["kind"], values.get(s["device_id"], {})) for s in asset["sensors"]],
+            asset["properties"].get("capacity"),
+        )
+    timed = {
+        device: {q: SensorValue(_PLAYBACK, v) for q, v in held.items()}
+        for device, held in values.items()
+    }
+    return lot_status(asset, timed, _PLAYBACK)
+
+
+def _with_status(
+    asset: dict[str, Any], now: datetime | None, decisions: ParkingDecisions
+) -> dict[str, Any]:
+    """Add each sensor's status and the asset's, now (``now``) or, for None, at a past
+    moment (:func:`playback_status`: as the live twin plays a moment back)."""
     capacity = asset["properties"].get("capacity")
     held = []
     for sensor in asset["sensors"]:
         values = {q: v["value"] for q, v in sensor["latest"].items()}
         sensor["status"] = _status(sensor["kind"], values, capacity)
         held.append((sensor["kind"], values))
-    asset["status"] = asset_status(held, capacity)
+    if asset["kind"] != PARKING_LOT:
+        asset["status"] = asset_status(held, capacity)
+    elif now is None:
+        asset["status"] = playback_status(
+            asset, {s["device_id"]: v for s, (_, v) in zip(asset["sensors"], held, strict=True)}
+        )
+    else:
+        timed = {
+            s["device_id"]: {
+                q: SensorValue(datetime.fromisoformat(v["time"]), v["value"])
+                for q, v in s["latest"].items()
+            }
+            for s in asset["sensors"]
+        }
+        asset["status"] = lot_status(asset, timed, now, decisions)
     return asset
+
+
+async def _decisions(conn: AsyncConnection, found: list[dict[str, Any]]) -> ParkingDecisions:
+    """The parking decisions about the lots among ``found`` (none asked without lots)."""
+    lots = [a["asset_id"] for a in found if a["kind"] == PARKING_LOT]
+    if not lots:
+        return NO_DECISIONS
+    return ParkingDecisions(
+        await parking_store.overrides(conn, lots), await parking_store.services(conn, lots)
+    )
 
 
 async def assets(
@@ -116,7 +213,12 @@ async def assets(
     values = _NOW if at is None else _AT.format(_VALUES_AT.format(at=sql.Literal(at)))
     query = _ROWS.format(values=values, where=sql.SQL(" AND ").join(conditions))
     rows = await (await conn.execute(query)).fetchall()
-    return [_with_status(a) for a in _documents(rows)]
+    found = _documents(rows)
+    if at is not None:
+        return [_with_status(a, None, NO_DECISIONS) for a in found]
+    decisions = await _decisions(conn, found)
+    now = datetime.now(UTC)
+    return [_with_status(a, now, decisions) for a in found]
 
 
 async def values_at(
@@ -154,7 +256,7 @@ def _documents(rows: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
     for (
         asset_id, name, kind, lon, lat, properties,
         parcel_id, cadastral, zone_id, zone_code, zone_name,
-        device_id, device_kind, quantities, quantity, moment, value,
+        device_id, device_kind, quantities, bay_id, quantity, moment, value,
     ) in rows:  # fmt: skip
         if asset.get("asset_id") != asset_id:
             asset = {
@@ -178,6 +280,8 @@ def _documents(rows: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
             continue
         if sensor.get("device_id") != device_id:
             sensor = {"device_id": device_id, "kind": device_kind, "quantities": quantities}
+            if bay_id is not None:
+                sensor["bay_id"] = bay_id
             sensor["latest"] = {}
             asset["sensors"].append(sensor)
         if quantity is not None:

@@ -1,5 +1,8 @@
 """A sensor's display status from its latest values: a short label and a colour.
 
+Parking sensors are labelled by :mod:`parking.occupancy`; a parking lot's own status is
+its occupancy (:func:`twin.state.lot_status`), not any one sensor's.
+
 Air-quality colours follow the European Air Quality Index bands (see DOMAIN.md) applied
 to the latest value, which is indicative only: the EEA index uses 24-hour PM means.
 """
@@ -9,6 +12,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Mapping
 
+from parking.occupancy import sensor_display
 from river_monitor.thresholds import TURNU_MAGURELE, GaugeThresholds, WarningCode
 
 Colour = tuple[int, int, int]
@@ -55,14 +59,11 @@ def sensor_status(
     capacity: int | None,
     thresholds: GaugeThresholds = TURNU_MAGURELE,
 ) -> tuple[str, Colour]:
-    """Label and colour of a sensor for the map (gauges coloured by warning code)."""
-    if kind == "parking_bay" and "occupied" in latest:
-        occupied = latest["occupied"] >= 0.5
-        return ("occupied" if occupied else "free"), ((220, 50, 50) if occupied else (40, 170, 60))
-    if kind == "parking_counter" and "occupied_spaces" in latest:
-        used = int(latest["occupied_spaces"])
-        label = f"P {used}/{capacity}" if capacity else f"P {used}"
-        return label, (60, 60, 60)
+    """Label and colour of a sensor for the map (gauges coloured by warning code,
+    parking sensors as :mod:`parking` labels them)."""
+    parking = sensor_display(kind, latest, capacity)
+    if parking is not None:
+        return parking
     if kind == "river_gauge" and "water_level" in latest:
         level = latest["water_level"]
         code = thresholds.code(level)

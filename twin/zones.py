@@ -5,8 +5,7 @@ assets in no zone (:mod:`twin.places`) are summarised apart, never as a zone. Ov
 ``[start, end)``:
 
 - parking: the capacity of the zone's parking lots and their mean occupancy, weighted by
-  capacity; a lot's occupancy is the mean of its bays' ``occupied`` readings, or its
-  counter's mean ``occupied_spaces`` over its capacity;
+  capacity, as :func:`parking.occupancy.mean_occupancy` computes a lot's;
 - air quality: the mean of each pollutant over the zone's stations, and the European Air
   Quality Index band of those means (indicative: the EEA index uses 24-hour PM means).
 """
@@ -20,6 +19,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from parking.occupancy import capacity_of, mean_occupancy
 from twin.status import EAQI_BANDS, EAQI_LEVELS, eaqi_level
 
 ZONES_LAYER = "zones"
@@ -48,24 +48,6 @@ ORDER BY p.zone_code NULLS LAST, a.asset_id, d.device_id
 """
 
 
-def _capacity(raw: str | None) -> float:
-    try:
-        return max(float(raw or 0), 0.0)
-    except ValueError:
-        return 0.0
-
-
-def _lot_occupancy(means: dict[tuple[str, str], float], capacity: float) -> float | None:
-    """A lot's mean occupancy (0..1) from its bays, else from its counter, else None."""
-    bays = [m for (_device, q), m in means.items() if q == "occupied"]
-    if bays:
-        return fmean(bays)
-    counted = [m for (_device, q), m in means.items() if q == "occupied_spaces"]
-    if counted and capacity > 0:
-        return min(fmean(counted) / capacity, 1.0)
-    return None
-
-
 async def summaries(
     conn: AsyncConnection, start: datetime, end: datetime
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -87,7 +69,7 @@ async def summaries(
             seen_assets.add(asset_id)
             kinds[code][kind] += 1
             if kind == "parking_lot":
-                lots[asset_id] = (code, _capacity(capacity), {})
+                lots[asset_id] = (code, capacity_of(capacity), {})
         if device_id is not None:
             sensors[code].add(device_id)
         if quantity is None:
@@ -97,7 +79,7 @@ async def summaries(
         if device_kind == "air_quality" and quantity in EAQI_BANDS:
             pollutants[code][quantity].append(float(mean))
     for code, summary in zones.items():
-        zone_lots = [(cap, _lot_occupancy(m, cap)) for c, cap, m in lots.values() if c == code]
+        zone_lots = [(cap, mean_occupancy(m, cap)) for c, cap, m in lots.values() if c == code]
         measured = [(cap, occ) for cap, occ in zone_lots if occ is not None and cap > 0]
         weight = sum(cap for cap, _ in measured)
         means = {q: round(fmean(v), 2) for q, v in pollutants[code].items()}

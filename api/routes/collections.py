@@ -15,12 +15,10 @@ from typing import Annotated, Any, Literal
 import shapely
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from psycopg import AsyncConnection
 from pydantic import BaseModel
 
 from api import cpu, deps, rate_limits, security
 from api import crs as crs_ref
-from api.deps import connection
 from api.errors import InvalidParameter, NotFound
 from api.geojson import GEOJSON, feature_collection
 from api.ogc import CRS84, Link, link
@@ -132,14 +130,16 @@ def _collection(request: Request, layer: Layer) -> Collection:
 
 
 @router.get("/collections", response_model=Collections, response_model_exclude_none=True)
-async def collections(
-    request: Request, conn: Annotated[AsyncConnection, Depends(connection)]
-) -> Collections:
-    """Every vector layer of the hub."""
+async def collections(request: Request) -> Collections:
+    """Every vector layer of the hub (live layers refreshed first if stale)."""
+    pool = request.app.state.pool  # no connection held while a live layer refreshes
+    await request.app.state.live_layers.fresh_all(pool)
+    async with pool.connection() as conn:
+        found = await catalogue.all_layers(conn)
     return Collections(
         collections=[
             _collection(request, layer)
-            for layer in await catalogue.all_layers(conn)
+            for layer in found
             if layer.public or security.principal(request) is not None
         ],
         links=[link(request.url, "self", "application/json")],

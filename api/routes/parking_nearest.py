@@ -6,13 +6,13 @@ twin's assets are internal). The answer is a GeoJSON FeatureCollection of the wa
 lots, nearest first (:mod:`parking.nearest`). Anyone may ask where the street layer is
 public, as the streets themselves are (:data:`auth.policy.LAYER`).
 
-Free places come from :func:`free_places_from_latest_readings`, an adapter over the
-latest lot-counter and bay readings kept here until the parking state module exists;
-the search itself takes any sequence of :class:`parking.nearest.Lot`.
+Free places come from the parking state (:func:`lots_with_free_places`); the search
+itself takes any sequence of :class:`parking.nearest.Lot`.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 import anyio.to_thread
@@ -28,7 +28,8 @@ from api.openapi import problems
 from auth.policy import SIGNED_IN
 from gis_layers import catalogue
 from gis_layers.errors import LayerNotFound
-from parking import nearest, origins
+from parking import nearest, origins, store
+from parking.model import LotStatus
 from parking.nearest import Built, Lot, StreetGraphs
 from storage.database import connect
 
@@ -41,58 +42,23 @@ MAX_FREE = 100_000
 """A ``min_free`` above any lot's capacity: larger values are typing errors."""
 
 
-_LOTS = """
-SELECT a.asset_id, a.name, a.lon, a.lat,
-       CASE WHEN jsonb_typeof(a.properties->'capacity') = 'number'
-            THEN (a.properties->>'capacity')::float8 END,
-       bays.reported, bays.occupied, counter.value
-FROM assets a
-LEFT JOIN LATERAL (
-    SELECT count(*) AS reported, count(*) FILTER (WHERE r.value >= 0.5) AS occupied
-    FROM devices d
-    JOIN latest_readings r ON r.device_id = d.device_id AND r.quantity = 'occupied'
-    WHERE d.asset_id = a.asset_id AND d.kind = 'parking_bay'
-) bays ON true
-LEFT JOIN LATERAL (
-    SELECT r.value
-    FROM devices d
-    JOIN latest_readings r ON r.device_id = d.device_id AND r.quantity = 'occupied_spaces'
-    WHERE d.asset_id = a.asset_id AND d.kind = 'parking_counter'
-    ORDER BY r.time DESC LIMIT 1
-) counter ON true
-WHERE a.kind = 'parking_lot'
-ORDER BY a.asset_id
-"""
-
-
-async def free_places_from_latest_readings(conn: AsyncConnection) -> list[Lot]:
-    """Every parking lot of the twin with its free places, from the latest readings.
-
-    A stand-in for the parking state module (live state per lot, with operator
-    overrides, reconciliation of counters and bays, data age): when that module is
-    merged, this adapter is replaced by a call to it mapped onto :class:`Lot`, and the
-    search does not change. Here, a lot's occupied places are its bays reporting
-    ``occupied`` (bays that have not reported count as free), else its counter's
-    ``occupied_spaces``; free is its ``capacity`` less those, never below zero, and
-    unknown without a capacity or any reading."""
-    rows = await (await conn.execute(_LOTS)).fetchall()
-    lots = []
-    for asset_id, name, lon, lat, capacity, reported, occupied_bays, counted in rows:
-        occupied = occupied_bays if reported else counted
-        free = None
-        if capacity is not None and occupied is not None:
-            free = max(0, round(capacity) - round(occupied))
-        lots.append(
-            Lot(
-                lot_id=asset_id,
-                name=name,
-                lon=lon,
-                lat=lat,
-                free=free,
-                capacity=None if capacity is None else round(capacity),
-            )
+async def lots_with_free_places(conn: AsyncConnection) -> list[Lot]:
+    """Every parking lot with its free places now, from the parking state
+    (:func:`parking.store.lots`: counters and bays reconciled, operators' decisions
+    applied). A closed lot has no free places, whatever its sensors say; a lot whose
+    occupancy is unknown qualifies only for ``min_free`` 0."""
+    found = await store.lots(conn, datetime.now(UTC))
+    return [
+        Lot(
+            lot_id=lot.state.lot_id,
+            name=lot.state.name,
+            lon=lot.lon,
+            lat=lot.lat,
+            free=0 if lot.state.status is LotStatus.CLOSED else lot.state.free,
+            capacity=lot.state.capacity,
         )
-    return lots
+        for lot in found
+    ]
 
 
 def _built(request: Request) -> Built:
@@ -172,7 +138,7 @@ async def nearest_lots(
             readable(streets, request)
             current = streets.imported_at
         origin = await _origin(conn, request, lon, lat, address, asset)
-        lots = await free_places_from_latest_readings(conn)
+        lots = await lots_with_free_places(conn)
     graphs: StreetGraphs = request.app.state.street_graphs
     built = graphs.memoised(current)
     if built is None:  # a new street layer: its network is built once, in a thread

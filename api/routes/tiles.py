@@ -157,6 +157,7 @@ async def collection_tile(
     """One tile of the layer (an MVT with no features has an empty body), gzip-encoded
     for clients that accept it. A tile not cached yet is a heavy request."""
     _known(tile_matrix_set_id)
+    await request.app.state.live_layers.fresh(conn, collection_id)
     if security.principal(request) is None:  # anonymous callers see public layers only
         deps.readable(await catalogue.layer(conn, collection_id), request)
     body = await vector_tiles.tile(

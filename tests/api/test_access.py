@@ -34,6 +34,8 @@ VALUES = {
     "device_id": "lot-centru-b001",
     "asset_id": "lot-centru",
     "alert_id": "1",
+    "lot_id": "lot-centru",
+    "bay_id": "lot-centru-b001",
 }
 CALLERS: list[Role | None] = [None, *Role]
 

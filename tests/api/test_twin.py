@@ -156,7 +156,9 @@ def test_one_asset_with_sensors_values_and_status(town: tuple[TestClient, str, P
     assert bays["bay-1"]["latest"]["occupied"]["value"] == 1.0
     assert bays["bay-1"]["status"]["label"] == "occupied"
     assert bays["bay-2"]["status"]["label"] == "free"
-    assert lot["status"]["label"] == "occupied"  # the first sensor with data
+    # the lot's own state (parking's), not its first bay's
+    assert lot["status"]["label"] == "P 1/2 · 1 free"
+    assert (lot["status"]["state"], lot["status"]["free"]) == ("open", 1)
     gauge = client.get("/twin/assets/gauge").json()
     assert gauge["status"]["label"] == "Danube 312 cm"
     assert client.get("/twin/assets/hospital").json()["status"]["label"] == "no sensors"
