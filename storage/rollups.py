@@ -205,16 +205,44 @@ def _watermarks(row: Sequence[datetime | None] | None) -> dict[str, datetime | N
     }
 
 
+_WIDTHS = {level.table: level.width for level in LEVELS}
+
+_FINAL = """
+SELECT device_id, bucket AS merged, count, sum, min, max, first_time, first_value,
+       last_time, last_value
+FROM {table} WHERE bucket >= {start} AND bucket < {end}{where}"""
+
+
 def series_query(segments: Sequence[Segment], width: timedelta, *, combine: bool) -> sql.Composed:
     """The SQL of :func:`series` over ``segments`` (parameters ``devices``, ``quantity``):
     rows of (device id unless ``combine``, bucket start, count, sum, min, max, first time,
-    first value, last time, last value), ordered."""
+    first value, last time, last value), ordered.
+
+    Per device, the rows of a level as wide as the buckets asked are the answer as they
+    are (that level's watermark lies on the grid, so no other segment shares a bucket
+    with it); only the rest is added up.
+    """
     where = sql.SQL(" AND device_id = ANY(%(devices)s) AND quantity = %(quantity)s")
-    parts = sql.SQL(" UNION ALL ").join(
-        _parts(s.source, sql.Literal(s.start), sql.Literal(s.end), where) for s in segments
-    )
+    final = [] if combine else [s for s in segments if _WIDTHS.get(s.source) == width]
+    merged = [s for s in segments if s not in final]
     keys = "" if combine else "device_id, "
-    return sql.SQL("{} ORDER BY {}merged").format(_merge(keys, width, parts), sql.SQL(keys))
+    selects = [
+        sql.SQL(_FINAL).format(
+            table=sql.Identifier(s.source),
+            start=sql.Literal(s.start),
+            end=sql.Literal(s.end),
+            where=where,
+        )
+        for s in final
+    ]
+    if merged:
+        parts = sql.SQL(" UNION ALL ").join(
+            _parts(s.source, sql.Literal(s.start), sql.Literal(s.end), where) for s in merged
+        )
+        selects.append(_merge(keys, width, parts))
+    return sql.SQL("{} ORDER BY {}merged").format(
+        sql.SQL(" UNION ALL ").join(selects), sql.SQL(keys)
+    )
 
 
 async def watermarks(conn: psycopg.AsyncConnection) -> dict[str, datetime | None]:
@@ -380,8 +408,6 @@ def _autocommit(conn: psycopg.Connection) -> Iterator[None]:
     if conn.autocommit:
         yield
         return
-    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        raise RuntimeError("commit or roll back before refreshing continuous aggregates")
     conn.autocommit = True
     try:
         yield
@@ -440,8 +466,13 @@ def refresh(
     """
     now = now or datetime.now(UTC)
     floor = _refresh_window_start(settings, now)
+    idle = conn.autocommit or conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     if migrations.readings_storage(conn) != "timescaledb":
         return _refresh_tables(conn, floor, now)
+    if not idle:
+        raise RuntimeError("commit or roll back before refreshing continuous aggregates")
+    if not conn.autocommit:
+        conn.commit()  # ends the read transaction just opened, nothing else
     with _autocommit(conn):
         for level in LEVELS:
             conn.execute(
