@@ -166,6 +166,8 @@ SELECT device_id, quantity, bucket, count, sum, min, max, first_time, first_valu
        last_time, last_value
 FROM {table} WHERE bucket >= {start} AND bucket < {end}{where}"""
 # Buckets (or readings) added up into buckets of {width}, the columns of a level.
+# (min/max over [epoch, value] arrays instead of the ordered array_agg measured 1.2 to
+# 1.5 times slower: a year of 5-minute readings by hour, PostgreSQL 15.)
 _MERGE = """
 SELECT {keys}date_bin({width}, bucket, {origin}) AS merged,
        sum(count)::bigint, sum(sum), min(min), max(max),
@@ -285,7 +287,7 @@ async def series(
     marks = {} if raw else await watermarks(conn)
     query = series_query(plan(marks, low, high, bucket), bucket, combine=combine)
     params = {"devices": list(device_ids), "quantity": quantity}
-    rows = await (await conn.execute(query, params)).fetchall()
+    rows = await (await conn.execute(query, params, binary=True)).fetchall()
     if combine:
         return [Bucket(row[0], None, *row[1:]) for row in rows]
     return [Bucket(row[1], row[0], *row[2:]) for row in rows]
