@@ -88,13 +88,58 @@ def _user_errors(*families: type[Exception]) -> Iterator[None]:
 def db_upgrade() -> None:
     """Apply pending schema migrations."""
     from hub.services import database_url
-    from storage import migrations
+    from storage import migrations, rollups
     from storage.database import connect
 
     _setup_logging()
-    with database_url(_settings()) as url, connect(url) as conn:
+    settings = _settings()
+    with database_url(settings) as url, connect(url) as conn:
         applied = migrations.upgrade(conn)
+        rollups.configure(conn, settings)
         typer.echo(f"applied {applied or 'nothing'}; readings: {migrations.readings_storage(conn)}")
+
+
+@db_app.command("retention")
+def db_retention() -> None:
+    """Apply the retention settings once: drop old raw partitions or chunks, delete the
+    quantities kept shorter, drop old rollups (the ingest workers do it hourly)."""
+    from storage import retention
+
+    _setup_logging()
+    settings = _settings()
+    with _migrated_database(settings) as conn:
+        report = retention.apply(conn, settings)
+        conn.commit()
+        typer.echo(str(report))
+
+
+@db_app.command("rollups")
+def db_rollups(
+    everything: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="TimescaleDB: materialize the whole history (once, after upgrading a"
+            " database that has readings)",
+        ),
+    ] = False,
+) -> None:
+    """Refresh the rollups now (the ingest workers, or TimescaleDB's policies, do it as
+    readings arrive): where TimescaleDB's background workers do not run, run this."""
+    from storage import rollups
+
+    _setup_logging()
+    settings = _settings()
+    with _migrated_database(settings) as conn:
+        rollups.configure(conn, settings)
+        conn.commit()
+        recomputed = total = rollups.refresh(conn, settings, everything=everything)
+        conn.commit()
+        while recomputed:  # plain PostgreSQL works a backlog off a day at a time
+            recomputed = rollups.refresh(conn, settings)
+            conn.commit()
+            total += recomputed
+        typer.echo(f"rollups refreshed ({total} buckets recomputed)")
 
 
 @layers_app.command("import")

@@ -11,6 +11,11 @@ acknowledged once durable there; they are replayed in order, before any new batc
 when the database answers again. When the spool is full the worker stops
 acknowledging, and the broker holds the rest.
 
+Between batches the worker keeps the stored history in shape: on plain PostgreSQL it
+refreshes the rollups of the buckets its batches touched (TimescaleDB's own policies
+do that there, set from the retention settings when the worker connects), and it
+applies the retention settings hourly (:mod:`storage.rollups`, :mod:`storage.retention`).
+
 Several workers share the stream through an MQTT 5 shared subscription
 (``$share/<group>/...``): the broker gives each message to one of them.
 """
@@ -34,7 +39,7 @@ from ingest_mqtt.registry import RegistryCache
 from ingest_mqtt.spool import Spool, SpoolFull
 from ingest_mqtt.topics import subscriptions
 from settings import IngestSettings
-from storage import dead_letters, devices, migrations, worker_reports
+from storage import dead_letters, devices, migrations, retention, rollups, worker_reports
 from storage.database import connect
 from storage.errors import StorageError
 from storage.meta import set_meta, subscribed_key
@@ -49,6 +54,12 @@ REPORT_INTERVAL_S = 5.0
 PURGE_INTERVAL_S = 3600.0
 """How often the worker deletes the dead letters past their retention (first just after
 it connects): an indexed delete of an hour's letters."""
+ROLLUP_REFRESH_INTERVAL_S = 10.0
+"""How often the worker refreshes the rollups on plain PostgreSQL: a 5-minute bucket
+reaches them within this long of closing (until then queries read it raw)."""
+RETENTION_INTERVAL_S = 3600.0
+"""How often the worker applies retention (first just after it connects): an hour of
+raw readings or a whole partition, whichever is due."""
 _DB_DOWN = (psycopg.OperationalError, psycopg.InterfaceError, StorageError)
 
 
@@ -86,6 +97,9 @@ class IngestWorker:
         self._db_retry_at = 0.0
         self._reported_at = 0.0
         self._purged_at: float | None = None
+        self._refreshed_at = 0.0
+        self._retained_at: float | None = None
+        self._storage_kind = ""
         self.consumer = Consumer(
             broker_url,
             settings.ingest_client_id,
@@ -139,9 +153,9 @@ class IngestWorker:
         try:
             conn = connect(self.database_url)
             migrations.upgrade(conn)
-            self._writer = ReadingWriter(
-                migrations.readings_storage(conn), self.settings.ingest_write_method
-            )
+            self._storage_kind = migrations.readings_storage(conn)
+            self._writer = ReadingWriter(self._storage_kind, self.settings.ingest_write_method)
+            rollups.configure(conn, self.settings)
             self._registry = RegistryCache(lambda: devices.quantities_by_device(conn))
             conn.commit()
         except _DB_DOWN as exc:
@@ -247,16 +261,57 @@ class IngestWorker:
             self._purged_at is not None and now - self._purged_at < PURGE_INTERVAL_S
         ):
             return
-        retention = timedelta(days=self.settings.dead_letter_retention_days)
+        kept = timedelta(days=self.settings.dead_letter_retention_days)
         try:
-            deleted = dead_letters.purge(self._conn, retention)
+            deleted = dead_letters.purge(self._conn, kept)
             self._conn.commit()
         except _DB_DOWN as exc:
             self._drop_connection(exc)
             return
         self._purged_at = now
         if deleted:
-            log.info("deleted %d dead letters not seen for %s", deleted, retention)
+            log.info("deleted %d dead letters not seen for %s", deleted, kept)
+
+    def _upkeep(self) -> None:
+        """The periodic work between batches, each part at its own interval."""
+        self._purge_dead_letters()
+        self._refresh_rollups()
+        self._apply_retention()
+
+    def _refresh_rollups(self) -> None:
+        """Refresh the rollups on plain PostgreSQL, at most every
+        :data:`ROLLUP_REFRESH_INTERVAL_S`."""
+        now = time.monotonic()
+        if (
+            self._conn is None
+            or self._storage_kind != "partitioned"
+            or now - self._refreshed_at < ROLLUP_REFRESH_INTERVAL_S
+        ):
+            return
+        try:
+            rollups.refresh(self._conn, self.settings)
+            self._conn.commit()
+        except _DB_DOWN as exc:
+            self._drop_connection(exc)
+            return
+        self._refreshed_at = now
+
+    def _apply_retention(self) -> None:
+        """Apply the retention settings, at most every :data:`RETENTION_INTERVAL_S`."""
+        now = time.monotonic()
+        if self._conn is None or (
+            self._retained_at is not None and now - self._retained_at < RETENTION_INTERVAL_S
+        ):
+            return
+        try:
+            report = retention.apply(self._conn, self.settings)
+            self._conn.commit()
+        except _DB_DOWN as exc:
+            self._drop_connection(exc)
+            return
+        self._retained_at = now
+        if report.dropped or report.deleted or any(report.rollups.values()):
+            log.info("retention: %s", report)
 
     def _announce_subscription(self) -> None:
         conn = self._database()
@@ -288,7 +343,7 @@ class IngestWorker:
                 if not batch:
                     if self._replay_spool():
                         self._refresh_registry()
-                        self._purge_dead_letters()
+                        self._upkeep()
                     self._report_metrics()
                     continue
                 self.metrics.stats.received += len(batch)
@@ -296,7 +351,7 @@ class IngestWorker:
                     break
                 consumer.ack(batch)
                 self._report_metrics()
-                self._purge_dead_letters()
+                self._upkeep()
         finally:
             consumer.stop()
             self._report_metrics(force=True)

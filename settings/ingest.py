@@ -1,4 +1,5 @@
-"""The ingestion worker: batching, its MQTT session, the write method and the spool."""
+"""The ingestion worker: batching, its MQTT session, the write method, the spool, and the
+retention and rollup upkeep it runs between batches."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from pydantic import Field, model_validator
 
 from settings.base import DataSettings
 from settings.broker import DEFAULT_INSTANCE, BrokerSettings, hub_client_id
+from settings.retention import RetentionSettings
 
 INGEST_ROLE = "ingest"
 
 
-class IngestSettings(DataSettings, BrokerSettings):
-    """How a worker reads the stream and writes it (the spool lives in ``data_dir``)."""
+class IngestSettings(DataSettings, BrokerSettings, RetentionSettings):
+    """How a worker reads the stream and writes it (the spool lives in ``data_dir``), and
+    the retention it applies."""
 
     ingest_batch_size: int = Field(default=2000, ge=1)
     ingest_batch_interval_ms: int = Field(default=100, ge=1)

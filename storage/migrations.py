@@ -60,6 +60,12 @@ def _readings_variant(conn: psycopg.Connection) -> str:
     return "0002_readings_partitioned.sql"
 
 
+def _rollups_variant(conn: psycopg.Connection) -> str:
+    # Follows how the readings are stored, not whether the extension is there now: a
+    # partitioned database stays partitioned when TimescaleDB is installed later.
+    return f"0017_rollups_{readings_storage(conn)}.sql"
+
+
 def _vector_tiles_variant(conn: psycopg.Connection) -> str:
     if extension_enabled(conn, "postgis", "vector tiles are built by the hub"):
         return "0011_vector_tiles_postgis.sql"
@@ -83,6 +89,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(14, "dead_letters_bounded", lambda _conn: "0014_dead_letters_bounded.sql"),
     Migration(15, "empty_geometry_boxes", lambda _conn: "0015_empty_geometry_boxes.sql"),
     Migration(16, "parking", lambda _conn: "0016_parking.sql"),
+    Migration(17, "rollups", _rollups_variant),
 )
 
 

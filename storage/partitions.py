@@ -2,6 +2,7 @@
 
 TimescaleDB creates its chunks itself; on plain PostgreSQL a reading whose month has no
 partition would be refused, so writers call :func:`ensure_months` for a batch first.
+Retention (:mod:`storage.retention`) drops whole partitions once they are old enough.
 """
 
 from __future__ import annotations
@@ -19,12 +20,18 @@ def month_start(moment: datetime) -> date:
     return date(utc.year, utc.month, 1)
 
 
-def _next_month(day: date) -> date:
+def next_month(day: date) -> date:
+    """First day of the month after the one starting on ``day``."""
     return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
 
 
 class PartitionKeeper:
-    """Remembers which monthly partitions exist so that a batch costs no extra round trip."""
+    """Remembers which monthly partitions exist so that a batch costs no extra round trip.
+
+    Only the current month and later ones are remembered: retention may drop a past
+    month's partition in another process, and a late reading for it must find it
+    re-created (it goes again with the next retention pass), not refused.
+    """
 
     def __init__(self) -> None:
         self._known: set[date] = set()
@@ -44,6 +51,7 @@ class PartitionKeeper:
 
     def ensure_months(self, conn: psycopg.Connection, months: Iterable[date]) -> None:
         """Create the partitions for ``months`` that this process has not seen yet."""
+        current = month_start(datetime.now(UTC))
         for month in sorted(set(months) - self._known):
             name = sql.Identifier(f"readings_{month:%Y_%m}")
             try:
@@ -52,7 +60,8 @@ class PartitionKeeper:
                     self._create(conn, name, month)
             except (psycopg.errors.DuplicateTable, psycopg.errors.UniqueViolation):
                 pass
-            self._known.add(month)
+            if month >= current:
+                self._known.add(month)
 
     @staticmethod
     def _create(conn: psycopg.Connection, name: sql.Identifier, month: date) -> None:
@@ -62,6 +71,6 @@ class PartitionKeeper:
             ).format(
                 name,
                 sql.Literal(datetime(month.year, month.month, 1, tzinfo=UTC)),
-                sql.Literal(datetime.combine(_next_month(month), datetime.min.time(), UTC)),
+                sql.Literal(datetime.combine(next_month(month), datetime.min.time(), UTC)),
             )
         )

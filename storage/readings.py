@@ -9,6 +9,7 @@ from datetime import datetime
 import psycopg
 
 from storage import dead_letters as letters
+from storage import rollups
 from storage.dead_letters import DeadLetter
 from storage.partitions import PartitionKeeper
 
@@ -100,7 +101,12 @@ def _changed_devices(newest: Sequence[Reading]) -> str:
 
 
 class ReadingWriter:
-    """Writes batches of readings and dead letters in one transaction per batch."""
+    """Writes batches of readings and dead letters in one transaction per batch.
+
+    On plain PostgreSQL the same transaction creates the month's partition if needed
+    and records the 5-minute buckets the batch touched for the rollups
+    (:func:`storage.rollups.invalidate`); TimescaleDB does both itself.
+    """
 
     def __init__(self, storage_kind: str, method: str = "unnest") -> None:
         if method not in WRITE_METHODS:
@@ -144,7 +150,9 @@ class ReadingWriter:
                 )
             if readings:
                 if self._partitions is not None:
-                    self._partitions.ensure_for(conn, [r.time for r in readings])
+                    times = [r.time for r in readings]
+                    self._partitions.ensure_for(conn, times)
+                    rollups.invalidate(conn, times)
                 inserted = self._write_readings(conn, readings)
             if dead_letters:
                 letters.write(conn, dead_letters)

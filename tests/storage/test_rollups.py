@@ -1,0 +1,288 @@
+"""Rollups and retention on plain PostgreSQL (both real servers); the oracle is Python."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from settings import RetentionSettings
+from storage import migrations, retention, rollups
+from storage.readings import Reading, ReadingWriter
+from storage.rollups import LEVELS, Bucket, Segment
+from tests.storage.rollup_oracle import expected, level_rows
+
+NOW = datetime(2026, 3, 10, 12, 7, 30, tzinfo=UTC)
+HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+KEEP = RetentionSettings()
+_LEVEL_COLUMNS = (
+    "device_id, quantity, bucket, count, sum, min, max, first_time, first_value,"
+    " last_time, last_value"
+)
+
+
+@pytest.fixture
+def conn(pg_url: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(pg_url) as conn:
+        migrations.upgrade(conn)
+        conn.commit()
+        yield conn
+
+
+def _write(conn: psycopg.Connection, readings: Sequence[Reading]) -> None:
+    ReadingWriter(migrations.readings_storage(conn)).write(conn, readings)
+    conn.commit()
+
+
+def _refresh(conn: psycopg.Connection, now: datetime = NOW, keep: RetentionSettings = KEEP) -> None:
+    while rollups.refresh(conn, keep, now):
+        conn.commit()
+    conn.commit()
+
+
+def _level(conn: psycopg.Connection, table: str) -> set[tuple]:
+    return set(conn.execute(f"SELECT {_LEVEL_COLUMNS} FROM {table}").fetchall())
+
+
+def _series(url: str, *args: object, **kwargs: object) -> list[Bucket]:
+    async def run() -> list[Bucket]:
+        async with await psycopg.AsyncConnection.connect(url) as aconn:
+            return await rollups.series(aconn, *args, **kwargs)  # type: ignore[arg-type]
+
+    return asyncio.run(run())
+
+
+# -- the rollups equal an aggregate over the raw readings ----------------------------
+
+_readings = st.lists(
+    st.builds(
+        Reading,
+        st.sampled_from(["d1", "d2", "d3"]),
+        st.sampled_from(["pm10", "occupied"]),
+        st.integers(-3 * 86_400, 600).map(lambda s: NOW + timedelta(seconds=s)),
+        st.integers(-400, 400).map(lambda v: v / 4),  # exact in binary: sums compare exactly
+    ),
+    min_size=1,
+    max_size=60,
+    unique_by=lambda r: (r.device_id, r.quantity, r.time),
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    readings=_readings,
+    cuts=st.lists(st.integers(0, 60), max_size=3),
+    width=st.sampled_from(
+        [timedelta(minutes=5), timedelta(minutes=15), HOUR, 2 * HOUR, DAY, 7 * DAY]
+    ),
+    span=st.tuples(st.integers(-4 * 86_400, 0), st.integers(1, 5 * 86_400)),
+)
+def test_rollups_and_series_equal_an_aggregate_over_raw_readings(
+    conn: psycopg.Connection,
+    pg_url: str,
+    readings: list[Reading],
+    cuts: list[int],
+    width: timedelta,
+    span: tuple[int, int],
+) -> None:
+    conn.execute(
+        "TRUNCATE readings, latest_readings, readings_5m, readings_1h, readings_1d,"
+        " rollup_invalidations"
+    )
+    conn.commit()
+    # in batches, refreshed in between: later batches bring late readings to past buckets
+    edges = [0, *sorted(cuts), len(readings)]
+    for low, high in zip(edges, edges[1:], strict=False):
+        if readings[low:high]:
+            _write(conn, readings[low:high])
+            _refresh(conn)
+    for level in LEVELS:
+        assert _level(conn, level.table) == level_rows(readings, level.width, level.floor(NOW))
+    start = NOW + timedelta(seconds=span[0])
+    end = start + timedelta(seconds=span[1])
+    url = pg_url
+    for combine in (False, True):
+        args = (["d1", "d2"], "pm10", start, end, width)
+        oracle = expected(
+            readings, width, combine=combine, devices=["d1", "d2"], quantity="pm10",
+            start=start, end=end,
+        )  # fmt: skip
+        assert _series(url, *args, combine=combine) == oracle
+        assert _series(url, *args, combine=combine, raw=True) == oracle
+
+
+# -- a late reading changes a past hour ----------------------------------------------
+
+
+def test_a_late_reading_changes_its_past_hour_and_nothing_else(
+    conn: psycopg.Connection, pg_url: str
+) -> None:
+    history = [
+        Reading("gauge", "water_level", NOW - timedelta(minutes=10 * i), 400.0 + i)
+        for i in range(1, 300)
+    ]
+    _write(conn, history)
+    _refresh(conn)
+    before = {level.name: _level(conn, level.table) for level in LEVELS}
+    past_hour = rollups.floor_time(NOW - timedelta(hours=20), HOUR)
+    late = Reading("gauge", "water_level", past_hour + timedelta(minutes=7, seconds=3), 999.0)
+    _write(conn, [late])
+    pending = conn.execute("SELECT level, bucket FROM rollup_invalidations").fetchall()
+    assert ("5m", past_hour + timedelta(minutes=5)) in pending
+    _refresh(conn)
+    everything = [*history, late]
+    for level in LEVELS:
+        after = _level(conn, level.table)
+        assert after == level_rows(everything, level.width, level.floor(NOW))
+        changed = {row[2] for row in after - before[level.name]}
+        assert changed == {level.floor(late.time)}  # its own bucket, at every level
+    hourly = _series(pg_url, ["gauge"], "water_level", past_hour, past_hour + HOUR, HOUR)
+    assert [(b.count, b.max) for b in hourly] == [(7, 999.0)]  # 6 readings + the late one
+
+
+# -- the query reads the rollups -------------------------------------------------------
+
+
+def test_plan_takes_the_coarsest_level_then_finer_ones_then_raw() -> None:
+    t = datetime(2026, 3, 10, tzinfo=UTC)
+    marks: dict[str, datetime | None] = {
+        "5m": t + timedelta(hours=13, minutes=5),
+        "1h": t + timedelta(hours=12),
+        "1d": t,
+    }
+    year = t - timedelta(days=365)
+    assert rollups.plan(marks, year, t + DAY, HOUR) == [
+        Segment("readings_1h", year, t + timedelta(hours=12)),
+        Segment("readings_5m", t + timedelta(hours=12), marks["5m"]),  # type: ignore[arg-type]
+        Segment("readings", marks["5m"], t + DAY),  # type: ignore[arg-type]
+    ]
+    assert rollups.plan(marks, year, t + DAY, DAY)[0] == Segment("readings_1d", year, t)
+    assert rollups.plan(marks, year, t, timedelta(minutes=1)) == [Segment("readings", year, t)]
+    assert rollups.plan({"5m": None, "1h": None, "1d": None}, year, t, HOUR) == [
+        Segment("readings", year, t)
+    ]
+
+
+def test_series_answers_from_the_rollups_once_raw_readings_are_gone(
+    conn: psycopg.Connection, pg_url: str
+) -> None:
+    five_minutely = [
+        Reading("lot-7", "occupied_spaces", NOW - timedelta(minutes=5 * i), float(i % 140))
+        for i in range(12 * 24 * 10)  # the newest, at NOW, is in a bucket not yet complete
+    ]
+    _write(conn, five_minutely)
+    _refresh(conn)
+    url = pg_url
+    args = (["lot-7"], "occupied_spaces", NOW - 10 * DAY, NOW, HOUR)
+    hourly = _series(url, *args)
+    assert hourly == expected(five_minutely, HOUR, start=NOW - 10 * DAY, end=NOW)
+    # The raw readings below the rollups' watermark go: the answer stays, the raw one not.
+    conn.execute("DELETE FROM readings WHERE time < %s", (LEVELS[0].floor(NOW),))
+    conn.commit()
+    assert _series(url, *args) == hourly
+    assert len(_series(url, *args, raw=True)) == 1  # the newest, unrolled edge only
+
+
+# -- an existing database is rolled up by the migration --------------------------------
+
+
+def test_the_migration_rolls_up_the_readings_already_stored(conn: psycopg.Connection) -> None:
+    now = datetime.now(UTC)
+    stored = [
+        Reading(f"aq-{i % 3}", "pm25", now - timedelta(minutes=7 * i), float(i)) for i in range(500)
+    ]
+    _write(conn, stored)
+    conn.execute(
+        "DROP TABLE readings_5m, readings_1h, readings_1d, rollup_invalidations;"
+        " DROP INDEX readings_time_brin; DELETE FROM schema_migrations WHERE version = 17"
+    )
+    conn.commit()
+    assert migrations.upgrade(conn) == [17]
+    conn.commit()
+    # what was complete at the migration is rolled up; a refresh adds the newest bucket
+    _refresh(conn, now)
+    for level in LEVELS:
+        assert _level(conn, level.table) == level_rows(stored, level.width, level.floor(now))
+
+
+# -- retention -------------------------------------------------------------------------
+
+
+def test_retention_drops_old_partitions_without_touching_newer_data(
+    conn: psycopg.Connection,
+) -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    hourly = [
+        Reading(device, quantity, start + timedelta(hours=h), float(h % 50))
+        for h in range(int((NOW - start) / HOUR))
+        for device, quantity in [("aq-1", "pm10"), ("bay-1", "occupied")]
+    ]
+    _write(conn, hourly)
+    _refresh(conn)
+    rolled = {level.name: _level(conn, level.table) for level in LEVELS}
+    keep = RetentionSettings(
+        raw_retention_days=30,  # before 8 Feb: January's partition goes whole
+        raw_retention_days_by_quantity={"occupied": 10},  # before 28 Feb, row by row
+        rollup_5m_retention_days=40,  # before 29 Jan
+    )
+    report = retention.apply(conn, keep, NOW)
+    conn.commit()
+    assert report.dropped == ["readings_2026_01"]
+    pm10_cut, occupied_cut = NOW - 30 * DAY, NOW - 10 * DAY
+    assert report.deleted == {
+        "occupied": sum(
+            1
+            for r in hourly
+            if r.quantity == "occupied"
+            and datetime(2026, 2, 1, tzinfo=UTC) <= r.time < occupied_cut
+        )
+    }
+    kept = set(conn.execute("SELECT device_id, quantity, time, value FROM readings").fetchall())
+    assert kept == {
+        (r.device_id, r.quantity, r.time, r.value)
+        for r in hourly
+        if r.time >= datetime(2026, 2, 1, tzinfo=UTC)
+        and (r.quantity == "pm10" or r.time >= occupied_cut)
+    }
+    assert pm10_cut > datetime(2026, 2, 1, tzinfo=UTC)  # February's pm10 is kept whole
+    partitions = conn.execute(
+        "SELECT relname FROM pg_inherits JOIN pg_class ON oid = inhrelid"
+        " WHERE inhparent = 'readings'::regclass ORDER BY 1"
+    ).fetchall()
+    assert partitions == [("readings_2026_02",), ("readings_2026_03",)]
+    # rollups outlive raw readings: the hours and days stay, the 5 minutes go at 40 days
+    assert report.rollups["5m"] > 0
+    assert _level(conn, "readings_5m") == {
+        row for row in rolled["5m"] if row[2] >= NOW - 40 * DAY
+    }
+    for name in ("1h", "1d"):
+        assert _level(conn, f"readings_{name}") == rolled[name]
+    # a refresh after the deletes leaves the rollups as they were
+    _refresh(conn)
+    assert _level(conn, "readings_1h") == rolled["1h"]
+    # a late reading for the dropped month finds its partition again
+    _write(conn, [Reading("aq-1", "pm10", datetime(2026, 1, 15, tzinfo=UTC), 1.0)])
+    assert retention.apply(conn, keep, NOW).dropped == ["readings_2026_01"]
+
+
+def test_retention_settings_refuse_rollups_kept_shorter_than_their_source() -> None:
+    with pytest.raises(ValidationError, match="ROLLUP_5M_RETENTION_DAYS=100 is shorter"):
+        RetentionSettings(raw_retention_days=365, rollup_5m_retention_days=100)
+    with pytest.raises(ValidationError, match="ROLLUP_1D_RETENTION_DAYS=800 is shorter"):
+        RetentionSettings(rollup_1h_retention_days=900, rollup_1d_retention_days=800)
+    with pytest.raises(ValidationError, match="at least 7 days"):
+        RetentionSettings(raw_retention_days_by_quantity={"occupied": 2})
+    longer = RetentionSettings(
+        raw_retention_days_by_quantity={"water_level": 3650}, rollup_5m_retention_days=0
+    )
+    assert (longer.longest_raw_retention_days, longer.shortest_raw_retention_days) == (3650, 365)
+    with pytest.raises(ValidationError, match="shorter than the longest raw retention"):
+        RetentionSettings(raw_retention_days_by_quantity={"water_level": 3650})
