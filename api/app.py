@@ -22,6 +22,7 @@ from api.routes import (
     ingest,
     landing,
     metrics,
+    parking_forecast,
     rasters,
     river,
     sign_in,
@@ -85,6 +86,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     app.state.river = river_config(settings.river_config)
     app.state.flood = TownFlood(app.state.river)
     app.state.recent_zones = Refreshed(twin.ZONES_FRESH_S)
+    app.state.lot_forecasts = parking_forecast.LotForecasts()
     provider = verifier_from(settings)  # the city's OpenID provider, if configured
     app.state.authenticator = Authenticator(
         HeldDirectory(pool),
@@ -118,6 +120,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         metrics,
         twin,
         river,
+        parking_forecast,
         town_map,
         audit,
     ):

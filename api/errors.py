@@ -18,6 +18,7 @@ from alerts.errors import AlertError
 from auth.errors import AccountError, AuthError
 from auth.oidc import OidcError
 from gis_layers.errors import LayerError
+from parking.forecast import ForecastError
 from river_monitor.town_flood import FloodUnavailable
 from storage.errors import StorageError
 
@@ -66,6 +67,7 @@ FAMILIES: tuple[type[Exception], ...] = (
     AccountError,
     AlertError,
     FloodUnavailable,
+    ForecastError,
     LayerError,
     OidcError,
     StorageError,

@@ -106,6 +106,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/river/alerts/{alert_id}"): SIGNED_IN,
     ("POST", "/river/alerts/{alert_id}/ack"): roles(Role.EMERGENCY),
     ("GET", "/river/stream"): SIGNED_IN,
+    # parking: forecasts for signed-in users
+    ("GET", "/parking/lots/{lot_id}/forecast"): SIGNED_IN,
     # the town map (its page, script and data)
     ("GET", "/map"): SIGNED_IN,
     ("GET", "/map/deckgl.js"): PUBLIC,

@@ -33,6 +33,7 @@ VALUES = {
     "raster_id": "terrain",
     "device_id": "lot-centru-b001",
     "asset_id": "lot-centru",
+    "lot_id": "lot-centru",
     "alert_id": "1",
 }
 CALLERS: list[Role | None] = [None, *Role]
