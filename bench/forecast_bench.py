@@ -16,7 +16,7 @@ of the hub: see :mod:`parking.forecast`), e.g. in a virtual environment of its o
     python -m venv /tmp/sf && /tmp/sf/bin/pip install statsforecast -e .
     /tmp/sf/bin/python bench/forecast_bench.py
 
-Run: ``python bench/forecast_bench.py [--seeds 42 7 2024] [--origin-step 3]``.
+Run: ``python bench/forecast_bench.py [--seeds 42 7 2024] [--origin-step 7]``.
 """
 
 from __future__ import annotations
@@ -148,7 +148,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[42])
     parser.add_argument("--train-weeks", type=int, default=4)
     parser.add_argument("--test-weeks", type=int, default=4)
-    parser.add_argument("--origin-step", type=int, default=3, help="hours between origins")
+    parser.add_argument(
+        "--origin-step",
+        type=int,
+        default=7,
+        help="hours between origins (7: every hour of the day in turn)",
+    )
     parser.add_argument("--no-statsforecast", action="store_true")
     args = parser.parse_args()
 

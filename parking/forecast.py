@@ -14,11 +14,15 @@ Intervals come from the h-step errors the same model made over the last week of 
 own training window (forecasting from each of its hours with the weeks before it):
 empirical quantiles of the absolute error per horizon, as split-conformal intervals do.
 
-Why not statsforecast: ``bench/forecast_bench.py`` compares it (MSTL with AutoETS, and
-AutoETS on the deseasonalised series) with this model on held-out weeks of the demo's
-simulated occupancy over rolling origins: this model's MAE was lower at every horizon
-and its fit takes about a millisecond; statsforecast 2.1 also requires pandas < 3
-(the hub runs pandas 3) and brings fugue and pyarrow. The figures are in BENCHMARKS.md.
+Why not statsforecast: ``bench/forecast_bench.py`` compares this model with
+statsforecast 2.1's MSTL (daily and weekly seasons, AutoETS trend; weekly season,
+AutoARIMA remainder) and with the seasonal naive forecast on four held-out weeks of the
+demo's simulated lots, from rolling origins. Its MAE was the lowest or within 0.1
+percentage point of the lowest at every horizon (0.60 of the naive's an hour ahead,
+0.90 six hours ahead); its 80 % and 95 % intervals held 80 % and 95 % of the held-out
+hours where statsforecast's held 68 % and 84 %; it fits in 10 ms against 200-470 ms.
+statsforecast 2.1 would also pin pandas below 3 (the hub runs pandas 3) and bring
+fugue, pyarrow and statsmodels. The figures are in BENCHMARKS.md.
 
 Example:
     >>> import numpy as np, pandas as pd
