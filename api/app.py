@@ -24,6 +24,7 @@ from api.routes import (
     landing,
     metrics,
     parking,
+    parking_forecast,
     parking_nearest,
     rasters,
     river,
@@ -95,6 +96,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     app.state.flood = TownFlood(app.state.river)
     app.state.street_graphs = StreetGraphs()
     app.state.recent_zones = Refreshed(twin.ZONES_FRESH_S)
+    app.state.lot_forecasts = parking_forecast.LotForecasts()
     provider = verifier_from(settings)  # the city's OpenID provider, if configured
     key = signing_key(settings.data_dir / "auth")
     app.state.authenticator = Authenticator(
@@ -130,6 +132,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         parking,
         river,
         parking_nearest,
+        parking_forecast,
         town_map,
         audit,
     ):

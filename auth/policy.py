@@ -123,6 +123,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     # parking: the nearest lots with free places, by street, for anyone where the street
     # layer is public (an asset as origin needs sign-in)
     ("GET", "/parking/nearest"): LAYER,
+    # parking: forecasts for signed-in users
+    ("GET", "/parking/lots/{lot_id}/forecast"): SIGNED_IN,
     # the town map (its page, script and data)
     ("GET", "/map"): SIGNED_IN,
     ("GET", "/map/deckgl.js"): PUBLIC,

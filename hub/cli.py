@@ -198,16 +198,20 @@ def demo_data(
     ] = None,
     out: Annotated[Path | None, typer.Option(help="directory for town.gpkg and dem.tif")] = None,
 ) -> None:
-    """Generate the demo town's files and import them through the normal import path."""
+    """Generate the demo town's files and import them through the normal import path,
+    with the last weeks of its lot counters' readings (hub/demo_history.py)."""
     from hub.demo_data import load_demo_town
+    from hub.demo_history import fill_lot_history
     from hub.services import database_url
+    from storage.database import connect
 
     _setup_logging()
     settings = _settings()
+    seed = seed if seed is not None else settings.seed
     with database_url(settings) as url:
-        load_demo_town(
-            url, out or settings.data_dir / "demo", seed if seed is not None else settings.seed
-        )
+        load_demo_town(url, out or settings.data_dir / "demo", seed)
+        with connect(url) as conn:
+            fill_lot_history(conn, seed, datetime.now(UTC))
 
 
 @app.command("simulate")

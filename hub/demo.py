@@ -34,6 +34,7 @@ from demo_town.catalogue import GAUGE_ASSET_ID
 from demo_town.river import DEMO
 from hub.broker import free_port, port_answers
 from hub.demo_data import DEMO_ACCOUNTS, demo_accounts, demo_loaded, load_demo_town
+from hub.demo_history import fill_lot_history
 from hub.services import database_url
 from ingest_mqtt.client import wait_for_broker
 from river_monitor.config import RiverConfig, load
@@ -214,6 +215,8 @@ def run_demo(
         url = stack.enter_context(database_url(settings))
         if not demo_loaded(url, settings.seed):
             load_demo_town(url, settings.data_dir / "demo", settings.seed)
+        with connect(url) as conn:
+            fill_lot_history(conn, settings.seed, datetime.now(UTC))
         signers = demo_accounts(url, settings.data_dir / "demo")
         env = {**os.environ, "SMARTCITY_DATABASE_URL": url}
         if rules is not None:

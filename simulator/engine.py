@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from simulator.bays import BayChains
 from simulator.clock import require_aware
 from simulator.errors import InvalidInputError
+from simulator.lot_demand import LotDemand
 from simulator.payloads import check_topic_level, check_topic_prefix, device_topic, encode_payload
 from simulator.signals import (
     LOT_PROFILES,
@@ -180,9 +181,6 @@ class Simulator:
             AIR_QUALITY: intervals.air_quality,
             PARKING_COUNTER: intervals.parking_counter,
         }
-        profile_kinds = sorted({d.lot_kind for d in self._devices if d.lot_kind is not None})
-        profile_of_kind: dict[str | None, int] = {k: j for j, k in enumerate(profile_kinds)}
-        self._profiles = tuple(LOT_PROFILES[k] for k in profile_kinds)
 
         # Each device's position in the arrays of its kind: a bay's chain, a
         # counter's lot, a station's offsets; unused for gauges.
@@ -192,16 +190,19 @@ class Simulator:
         lot_of_asset: dict[str, int] = {}
         bay_index: list[int] = []
         bay_lot: list[int] = []
-        bay_profile: list[int] = []
         periodic_index: list[int] = []
+        lots: list[LotDemand] = []
         for i, d in enumerate(self._devices):
+            if d.kind in _PARKING_KINDS and d.asset_id not in lot_of_asset:
+                assert d.lot_kind is not None  # checked by _check_devices
+                lot_of_asset[d.asset_id] = len(lots)
+                lots.append(LotDemand.from_seed(seed, d.asset_id, d.lot_kind))
             if d.kind == PARKING_BAY:
                 self._slot.append(len(bay_index))
                 bay_index.append(i)
-                bay_lot.append(lot_of_asset.setdefault(d.asset_id, len(lot_of_asset)))
-                bay_profile.append(profile_of_kind[d.lot_kind])
+                bay_lot.append(lot_of_asset[d.asset_id])
             elif d.kind == PARKING_COUNTER:
-                self._slot.append(lot_of_asset.setdefault(d.asset_id, len(lot_of_asset)))
+                self._slot.append(lot_of_asset[d.asset_id])
             elif d.kind == AIR_QUALITY:
                 if d.asset_id not in station_of_asset:
                     station_of_asset[d.asset_id] = len(self._stations)
@@ -214,9 +215,9 @@ class Simulator:
 
         self._bay_index = np.array(bay_index, dtype=np.intp)
         self._bay_lot = np.array(bay_lot, dtype=np.intp)
-        self._n_lots = len(lot_of_asset)
-        self._dwell_s = np.array([p.mean_dwell_minutes * 60.0 for p in self._profiles])
-        self._bays = BayChains(np.array(bay_profile, dtype=np.intp), seeded_rng(seed, "bays"))
+        self._lots = tuple(lots)
+        self._dwell_s = np.array([lot.mean_dwell_minutes * 60.0 for lot in self._lots])
+        self._bays = BayChains(self._bay_lot, seeded_rng(seed, "bays"))
         self._periodic_index = np.array(periodic_index, dtype=np.intp)
         self._period_s = np.array(
             [period_of_kind[self._devices[i].kind] for i in periodic_index], dtype=float
@@ -243,9 +244,9 @@ class Simulator:
         require_aware(now, "now")
         ts = now.timestamp()
         due = np.zeros(len(self._devices), dtype=bool)
-        p_profile = np.array([p.occupancy_probability(now) for p in self._profiles])
+        p_lot = np.array([lot.occupancy_probability(now) for lot in self._lots])
         if self._last_ts is None:
-            self._bays.start(p_profile)
+            self._bays.start(p_lot)
             self._next_due = ts + self._first_delay_s
             self._next_heartbeat = ts + self._first_heartbeat_s
             due[:] = True
@@ -255,7 +256,7 @@ class Simulator:
                     f"tick times must not go backwards: {now.isoformat()} is before the "
                     "previous tick; build a new Simulator to start over"
                 )
-            changed = self._bays.step(ts - self._last_ts, p_profile, self._dwell_s)
+            changed = self._bays.step(ts - self._last_ts, p_lot, self._dwell_s)
             bay_due = changed | (ts >= self._next_heartbeat)
             self._next_heartbeat[bay_due] = ts + self._heartbeat_s
             due[self._bay_index] = bay_due
@@ -290,7 +291,7 @@ class Simulator:
                 values = {"occupied": int(occupied[slot])}
             elif device.kind == PARKING_COUNTER:
                 if counts is None:
-                    counts = np.bincount(self._bay_lot[occupied], minlength=self._n_lots)
+                    counts = np.bincount(self._bay_lot[occupied], minlength=len(self._lots))
                 values = {"occupied_spaces": int(counts[slot])}
             else:
                 if slot not in stations:

@@ -33,8 +33,8 @@ VALUES = {
     "raster_id": "terrain",
     "device_id": "lot-centru-b001",
     "asset_id": "lot-centru",
-    "alert_id": "1",
     "lot_id": "lot-centru",
+    "alert_id": "1",
     "bay_id": "lot-centru-b001",
 }
 CALLERS: list[Role | None] = [None, *Role]

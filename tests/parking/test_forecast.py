@@ -1,0 +1,158 @@
+"""The occupancy forecast on held-out weeks of simulated lots, against the seasonal naive.
+
+The naive forecast (same hour last week) is computed here from the series itself, and the
+held-out hours are the simulation's own, never seen by the model it is compared with.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from parking.forecast import (
+    MAX_HORIZON_H,
+    NoCapacity,
+    NotEnoughHistory,
+    StaleHistory,
+    forecast_lot,
+)
+from simulator.lot_history import LotSpec, lot_occupancy
+
+WEEK = 168
+START = datetime(2024, 10, 7, tzinfo=UTC)  # a Monday
+LOTS = [
+    LotSpec("lot-centru", "centre", 120),
+    LotSpec("lot-gara", "station", 90),
+    LotSpec("lot-spital", "hospital", 100),
+]
+TRAIN_WEEKS, TEST_WEEKS = 4, 2
+ORIGIN_STEP_H = 5  # not a divisor of 24: origins fall at every hour of the day over time
+
+
+@pytest.fixture(scope="module")
+def hourly() -> pd.DataFrame:
+    """Six weeks of three simulated lots, averaged by hour, as fractions of capacity."""
+    weeks = TRAIN_WEEKS + TEST_WEEKS
+    counts = lot_occupancy(LOTS, START, START + timedelta(weeks=weeks), seed=11)
+    return counts.resample("1h").mean() / [lot.capacity for lot in LOTS]
+
+
+@pytest.fixture(scope="module")
+def held_out(hourly: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Forecasts from origins over the last two weeks, each from the weeks before it only:
+    actual, forecast and naive occupied places, and interval bounds, per origin and hour."""
+    rows: dict[str, list[np.ndarray]] = {}
+    first = len(hourly) - TEST_WEEKS * WEEK
+    for origin in range(first, len(hourly) - MAX_HORIZON_H + 1, ORIGIN_STEP_H):
+        for lot in LOTS:
+            series = hourly[lot.lot_id]
+            made = forecast_lot(series.iloc[origin - TRAIN_WEEKS * WEEK : origin], lot.capacity)
+            actual = series.iloc[origin : origin + MAX_HORIZON_H].to_numpy() * lot.capacity
+            naive = series.iloc[origin - WEEK : origin - WEEK + MAX_HORIZON_H].to_numpy()
+            assert [r.start for r in made.rows] == list(
+                series.index[origin : origin + MAX_HORIZON_H]
+            )
+            found = {
+                "actual": actual,
+                "forecast": np.array([r.occupied for r in made.rows]),
+                "naive": naive * lot.capacity,
+                "capacity": np.full(MAX_HORIZON_H, lot.capacity),
+            }
+            for level in (80, 95):
+                found[f"lo{level}"] = np.array([r.intervals[level][0] for r in made.rows])
+                found[f"hi{level}"] = np.array([r.intervals[level][1] for r in made.rows])
+            for key, value in found.items():
+                rows.setdefault(key, []).append(value)
+    return {key: np.array(value) for key, value in rows.items()}
+
+
+def test_forecast_beats_the_seasonal_naive_at_every_horizon(held_out: dict) -> None:
+    share = held_out["capacity"]
+    model = np.mean(np.abs(held_out["forecast"] - held_out["actual"]) / share, axis=0)
+    naive = np.mean(np.abs(held_out["naive"] - held_out["actual"]) / share, axis=0)
+    assert (model < naive).all(), (model, naive)
+    assert model[0] < 0.8 * naive[0]  # the hour ahead: the lot's current departure counts
+    assert model.mean() < 0.9 * naive.mean()
+
+
+def test_intervals_hold_about_their_share_of_held_out_hours(held_out: dict) -> None:
+    inside = {
+        level: np.mean(
+            (held_out[f"lo{level}"] <= held_out["actual"])
+            & (held_out["actual"] <= held_out[f"hi{level}"])
+        )
+        for level in (80, 95)
+    }
+    assert 0.7 <= inside[80] <= 0.9, inside
+    assert 0.88 <= inside[95] <= 0.99, inside
+    assert (held_out["lo95"] <= held_out["lo80"]).all()
+    assert (held_out["lo80"] <= held_out["forecast"]).all()
+    assert (held_out["forecast"] <= held_out["hi80"]).all()
+    assert (held_out["hi80"] <= held_out["hi95"]).all()
+
+
+def weekly(values: np.ndarray, weeks: int = 3, start: datetime = START) -> pd.Series:
+    """``values`` (one week, hourly) repeated ``weeks`` times from ``start``."""
+    index = pd.date_range(start, periods=weeks * WEEK, freq="h")
+    return pd.Series(np.tile(values, weeks), index=index)
+
+
+def test_forecasts_and_bounds_stay_within_zero_and_capacity() -> None:
+    rng = np.random.default_rng(3)
+    hours = 3 * WEEK
+    # a lot flipping between empty and full at random: wide intervals on both sides
+    series = pd.Series(
+        rng.integers(0, 2, hours).astype(float),
+        index=pd.date_range(START, periods=hours, freq="h"),
+    )
+    made = forecast_lot(series, capacity=50)
+    for row in made.rows:
+        assert 0.0 <= row.occupied <= 50.0
+        for lower, upper in row.intervals.values():
+            assert 0.0 <= lower <= upper <= 50.0
+    assert any(row.intervals[95] == (0.0, 50.0) for row in made.rows)
+
+
+def test_a_full_lot_is_forecast_full_not_beyond() -> None:
+    full = weekly(np.ones(WEEK))
+    made = forecast_lot(full, capacity=80)
+    assert [row.occupied for row in made.rows] == [80.0] * MAX_HORIZON_H
+
+
+def test_less_than_two_weeks_is_refused_with_what_to_do() -> None:
+    short = weekly(np.full(WEEK, 0.5), weeks=2).iloc[: 13 * 24]
+    with pytest.raises(NotEnoughHistory, match="2 weeks"):
+        forecast_lot(short, capacity=40)
+    with pytest.raises(NotEnoughHistory):
+        forecast_lot(pd.Series([], index=pd.DatetimeIndex([], tz="UTC")), capacity=40)
+
+
+def test_sparse_weeks_are_refused() -> None:
+    sparse = weekly(np.full(WEEK, 0.5)).iloc[::2]  # every other hour
+    with pytest.raises(NotEnoughHistory, match="80%"):
+        forecast_lot(sparse, capacity=40)
+
+
+def test_a_silent_counter_is_named_rather_than_forecast_from_old_hours() -> None:
+    series = weekly(np.full(WEEK, 0.5))
+    end = series.index[-1] + pd.Timedelta(hours=1)
+    later = forecast_lot(series, capacity=40, hours=2, now=end + timedelta(hours=3, minutes=20))
+    assert [r.horizon_h for r in later.rows] == [4, 5]
+    assert later.rows[0].start == end + timedelta(hours=3)
+    with pytest.raises(StaleHistory, match="has not reported"):
+        forecast_lot(series, capacity=40, now=end + timedelta(hours=7))
+
+
+def test_a_lot_without_capacity_is_refused() -> None:
+    with pytest.raises(NoCapacity, match="number of places"):
+        forecast_lot(weekly(np.full(WEEK, 0.5)), capacity=0)
+
+
+def test_missing_hours_are_tolerated() -> None:
+    series = weekly(0.2 + 0.6 * (np.arange(WEEK) % 24 >= 12))  # busy afternoons
+    holey = series.drop(series.index[100:110])
+    made = forecast_lot(holey, capacity=100, hours=1)
+    assert made.rows[0].occupied == pytest.approx(20.0, abs=0.5)  # midnight: quiet
