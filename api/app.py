@@ -23,6 +23,7 @@ from api.routes import (
     ingest,
     landing,
     metrics,
+    ngsi_ld,
     parking,
     parking_forecast,
     parking_nearest,
@@ -133,6 +134,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         river,
         parking_nearest,
         parking_forecast,
+        ngsi_ld,
         town_map,
         audit,
     ):

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from alerts.errors import AlertError
 from auth.errors import AccountError, AuthError
 from auth.oidc import OidcError
+from fiware.errors import NgsiLdError
 from gis_layers.errors import LayerError
 from parking.errors import ParkingError
 from river_monitor.town_flood import FloodUnavailable
@@ -68,6 +69,7 @@ FAMILIES: tuple[type[Exception], ...] = (
     AlertError,
     FloodUnavailable,
     LayerError,
+    NgsiLdError,
     OidcError,
     ParkingError,
     StorageError,
@@ -75,7 +77,8 @@ FAMILIES: tuple[type[Exception], ...] = (
 """The base class of every error family. Each error declares its ``status_code`` and
 ``title``; its message is shown to the user below 500, and from 500 up only where the
 error says it is written for users (``public_message``): otherwise it goes to the log.
-An error may add response ``headers`` (``WWW-Authenticate``, ``Retry-After``)."""
+An error may add response ``headers`` (``WWW-Authenticate``, ``Retry-After``) and its
+own problem ``type`` URI (``problem_type``: NGSI-LD's errors)."""
 
 
 _HIDDEN = {503: "the database is unavailable"}
@@ -94,7 +97,8 @@ async def _declared(request: Request, exc: Exception) -> Response:
     if status >= 500 and not getattr(exc, "public_message", False):
         log.error("%s on %s: %s", type(exc).__name__, request.url.path, exc)
         return problem(status, title, _HIDDEN.get(status, "see the logs"), request.url.path)
-    return problem(status, title, str(exc), request.url.path, headers)
+    kind: str = getattr(exc, "problem_type", "about:blank")
+    return problem(status, title, str(exc), request.url.path, headers, kind)
 
 
 def navigating(request: Request) -> bool:
@@ -108,11 +112,12 @@ def problem(
     detail: str,
     instance: str,
     headers: Mapping[str, str] | None = None,
+    kind: str = "about:blank",
 ) -> JSONResponse:
-    """An RFC 9457 problem details response."""
+    """An RFC 9457 problem details response (``kind``: its ``type`` URI)."""
     return JSONResponse(
         {
-            "type": "about:blank",
+            "type": kind,
             "title": title,
             "status": status,
             "detail": detail,

@@ -110,6 +110,11 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/parking/lots/{lot_id}/counter-correction"): roles(Role.PARKING_OPERATOR),
     ("POST", "/parking/bays/{bay_id}/out-of-service"): roles(Role.PARKING_OPERATOR),
     ("POST", "/parking/bays/{bay_id}/in-service"): roles(Role.PARKING_OPERATOR),
+    # FIWARE NGSI-LD (read-only): public as the lots are; a type kept for signed-in
+    # users (ParkingSpot: bays, as /parking/lots/{lot_id}) is checked per type by the route
+    ("GET", "/ngsi-ld/v1/entities"): PUBLIC,
+    ("GET", "/ngsi-ld/v1/entities/{entityId}"): PUBLIC,
+    ("GET", "/ngsi-ld/context.jsonld"): PUBLIC,
     # the Danube: levels and the flood public, alerts for signed-in users, acting on
     # them for emergency staff
     ("GET", "/river/gauges"): PUBLIC,

@@ -159,6 +159,22 @@ async def lots(
     return found
 
 
+async def bay_places(
+    conn: AsyncConnection, lot_ids: Sequence[str] | None = None
+) -> dict[str, tuple[float, float]]:
+    """Where each bay sensor stands (CRS84 lon, lat), by device id, for the lots given
+    (all for None); sensors without a position are left out."""
+    rows = await (
+        await conn.execute(
+            "SELECT device_id, lon, lat FROM devices WHERE kind = 'parking_bay'"
+            " AND lon IS NOT NULL AND lat IS NOT NULL"
+            " AND (%(ids)s::text[] IS NULL OR asset_id = ANY(%(ids)s))",
+            {"ids": None if lot_ids is None else list(lot_ids)},
+        )
+    ).fetchall()
+    return {device: (lon, lat) for device, lon, lat in rows}
+
+
 async def lot(conn: AsyncConnection, lot_id: str, now: datetime) -> Lot:
     """One lot's live state with its bays and when each bay's state began;
     :class:`LotNotFound` when there is no such lot."""

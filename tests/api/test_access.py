@@ -36,6 +36,7 @@ VALUES = {
     "lot_id": "lot-centru",
     "alert_id": "1",
     "bay_id": "lot-centru-b001",
+    "entityId": "urn:ngsi-ld:OffStreetParking:lot-centru",
 }
 CALLERS: list[Role | None] = [None, *Role]
 
