@@ -40,6 +40,9 @@ def command(profile: Path, width: int = WINDOW[0], height: int = WINDOW[1]) -> l
         "--headless",
         "--no-sandbox",
         "--disable-gpu",
+        # software WebGL on a busy 2-core machine can outlast the GPU watchdog, which then
+        # ends the browser mid-test (seen with three test workers at once)
+        "--disable-gpu-watchdog",
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
