@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -27,6 +28,8 @@ from parking.alerts import KINDS, AlertRules, Hold, Holds, alert_source, escalat
 from parking.model import LotState
 from settings import ParkingAlertSettings
 from storage.database import reconnecting
+
+log = logging.getLogger(__name__)
 
 
 def _utc_now() -> datetime:
@@ -79,6 +82,11 @@ class AlertMonitor:
     async def _serve(self, stop: asyncio.Event) -> None:
         async with await AsyncConnection.connect(self._url, autocommit=True) as conn:
             await self.resume(conn)
+            log.info(
+                "parking alert monitor judging the lots every %g s (%d alerts open)",
+                self._tick_s,
+                len(self._holds),
+            )
             while not stop.is_set():
                 await self.evaluate(conn)
                 with contextlib.suppress(TimeoutError):
