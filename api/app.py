@@ -25,6 +25,7 @@ from api.routes import (
     metrics,
     ngsi_ld,
     parking,
+    parking_alerts,
     parking_forecast,
     parking_nearest,
     rasters,
@@ -41,6 +42,7 @@ from auth.oidc_login import browser_sign_in_from
 from auth.tokens import TokenIssuer, signing_key
 from demo_town.river import river_config
 from parking import layers as parking_layers
+from parking.alerts import DOMAIN as PARKING
 from parking.nearest import StreetGraphs
 from river_monitor.config import DOMAIN as RIVER
 from river_monitor.town_flood import TownFlood
@@ -58,7 +60,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     pool = async_pool(database_url, max_size=settings.db_pool_max_size)
 
     live = LiveTwin(database_url)
-    notifications = Notifications(database_url, [events_channel(RIVER)])
+    notifications = Notifications(database_url, [events_channel(RIVER), events_channel(PARKING)])
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -131,6 +133,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         metrics,
         twin,
         parking,
+        parking_alerts,
         river,
         parking_nearest,
         parking_forecast,

@@ -128,6 +128,11 @@ POLICY: dict[tuple[str, str], Rule] = {
     # parking: the nearest lots with free places, by street, for anyone where the street
     # layer is public (an asset as origin needs sign-in)
     ("GET", "/parking/nearest"): LAYER,
+    # parking: alerts for signed-in users, acknowledging them for parking operators
+    ("GET", "/parking/alerts"): SIGNED_IN,
+    ("GET", "/parking/alerts/stream"): SIGNED_IN,
+    ("GET", "/parking/alerts/{alert_id}"): SIGNED_IN,
+    ("POST", "/parking/alerts/{alert_id}/ack"): roles(Role.PARKING_OPERATOR),
     # parking: forecasts for signed-in users
     ("GET", "/parking/lots/{lot_id}/forecast"): SIGNED_IN,
     # the town map (its page, script and data)

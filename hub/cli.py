@@ -281,9 +281,13 @@ def ingest(
 
 @app.command("river")
 def river() -> None:
-    """Run the Danube monitor: alerts from every gauge reading, notifications out."""
+    """Run the Danube monitor and the parking alerts: alerts from every gauge reading
+    and every lot's state, notifications out."""
+    from functools import partial
+
     from demo_town.river import river_config
     from hub.services import broker_url, database_url
+    from parking import alert_monitor
     from river_monitor import service
     from river_monitor.config import RiverConfigError
     from storage import migrations
@@ -297,7 +301,8 @@ def river() -> None:
     with database_url(settings) as url, broker_url(settings) as mqtt:
         with connect(url) as conn:
             migrations.upgrade(conn)
-        service.run(settings, config, url, mqtt, stop)
+        parking = partial(alert_monitor.serve, settings, url)
+        service.run(settings, config, url, mqtt, stop, also=[parking])
 
 
 @app.command("serve")

@@ -1,6 +1,7 @@
 """``smartcity river``: the gauge monitor, the delivery of its alerts (the alert engine's
 dispatcher for the ``river`` domain) and the keeper of the threshold flood extents, one
-process."""
+process; the other domains' alert services (``also``: parking's) run in it beside them,
+on its broker connection."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import contextlib
 import logging
 import threading
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 
 import psycopg
 
@@ -24,6 +26,10 @@ from storage.errors import StorageError
 log = logging.getLogger(__name__)
 
 EXTENTS_CHECK_S = 60.0
+
+AlertService = Callable[[Publisher, asyncio.Event], Awaitable[None]]
+"""Another domain's alert service: it publishes through the given publisher and runs
+until the event is set."""
 
 
 def _refresh_extents(database_url: str, flood: TownFlood, config: RiverConfig) -> None:
@@ -54,6 +60,7 @@ async def _run(
     database_url: str,
     publisher: Publisher,
     stop: threading.Event,
+    also: Sequence[AlertService],
 ) -> None:
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -72,6 +79,7 @@ async def _run(
         monitor.run(stopping),
         dispatcher.run(stopping),
         _keep_extents(database_url, config, stopping),
+        *(service(publisher, stopping) for service in also),
     )
 
 
@@ -81,8 +89,10 @@ def run(
     database_url: str,
     mqtt_url: str,
     stop: threading.Event,
+    also: Sequence[AlertService] = (),
 ) -> None:
-    """Watch the configured gauges and deliver their alerts until ``stop`` is set."""
+    """Watch the configured gauges and deliver their alerts, and run the services
+    ``also`` names, until ``stop`` is set."""
     # An id of its own: a broker drops a client when another connects with its id, so
     # two river services on one broker (two hubs, two test runs) would take turns; the
     # outbox in PostgreSQL, not an MQTT session, keeps what is left to deliver.
@@ -90,4 +100,4 @@ def run(
     with Publisher(
         mqtt_url, client_id, protocol=settings.mqtt_protocol, ca_file=settings.mqtt_ca_file
     ) as publisher:
-        asyncio.run(_run(settings, config, database_url, publisher, stop))
+        asyncio.run(_run(settings, config, database_url, publisher, stop, also))

@@ -3,7 +3,8 @@
 Every package may import it; it imports none of ours. One class per concern —
 :class:`DatabaseSettings`, :class:`BrokerSettings`, :class:`BrokerTlsSettings`,
 :class:`IngestSettings`, :class:`RetentionSettings`, :class:`RiverSettings`,
-:class:`AuthSettings`, :class:`ApiSettings`, :class:`BackupSettings` — each taken by the
+:class:`ParkingAlertSettings`, :class:`AuthSettings`, :class:`ApiSettings`,
+:class:`BackupSettings` — each taken by the
 code it configures, and :class:`Settings`, all of them composed, built by the CLI.
 Unset server URLs mean "use the embedded default": an embedded PostgreSQL in the data
 directory and an embedded MQTT broker on a free loopback port. Construct settings
@@ -18,6 +19,7 @@ from settings.broker import BrokerAddress, BrokerSettings, BrokerTlsSettings
 from settings.database import DatabaseSettings
 from settings.hub import Settings
 from settings.ingest import IngestSettings
+from settings.parking import ParkingAlertSettings
 from settings.retention import RetentionSettings
 from settings.river import RiverSettings
 
@@ -31,6 +33,7 @@ __all__ = [
     "DataSettings",
     "DatabaseSettings",
     "IngestSettings",
+    "ParkingAlertSettings",
     "RetentionSettings",
     "RiverSettings",
     "Settings",

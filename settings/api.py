@@ -10,6 +10,7 @@ from pydantic import AfterValidator, Field
 
 from settings.auth import AuthSettings
 from settings.database import DatabaseSettings
+from settings.parking import ParkingAlertSettings
 from settings.river import RiverSettings
 
 
@@ -27,8 +28,9 @@ def _rate(text: str) -> str:
 Rate = Annotated[str, AfterValidator(_rate)]
 
 
-class ApiSettings(DatabaseSettings, RiverSettings, AuthSettings):
-    """Where the API listens; it serves the gauges of the river configuration."""
+class ApiSettings(DatabaseSettings, RiverSettings, ParkingAlertSettings, AuthSettings):
+    """Where the API listens; it serves the gauges of the river configuration and the
+    parking alerts (whose contact groups it names)."""
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)

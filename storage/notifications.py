@@ -118,8 +118,12 @@ class Notifications:
     async def _listen(self) -> None:
         async with await AsyncConnection.connect(self._url, autocommit=True) as conn:
             try:
-                for channel in self._subscribers:
-                    await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+                # one statement for every channel: the connection shows as the one
+                # listener to each in pg_stat_activity
+                listens = [
+                    sql.SQL("LISTEN {}").format(sql.Identifier(c)) for c in self._subscribers
+                ]
+                await conn.execute(sql.SQL("; ").join(listens))
                 self._listening.set()
                 async for note in conn.notifies():
                     self._fan_out(note.channel, note.payload)

@@ -13,7 +13,6 @@ the SQL lives there and in :mod:`river_monitor.levels`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 from typing import Annotated
 
 import anyio.to_thread
@@ -23,20 +22,18 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from psycopg import AsyncConnection
-from pydantic import BaseModel, ConfigDict, Field
 
 from alerts import store
 from alerts.model import AlertSource, Listing
-from api import rate_limits, security
+from api import alert_routes, rate_limits
 from api.deps import connection
 from api.errors import NotFound
 from api.openapi import problems
-from api.params import Text, UtcDateTime, period
+from api.params import UtcDateTime, period
 from river_monitor import drone_surface, levels, town_flood
 from river_monitor.config import GaugeConfig, RiverConfig
 from river_monitor.town_flood import TownFlood
 from storage.database import connect
-from storage.notifications import Notifications
 
 router = APIRouter(tags=["river"], responses=problems(503))  # each reads the database
 
@@ -60,15 +57,6 @@ def _config(request: Request) -> RiverConfig:
 
 def _alerts(request: Request) -> AlertSource:
     return _config(request).alert_source
-
-
-class Acknowledgement(BaseModel):
-    """What the signed-in member of emergency staff answering for an alert is doing
-    about it (who answers is the signed-in subject, not a field of the request)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    note: Text = Field(default="", max_length=2000)
 
 
 @router.get("/river/gauges", responses={200: {"content": {_JSON: {}}}})
@@ -112,32 +100,21 @@ async def one_alert(
 )
 async def acknowledge(
     alert_id: int,
-    body: Acknowledgement,
+    body: alert_routes.Acknowledgement,
     request: Request,
     conn: Annotated[AsyncConnection, Depends(connection)],
 ) -> Response:
     """Answer for an active alert as the signed-in user: its reminders and escalation
     stop, until it worsens."""
-    caller = security.principal(request)
-    assert caller is not None  # the policy admits emergency staff only
-    found = await store.acknowledge(
-        conn, _alerts(request), alert_id, caller.subject, body.note, datetime.now(UTC)
-    )
-    return _json(found)
+    return _json(await alert_routes.acknowledge(request, conn, _alerts(request), alert_id, body))
 
 
 @router.get("/river/stream", response_class=EventSourceResponse)
 async def stream(request: Request) -> AsyncIterator[ServerSentEvent]:
     """Alert events as they happen: ``ready``, then one ``alert`` event per event. The
     stream ends if it falls behind (its page reconnects)."""
-    notifications: Notifications = request.app.state.notifications
-    async with notifications.subscribe(_alerts(request).channel) as events:
-        yield ServerSentEvent(event="ready", data={})
-        async for event_id in events:
-            async with request.app.state.pool.connection() as conn:
-                document = await store.event_document(conn, int(event_id))
-            if document is not None:
-                yield ServerSentEvent(event="alert", id=document["id"], data=document)
+    async for event in alert_routes.events(request, _alerts(request)):
+        yield event
 
 
 def _gauge(config: RiverConfig, device_id: str | None) -> GaugeConfig:

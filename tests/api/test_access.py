@@ -23,7 +23,7 @@ from settings import Settings
 pytestmark = pytest.mark.integration
 
 PUBLIC_LAYER, INTERNAL_LAYER = "parcels", "sensors"
-STREAMS = {"/twin/stream", "/river/stream"}
+STREAMS = {"/twin/stream", "/river/stream", "/parking/alerts/stream"}
 VALUES = {
     "feature_id": "1",
     "tile_matrix_set_id": "WebMercatorQuad",
