@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import queue
 import threading
 import time
@@ -150,6 +151,20 @@ def _drain(
     return out
 
 
+@pytest.fixture
+def romanian_time() -> Iterator[None]:
+    """The machine's local time is Romania's, as on the hub; put back afterwards."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "Europe/Bucharest"
+    time.tzset()
+    yield
+    if before is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
+
+
 def test_backoff_doubles_from_its_base_up_to_its_maximum() -> None:
     backoff = Backoff(base_s=1.5, max_s=60)
     delays = [backoff.delay(attempts).total_seconds() for attempts in range(9)]
@@ -157,10 +172,15 @@ def test_backoff_doubles_from_its_base_up_to_its_maximum() -> None:
 
 
 def test_a_webhook_gets_signed_events_in_order_and_a_refusal_is_retried_later(
-    pg_url: str, broker_url: str, mqtt_protocol: str, caplog: pytest.LogCaptureFixture
+    pg_url: str,
+    broker_url: str,
+    mqtt_protocol: str,
+    caplog: pytest.LogCaptureFixture,
+    romanian_time: None,
 ) -> None:
     """The receiver refuses the first event twice (500, 503): it is tried again after
-    the backoff (30 s, then 60 s) and the second event waits for it."""
+    the backoff (30 s, then 60 s) and the second event waits for it. The hub runs on
+    Romanian time: signatures must not depend on the machine's time zone."""
     outbox = (
         "SELECT event_id, attempts, delivered_at IS NOT NULL, last_error,"
         " round(extract(epoch FROM next_attempt_at - now()) / 10) * 10"
@@ -294,8 +314,9 @@ def test_the_dispatcher_waits_for_the_next_retry_or_an_idle_wake(pg_url: str) ->
 def test_a_running_dispatcher_delivers_each_new_event_on_its_notification(
     pg_url: str, broker_url: str, mqtt_protocol: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With an idle wake far away (a minute), only the notification can bring the
-    second event out in time; and the dispatcher stops when asked."""
+    """With an idle wake far away (a minute), only the clock can bring a refused
+    delivery's retry, and only the notification the second event out, in time; and the
+    dispatcher stops when asked."""
     monkeypatch.setattr(delivery, "IDLE_WAKE_S", 60.0)
     prefix = f"test{uuid.uuid4().hex[:8]}"
     delivered = "SELECT count(*) FROM alert_outbox WHERE delivered_at IS NOT NULL"
@@ -307,7 +328,7 @@ def test_a_running_dispatcher_delivers_each_new_event_on_its_notification(
             assert time.monotonic() < deadline, f"{count} deliveries not made in {WAIT_S} s"
             await asyncio.sleep(0.05)
 
-    with _receiver([]) as (url, received), subscribed(broker_url, f"{prefix}/events/#") as got:
+    with _receiver([503]) as (url, received), subscribed(broker_url, f"{prefix}/events/#") as got:
         source = _parking(url)
 
         async def run() -> None:
@@ -332,6 +353,7 @@ def test_a_running_dispatcher_delivers_each_new_event_on_its_notification(
         posted = _drain(received)
     assert topics == [f"{prefix}/events/parking/lot-centru/full"] * 2
     assert [headers["webhook-id"] for headers, _ in posted] == [
+        "parking-event-1",  # refused
         "parking-event-1",
         "parking-event-2",
     ]

@@ -225,7 +225,7 @@ def test_listings_select_by_state_subject_and_time_newest_first(pg_url: str) -> 
                 await _apply(conn, TWO_LOTS, _condition(subject, kind, severity, minutes))
             await _apply(conn, AIR, _full(1, 50))
 
-            async def ids(**kwargs: object) -> list[int]:
+            async def ids(**kwargs: Any) -> list[int]:
                 return [a["alert_id"] for a in await store.listing(conn, TWO_LOTS, **kwargs)]
 
             return {
@@ -376,7 +376,8 @@ def test_a_milder_level_stays_acknowledged_and_a_worse_one_restarts_the_clocks(
 
 
 def test_two_people_acknowledging_at_once_one_answers_the_other_is_told(pg_url: str) -> None:
-    """The second acknowledgement waits for the first to commit, then sees it."""
+    """The second acknowledgement waits for the first to commit, then sees it; a reader
+    waits for neither."""
 
     async def run() -> None:
         async with (
@@ -388,6 +389,9 @@ def test_two_people_acknowledging_at_once_one_answers_the_other_is_told(pg_url: 
             (alert,) = await store.listing(first, PARKING)
             async with first.transaction():
                 await store.acknowledge(first, PARKING, alert["alert_id"], "Ion", "", _at(1))
+                # a reader does not wait for it: it sees the alert as last committed
+                seen = await asyncio.wait_for(store.get(watcher, PARKING, alert["alert_id"]), 10)
+                assert seen["state"] == "active"
                 late = asyncio.create_task(
                     store.acknowledge(second, PARKING, alert["alert_id"], "Ana", "", _at(1))
                 )
