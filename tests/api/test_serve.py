@@ -16,9 +16,25 @@ REQUEST = b"GET /health HTTP/1.1\r\nHost: hub\r\n\r\n"
 
 
 def _ask(conn: socket.socket) -> bytes:
-    """Send one request on ``conn``; the start of its answer (b"" if the server closed)."""
+    """Send one request on ``conn``; its whole answer, read up to its Content-Length
+    (b"" if the server closed): a loaded server may send the head and the body apart,
+    and a body left unread would pass for the next answer."""
     conn.sendall(REQUEST)
-    return conn.recv(65536)
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        part = conn.recv(65536)
+        if not part:
+            return answer
+        answer += part
+    head, _, body = answer.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length and (part := conn.recv(65536)):
+        body += part
+    return head + b"\r\n\r\n" + body
 
 
 def _connect(url: str) -> socket.socket:
