@@ -128,7 +128,8 @@ async def apply(
     conn: AsyncConnection, source: AlertSource, condition: Condition, now: datetime
 ) -> list[int]:
     """Turn a condition's new state into its alert's lifecycle step (raise, escalate,
-    de-escalate, resolve); the events' ids.
+    de-escalate, resolve); the events' ids. The severity the alert already has is no
+    step: its value, details and message are brought up to date, with no event.
 
     Call inside a transaction. ``condition.at`` dates the step (a reading's time, or the
     clock for silence); ``now`` starts the acknowledgement and reminder clocks.
@@ -187,6 +188,9 @@ async def apply(
             **current,
         )
         return [await _event(conn, source, alert, "escalated", condition.at)]
+    if condition.severity == alert["severity"]:  # no step: the alert shows the latest value
+        await _update(conn, alert["alert_id"], **current)
+        return []
     alert = await _update(conn, alert["alert_id"], severity=condition.severity, **current)
     return [await _event(conn, source, alert, "de-escalated", condition.at)]
 

@@ -336,6 +336,28 @@ def test_an_alert_keeps_its_whole_story(pg_url: str) -> None:
     assert [d["acknowledged_by"] for d in history] == [None, "Ion", "Ion", "Ion", "Ion"]
 
 
+def test_the_level_an_alert_already_has_is_no_step_but_brings_its_value_up_to_date(
+    pg_url: str,
+) -> None:
+    async def run() -> tuple[list[int], dict[str, Any]]:
+        async with await AsyncConnection.connect(pg_url, autocommit=True) as conn:
+            await _apply(
+                conn, PARKING, Condition("lot-centru", "full", 2, _at(0), 95.0, "95%", {"n": 1})
+            )
+            again = await _apply(
+                conn, PARKING, Condition("lot-centru", "full", 2, _at(5), 97.0, "97%", {"n": 2})
+            )
+            (alert,) = await store.listing(conn, PARKING)
+            return again, await store.get(conn, PARKING, alert["alert_id"])
+
+    _migrated(pg_url)
+    events, alert = asyncio.run(run())
+    assert events == []
+    assert [step["action"] for step in alert["history"]] == ["raised"]
+    assert (alert["severity"], alert["state"]) == (2, "active")
+    assert (alert["value"], alert["message"], alert["detail"]) == (97.0, "97%", {"n": 2})
+
+
 def test_a_milder_level_stays_acknowledged_and_a_worse_one_restarts_the_clocks(
     pg_url: str,
 ) -> None:
