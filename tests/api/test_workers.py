@@ -36,19 +36,31 @@ WORKERS = 2
 GAUGE = DEMO.gauges[0]  # the API's river configuration when none is given
 
 
+def _serves(process: psutil.Process, port: int) -> bool:
+    """Whether ``process`` is a ``hub serve --workers N`` listening on ``port``. Other
+    processes come and go meanwhile (other test workers' servers, exiting children):
+    one whose command line cannot be read, or that is gone, is not it."""
+    command = process.info["cmdline"] or []
+    if command[-4:] != ["hub", "serve", "--workers", str(WORKERS)]:
+        return False
+    try:
+        return any(c.laddr.port == port for c in process.net_connections("tcp"))
+    except psutil.Error:
+        return False
+
+
 def _worker_of(connection: http.client.HTTPConnection, port: int) -> int:
     """The pid of the server process holding the other end of ``connection``."""
     assert connection.sock is not None
     mine = connection.sock.getsockname()[1]
-    server = next(
-        p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"][-4:] == [
-            "hub", "serve", "--workers", str(WORKERS)
-        ] and any(c.laddr.port == port for c in p.net_connections("tcp"))
-    )  # fmt: skip
+    server = next(p for p in psutil.process_iter(["cmdline"]) if _serves(p, port))
     for process in server.children(recursive=True):
-        for c in process.net_connections("tcp"):
-            if c.laddr.port == port and c.raddr and c.raddr.port == mine:
-                return process.pid
+        try:
+            held = process.net_connections("tcp")
+        except psutil.Error:  # a helper process that has just ended
+            continue
+        if any(c.laddr.port == port and c.raddr and c.raddr.port == mine for c in held):
+            return process.pid
     raise AssertionError(f"no server process holds the connection from port {mine}")
 
 
