@@ -79,7 +79,8 @@ class Flag:
 
 @dataclass(frozen=True)
 class Closure:
-    """An operator's closure of a lot: why, until when (None: until reopened), by whom."""
+    """An operator's decision in force for a while: a lot closed, or a bay out of
+    service; why, until when (None: until undone), by whom."""
 
     reason: str
     until: datetime | None
@@ -87,21 +88,7 @@ class Closure:
     by: str | None = None
 
     def active(self, now: datetime) -> bool:
-        """Whether the lot is closed at ``now``."""
-        return self.since <= now and (self.until is None or now < self.until)
-
-
-@dataclass(frozen=True)
-class BayService:
-    """An operator's marking of a bay out of service."""
-
-    reason: str
-    until: datetime | None
-    since: datetime
-    by: str | None = None
-
-    def active(self, now: datetime) -> bool:
-        """Whether the bay is out of service at ``now``."""
+        """Whether the decision holds at ``now``."""
         return self.since <= now and (self.until is None or now < self.until)
 
 
@@ -132,7 +119,7 @@ class BayInput:
     device_id: str
     occupied: SensorValue | None
     since: datetime | None = None
-    service: BayService | None = None
+    service: Closure | None = None
 
 
 @dataclass(frozen=True)
@@ -166,7 +153,7 @@ class BayState:
     status: BayStatus
     since: datetime | None
     last_heard: datetime | None
-    out_of_service: BayService | None = None
+    out_of_service: Closure | None = None
 
     def document(self) -> dict[str, Any]:
         """As JSON-ready values."""

@@ -29,9 +29,9 @@ from statistics import fmean
 
 from parking.model import (
     BayInput,
-    BayService,
     BayState,
     BayStatus,
+    Closure,
     CounterInput,
     Flag,
     LotInput,
@@ -223,7 +223,7 @@ def lot_input(
     capacity: object,
     sensors: Iterable[SensorRow],
     override: LotOverride | None = None,
-    services: Mapping[str, BayService] | None = None,
+    services: Mapping[str, Closure] | None = None,
     since: Mapping[str, datetime] | None = None,
 ) -> LotInput:
     """A lot's input from its devices (bay sensors and a counter; others are ignored),

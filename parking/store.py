@@ -23,7 +23,6 @@ from psycopg.types.json import Jsonb
 from parking import occupancy
 from parking.errors import ActionConflict, BayNotFound, InvalidAction, LotNotFound
 from parking.model import (
-    BayService,
     Closure,
     LotInput,
     LotOverride,
@@ -100,10 +99,10 @@ async def overrides(conn: AsyncConnection, lot_ids: Sequence[str] | None) -> dic
     return overrides_from_rows(rows)
 
 
-async def services(conn: AsyncConnection, lot_ids: Sequence[str] | None) -> dict[str, BayService]:
+async def services(conn: AsyncConnection, lot_ids: Sequence[str] | None) -> dict[str, Closure]:
     """The bays marked out of service (of the lots, all for None), by bay id."""
     rows = await (await conn.execute(_SERVICES, {"ids": lot_ids})).fetchall()
-    return {bay: BayService(reason, until, since, by) for bay, reason, since, until, by in rows}
+    return {bay: Closure(reason, until, since, by) for bay, reason, since, until, by in rows}
 
 
 async def bays_since(

@@ -27,7 +27,7 @@ from pyproj import Transformer
 
 from parking import occupancy
 from parking import store as parking_store
-from parking.model import BayService, LotOverride, SensorValue
+from parking.model import Closure, LotOverride, SensorValue
 from twin.status import sensor_status
 
 METRIC_CRS = "EPSG:3844"
@@ -100,7 +100,7 @@ class ParkingDecisions:
     """The parking operators' decisions the twin's lot statuses take into account."""
 
     lots: Mapping[str, LotOverride]
-    bays: Mapping[str, BayService]
+    bays: Mapping[str, Closure]
 
 
 NO_DECISIONS = ParkingDecisions({}, {})

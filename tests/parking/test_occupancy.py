@@ -9,7 +9,6 @@ import pytest
 
 from parking import occupancy
 from parking.model import (
-    BayService,
     BayStatus,
     Closure,
     LotInput,
@@ -31,7 +30,7 @@ def _lot(
     override: LotOverride | None = None,
     heard: list[datetime] | None = None,
     counter_time: datetime = FRESH,
-    services: dict[str, BayService] | None = None,
+    services: dict[str, Closure] | None = None,
 ) -> LotInput:
     sensors: list[occupancy.SensorRow] = []
     for k, value in enumerate(bays or []):
@@ -152,7 +151,7 @@ def test_a_stale_counter_is_a_sensor_fault_and_no_data_is_unknown() -> None:
 
 
 def test_bays_out_of_service_leave_the_capacity_and_the_count() -> None:
-    service = {"b000": BayService("line painting", None, NOW - timedelta(hours=1))}
+    service = {"b000": Closure("line painting", None, NOW - timedelta(hours=1))}
     state = occupancy.lot_state(_lot([1, 1, 0, 0], capacity=4, services=service), NOW)
     assert (state.capacity, state.occupied, state.free) == (3, 1, 2)
     assert state.bays_out_of_service == 1
