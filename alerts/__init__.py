@@ -24,7 +24,8 @@ something is wrong; this package does everything after that, the same way for al
    :class:`storage.notifications.Notifications`.
 
 Modules: ``model`` (what a domain gives), ``store`` (the tables: lifecycle, history,
-outbox), ``delivery`` (MQTT and webhooks), ``errors``. The tables are ``alerts``,
+outbox), ``delivery`` (MQTT and webhooks), ``config`` (webhooks read from a TOML file,
+for every domain), ``errors``. The tables are ``alerts``,
 ``alert_events`` and ``alert_outbox`` (``storage/sql/0010_alerts.sql``). The engine
 knows no domain: the river's use of it is ``river_monitor/alerting.py``.
 """

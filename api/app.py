@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
+from alerts.config import load_webhooks
 from alerts.model import events_channel
 from api import audit_trail, body_size, compression, cpu, errors, openapi, security
 from api.filter_parser import FilterParser
@@ -96,6 +97,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     app.state.notifications = notifications
     app.state.database_url = database_url
     app.state.river = river_config(settings.river_config)
+    app.state.parking_webhooks = load_webhooks(settings.parking_webhooks_file)
     app.state.flood = TownFlood(app.state.river)
     app.state.street_graphs = StreetGraphs()
     app.state.recent_zones = Refreshed(twin.ZONES_FRESH_S)

@@ -285,23 +285,24 @@ def river() -> None:
     and every lot's state, notifications out."""
     from functools import partial
 
+    from alerts.config import ConfigFileError, load_webhooks
     from demo_town.river import river_config
     from hub.services import broker_url, database_url
     from parking import alert_monitor
     from river_monitor import service
-    from river_monitor.config import RiverConfigError
     from storage import migrations
     from storage.database import connect
 
     _setup_logging()
     settings = _settings()
-    with _user_errors(RiverConfigError):
-        config = river_config(settings.river_config)  # a bad file: refused before connecting
+    with _user_errors(ConfigFileError):  # a bad file: refused before connecting
+        config = river_config(settings.river_config)
+        parking_webhooks = load_webhooks(settings.parking_webhooks_file)
     stop = _stop_on_signals()
     with database_url(settings) as url, broker_url(settings) as mqtt:
         with connect(url) as conn:
             migrations.upgrade(conn)
-        parking = partial(alert_monitor.serve, settings, url)
+        parking = partial(alert_monitor.serve, settings, parking_webhooks, url)
         service.run(settings, config, url, mqtt, stop, also=[parking])
 
 

@@ -1,6 +1,7 @@
 """Parking's alerts as a service: every lot judged each tick, the changes handed to the
-alert engine, and the engine's dispatcher delivering them (MQTT, webhooks; the API's
-server-sent events follow the engine's notifications).
+alert engine, and the engine's dispatcher delivering them (MQTT, the webhooks of
+``SMARTCITY_PARKING_WEBHOOKS_FILE``; the API's server-sent events follow the engine's
+notifications).
 
 The lots' live states are read as the API reads them (:func:`parking.store.lots`, with
 when each bay's state began) and judged by :func:`parking.alerts.evaluate`; the changes
@@ -21,7 +22,7 @@ from psycopg import AsyncConnection
 
 from alerts import store as alert_store
 from alerts.delivery import Backoff, Dispatcher
-from alerts.model import AlertSource, Escalation
+from alerts.model import AlertSource, Escalation, Webhook
 from ingest_mqtt.publisher import Publisher
 from parking import store
 from parking.alerts import KINDS, AlertRules, Hold, Holds, alert_source, escalation, evaluate
@@ -50,9 +51,11 @@ async def lot_names(conn: AsyncConnection) -> dict[str, str]:
     return {lot_id: name for lot_id, name in rows}
 
 
-async def source(conn: AsyncConnection, escalation: Escalation) -> AlertSource:
+async def source(
+    conn: AsyncConnection, escalation: Escalation, webhooks: tuple[Webhook, ...] = ()
+) -> AlertSource:
     """Parking as the alert engine's client, with the lots there are now."""
-    return alert_source(await lot_names(conn), escalation)
+    return alert_source(await lot_names(conn), escalation, webhooks)
 
 
 class AlertMonitor:
@@ -64,12 +67,16 @@ class AlertMonitor:
         rules: AlertRules,
         escalation: Escalation,
         *,
+        webhooks: tuple[Webhook, ...] = (),
         tick_s: float = 60.0,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
+        """``webhooks``: where events are owed besides MQTT (the dispatcher delivering
+        them must know the same ones)."""
         self._url = database_url
         self._rules = rules
         self._escalation = escalation
+        self._webhooks = webhooks
         self._tick_s = tick_s
         self._clock = clock
         self._holds: Holds = {}
@@ -94,7 +101,7 @@ class AlertMonitor:
 
     async def resume(self, conn: AsyncConnection) -> None:
         """Take up the open alerts stored: open, nothing pending."""
-        parking = await source(conn, self._escalation)
+        parking = await source(conn, self._escalation, self._webhooks)
         holds: dict[tuple[str, str], Hold] = {}
         for lot_id in parking.subjects:
             for kind in await alert_store.open_severities(conn, parking, lot_id):
@@ -107,7 +114,8 @@ class AlertMonitor:
         escalation timers; the events' ids."""
         now = self._clock()
         lots = await lot_states(conn, now, self._rules)
-        parking = alert_source({lot.lot_id: lot.name for lot in lots}, self._escalation)
+        names = {lot.lot_id: lot.name for lot in lots}
+        parking = alert_source(names, self._escalation, self._webhooks)
         holds, changes = evaluate(lots, now, self._holds, self._rules)
         events: list[int] = []
         async with conn.transaction():
@@ -120,22 +128,26 @@ class AlertMonitor:
 
 async def serve(
     settings: ParkingAlertSettings,
+    webhooks: tuple[Webhook, ...],
     database_url: str,
     publisher: Publisher,
     stop: asyncio.Event,
 ) -> None:
-    """Judge the lots and deliver their alerts until ``stop`` is set."""
+    """Judge the lots and deliver their alerts, on MQTT and to ``webhooks`` (those of
+    ``settings.parking_webhooks_file``, read by the caller so that a bad file is refused
+    before anything starts), until ``stop`` is set."""
     monitor = AlertMonitor(
         database_url,
         AlertRules.from_settings(settings),
         escalation(settings),
+        webhooks=webhooks,
         tick_s=settings.parking_alert_tick_s,
     )
     # the dispatcher's subjects: documents are written when events are, so it only
-    # needs the domain's name and channel
+    # needs the domain's name, channel and webhooks
     dispatcher = Dispatcher(
         database_url,
-        alert_source({}, escalation(settings)),
+        alert_source({}, escalation(settings), webhooks),
         publisher,
         settings.topic_prefix,
         backoff=Backoff(max_s=settings.parking_retry_max_s),

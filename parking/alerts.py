@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from alerts.model import AlertSource, Condition, Escalation, Subject
+from alerts.model import AlertSource, Condition, Escalation, Subject, Webhook
 from parking.model import BayState, BayStatus, LotState, LotStatus, Thresholds
 from settings import ParkingAlertSettings
 
@@ -276,7 +276,10 @@ def escalation(settings: ParkingAlertSettings) -> Escalation:
     )
 
 
-def alert_source(lots: Mapping[str, str], escalation: Escalation) -> AlertSource:
-    """Parking as the alert engine's client: its lots (names by id) are the subjects."""
+def alert_source(
+    lots: Mapping[str, str], escalation: Escalation, webhooks: tuple[Webhook, ...] = ()
+) -> AlertSource:
+    """Parking as the alert engine's client: its lots (names by id) are the subjects,
+    each event goes to MQTT and to the ``webhooks`` serving its contact groups."""
     subjects = {lot_id: Subject(lot_id, name, escalation) for lot_id, name in lots.items()}
-    return AlertSource(DOMAIN, "lot", subjects)
+    return AlertSource(DOMAIN, "lot", subjects, webhooks)

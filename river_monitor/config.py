@@ -12,13 +12,13 @@ the subjects, each with its contact groups and timers (:attr:`RiverConfig.alert_
 
 from __future__ import annotations
 
-import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from alerts.config import ConfigFileError, read_toml, refuse_repeated
 from alerts.model import AlertSource, Escalation, Subject, Webhook
 from river_monitor.thresholds import GaugeThresholds
 
@@ -29,7 +29,7 @@ DOMAIN = "river"
 Minutes = Annotated[float, Field(gt=0)]
 
 
-class RiverConfigError(ValueError):
+class RiverConfigError(ConfigFileError):
     """The river configuration cannot be used; the message says where and why."""
 
 
@@ -113,13 +113,8 @@ class RiverConfig(BaseModel):
 
     @model_validator(mode="after")
     def _unique(self) -> RiverConfig:
-        for what, names in (
-            ("gauge device_id", [g.device_id for g in self.gauges]),
-            ("webhook name", [w.name for w in self.webhooks]),
-        ):
-            repeated = sorted({n for n in names if names.count(n) > 1})
-            if repeated:
-                raise ValueError(f"{what} repeated: {', '.join(repeated)}")
+        refuse_repeated("gauge device_id", (g.device_id for g in self.gauges))
+        refuse_repeated("webhook name", (w.name for w in self.webhooks))
         return self
 
     def gauge(self, device_id: str) -> GaugeConfig | None:
@@ -135,16 +130,4 @@ class RiverConfig(BaseModel):
 
 def load(path: Path) -> RiverConfig:
     """The configuration in the TOML file at ``path``."""
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RiverConfigError(f"{path}: cannot be read: {exc.strerror}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise RiverConfigError(f"{path}: not valid TOML: {exc}") from exc
-    try:
-        return RiverConfig.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in exc.errors()
-        )
-        raise RiverConfigError(f"{path}: {problems}") from exc
+    return read_toml(path, RiverConfig, RiverConfigError)

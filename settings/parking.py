@@ -3,6 +3,8 @@ counter as drifting, and whom the alerts reach (``SMARTCITY_PARKING_*``)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, model_validator
 
 from settings.broker import BrokerSettings
@@ -52,6 +54,11 @@ class ParkingAlertSettings(BrokerSettings):
     )
     parking_reminder_min: float = Field(
         default=15.0, gt=0, description="an unacknowledged alert is repeated this often"
+    )
+    parking_webhooks_file: Path | None = Field(
+        default=None,
+        description="TOML file of the webhooks parking alerts reach ([[webhooks]] tables, as"
+        " in the river's file: docs/parking.md); unset: none",
     )
     parking_retry_max_s: float = Field(
         default=60.0, gt=0, description="longest wait between webhook/MQTT delivery retries"

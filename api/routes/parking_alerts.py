@@ -21,7 +21,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from psycopg import AsyncConnection
 
 from alerts import store
-from alerts.model import AlertSource, Listing
+from alerts.model import AlertSource, Listing, Webhook
 from api import alert_routes
 from api.deps import connection
 from api.openapi import problems
@@ -55,8 +55,9 @@ def _domain(request: Request) -> AlertSource:
 
 async def _alerts(request: Request, conn: AsyncConnection) -> AlertSource:
     """Parking as the engine's client, with the lots there are now (an acknowledgement's
-    event names its lot)."""
-    return await alert_monitor.source(conn, escalation(_settings(request)))
+    event names its lot) and its webhooks (the event is owed to them)."""
+    webhooks: tuple[Webhook, ...] = request.app.state.parking_webhooks
+    return await alert_monitor.source(conn, escalation(_settings(request)), webhooks)
 
 
 @router.get("/parking/alerts", responses={200: {"content": {_JSON: {}}}})

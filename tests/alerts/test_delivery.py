@@ -10,12 +10,10 @@ import asyncio
 import json
 import logging
 import os
-import queue
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -32,6 +30,7 @@ from alerts.model import AlertSource, Condition, Subject, Webhook
 from hub.broker import free_port
 from ingest_mqtt.publisher import Publisher
 from storage import migrations
+from tests.alerts.receiver import drain, receiver
 from tests.alerts.sources import ESCALATION, PARKING, SECRET
 from tests.subscriber import WAIT_S, subscribed
 
@@ -105,50 +104,9 @@ def test_a_domain_delivers_its_own_events_under_its_own_name(
     ]
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    """A webhook receiver answering each POST with the next of ``answers`` (then 204)."""
-
-    answers: list[int]
-    received: queue.Queue[tuple[dict[str, str], bytes]]
-
-    def do_POST(self) -> None:  # noqa: N802  (http.server's name)
-        body = self.rfile.read(int(self.headers["content-length"]))
-        self.received.put(({k.lower(): v for k, v in self.headers.items()}, body))
-        self.send_response(self.answers.pop(0) if self.answers else 204)
-        self.end_headers()
-
-    def log_message(self, *_: Any) -> None:
-        pass
-
-
-@contextmanager
-def _receiver(
-    answers: list[int],
-) -> Iterator[tuple[str, queue.Queue[tuple[dict[str, str], bytes]]]]:
-    """A webhook receiver's URL and what it received."""
-    received: queue.Queue[tuple[dict[str, str], bytes]] = queue.Queue()
-    handler = type("Handler", (_Receiver,), {"answers": list(answers), "received": received})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def _parking(url: str, *more: Webhook) -> AlertSource:
     duty = Webhook(name="duty", url=url, secret=SECRET, contacts=("duty-officer",))
     return AlertSource(PARKING.domain, PARKING.subject, PARKING.subjects, (duty, *more))
-
-
-def _drain(
-    received: queue.Queue[tuple[dict[str, str], bytes]],
-) -> list[tuple[dict[str, str], bytes]]:
-    out = []
-    while not received.empty():
-        out.append(received.get())
-    return out
 
 
 @pytest.fixture
@@ -187,7 +145,7 @@ def test_a_webhook_gets_signed_events_in_order_and_a_refusal_is_retried_later(
         " FROM alert_outbox WHERE channel = 'webhook:duty' ORDER BY event_id"
     )
     migrated(pg_url)
-    with _receiver([500, 503]) as (url, received):
+    with receiver([500, 503]) as (url, received):
         source = _parking(url)
 
         async def run() -> list[list[tuple[object, ...]]]:
@@ -218,7 +176,7 @@ def test_a_webhook_gets_signed_events_in_order_and_a_refusal_is_retried_later(
 
         with caplog.at_level(logging.WARNING, logger="alerts.delivery"):
             states = asyncio.run(run())
-        deliveries = _drain(received)
+        deliveries = drain(received)
     refusals = [r.getMessage() for r in caplog.records if "webhook:duty" in r.getMessage()]
     for said, attempt, reason, delay in [(refusals[0], 1, 500, 30), (refusals[1], 2, 503, 60)]:
         for part in ("parking-event-1", f"(attempt {attempt})", f"HTTP {reason}", f"{delay} s"):
@@ -328,7 +286,7 @@ def test_a_running_dispatcher_delivers_each_new_event_on_its_notification(
             assert time.monotonic() < deadline, f"{count} deliveries not made in {WAIT_S} s"
             await asyncio.sleep(0.05)
 
-    with _receiver([503]) as (url, received), subscribed(broker_url, f"{prefix}/events/#") as got:
+    with receiver([503]) as (url, received), subscribed(broker_url, f"{prefix}/events/#") as got:
         source = _parking(url)
 
         async def run() -> None:
@@ -350,7 +308,7 @@ def test_a_running_dispatcher_delivers_each_new_event_on_its_notification(
 
         asyncio.run(run())
         topics = [got.get(timeout=WAIT_S).topic for _ in range(2)]
-        posted = _drain(received)
+        posted = drain(received)
     assert topics == [f"{prefix}/events/parking/lot-centru/full"] * 2
     assert [headers["webhook-id"] for headers, _ in posted] == [
         "parking-event-1",  # refused

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -17,6 +18,7 @@ from auth.principal import Role
 from harness.credentials import signed_in
 from parking.alert_monitor import AlertMonitor
 from settings import Settings
+from tests.alerts.sources import SECRET
 from tests.parking import alert_lot
 from tests.parking.alert_lot import LOT, RULES
 
@@ -74,3 +76,29 @@ def test_parking_operators_acknowledge_as_themselves_others_are_refused(
         again = operator.post(f"/parking/alerts/{alert_id}/ack", json={})
         assert again.status_code == 409, again.text
         assert operator.get(f"/parking/alerts/{alert_id}").json()["state"] == "acknowledged"
+
+
+def test_an_acknowledgement_is_owed_to_the_parking_webhooks(
+    pg_url: str, drift_alert: int, tmp_path: Path
+) -> None:
+    """The API writes the acknowledgement's event: it must owe it to the webhooks of
+    ``SMARTCITY_PARKING_WEBHOOKS_FILE`` serving the alert's contact groups, as the monitor
+    does for the events it writes."""
+    path = tmp_path / "webhooks.toml"
+    path.write_text(
+        f'[[webhooks]]\nname = "ops"\nurl = "http://127.0.0.1:9/"\nsecret = "{SECRET}"\n'
+        'contacts = ["parking-operator"]\n\n'
+        f'[[webhooks]]\nname = "police"\nurl = "http://127.0.0.1:9/"\nsecret = "{SECRET}"\n'
+        'contacts = ["police"]\n',
+        encoding="utf-8",
+    )
+    app = create_app(Settings(parking_webhooks_file=path), pg_url)
+    with signed_in(app, pg_url, Role.PARKING_OPERATOR) as operator:
+        answer = operator.post(f"/parking/alerts/{drift_alert}/ack", json={})
+        assert answer.status_code == 200, answer.text
+    with psycopg.connect(pg_url) as conn:
+        owed = conn.execute(
+            "SELECT e.action, o.channel FROM alert_outbox o JOIN alert_events e USING (event_id)"
+            " WHERE o.channel <> 'mqtt' ORDER BY o.event_id, o.channel"
+        ).fetchall()
+    assert owed == [("acknowledged", "webhook:ops")]  # the raise predates the file

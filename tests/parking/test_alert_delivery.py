@@ -27,7 +27,9 @@ def test_a_full_lot_is_published_on_mqtt(pg_url: str, broker_url: str, mqtt_prot
     async def serve_until_published() -> None:
         stop = asyncio.Event()
         with Publisher(broker_url, f"pub-{prefix}", protocol=mqtt_protocol) as publisher:
-            service = asyncio.create_task(alert_monitor.serve(settings, pg_url, publisher, stop))
+            service = asyncio.create_task(
+                alert_monitor.serve(settings, (), pg_url, publisher, stop)
+            )
             for _ in range(int(WAIT_S / 0.2)):
                 if not messages.empty():
                     break

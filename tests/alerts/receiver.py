@@ -1,0 +1,52 @@
+"""A webhook receiver on loopback for the tests of alert deliveries: a real HTTP server
+answering each POST with a chosen status."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Received = queue.Queue[tuple[dict[str, str], bytes]]
+"""Each request's headers (lower-case names) and body, in arrival order."""
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    """A webhook receiver answering each POST with the next of ``answers`` (then 204)."""
+
+    answers: list[int]
+    received: Received
+
+    def do_POST(self) -> None:  # noqa: N802  (http.server's name)
+        body = self.rfile.read(int(self.headers["content-length"]))
+        self.received.put(({k.lower(): v for k, v in self.headers.items()}, body))
+        self.send_response(self.answers.pop(0) if self.answers else 204)
+        self.end_headers()
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+@contextmanager
+def receiver(answers: list[int]) -> Iterator[tuple[str, Received]]:
+    """A webhook receiver's URL and what it received."""
+    received: Received = queue.Queue()
+    handler = type("Handler", (_Receiver,), {"answers": list(answers), "received": received})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def drain(received: Received) -> list[tuple[dict[str, str], bytes]]:
+    """What was received so far."""
+    out = []
+    while not received.empty():
+        out.append(received.get())
+    return out
