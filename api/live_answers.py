@@ -1,17 +1,18 @@
 """The live twin's big answers, encoded and gzip-compressed once and reused for a moment.
 
 The list of parking lots (2,500 lots, 1.3 MB) and the snapshot (10,000 assets, 1.6 MB)
-are asked about 17 times a second under load (issue 12). Made anew, each cost 9-10 ms of
-CPU: gathering and joining the twin's serialised documents (6-7 ms, on the event loop)
-and compressing them (3 ms) — the same bytes many times a second. Here each answer is
-kept once made, with its gzip-compressed form, and served again while it is fresh:
+are asked about 17 times a second under load (issue 12). Made anew, each cost 11-14 ms
+of CPU (``bench/twin_answers_bench.py``, BENCHMARKS.md): gathering and joining the twin's
+serialised documents (6-7 ms, on the event loop) and compressing them (3-5 ms) — the
+same bytes many times a second; reused, 1-3 ms. Here each answer is kept once made, with
+its gzip-compressed form (made on first demand), and served again while it is fresh:
 
 - an operator's change to a lot and a reload of the twin (assets or devices changed)
-  discard it at once: the next answer shows them;
+  discard it as soon as the live twin has applied them: the next answer shows them;
 - sensor readings change the twin many times a second under load; an answer is reused
   for at most ``reuse_s`` (1 s by default) after one did, so it shows the readings the
   twin held at most that long ago (and a snapshot's ``at`` says when it was made). A list
-  of assets nothing changed since stays valid however old it is.
+  of assets stays valid however old while nothing in the twin changed.
 
 Every signed-in user sees the same twin (``SIGNED_IN`` in :mod:`auth.policy`, whatever
 the role), and the access check runs before any route, so a kept answer never reaches a
@@ -50,7 +51,10 @@ ENTRY_OVERHEAD = 1024
 THREAD_MINIMUM = 128 * 1024
 """Bodies compressed in a worker thread, off the event loop (Starlette's threshold)."""
 _JSON = "application/json"
-_GZIP_WBITS = 16 + zlib_ng.MAX_WBITS
+NOT_MODIFIED: dict[int | str, dict[str, object]] = {
+    304: {"description": "the answer whose ETag ``If-None-Match`` names is still current"}
+}
+"""The extra answer of a route served from here, for its OpenAPI document."""
 
 
 @dataclass
@@ -68,10 +72,6 @@ def _size(answer: _Answer) -> int:
     # the compressed body is not there yet when the answer is stored: a tenth of it is
     # what JSON of the twin compresses to (1.3 MB of lots to 72 KB)
     return len(answer.body) + len(answer.body) // 10 + ENTRY_OVERHEAD
-
-
-def _gzip(body: bytes) -> bytes:
-    return zlib_ng.compress(body, compression.LEVEL, _GZIP_WBITS)
 
 
 def _etag(body: bytes) -> str:
@@ -121,9 +121,7 @@ class LiveAnswers:
         version, generation = live.version, live.generation  # before make: nothing awaits
         body = make()
         self.made += 1
-        answer = _Answer(
-            body, _etag(body), now, version, generation, dated
-        )
+        answer = _Answer(body, _etag(body), now, version, generation, dated)
         if _size(answer) <= self._kept.maxsize:
             self._kept[key] = answer
         return answer
@@ -136,8 +134,8 @@ class LiveAnswers:
             async def compress() -> bytes:
                 self.compressed += 1
                 if len(answer.body) < THREAD_MINIMUM:
-                    return _gzip(answer.body)
-                return await anyio.to_thread.run_sync(_gzip, answer.body)
+                    return compression.gzip_body(answer.body)
+                return await anyio.to_thread.run_sync(compression.gzip_body, answer.body)
 
             task = answer.gzipped = asyncio.ensure_future(compress())
         return await asyncio.shield(task)

@@ -12,9 +12,11 @@ gzip sends ``--requests`` requests of each route to each server, alternating bet
 servers in rounds of 20, and the CPU time each server process used is divided by its
 requests. Twice: with the twin quiet, and with it changing ``--changes`` times a second
 (a committed reading of a parking counter each time, as the ingest writer's batches do;
-under the load test the twin changes several times a second). The client's requests
-follow each other back to back (about 100-200 a second), more than the load test's 17 a
-second of these routes: under changes, answers are reused less there.
+under the load test the twin changes several times a second), the client's requests
+back to back (100-200 a second); and with the twin changing and the requests paced at
+``--pace`` a second (the load test asks for the lots 13 times a second, the snapshot 4):
+then about one answer a second is made anew. The client also times zlib-ng's compression
+of each body alone, in its own process.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import json
 import os
 import sys
 import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 from scratch_db import scratch_database  # noqa: E402
 from support import add_assets, api_server, cpu_seconds  # noqa: E402
 
+from api import compression  # noqa: E402
 from auth.principal import Role  # noqa: E402
 from harness.credentials import key_headers  # noqa: E402
 from storage import migrations  # noqa: E402
@@ -62,14 +66,22 @@ def changing(url: str, per_second: float, stop: threading.Event) -> None:
 
 
 def measure(
-    clients: dict[str, tuple[httpx.Client, int]], path: str, params: dict[str, str], n: int
+    clients: dict[str, tuple[httpx.Client, int]],
+    path: str,
+    params: dict[str, str],
+    n: int,
+    pace: float | None,
 ) -> dict[str, float]:
-    """Each server's CPU ms per request of ``n`` requests, alternating in rounds."""
+    """Each server's CPU ms per request of ``n`` requests, alternating in rounds, back to
+    back or ``pace`` a second."""
     used = dict.fromkeys(clients, 0.0)
     for _ in range(n // ROUND):
         for label, (client, pid) in clients.items():
             before = cpu_seconds(pid)
-            for _ in range(ROUND):
+            started = time.monotonic()
+            for k in range(ROUND):
+                if pace:
+                    time.sleep(max(0.0, started + k / pace - time.monotonic()))
                 client.get(path, params=params).raise_for_status()
             used[label] += cpu_seconds(pid) - before
     return {label: round(seconds / n * 1000, 2) for label, seconds in used.items()}
@@ -80,6 +92,9 @@ def main() -> None:
     parser.add_argument("--assets", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--changes", type=float, default=10.0, help="twin changes a second")
+    parser.add_argument(
+        "--pace", type=float, default=15.0, help="requests a second in the paced condition"
+    )
     args = parser.parse_args()
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
     with scratch_database(f"twin_answers_{uuid.uuid4().hex[:8]}") as url:
@@ -100,14 +115,23 @@ def main() -> None:
                 assert all(b.headers["content-encoding"] == "gzip" for b in bodies)
                 assert len(bodies[0].json()["assets"]) == len(bodies[1].json()["assets"])
                 results[f"{label}_bytes"] = len(bodies[0].content)
-            for condition, rate in (("quiet", 0.0), ("changing", args.changes)):
+                results[f"{label}_gzip_bytes"] = bodies[0].num_bytes_downloaded
+                started = time.process_time()  # the compression alone, in this process
+                for _ in range(20):
+                    compression.gzip_body(bodies[0].content)
+                results[f"{label}_gzip_ms"] = round((time.process_time() - started) / 20 * 1000, 2)
+            for condition, rate, pace in (
+                ("quiet", 0.0, None),
+                ("changing", args.changes, None),
+                ("changing_paced", args.changes, args.pace),
+            ):
                 stop = threading.Event()
                 writer = threading.Thread(target=changing, args=(url, rate, stop), daemon=True)
                 if rate:
                     writer.start()
                 try:
                     for label, (path, params) in ROUTES.items():
-                        cpu = measure(clients, path, params, args.requests)
+                        cpu = measure(clients, path, params, args.requests, pace)
                         results[f"{label}_{condition}_cpu_ms"] = cpu
                         print(f"  {label}, twin {condition}: {cpu}", flush=True)
                 finally:

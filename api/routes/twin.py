@@ -9,7 +9,9 @@ point with ``distance`` in metres or the ``nearest`` N), ``GET /twin/assets/{id}
 changed. The ingest writer notifies PostgreSQL channel ``readings_changed`` in the
 batch's own transaction, so an event follows the commit by one notification and one
 query, not a polling interval. The snapshot and the list of assets (without a moment or
-a spatial question) come from the same live twin, in each API process.
+a spatial question) come from the same live twin, in each API process, made once and
+reused while fresh (:mod:`api.live_answers`: readings within a second, an operator's
+change at once).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from psycopg import AsyncConnection
 from api import cpu, rate_limits
 from api.deps import connection
 from api.errors import InvalidParameter, NotFound, Unavailable
-from api.live_answers import LiveAnswers
+from api.live_answers import NOT_MODIFIED, LiveAnswers
 from api.openapi import problems
 from api.params import UtcDateTime, period, wkt_polygon
 from api.refreshed import Refreshed
@@ -117,7 +119,7 @@ def _near(raw: str | None, distance: float | None, nearest: int | None) -> state
     return state.Near(lon, lat, distance, nearest)
 
 
-@router.get("/twin/assets", responses={200: {"content": {_JSON: {}}}})
+@router.get("/twin/assets", responses={200: {"content": {_JSON: {}}}, **NOT_MODIFIED})
 async def list_assets(
     request: Request,
     kind: Annotated[str | None, Query(description="asset kind, e.g. school")] = None,
@@ -199,7 +201,10 @@ async def stream(request: Request) -> AsyncIterator[ServerSentEvent]:
         live.unsubscribe(queue)
 
 
-@router.get("/twin/snapshot", responses=rate_limits.responses({200: {"content": {_JSON: {}}}}))
+@router.get(
+    "/twin/snapshot",
+    responses=rate_limits.responses({200: {"content": {_JSON: {}}}, **NOT_MODIFIED}),
+)
 async def snapshot(
     request: Request,
     at: Annotated[UtcDateTime | None, Query(description=_AT_HELP)] = None,
