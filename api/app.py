@@ -11,6 +11,7 @@ from alerts.config import load_webhooks
 from alerts.model import events_channel
 from api import audit_trail, body_size, compression, cpu, errors, openapi, security
 from api.filter_parser import FilterParser
+from api.live_answers import LiveAnswers
 from api.live_layers import LiveLayers
 from api.public_url import PublicUrl
 from api.rate_limits import RateLimits
@@ -68,6 +69,8 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         await pool.open()
         app.state.cpu = cpu.lane()
         app.state.helpers = cpu.Helpers()
+        # per event loop: it holds compressions in progress as the loop's tasks
+        app.state.live_answers = LiveAnswers(settings.live_answer_reuse_s)
         await live.start()
         await notifications.start()
         try:

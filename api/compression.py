@@ -34,6 +34,12 @@ ALREADY_COMPRESSED = ("image/tiff",)
 """Media types the hub already compresses itself (deflate-compressed GeoTIFFs)."""
 
 
+def gzip_body(body: bytes) -> bytes:
+    """``body`` as the middleware would send it: gzip, zlib-ng at :data:`LEVEL` (for
+    answers compressed once and kept, :mod:`api.live_answers`)."""
+    return zlib_ng.compress(body, LEVEL, 16 + zlib_ng.MAX_WBITS)
+
+
 class _ZlibNgResponder(GZipResponder):
     """Starlette's gzip responder with a zlib-ng compressor (same stream, same flushes)."""
 

@@ -60,6 +60,15 @@ class ApiSettings(DatabaseSettings, RiverSettings, ParkingAlertSettings, AuthSet
         description="flood levels not asked before computed by one API process for all its"
         " clients together: at most about 40 % of a core",
     )
+    live_answer_reuse_s: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="how long the live twin's list of assets and snapshot, once made and"
+        " compressed, are served again while sensor readings change the twin (an operator's"
+        " change or a twin reload discards them at once; a list nothing changed since is"
+        " kept); 0 makes every answer anew",
+    )
     max_body_bytes: int = Field(
         default=2**20,
         ge=1024,

@@ -10,6 +10,11 @@ batch: only their assets are re-read) and the twin sync's
 is kept serialised, so a snapshot is one join of bytes. Live streams subscribe here
 rather than each listening to the database.
 
+Two counters say what changed, for answers made from the twin and reused (see
+:mod:`api.live_answers`): ``version`` moves with every applied change, ``generation``
+only with the changes nobody should wait for: a reload (assets or devices changed) and
+an operator's action on a parking lot.
+
 If the database is unreachable the twin reports itself not ready and keeps retrying;
 callers then read the database directly.
 """
@@ -75,6 +80,10 @@ class LiveTwin:
         self._subscribers: set[asyncio.Queue[dict[str, Any] | None]] = set()
         self._task: asyncio.Task[None] | None = None
         self.ready = asyncio.Event()
+        self.version = 0
+        """Moves whenever an asset's document or state is replaced."""
+        self.generation = 0
+        """Moves after a reload and after an operator's change to a lot."""
 
     async def start(self) -> None:
         """Begin listening and loading in the background."""
@@ -160,6 +169,7 @@ class LiveTwin:
                         elif note.channel == PARKING_CHANNEL:
                             found = await state.assets(reader, asset_ids=[note.payload])
                             await self._apply(found)
+                            self.generation += 1
                         else:
                             await self._refresh_devices(reader, note.payload.split(","))
             except psycopg.Error as exc:
@@ -188,6 +198,7 @@ class LiveTwin:
         if gone:
             self._order = sorted(self._states)
         await self._apply(found)  # re-sorts if assets were added
+        self.generation += 1
         # The states live until the next reload. Out of the collector's full passes
         # (which walk every tracked object), they no longer add 100 ms pauses to
         # requests that allocate a lot, such as a past snapshot; reference counting
@@ -196,6 +207,8 @@ class LiveTwin:
 
     async def _apply(self, found: list[dict[str, Any]]) -> None:
         new = False
+        if found:
+            self.version += 1
         for asset in found:
             self._assets[asset["asset_id"]] = asset
             entry = compact(asset)

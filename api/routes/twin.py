@@ -9,7 +9,9 @@ point with ``distance`` in metres or the ``nearest`` N), ``GET /twin/assets/{id}
 changed. The ingest writer notifies PostgreSQL channel ``readings_changed`` in the
 batch's own transaction, so an event follows the commit by one notification and one
 query, not a polling interval. The snapshot and the list of assets (without a moment or
-a spatial question) come from the same live twin, in each API process.
+a spatial question) come from the same live twin, in each API process, made once and
+reused while fresh (:mod:`api.live_answers`: readings within a second, an operator's
+change at once).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from psycopg import AsyncConnection
 from api import cpu, rate_limits
 from api.deps import connection
 from api.errors import InvalidParameter, NotFound, Unavailable
+from api.live_answers import NOT_MODIFIED, LiveAnswers
 from api.openapi import problems
 from api.params import UtcDateTime, period, wkt_polygon
 from api.refreshed import Refreshed
@@ -88,6 +91,20 @@ def _live_documents(request: Request, live: LiveTwin, assets: list[dict[str, Any
     return b'{"assets":[' + b",".join(parts) + b'],"count":' + str(len(parts)).encode() + b"}"
 
 
+def _answers(request: Request) -> LiveAnswers:
+    answers: LiveAnswers = request.app.state.live_answers
+    return answers
+
+
+def _snapshot_body(at: datetime, assets: bytes) -> bytes:
+    return b'{"at":' + orjson.dumps(at.isoformat()) + b',"assets":' + assets + b"}"
+
+
+def _snapshot_now(live: LiveTwin) -> bytes:
+    """The snapshot now: its moment is when the states were taken."""
+    return _snapshot_body(datetime.now(UTC), live.snapshot())
+
+
 def _near(raw: str | None, distance: float | None, nearest: int | None) -> state.Near | None:
     if raw is None:
         if distance is not None or nearest is not None:
@@ -102,7 +119,7 @@ def _near(raw: str | None, distance: float | None, nearest: int | None) -> state
     return state.Near(lon, lat, distance, nearest)
 
 
-@router.get("/twin/assets", responses={200: {"content": {_JSON: {}}}})
+@router.get("/twin/assets", responses={200: {"content": {_JSON: {}}}, **NOT_MODIFIED})
 async def list_assets(
     request: Request,
     kind: Annotated[str | None, Query(description="asset kind, e.g. school")] = None,
@@ -121,8 +138,13 @@ async def list_assets(
     if at is None and area is None and point is None and (live := await _live(request)) is not None:
         # the live twin's documents: 2,500 parking lots read and assembled from the
         # database took 200-450 ms of the event loop, their filtering takes one
-        body = _live_documents(request, live, live.documents(kind=kind, zone=zone))
-        return Response(body, media_type=_JSON)
+        # made once and reused while fresh (api.live_answers): the links are absolute
+        return await _answers(request).respond(
+            request,
+            live,
+            ("assets", kind, zone, str(request.base_url)),
+            lambda: _live_documents(request, live, live.documents(kind=kind, zone=zone)),
+        )
     distances: dict[str, float | None] | None = None
     ids = None
     async with request.app.state.pool.connection() as conn:
@@ -179,7 +201,10 @@ async def stream(request: Request) -> AsyncIterator[ServerSentEvent]:
         live.unsubscribe(queue)
 
 
-@router.get("/twin/snapshot", responses=rate_limits.responses({200: {"content": {_JSON: {}}}}))
+@router.get(
+    "/twin/snapshot",
+    responses=rate_limits.responses({200: {"content": {_JSON: {}}}, **NOT_MODIFIED}),
+)
 async def snapshot(
     request: Request,
     at: Annotated[UtcDateTime | None, Query(description=_AT_HELP)] = None,
@@ -192,15 +217,15 @@ async def snapshot(
         await rate_limits.charge(request)
     pool = request.app.state.pool  # no connection held here: values_at takes its own
     if (live := await _live(request)) is not None:
-        moment = orjson.dumps((at or now).isoformat())
-        if at is None:
-            assets = live.snapshot()
-        else:  # 13,000 index probes and tens of milliseconds of CPU: a heavy request
-            async with cpu.heavy(request):
-                values = await state.values_at(pool, at)
-                assets = await anyio.to_thread.run_sync(live.snapshot, values)
-        body = b'{"at":' + moment + b',"assets":' + assets + b"}"
-        return Response(body, media_type=_JSON)
+        if at is None:  # made once and reused while fresh (api.live_answers)
+            return await _answers(request).respond(
+                request, live, ("snapshot",), lambda: _snapshot_now(live), dated=True
+            )
+        # 13,000 index probes and tens of milliseconds of CPU: a heavy request
+        async with cpu.heavy(request):
+            values = await state.values_at(pool, at)
+            assets = await anyio.to_thread.run_sync(live.snapshot, values)
+        return Response(_snapshot_body(at, assets), media_type=_JSON)
     async with pool.connection() as conn:
         found = await state.assets(conn, at=at)
     return _json({"at": (at or now).isoformat(), "assets": [compact(a) for a in found]})
