@@ -10,9 +10,10 @@ class CarbonError(Exception):
 
 
 class FactorNotFound(CarbonError):
-    """No emission factor applies to a carrier in a year (or no conversion of a unit)."""
+    """No emission factor applies to a carrier in a year (or no conversion of a unit): the
+    factor table, as configured, does not allow the inventory asked for."""
 
-    status_code = 422
+    status_code = 409
     title = "No emission factor"
 
 
@@ -27,7 +28,7 @@ class ImportRefused(CarbonError):
     """A file with bad rows: nothing of it is imported; ``problems`` lists every bad
     line with its reason."""
 
-    status_code = 422
+    status_code = 400
     title = "File refused"
 
     def __init__(self, file_name: str, problems: list[str]) -> None:

@@ -17,6 +17,8 @@ import psycopg
 from psycopg import AsyncConnection
 
 from carbon.activity import ActivityRow
+from carbon.factors import FactorTable
+from carbon.inventory import Inventory, compute
 from carbon.meters import METER_QUANTITIES
 from carbon.model import Activity, Asset, Source
 from carbon.sectors import Sector, sector_of_asset
@@ -141,3 +143,20 @@ async def assets(conn: AsyncConnection, asset_ids: Sequence[str] | None = None) 
         asset_id: Asset(asset_id, name, kind, sector_of_asset(kind, properties or {}), lon, lat)
         for asset_id, name, kind, properties, lon, lat in rows
     }
+
+
+async def activity(conn: AsyncConnection, year: int) -> list[Activity]:
+    """Every consumption of ``year``: imported rows and meter readings."""
+    start, end = date(year, 1, 1), date(year + 1, 1, 1)
+    return await imported_activity(conn, start, end) + await metered_activity(conn, start, end)
+
+
+async def load_inventory(conn: AsyncConnection, year: int, table: FactorTable) -> Inventory:
+    """The inventory of ``year`` from the database, with ``table``'s factors of that year.
+
+    Raises:
+        FactorNotFound: a carrier consumed that year has no factor for it in ``table``.
+    """
+    consumed = await activity(conn, year)
+    found = await assets(conn, sorted({a.asset_id for a in consumed}))
+    return compute(year, consumed, found, table)
