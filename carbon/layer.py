@@ -10,6 +10,7 @@ and the change. New, it is not public: ``smartcity layers publish carbon_assets`
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -18,8 +19,11 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from carbon import store
+from carbon.errors import FactorNotFound
 from carbon.factors import FactorTable
 from carbon.inventory import Inventory
+
+log = logging.getLogger(__name__)
 
 LAYER = "carbon_assets"
 CRS84 = "OGC:CRS84"
@@ -94,19 +98,33 @@ def features(current: Inventory, previous: Inventory) -> list[tuple[float, float
 
 async def refresh(conn: AsyncConnection, now: datetime, table: FactorTable) -> bool:
     """Rewrite the layer from the inventories of ``now``'s year (to date) and the year
-    before, in one transaction; False when another refresh holds the lock."""
+    before, in one transaction; False when another refresh holds the lock or the factor
+    table lacks a factor those years need (logged)."""
     async with conn.transaction():
         locked = await (
             await conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (_LOCK,))
         ).fetchone()
         if not locked or not locked[0]:
             return False
-        current = await store.load_inventory(conn, now.year, table)
-        previous = await store.load_inventory(conn, now.year - 1, table)
+        try:
+            current = await store.load_inventory(conn, now.year, table)
+            previous = await store.load_inventory(conn, now.year - 1, table)
+        except FactorNotFound as exc:
+            # a gap in the town's factor table must not take every layer route down
+            # with it: the layer stays as last written, /carbon/inventory says why
+            log.warning("layer %s not refreshed: %s", LAYER, exc)
+            return False
         points = features(current, previous)
+        if not points:
+            # a town without consumption data gets no empty layer (parking does the same)
+            await conn.execute("DELETE FROM features WHERE layer_id = %s", (LAYER,))
+            await conn.execute(
+                "UPDATE layers SET feature_count = 0, imported_at = %s WHERE layer_id = %s",
+                (now, LAYER),
+            )
+            return True
         xs = [p[0] for p in points]
         ys = [p[1] for p in points]
-        box = f"(({max(xs)},{max(ys)}),({min(xs)},{min(ys)}))" if points else None
         await conn.execute(
             _UPSERT_LAYER,
             {
@@ -114,24 +132,23 @@ async def refresh(conn: AsyncConnection, now: datetime, table: FactorTable) -> b
                 "title": "Municipal assets: emissions (t CO2e)",
                 "crs": CRS84,
                 "count": len(points),
-                "box": box,
+                "box": f"(({max(xs)},{max(ys)}),({min(xs)},{min(ys)}))",
                 "attributes": Jsonb(ATTRIBUTES),
                 "now": now,
             },
         )
         await conn.execute("DELETE FROM features WHERE layer_id = %s", (LAYER,))
-        if points:
-            geometries = shapely.points(xs, ys)
-            await conn.execute(
-                _INSERT_FEATURES,
-                (
-                    LAYER,
-                    list(range(1, len(points) + 1)),
-                    [Jsonb(p[2]) for p in points],
-                    shapely.to_geojson(geometries).tolist(),
-                    shapely.to_wkb(geometries).tolist(),
-                    xs,
-                    ys,
-                ),
-            )
+        geometries = shapely.points(xs, ys)
+        await conn.execute(
+            _INSERT_FEATURES,
+            (
+                LAYER,
+                list(range(1, len(points) + 1)),
+                [Jsonb(p[2]) for p in points],
+                shapely.to_geojson(geometries).tolist(),
+                shapely.to_wkb(geometries).tolist(),
+                xs,
+                ys,
+            ),
+        )
     return True

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from carbon import layer
-from carbon.factors import default_table
+from carbon.factors import FactorTable, default_table, parse_table
 from carbon.importer import import_csv
 from carbon.meters import METER_KIND
 from harness.credentials import key_headers
@@ -150,11 +150,27 @@ def test_the_assets_layer_for_the_map(town: tuple[TestClient, str]) -> None:
 def test_the_layer_holds_this_year_and_the_last(town: tuple[TestClient, str]) -> None:
     _, url = town
 
-    async def refresh() -> None:
+    async def refresh(table: FactorTable) -> bool:
         async with await psycopg.AsyncConnection.connect(url) as conn:
-            assert await layer.refresh(conn, datetime(2026, 3, 1, tzinfo=UTC), default_table())
+            return await layer.refresh(conn, datetime(2026, 3, 1, tzinfo=UTC), table)
 
-    asyncio.run(refresh())
+    assert asyncio.run(refresh(default_table()))
+    # a town table without a gas factor: the layer stays as it was, nothing raised
+    electricity_only = parse_table(
+        {
+            "version": "town",
+            "factor": [
+                {
+                    "carrier": "electricity",
+                    "year": 2020,
+                    "t_co2_per_mwh": 0.3,
+                    "source": "s",
+                    "confirmed": True,
+                }
+            ],
+        }
+    )
+    assert not asyncio.run(refresh(electricity_only))
     with psycopg.connect(url) as conn:
         rows = conn.execute(
             "SELECT properties FROM features WHERE layer_id = 'carbon_assets'"
