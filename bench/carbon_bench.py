@@ -85,7 +85,7 @@ def load(url: str, assets: int, year: int) -> int:
 
 def refresh(url: str) -> None:
     """Bring the rollups up to date, as the ingest workers do."""
-    keep = RetentionSettings(raw_retention_days=800)
+    keep = RetentionSettings(raw_retention_days=730)  # last year is in the refresh window
     with psycopg.connect(url) as conn:
         while rollups.refresh(conn, keep) > 0:
             conn.commit()

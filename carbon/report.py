@@ -89,10 +89,8 @@ def document(inventory: Inventory, baseline: Inventory | None = None) -> dict[st
         )
     months = inventory.by_month()
     assets_months: dict[str, dict[str, float]] = {}
-    for line in inventory.lines:
-        key = f"{line.month:%Y-%m}"
-        per = assets_months.setdefault(line.asset_id, {})
-        per[key] = per.get(key, 0.0) + line.t_co2e
+    for (asset_id, month), totals in sorted(inventory.asset_months.items()):
+        assets_months.setdefault(asset_id, {})[f"{month:%Y-%m}"] = round(totals.t_co2e, DIGITS)
     assets = []
     for asset_id, totals in inventory.by_asset().items():
         asset = inventory.assets[asset_id]
@@ -105,7 +103,7 @@ def document(inventory: Inventory, baseline: Inventory | None = None) -> dict[st
                 "lon": asset.lon,
                 "lat": asset.lat,
                 **_totals(totals),
-                "months": {m: round(t, DIGITS) for m, t in sorted(assets_months[asset_id].items())},
+                "months": assets_months[asset_id],
             }
         )
     out: dict[str, Any] = {

@@ -2,32 +2,47 @@
 
 Imported files live in ``carbon_imports`` and their rows in ``carbon_activity``
 (:func:`insert_import`, one transaction with the caller's). Meter consumption is read
-from the readings' rollups (``storage.rollups.series``, daily buckets summed per UTC
-month): the daily level is kept for ever by default, so a baseline year stays
-computable after its raw readings are gone.
+from the readings' rollups (daily buckets summed per UTC month, :func:`metered_activity`):
+the daily level is kept for ever by default, so a baseline year stays computable after
+its raw readings are gone.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import psycopg
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 
 from carbon.activity import ActivityRow
-from carbon.factors import FactorTable
+from carbon.factors import Carrier, FactorTable
 from carbon.inventory import Inventory, compute
 from carbon.meters import METER_QUANTITIES
 from carbon.model import Activity, Asset, Source
 from carbon.sectors import Sector, sector_of_asset
 from storage import rollups
 
+_CARRIERS = {c.value: c for c in Carrier}
+_SECTORS = {s.value: s for s in Sector}
 _METER_DEVICES = """
-SELECT device_id, asset_id, quantities FROM devices
+SELECT device_id FROM devices
 WHERE asset_id IS NOT NULL AND quantities && %(quantities)s::text[]
 """
+_QUANTITIES = sorted(METER_QUANTITIES)
+_ROLLUP_PART = """
+SELECT device_id, quantity, bucket AS at, sum AS amount FROM {table}
+WHERE bucket >= {start} AND bucket < {end}
+  AND device_id = ANY(%(devices)s) AND quantity = ANY(%(quantities)s)"""
+_RAW_PART = """
+SELECT device_id, quantity, time AS at, value AS amount FROM readings
+WHERE time >= {start} AND time < {end}
+  AND device_id = ANY(%(devices)s) AND quantity = ANY(%(quantities)s)"""
+# months are UTC months (docs/carbon.md); meters of one asset and quantity add up
+_METER_MONTHS = """
+SELECT d.asset_id, p.quantity, date_trunc('month', p.at AT TIME ZONE 'UTC')::date, sum(p.amount)
+FROM ({parts}) AS p JOIN devices d USING (device_id)
+GROUP BY 1, 2, 3"""
 _IMPORTED = """
 SELECT asset_id, carrier, month, quantity, unit, sector FROM carbon_activity
 WHERE month >= %(start)s AND month < %(end)s
@@ -99,39 +114,47 @@ async def imported_activity(conn: AsyncConnection, start: date, end: date) -> li
     return [
         Activity(
             asset_id,
-            carrier,
+            _CARRIERS[carrier],
             month,
             quantity,
             unit,
             Source.IMPORT,
-            None if sector is None else Sector(sector),
+            None if sector is None else _SECTORS[sector],
         )
         for asset_id, carrier, month, quantity, unit, sector in rows
     ]
 
 
 async def metered_activity(conn: AsyncConnection, start: date, end: date) -> list[Activity]:
-    """Meter consumptions of the months in ``[start, end)``, one per device, quantity and
-    month with readings (a device's readings count for the asset it is attached to)."""
-    quantities = sorted(METER_QUANTITIES)
-    devices = await (await conn.execute(_METER_DEVICES, {"quantities": quantities})).fetchall()
-    asset_of = {device_id: asset_id for device_id, asset_id, _ in devices}
+    """Meter consumptions of the months in ``[start, end)``: per asset, quantity and
+    month, the sum of its meters' readings.
+
+    Summed in PostgreSQL from the coarsest rollup level that holds each part of the
+    range (``storage.rollups.plan`` with daily buckets: the daily level up to its
+    watermark, then the finer ones, then the raw readings), so that no reading counts
+    twice and a year of a thousand meters is a few thousand rows, not their days."""
+    meters = await (await conn.execute(_METER_DEVICES, {"quantities": _QUANTITIES})).fetchall()
+    if not meters:
+        return []
     low = datetime(start.year, start.month, 1, tzinfo=UTC)
     high = datetime(end.year, end.month, 1, tzinfo=UTC)
-    out: list[Activity] = []
-    for quantity in quantities:
-        ids = sorted(d for d, _, qs in devices if quantity in qs)
-        if not ids:
-            continue
-        meter = METER_QUANTITIES[quantity]
-        sums: dict[tuple[str, date], float] = defaultdict(float)
-        for bucket in await rollups.series(conn, ids, quantity, low, high, timedelta(days=1)):
-            assert bucket.device_id is not None  # per device, not combined
-            sums[(bucket.device_id, bucket.start.date().replace(day=1))] += bucket.sum
-        out.extend(
-            Activity(asset_of[device], meter.carrier, month, total, meter.unit, Source.METER)
-            for (device, month), total in sums.items()
+    segments = rollups.plan(await rollups.watermarks(conn), low, high, timedelta(days=1))
+    if not segments:
+        return []
+    parts = sql.SQL(" UNION ALL ").join(
+        sql.SQL(_RAW_PART if segment.source == rollups.RAW else _ROLLUP_PART).format(
+            table=sql.Identifier(segment.source),
+            start=sql.Literal(segment.start),
+            end=sql.Literal(segment.end),
         )
+        for segment in segments
+    )
+    params = {"devices": [row[0] for row in meters], "quantities": _QUANTITIES}
+    rows = await (await conn.execute(sql.SQL(_METER_MONTHS).format(parts=parts), params)).fetchall()
+    out = []
+    for asset_id, quantity, month, total in rows:
+        meter = METER_QUANTITIES[quantity]
+        out.append(Activity(asset_id, meter.carrier, month, total, meter.unit, Source.METER))
     return out
 
 

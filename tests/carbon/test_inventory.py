@@ -85,17 +85,8 @@ def test_the_baseline_recomputes_with_its_own_years_factor() -> None:
     baseline = compute(2007, moved, ASSETS, default_table())
     assert baseline.total.t_co2e == pytest.approx(10 * 0.566)
     assert baseline.factors[0].year == 2007
-    between = compute(
-        2015,
-        [Activity(**{**_fields(moved[0]), "month": date(2015, 5, 1)})],
-        ASSETS,
-        default_table(),
-    )
+    between = compute(2015, [moved[0]._replace(month=date(2015, 5, 1))], ASSETS, default_table())
     assert between.factors[0].year == 2007  # the latest published before 2015
-
-
-def _fields(activity: Activity) -> dict:
-    return {name: getattr(activity, name) for name in Activity.__slots__}
 
 
 def test_the_document_carries_sectors_baseline_change_and_factors() -> None:
