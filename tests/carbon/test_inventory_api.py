@@ -20,8 +20,8 @@ from carbon.factors import FactorTable, default_table, parse_table
 from carbon.importer import import_csv
 from carbon.meters import METER_KIND
 from harness.credentials import key_headers
-from settings import Settings
-from storage import devices, migrations
+from settings import RetentionSettings, Settings
+from storage import devices, migrations, rollups
 from storage.readings import Reading, ReadingWriter
 
 pytestmark = pytest.mark.integration
@@ -184,3 +184,38 @@ def test_the_layer_holds_this_year_and_the_last(town: tuple[TestClient, str]) ->
         pytest.approx(DIESEL),
     )
     assert hall["unconfirmed_factors"] is False  # nothing consumed in 2026 yet
+
+
+def test_rollups_and_raw_readings_give_the_same_months(town: tuple[TestClient, str]) -> None:
+    client, url = town
+    headers = key_headers(url)
+    before = client.get("/carbon/inventory?year=2025", headers=headers).json()
+    keep = RetentionSettings(raw_retention_days=730)  # 2025 inside the refresh window
+    with psycopg.connect(url) as conn:
+        conn.commit()
+        while rollups.refresh(conn, keep, now=datetime(2026, 6, 1, tzinfo=UTC)) > 0:
+            conn.commit()
+        conn.commit()
+        days = conn.execute(
+            "SELECT count(*) FROM readings_1d WHERE quantity = ANY(%s)",
+            (["electricity_energy", "gas_volume"],),
+        ).fetchone()
+    assert days == (5,)  # the meter days (2024-12-31 too), now read from the daily level
+    after = client.get("/carbon/inventory?year=2025", headers=headers).json()
+    assert after["months"] == before["months"]
+    assert after["total"] == before["total"]
+    # a reading after the rollups' watermark comes from the raw readings, counted once
+    with psycopg.connect(url) as conn:
+        ReadingWriter(migrations.readings_storage(conn)).write(
+            conn, [Reading("th-el", "electricity_energy", datetime(2026, 6, 1, 8, tzinfo=UTC), 1e3)]
+        )
+    later = client.get("/carbon/inventory?year=2026", headers=headers).json()
+    assert later["months"] == [
+        {
+            "month": "2026-06",
+            "mwh": 1.0,
+            "t_co2e": 0.26465,
+            "scope1_t_co2e": 0.0,
+            "scope2_t_co2e": 0.26465,
+        }
+    ]
