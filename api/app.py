@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import Depends, FastAPI
 
@@ -12,12 +13,13 @@ from alerts.model import events_channel
 from api import audit_trail, body_size, compression, cpu, errors, openapi, security
 from api.filter_parser import FilterParser
 from api.live_answers import LiveAnswers
-from api.live_layers import LiveLayers
+from api.live_layers import LiveLayers, Refresh
 from api.public_url import PublicUrl
 from api.rate_limits import RateLimits
 from api.refreshed import Refreshed
 from api.routes import (
     audit,
+    carbon,
     collections,
     devices,
     docs,
@@ -42,6 +44,8 @@ from auth.directory import HeldDirectory
 from auth.oidc import verifier_from
 from auth.oidc_login import browser_sign_in_from
 from auth.tokens import TokenIssuer, signing_key
+from carbon import layer as carbon_layer
+from carbon.factors import table_from
 from demo_town.river import river_config
 from parking import layers as parking_layers
 from parking.alerts import DOMAIN as PARKING
@@ -94,9 +98,14 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     app.state.settings = settings
     app.state.pool = pool
     app.state.live_twin = live
-    app.state.live_layers = LiveLayers(
-        {layer: parking_layers.refresh for layer in parking_layers.LAYERS}
+    app.state.carbon_factors = table_from(settings.carbon_factors_file)
+    live_refreshers: dict[str, Refresh] = {
+        layer: parking_layers.refresh for layer in parking_layers.LAYERS
+    }
+    live_refreshers[carbon_layer.LAYER] = partial(
+        carbon_layer.refresh, table=app.state.carbon_factors
     )
+    app.state.live_layers = LiveLayers(live_refreshers)
     app.state.notifications = notifications
     app.state.database_url = database_url
     app.state.river = river_config(settings.river_config)
@@ -145,6 +154,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         ngsi_ld,
         town_map,
         audit,
+        carbon,
     ):
         app.include_router(module.router)
     if app.state.browser_sign_in is not None:

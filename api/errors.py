@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from alerts.errors import AlertError
 from auth.errors import AccountError, AuthError
 from auth.oidc import OidcError
+from carbon.errors import CarbonError
 from fiware.errors import NgsiLdError
 from gis_layers.errors import LayerError
 from parking.errors import ParkingError
@@ -66,6 +67,7 @@ FAMILIES: tuple[type[Exception], ...] = (
     ApiError,
     AuthError,
     AccountError,
+    CarbonError,
     AlertError,
     FloodUnavailable,
     LayerError,

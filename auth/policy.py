@@ -128,6 +128,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     # parking: the nearest lots with free places, by street, for anyone where the street
     # layer is public (an asset as origin needs sign-in)
     ("GET", "/parking/nearest"): LAYER,
+    # carbon: the inventory (per asset, with the fleet's fuel) for signed-in users
+    ("GET", "/carbon/inventory"): SIGNED_IN,
     # parking: alerts for signed-in users, acknowledging them for parking operators
     ("GET", "/parking/alerts"): SIGNED_IN,
     ("GET", "/parking/alerts/stream"): SIGNED_IN,

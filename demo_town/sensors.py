@@ -11,11 +11,16 @@ GAUGE_QUANTITIES = "water_level,water_temperature"
 BAY_QUANTITIES = "occupied"
 COUNTER_QUANTITIES = "occupied_spaces"
 AIR_QUALITY_QUANTITIES = "pm25,pm10,no2,o3"
+METERED_KINDS = frozenset({"town_hall", "hospital", "high_school", "school", "kindergarten"})
+"""Municipal buildings that get an electricity and a gas meter (carbon/meters.py)."""
+ENERGY_METERS = (("electricity", "electricity_energy"), ("gas", "gas_volume"))
+"""(device id suffix, quantity) of each building's energy meters."""
 COLUMNS = ["device_id", "kind", "asset_id", "quantities", "bay_id", "geometry"]
 
 
 def build_sensors(assets: gpd.GeoDataFrame, bays: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """One gauge, one counter per lot, one sensor per bay and one device per AQ station."""
+    """One gauge, one counter per lot, one sensor per bay, one device per AQ station and
+    an electricity and a gas meter per municipal building."""
     rows = []
     for asset in assets.itertuples():
         if asset.kind == "river_gauge":
@@ -50,6 +55,18 @@ def build_sensors(assets: gpd.GeoDataFrame, bays: gpd.GeoDataFrame) -> gpd.GeoDa
                     None,
                     asset.geometry,
                 )
+            )
+        elif asset.kind in METERED_KINDS:
+            rows.extend(
+                (
+                    f"{asset.asset_id}-meter-{suffix}",
+                    "energy_meter",
+                    asset.asset_id,
+                    quantity,
+                    None,
+                    asset.geometry,
+                )
+                for suffix, quantity in ENERGY_METERS
             )
     for bay in bays.itertuples():
         rows.append(

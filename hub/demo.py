@@ -30,11 +30,12 @@ from pathlib import Path
 
 import tomli_w
 
+from carbon.factors import table_from
 from demo_town.catalogue import GAUGE_ASSET_ID
 from demo_town.river import DEMO
 from hub.broker import free_port, port_answers
 from hub.demo_data import DEMO_ACCOUNTS, demo_accounts, demo_loaded, load_demo_town
-from hub.demo_history import fill_lot_history
+from hub.demo_history import fill_lot_history, fill_meter_history, import_demo_invoices
 from hub.services import database_url
 from ingest_mqtt.client import wait_for_broker
 from river_monitor.config import RiverConfig, load
@@ -217,6 +218,14 @@ def run_demo(
             load_demo_town(url, settings.data_dir / "demo", settings.seed)
         with connect(url) as conn:
             fill_lot_history(conn, settings.seed, datetime.now(UTC))
+            fill_meter_history(conn, settings.seed, datetime.now(UTC))
+            import_demo_invoices(
+                conn,
+                settings.seed,
+                datetime.now(UTC),
+                settings.data_dir / "demo" / "carbon",
+                table_from(settings.carbon_factors_file),
+            )
         signers = demo_accounts(url, settings.data_dir / "demo")
         env = {**os.environ, "SMARTCITY_DATABASE_URL": url}
         if rules is not None:

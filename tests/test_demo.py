@@ -252,6 +252,13 @@ def test_demo_runs_end_to_end_and_stops_cleanly(
         drone = hub.get("/river/drone-observations").json()["summary"]
         assert drone["observations"] > 10 and drone["compared"] > 10, drone
         assert abs(drone["median_difference_cm"]) < 10, drone
+        # the carbon inventory is not empty: the buildings' meters, the imported invoices
+        # (last year: every month of street lighting and fleet fuel is in)
+        year = datetime.now(UTC).year - 1
+        inventory = hub.get("/carbon/inventory", params={"year": year}).json()
+        sectors = {s["sector"] for s in inventory["sectors"]}
+        assert {"municipal_buildings", "public_lighting", "municipal_fleet"} <= sectors, sectors
+        assert inventory["baseline"]["total"]["t_co2e"] > inventory["total"]["t_co2e"] > 0
     finally:
         children = psutil.Process(demo.pid).children(recursive=True) if demo.poll() is None else []
         os.killpg(demo.pid, signal.SIGINT)  # Ctrl-C

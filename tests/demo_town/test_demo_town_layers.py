@@ -198,3 +198,13 @@ def test_sensors(layers: dict[str, gpd.GeoDataFrame]) -> None:
     for device in ("aq-tr-2", "aq-tr-3", "aq-tr-4"):
         assert by_device.loc[device, "kind"] == "air_quality"
         assert by_device.loc[device, "quantities"] == "pm25,pm10,no2,o3"
+
+
+def test_municipal_buildings_have_energy_meters(layers: dict[str, gpd.GeoDataFrame]) -> None:
+    sensors, assets = layers["sensors"], layers["assets"]
+    meters = sensors[sensors["kind"] == "energy_meter"]
+    buildings = assets[assets["kind"].isin(["town_hall", "hospital", "school", "high_school"])]
+    assert len(buildings) >= 9  # the town hall, the hospital and the schools of DOMAIN.md
+    for asset_id in buildings["asset_id"]:
+        mine = meters[meters["asset_id"] == asset_id]
+        assert sorted(mine["quantities"]) == ["electricity_energy", "gas_volume"]
