@@ -16,6 +16,7 @@ from api.rate_limits import RateLimits
 from api.refreshed import Refreshed
 from api.routes import (
     audit,
+    carbon_scenarios,
     collections,
     devices,
     docs,
@@ -140,6 +141,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         ngsi_ld,
         town_map,
         audit,
+        carbon_scenarios,
     ):
         app.include_router(module.router)
     if app.state.browser_sign_in is not None:

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from alerts.errors import AlertError
 from auth.errors import AccountError, AuthError
 from auth.oidc import OidcError
+from carbon.errors import CarbonError
 from fiware.errors import NgsiLdError
 from gis_layers.errors import LayerError
 from parking.errors import ParkingError
@@ -67,6 +68,7 @@ FAMILIES: tuple[type[Exception], ...] = (
     AuthError,
     AccountError,
     AlertError,
+    CarbonError,
     FloodUnavailable,
     LayerError,
     NgsiLdError,
