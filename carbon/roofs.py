@@ -34,7 +34,7 @@ ORDER BY a.asset_id
 class RoofsNotFound(CarbonError):
     """Assets asked for have no building in the buildings layer (or none has)."""
 
-    status_code = 422
+    status_code = 400
     title = "No roofs"
 
 

@@ -28,6 +28,7 @@ from carbon import cruising, scenarios
 from carbon.factors import default_table
 from carbon.pv import annual_yield
 from carbon.roofs import municipal_roofs
+from carbon.scenarios import Scenario
 
 router = APIRouter(tags=["carbon"], responses=problems(503))  # each may read the database
 
@@ -42,7 +43,7 @@ class CompareRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     year: int = Field(ge=1990, le=2100, description="emission factors of this year")
-    scenarios: list[scenarios.Scenario] = Field(min_length=1, max_length=MAX_SCENARIOS)
+    scenarios: list[Scenario] = Field(min_length=1, max_length=MAX_SCENARIOS)
 
 
 class AssumptionOut(BaseModel):
@@ -129,7 +130,7 @@ async def _value(
 
 
 @router.post(
-    "/carbon/scenarios/compare", response_model=CompareAnswer, responses=problems(400, 422)
+    "/carbon/scenarios/compare", response_model=CompareAnswer, responses=problems(400, 409, 422)
 )
 async def compare_scenarios(
     body: CompareRequest,
