@@ -130,17 +130,18 @@ class RooftopPv(_Scenario):
     annual_ghi_kwh_m2: float = Field(
         1_450.0, ge=200, le=2_800, description="the site's annual horizontal irradiation"
     )
+    altitude_m: float = Field(31.0, ge=-500, le=6_000, description="the roofs' elevation")
     cost_per_kwp_eur: float = Field(900.0, ge=0, le=20_000)
     electricity_price_eur_per_kwh: float = Field(0.20, ge=0, le=10)
 
-    def pv_assumptions(self, altitude_m: float = 31.0) -> PvAssumptions:
+    def pv_assumptions(self) -> PvAssumptions:
         """The array and sky assumptions of :mod:`carbon.pv`."""
         return PvAssumptions(
             tilt_deg=self.tilt_deg,
             azimuth_deg=self.azimuth_deg,
             system_losses_pct=self.system_losses_pct,
             annual_ghi_kwh_m2=self.annual_ghi_kwh_m2,
-            altitude_m=altitude_m,
+            altitude_m=self.altitude_m,
         )
 
 
