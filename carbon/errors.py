@@ -21,3 +21,34 @@ class InvalidFactorTable(CarbonError):
 
     status_code = 500
     title = "Invalid emission factor table"
+
+
+class ImportRefused(CarbonError):
+    """A file with bad rows: nothing of it is imported; ``problems`` lists every bad
+    line with its reason."""
+
+    status_code = 422
+    title = "File refused"
+
+    def __init__(self, file_name: str, problems: list[str]) -> None:
+        self.problems = problems
+        shown = "\n".join(f"  {p}" for p in problems)
+        super().__init__(
+            f"{file_name}: {len(problems)} bad row(s), nothing imported; fix them and import"
+            f" the file again:\n{shown}"
+        )
+
+
+class AlreadyImported(CarbonError):
+    """The same file (by content) was imported before: importing it again would count
+    its consumption twice."""
+
+    status_code = 409
+    title = "Conflict"
+
+
+class InvalidInventoryRequest(CarbonError):
+    """An inventory asked for a year that cannot be right; the message says why."""
+
+    status_code = 400
+    title = "Invalid parameter"

@@ -257,6 +257,11 @@ def load_table(path: Path) -> FactorTable:
     return parse_table(document, str(path))
 
 
+def table_from(path: Path | None) -> FactorTable:
+    """The table in ``path`` (``SMARTCITY_CARBON_FACTORS_FILE``), or the shipped one."""
+    return default_table() if path is None else load_table(path)
+
+
 @cache
 def default_table() -> FactorTable:
     """The factor table shipped with the hub (``carbon/factors.toml``)."""

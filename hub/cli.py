@@ -28,6 +28,8 @@ devices_app = typer.Typer(help="Device credentials and broker access.", no_args_
 app.add_typer(db_app, name="db")
 app.add_typer(layers_app, name="layers")
 app.add_typer(devices_app, name="devices")
+carbon_app = typer.Typer(help="Carbon inventory: activity data.", no_args_is_help=True)
+app.add_typer(carbon_app, name="carbon")
 
 # The flood options of `simulate`, which `demo` passes on to its simulator.
 FloodPeak = Annotated[
@@ -168,6 +170,27 @@ def layers_import(
         # assets, sensors, parcels or zones may have changed: the twin follows
         twin = sync_from_layers(conn)
         typer.echo(f"twin: {twin.assets} assets, {twin.devices} devices, {twin.placed} placed")
+
+
+@carbon_app.command("import")
+def carbon_import(
+    path: Path,
+    by: Annotated[str | None, typer.Option(help="who imports it (kept with the file)")] = None,
+) -> None:
+    """Import a CSV of consumptions (fleet fuel, energy invoices): every row or none; bad
+    rows are listed by line and reason (columns: docs/carbon.md)."""
+    from carbon.errors import CarbonError
+    from carbon.factors import table_from
+    from carbon.importer import import_csv
+
+    _setup_logging()
+    settings = _settings()
+    with _migrated_database(settings) as conn, _user_errors(CarbonError):
+        report = import_csv(conn, path, table_from(settings.carbon_factors_file), by)
+        typer.echo(
+            f"{report.file_name}: {report.rows} rows imported ({report.months[0]} to"
+            f" {report.months[1]}), import {report.import_id}"
+        )
 
 
 rasters_app = typer.Typer(help="Raster layers.", no_args_is_help=True)

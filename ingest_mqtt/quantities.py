@@ -3,9 +3,9 @@
 Every reading is stored in its quantity's canonical unit. SenML records name their unit
 (``u`` or ``bu``) and are converted; compact JSON values are already canonical. Unit
 strings are SenML's exactly: the SenML Units registry of RFC 8428 (``m``, ``K``,
-``Cel``, ``lat``, ``lon``, ``count``, ``/``, ``%``, ``%RH``, ``%EL``), the primary unit
-``kg/m3`` added by RFC 8798, and the RFC 8798 *secondary* units ``cm``, ``ug/m3`` and
-``/100``. ``None`` stands for a record without a unit.
+``Cel``, ``lat``, ``lon``, ``count``, ``/``, ``%``, ``%RH``, ``%EL``, ``J``, ``m3``, ``l``),
+the primary unit ``kg/m3`` added by RFC 8798, and the RFC 8798 *secondary* units ``cm``,
+``ug/m3``, ``/100``, ``Wh`` and ``kWh``. ``None`` stands for a record without a unit.
 
 The bounds are physical plausibility limits, not alert thresholds: a value outside them
 is a sensor or encoding fault and is dead-lettered. Values marked *illustrative* in
@@ -82,6 +82,18 @@ def _count(name: str, description: str) -> Quantity:
     )
 
 
+def _energy(name: str, description: str) -> Quantity:
+    # consumed since the meter's previous report (carbon/meters.py): never negative
+    return Quantity(
+        name,
+        "kWh",
+        {"kWh": _SAME, "Wh": (0.001, 0.0), "J": (1 / 3.6e6, 0.0)},
+        0.0,
+        1_000_000.0,
+        description,
+    )
+
+
 _ALL = (
     Quantity(
         "water_level",
@@ -132,6 +144,17 @@ _ALL = (
         0.0,
         100.0,
         "remaining battery energy",
+    ),
+    _energy("electricity_energy", "electricity consumed since the meter's previous report"),
+    _energy("gas_energy", "natural gas energy consumed since the meter's previous report"),
+    _energy("heat_energy", "district heat consumed since the meter's previous report"),
+    Quantity(
+        "gas_volume",
+        "m3",
+        {"m3": _SAME, "l": (0.001, 0.0)},
+        0.0,
+        100_000.0,
+        "natural gas volume (standard m³) consumed since the meter's previous report",
     ),
     Quantity("lat", "lat", {"lat": _SAME}, -90.0, 90.0, "WGS 84 latitude in degrees"),
     Quantity("lon", "lon", {"lon": _SAME}, -180.0, 180.0, "WGS 84 longitude in degrees"),

@@ -4,7 +4,7 @@ Every package may import it; it imports none of ours. One class per concern —
 :class:`DatabaseSettings`, :class:`BrokerSettings`, :class:`BrokerTlsSettings`,
 :class:`IngestSettings`, :class:`RetentionSettings`, :class:`RiverSettings`,
 :class:`ParkingAlertSettings`, :class:`AuthSettings`, :class:`ApiSettings`,
-:class:`BackupSettings` — each taken by the
+:class:`BackupSettings`, :class:`CarbonSettings` — each taken by the
 code it configures, and :class:`Settings`, all of them composed, built by the CLI.
 Unset server URLs mean "use the embedded default": an embedded PostgreSQL in the data
 directory and an embedded MQTT broker on a free loopback port. Construct settings
@@ -16,6 +16,7 @@ from settings.auth import AuthSettings
 from settings.backup import BackupSettings
 from settings.base import DataSettings
 from settings.broker import BrokerAddress, BrokerSettings, BrokerTlsSettings
+from settings.carbon import CarbonSettings
 from settings.database import DatabaseSettings
 from settings.hub import Settings
 from settings.ingest import IngestSettings
@@ -30,6 +31,7 @@ __all__ = [
     "BrokerAddress",
     "BrokerSettings",
     "BrokerTlsSettings",
+    "CarbonSettings",
     "DataSettings",
     "DatabaseSettings",
     "IngestSettings",

@@ -9,6 +9,7 @@ import limits
 from pydantic import AfterValidator, Field
 
 from settings.auth import AuthSettings
+from settings.carbon import CarbonSettings
 from settings.database import DatabaseSettings
 from settings.parking import ParkingAlertSettings
 from settings.river import RiverSettings
@@ -28,7 +29,9 @@ def _rate(text: str) -> str:
 Rate = Annotated[str, AfterValidator(_rate)]
 
 
-class ApiSettings(DatabaseSettings, RiverSettings, ParkingAlertSettings, AuthSettings):
+class ApiSettings(
+    DatabaseSettings, RiverSettings, ParkingAlertSettings, AuthSettings, CarbonSettings
+):
     """Where the API listens; it serves the gauges of the river configuration and the
     parking alerts (whose contact groups it names)."""
 

@@ -90,6 +90,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(15, "empty_geometry_boxes", lambda _conn: "0015_empty_geometry_boxes.sql"),
     Migration(16, "parking", lambda _conn: "0016_parking.sql"),
     Migration(17, "rollups", _rollups_variant),
+    Migration(18, "carbon", lambda _conn: "0018_carbon.sql"),
 )
 
 
