@@ -41,6 +41,7 @@ from auth.directory import HeldDirectory
 from auth.oidc import verifier_from
 from auth.oidc_login import browser_sign_in_from
 from auth.tokens import TokenIssuer, signing_key
+from carbon.factors import table_from
 from demo_town.river import river_config
 from parking import layers as parking_layers
 from parking.alerts import DOMAIN as PARKING
@@ -91,6 +92,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     app.state.settings = settings
     app.state.pool = pool
     app.state.live_twin = live
+    app.state.carbon_factors = table_from(settings.carbon_factors_file)
     app.state.live_layers = LiveLayers(
         {layer: parking_layers.refresh for layer in parking_layers.LAYERS}
     )

@@ -6,7 +6,8 @@ that year's emission factors, each with the assumptions it used, and their total
 ``GET /carbon/cruising`` (signed-in users): extra vehicle-km and tonnes of drivers
 searching for a place, from the lots' hourly occupancy. The maths is in
 :mod:`carbon.scenarios`, :mod:`carbon.pv` and :mod:`carbon.cruising`; the emission
-factors are the inventory's (:func:`carbon.factors.default_table`).
+factors are the inventory's (``app.state.carbon_factors``: the shipped table or
+``SMARTCITY_CARBON_FACTORS_FILE``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from api.errors import InvalidParameter
 from api.openapi import problems
 from api.params import UtcDateTime, period
 from carbon import cruising, scenarios
-from carbon.factors import default_table
+from carbon.factors import FactorTable
 from carbon.pv import annual_yield
 from carbon.roofs import municipal_roofs
 from carbon.scenarios import Scenario
@@ -114,7 +115,7 @@ async def _value(
     | scenarios.FleetElectrification,
     year: int,
 ) -> scenarios.ScenarioResult:
-    table = default_table()
+    table: FactorTable = request.app.state.carbon_factors
     if isinstance(scenario, scenarios.LedRetrofit):
         return scenarios.led_retrofit(scenario, table, year)
     if isinstance(scenario, scenarios.Insulation):
@@ -146,7 +147,8 @@ async def compare_scenarios(
     if twice:
         raise InvalidParameter(f"scenario names must differ: {', '.join(twice)} given twice")
     results = [await _value(request, conn, s, body.year) for s in body.scenarios]
-    comparison = scenarios.Comparison(body.year, default_table().version, results)
+    table: FactorTable = request.app.state.carbon_factors
+    comparison = scenarios.Comparison(body.year, table.version, results)
     return CompareAnswer(
         year=body.year,
         factor_version=comparison.factor_version,
@@ -181,6 +183,7 @@ class CruisingAnswer(BaseModel):
 
 @router.get("/carbon/cruising", response_model=CruisingAnswer, responses=problems(400, 422))
 async def cruising_estimate(
+    request: Request,
     conn: Annotated[AsyncConnection, Depends(connection)],
     start: Annotated[UtcDateTime | None, Query(description="default: 7 days before end")] = None,
     end: Annotated[UtcDateTime | None, Query(description="default: now")] = None,
@@ -211,7 +214,8 @@ async def cruising_estimate(
     )
     assumptions.check()  # before the database is read
     occupancy = await cruising.lot_occupancy(conn, start, end)
-    found = cruising.estimate(occupancy, start, end, assumptions, default_table())
+    table: FactorTable = request.app.state.carbon_factors
+    found = cruising.estimate(occupancy, start, end, assumptions, table)
     return CruisingAnswer(
         start=start,
         end=end,

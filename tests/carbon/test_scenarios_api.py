@@ -133,3 +133,22 @@ def test_bad_scenarios_are_refused_as_problems(client: tuple[TestClient, str]) -
     # electricity factors begin in 2007 in the shipped table
     status, problem = post({"year": 1995, "scenarios": [LED]})
     assert status == 422 and "electricity" in problem["detail"]
+
+
+def test_a_towns_own_factor_table_values_the_scenarios(
+    client: tuple[TestClient, str], tmp_path: Path
+) -> None:
+    _, url = client
+    table = tmp_path / "factors.toml"
+    table.write_text(
+        'version = "town-2026"\n[[factor]]\ncarrier = "electricity"\nyear = 2020\n'
+        't_co2_per_mwh = 0.5\nsource = "the town\'s supplier"\nconfirmed = true\n',
+        encoding="utf-8",
+    )
+    app = create_app(Settings(carbon_factors_file=table), url)
+    with TestClient(app, headers=key_headers(url, Role.PLANNER)) as http:
+        answer = http.post("/carbon/scenarios/compare", json={"year": 2024, "scenarios": [LED]})
+    assert answer.status_code == 200, answer.text
+    found = CompareAnswer.model_validate(answer.json())
+    assert found.factor_version == "town-2026"
+    assert found.scenarios[0].tco2e_saved == pytest.approx(360.0 * 0.5)
