@@ -20,6 +20,7 @@ from api.refreshed import Refreshed
 from api.routes import (
     audit,
     carbon,
+    carbon_scenarios,
     collections,
     devices,
     docs,
@@ -155,6 +156,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         town_map,
         audit,
         carbon,
+        carbon_scenarios,
     ):
         app.include_router(module.router)
     if app.state.browser_sign_in is not None:

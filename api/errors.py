@@ -69,6 +69,7 @@ FAMILIES: tuple[type[Exception], ...] = (
     AccountError,
     CarbonError,
     AlertError,
+    CarbonError,
     FloodUnavailable,
     LayerError,
     NgsiLdError,

@@ -25,6 +25,7 @@ _MEANINGS = {
     403: "The caller lacks the role required",
     404: "What the request addresses does not exist",
     409: "The resource's state does not allow this",
+    422: "The request is valid but cannot be answered: the problem's detail says why",
     429: "Over the caller's budget of heavy requests: retry after Retry-After seconds",
     503: "The database cannot be reached; retry shortly",
 }

@@ -144,6 +144,9 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/map/deck.json"): SIGNED_IN,
     # the audit log
     ("GET", "/audit"): roles(Role.ADMIN),
+    # carbon: reduction scenarios for planners, the cruising estimate for signed-in users
+    ("POST", "/carbon/scenarios/compare"): roles(Role.PLANNER),
+    ("GET", "/carbon/cruising"): SIGNED_IN,
 }
 
 
