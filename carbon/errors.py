@@ -11,9 +11,10 @@ class CarbonError(Exception):
 
 class FactorNotFound(CarbonError):
     """No emission factor applies to a carrier in a year (or no conversion of a unit): the
-    factor table, as configured, does not allow the inventory asked for."""
+    factor table, as configured, does not allow the inventory or scenario asked for: the
+    request is well formed but cannot be answered (422), whoever asks again."""
 
-    status_code = 409
+    status_code = 422
     title = "No emission factor"
 
 
