@@ -13,6 +13,7 @@ through the template, which escapes them.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,8 +25,10 @@ WIDTH = 640
 MAX_HEIGHT = 420
 _MARGIN = 8
 _SIMPLIFY_PX = 0.5
-_LEAST_DEGREES = 0.002
-"""The least extent drawn, about 200 m: a single point is drawn amid that much ground."""
+_POINTS = (0, 4)  # shapely's type ids: Point, MultiPoint
+_LINES = (1, 2, 5)  # LineString, LinearRing, MultiLineString
+_LEAST_DEGREES = 0.0005
+"""The least extent drawn, about 50 m: a single point is drawn amid that much ground."""
 
 
 @dataclass(frozen=True)
@@ -49,23 +52,15 @@ class ItemsMap:
     shapes: list[Shape]
 
 
-def _ring(coordinates: np.ndarray, close: bool) -> str:
-    points = " ".join(f"{x:.1f},{y:.1f}" for x, y in coordinates)
-    return f"M{points}{'Z' if close else ''}"
+_LIST = re.compile(r"\(([^()]+)\)")
+"""A ring's or a line's coordinates in WKT: the innermost parenthesised lists."""
 
 
-def _path(geometry: shapely.Geometry) -> str:
-    """SVG path data of a (multi)polygon or (multi)line already in pixels."""
-    parts: list[str] = []
-    for part in shapely.get_parts(geometry):
-        if isinstance(part, shapely.Polygon):
-            for ring in (part.exterior, *part.interiors):
-                parts.append(_ring(np.asarray(ring.coords)[:-1], close=True))
-        elif isinstance(part, shapely.LineString):
-            parts.append(_ring(np.asarray(part.coords), close=False))
-        elif isinstance(part, shapely.GeometryCollection):
-            parts.append(_path(part))
-    return " ".join(parts)
+def _path(wkt: str, closed: bool) -> str:
+    """SVG path data of a (multi)polygon or (multi)line from its WKT in pixels: SVG reads
+    WKT's ``x y, x y`` as the points of a path after its first move."""
+    end = "Z" if closed else ""
+    return " ".join(f"M{points}{end}" for points in _LIST.findall(wkt))
 
 
 def items_map(features: list[str]) -> ItemsMap | None:
@@ -100,16 +95,21 @@ def items_map(features: list[str]) -> ItemsMap | None:
             )
         )
 
+    # every geometry transformed, simplified and written by one vectorised call each
+    on_page = shapely.simplify(
+        shapely.transform(np.array([g for _, g in drawn]), to_pixels),
+        _SIMPLIFY_PX,
+        preserve_topology=True,
+    )
+    written = shapely.to_wkt(on_page, rounding_precision=1, trim=True)
     shapes = []
-    for feature, geometry in drawn:
-        on_page = shapely.simplify(
-            shapely.transform(geometry, to_pixels), _SIMPLIFY_PX, preserve_topology=True
-        )
+    for (feature, _), geometry, wkt in zip(drawn, on_page, written, strict=True):
         feature_id = str(feature.get("id", ""))
-        if isinstance(on_page, shapely.Point | shapely.MultiPoint):
-            for point in shapely.get_parts(on_page):
-                shapes.append(Shape(feature_id, cx=round(point.x, 1), cy=round(point.y, 1)))
+        kind = shapely.get_type_id(geometry)
+        if kind in _POINTS:
+            for x, y in shapely.get_coordinates(geometry):
+                shapes.append(Shape(feature_id, cx=round(x, 1), cy=round(y, 1)))
         else:
-            line = "LineString" in on_page.geom_type
-            shapes.append(Shape(feature_id, d=_path(on_page), line=line))
+            line = kind in _LINES
+            shapes.append(Shape(feature_id, d=_path(wkt, closed=not line), line=line))
     return ItemsMap(WIDTH, height, shapes)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 import orjson
 import shapely
@@ -41,6 +42,9 @@ MAX_LIMIT = 10_000
 """The most features one page returns (``limit``): the demo town's 4,996 parcels fit in
 one, and a larger page only makes one answer hold more memory at once; clients page on
 with the ``next`` link."""
+HTML_MAX_LIMIT = 1_000
+"""The most features an items page shows (a table a person reads, its map drawn on the
+event loop like the other pages under :data:`api.cpu.INLINE_ITEMS`); its links page on."""
 _JSON = "application/json"
 _CRS_HELP = "the CRS of the returned geometries (default CRS84): " + ", ".join(crs_ref.SUPPORTED)
 
@@ -333,6 +337,9 @@ async def items(
     query parameter is refused (400)."""
     layer_queryables = queryables.from_attributes(layer.attributes)
     _known_parameters(request, layer, layer_queryables)
+    as_page = html.wants_html(request, f)
+    if as_page:
+        limit = min(limit, HTML_MAX_LIMIT)
     if filter_ is not None or limit > cpu.INLINE_ITEMS:
         await rate_limits.charge(request)
     target = crs_ref.checked(crs, "crs")
@@ -361,9 +368,8 @@ async def items(
         pages["prev"] = request.url.include_query_params(offset=max(0, offset - limit), limit=limit)
     if offset + len(found) < matched:
         pages["next"] = request.url.include_query_params(offset=offset + limit, limit=limit)
-    if html.wants_html(request, f):
-        page = _ItemsPage(layer, found, matched, offset, limit)
-        return page.render(request, links, pages)
+    if as_page:
+        return _ItemsPage(layer, found, matched, offset, limit).render(request, links, pages)
     links += [link(target, rel, GEOJSON) for rel, target in pages.items()]
     if len(found) > cpu.INLINE_ITEMS:
         found = await cpu.run_apart(request, crs_ref.reproject_features, found, target)
@@ -411,13 +417,10 @@ class _ItemsPage:
             columns.update(dict.fromkeys(row.get("properties") or {}))
         layer_id = self.layer.layer_id
 
+        items_url = request.url_for("collection_items", collectionId=layer_id)
+
         def feature_href(feature_id: object) -> str:
-            return str(
-                html.encoded(
-                    request.url_for("feature", collectionId=layer_id, feature_id=str(feature_id)),
-                    "html",
-                )
-            )
+            return f"{items_url}/{quote(str(feature_id), safe='')}?f=html"
 
         listed = html.page_links(links) + [
             link(html.encoded(target, "html"), rel, html.HTML) for rel, target in pages.items()

@@ -33,7 +33,7 @@ QUOTED = '"><img src=x onerror=alert(1)>'
 PARCELS = 12
 
 
-def _plots(tmp_path: Path) -> Path:
+def plots(tmp_path: Path) -> Path:
     """Twelve 50 m plots in Stereo 70 whose attributes hold markup, as user data may."""
     x0, y0 = 489700.0, 250200.0
     frame = gpd.GeoDataFrame(
@@ -58,7 +58,7 @@ def _plots(tmp_path: Path) -> Path:
 def client(pg_url: str, tmp_path: Path) -> Iterator[TestClient]:
     with psycopg.connect(pg_url) as conn:
         migrations.upgrade(conn)
-        import_file(conn, _plots(tmp_path))
+        import_file(conn, plots(tmp_path))
     with signed_in(create_app(Settings(), pg_url), pg_url, Role.PLANNER) as test_client:
         yield test_client
 
