@@ -4,9 +4,11 @@ answer is the same.
 
 Tags are weak (``W/``): the hub sends one answer gzip-encoded or not, as the client
 accepts, and both are the same answer to a cache revalidating it (``If-None-Match``
-compares weakly). A tag is made from the body's length and two checksums (zlib-ng's,
-a few microseconds for a large tile), not a cryptographic hash: it tells versions of
-one answer apart, it does not guard against someone forging one.
+compares weakly). A tag is made from the body's length and two checksums, 64 bits in
+all (zlib-ng's: 0.2 ms for 1.6 MB, where SHA-256 takes 2-3 ms), the same in every API
+process: it tells versions of one answer apart, it does not guard against someone
+forging one. Used by the live twin's answers (:mod:`api.live_answers`) and the vector
+tiles (:mod:`api.routes.tiles`).
 """
 
 from __future__ import annotations
