@@ -20,7 +20,8 @@ caller the route would refuse; answers that link to other features are kept per 
 (the links are absolute). Each answer carries a weak ETag made from its body (its length
 and two checksums, 64 bits in all: 0.2 ms for 1.6 MB with zlib-ng's, where SHA-256
 takes 2-3 ms), the same in every API process: a client sending it back in
-``If-None-Match`` gets ``304 Not Modified`` and no body while the answer is the same.
+``If-None-Match`` gets ``304 Not Modified`` and no body while the answer is the same
+(:mod:`api.etags`, which the vector tiles' tags share).
 
 Memory is bounded by an LRU of :data:`MAX_BYTES` (cachetools); a key per query means a
 few entries in practice. Why not an HTTP cache in front (nginx, Varnish): the freshness
@@ -38,9 +39,8 @@ import anyio.to_thread
 from cachetools import LRUCache
 from starlette.requests import Request
 from starlette.responses import Response
-from zlib_ng import zlib_ng
 
-from api import compression
+from api import compression, etags
 from twin.live import LiveTwin
 
 MAX_BYTES = 64 * 2**20
@@ -51,10 +51,6 @@ ENTRY_OVERHEAD = 1024
 THREAD_MINIMUM = 128 * 1024
 """Bodies compressed in a worker thread, off the event loop (Starlette's threshold)."""
 _JSON = "application/json"
-NOT_MODIFIED: dict[int | str, dict[str, object]] = {
-    304: {"description": "the answer whose ETag ``If-None-Match`` names is still current"}
-}
-"""The extra answer of a route served from here, for its OpenAPI document."""
 
 
 @dataclass
@@ -72,18 +68,6 @@ def _size(answer: _Answer) -> int:
     # the compressed body is not there yet when the answer is stored: a tenth of it is
     # what JSON of the twin compresses to (1.3 MB of lots to 72 KB)
     return len(answer.body) + len(answer.body) // 10 + ENTRY_OVERHEAD
-
-
-def _etag(body: bytes) -> str:
-    return f'W/"{len(body):x}-{zlib_ng.crc32(body):08x}{zlib_ng.adler32(body):08x}"'
-
-
-def _matches(if_none_match: str | None, etag: str) -> bool:
-    """RFC 9110 13.1.2: weak comparison against each listed tag, or ``*``."""
-    if if_none_match is None:
-        return False
-    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
-    return "*" in tags or etag.removeprefix("W/") in tags
 
 
 class LiveAnswers:
@@ -121,7 +105,7 @@ class LiveAnswers:
         version, generation = live.version, live.generation  # before make: nothing awaits
         body = make()
         self.made += 1
-        answer = _Answer(body, _etag(body), now, version, generation, dated)
+        answer = _Answer(body, etags.etag(body), now, version, generation, dated)
         if _size(answer) <= self._kept.maxsize:
             self._kept[key] = answer
         return answer
@@ -161,7 +145,7 @@ class LiveAnswers:
             "Vary": "Accept-Encoding",
             "Cache-Control": "private, no-cache",
         }
-        if _matches(request.headers.get("if-none-match"), answer.etag):
+        if etags.matches(request.headers.get("if-none-match"), answer.etag):
             return Response(status_code=304, headers=headers)
         # the same test as the compression middleware's, which leaves this body alone
         if len(answer.body) >= compression.MINIMUM_SIZE and "gzip" in request.headers.get(

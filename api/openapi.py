@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from api.errors import PROBLEM
+from api.openapi30 import document_30
 
 _SCHEMA = "Problem"
 _REF = {"$ref": f"#/components/schemas/{_SCHEMA}"}
@@ -65,13 +66,14 @@ def _declare_problems(document: dict[str, Any]) -> None:
 
 
 def install(app: FastAPI) -> None:
-    """Make ``app``'s OpenAPI document declare its problem answers."""
+    """Make ``app``'s OpenAPI document declare its problem answers, in OpenAPI 3.0."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         document = generate()  # FastAPI's, cached until the routes change
         if _SCHEMA not in document.get("components", {}).get("schemas", {}):
             _declare_problems(document)
+            document_30(document)  # what OGC API's oas30 class asks for
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]

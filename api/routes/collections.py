@@ -2,8 +2,11 @@
 
 ``/collections``, ``/collections/{id}``, ``/collections/{id}/queryables``,
 ``/collections/{id}/items`` (GeoJSON; ``bbox``, ``datetime``, property filters, a CQL2
-``filter``, ``limit``/``offset`` with a ``next`` link) and
-``/collections/{id}/items/{featureId}``.
+``filter``, ``limit``/``offset`` with ``prev`` and ``next`` links; any other parameter is
+refused, as ``/req/core/query-param-unknown`` asks) and
+``/collections/{id}/items/{featureId}``. Each has an HTML encoding as well (:mod:`api.html`):
+the items page draws its features on a small map (:mod:`api.items_map`) over an
+attribute table.
 """
 
 from __future__ import annotations
@@ -11,16 +14,20 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
+import orjson
 import shapely
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
+from starlette.datastructures import URL
 
-from api import cpu, deps, rate_limits, security
+from api import cpu, deps, html, rate_limits, security
 from api import crs as crs_ref
 from api.errors import InvalidParameter, NotFound
 from api.geojson import GEOJSON, feature_collection
+from api.items_map import items_map
 from api.ogc import CRS84, Link, link
 from api.openapi import problems
 from api.params import four_numbers
@@ -35,6 +42,9 @@ MAX_LIMIT = 10_000
 """The most features one page returns (``limit``): the demo town's 4,996 parcels fit in
 one, and a larger page only makes one answer hold more memory at once; clients page on
 with the ``next`` link."""
+HTML_MAX_LIMIT = 1_000
+"""The most features an items page shows (a table a person reads, its map drawn on the
+event loop like the other pages under :data:`api.cpu.INLINE_ITEMS`); its links page on."""
 _JSON = "application/json"
 _CRS_HELP = "the CRS of the returned geometries (default CRS84): " + ", ".join(crs_ref.SUPPORTED)
 
@@ -107,6 +117,11 @@ def _collection(request: Request, layer: Layer) -> Collection:
         extent=Extent(spatial=SpatialExtent(bbox=[list(layer.bbox)])) if layer.bbox else None,
         links=[
             link(request.url_for("collection", collectionId=layer_id), "self", "application/json"),
+            link(
+                html.encoded(request.url_for("collection", collectionId=layer_id), "html"),
+                "alternate",
+                html.HTML,
+            ),
             link(request.url_for("collection_items", collectionId=layer_id), "items", GEOJSON),
             link(
                 request.url_for("collection_queryables", collectionId=layer_id),
@@ -129,32 +144,77 @@ def _collection(request: Request, layer: Layer) -> Collection:
     )
 
 
-@router.get("/collections", response_model=Collections, response_model_exclude_none=True)
-async def collections(request: Request) -> Collections:
+@router.get(
+    "/collections",
+    response_model=Collections,
+    response_model_exclude_none=True,
+    responses=html.PAGE,
+)
+async def collections(
+    request: Request, response: Response, f: html.Format = None
+) -> Collections | HTMLResponse:
     """Every vector layer of the hub (live layers refreshed first if stale)."""
     pool = request.app.state.pool  # no connection held while a live layer refreshes
     await request.app.state.live_layers.fresh_all(pool)
     async with pool.connection() as conn:
         found = await catalogue.all_layers(conn)
-    return Collections(
+    here = request.url_for("collections")
+    listed = Collections(
         collections=[
             _collection(request, layer)
             for layer in found
             if layer.public or security.principal(request) is not None
         ],
-        links=[link(request.url, "self", "application/json")],
+        links=[
+            link(here, "self", "application/json"),
+            link(html.encoded(here, "html"), "alternate", html.HTML),
+        ],
     )
+    if html.wants_html(request, f):
+        return html.page(
+            "collections.html",
+            request,
+            collections=[
+                {"collection": c, "html": html.encoded(_href(c, "self"), "html")}
+                for c in listed.collections
+            ],
+            links=html.page_links(listed.links),
+        )
+    response.headers.update(html.VARY)
+    return listed
+
+
+def _href(collection: Collection, rel: str) -> str:
+    return next(x.href for x in collection.links if x.rel == rel)
 
 
 @router.get(
     "/collections/{collectionId}",
     response_model=Collection,
     response_model_exclude_none=True,
-    responses=problems(404),
+    responses={**html.PAGE, **problems(404)},
 )
-async def collection(request: Request, layer: Annotated[Layer, Depends(deps.layer)]) -> Collection:
+async def collection(
+    request: Request,
+    response: Response,
+    layer: Annotated[Layer, Depends(deps.layer)],
+    f: html.Format = None,
+) -> Collection | HTMLResponse:
     """One layer's description."""
-    return _collection(request, layer)
+    described = _collection(request, layer)
+    if html.wants_html(request, f):
+        found = queryables.from_attributes(layer.attributes)
+        return html.page(
+            "collection.html",
+            request,
+            collection=described,
+            collections=html.encoded(request.url_for("collections"), "html"),
+            items=html.encoded(_href(described, "items"), "html"),
+            queryables=[(q.name, q.type) for q in found.values()],
+            links=html.page_links(described.links),
+        )
+    response.headers.update(html.VARY)
+    return described
 
 
 @router.get(
@@ -230,7 +290,7 @@ def _items_filter(
     name="collection_items",
     response_class=Response,
     responses=rate_limits.responses(
-        {200: {"content": {"application/geo+json": {}}}, **problems(404)}
+        {200: {"content": {"application/geo+json": {}, html.HTML: {}}}, **problems(404)}
     ),
 )
 async def items(
@@ -270,9 +330,16 @@ async def items(
     filter_crs: Annotated[
         str | None, Query(alias="filter-crs", description="the CRS of the filter's geometries")
     ] = None,
+    f: html.Format = None,
 ) -> Response:
     """A layer's features as a GeoJSON FeatureCollection: ``bbox``, ``datetime``, any
-    queryable as ``name=value``, and a CQL2 ``filter`` all apply together."""
+    queryable as ``name=value``, and a CQL2 ``filter`` all apply together. Any other
+    query parameter is refused (400)."""
+    layer_queryables = queryables.from_attributes(layer.attributes)
+    _known_parameters(request, layer, layer_queryables)
+    as_page = html.wants_html(request, f)
+    if as_page:
+        limit = min(limit, HTML_MAX_LIMIT)
     if filter_ is not None or limit > cpu.INLINE_ITEMS:
         await rate_limits.charge(request)
     target = crs_ref.checked(crs, "crs")
@@ -284,7 +351,7 @@ async def items(
         expression = await request.app.state.filter_parser.parse(filter_, filter_lang)
     compiled = _items_filter(
         request,
-        queryables.from_attributes(layer.attributes),
+        layer_queryables,
         expression,
         crs_ref.checked(filter_crs, "filter-crs"),
         datetime_,
@@ -293,11 +360,17 @@ async def items(
     found, matched = await features.page(pool, query, request.app.state.cpu, cpu.INLINE_ITEMS)
     links = [
         link(request.url, "self", GEOJSON),
+        link(html.encoded(request.url, "html"), "alternate", html.HTML),
         link(request.url_for("collection", collectionId=collection_id), "collection", _JSON),
     ]
+    pages: dict[str, URL] = {}
+    if offset > 0:
+        pages["prev"] = request.url.include_query_params(offset=max(0, offset - limit), limit=limit)
     if offset + len(found) < matched:
-        following = request.url.include_query_params(offset=offset + limit, limit=limit)
-        links.append(link(following, "next", GEOJSON))
+        pages["next"] = request.url.include_query_params(offset=offset + limit, limit=limit)
+    if as_page:
+        return _ItemsPage(layer, found, matched, offset, limit).render(request, links, pages)
+    links += [link(target, rel, GEOJSON) for rel, target in pages.items()]
     if len(found) > cpu.INLINE_ITEMS:
         found = await cpu.run_apart(request, crs_ref.reproject_features, found, target)
     else:
@@ -309,19 +382,83 @@ async def items(
         time_stamp=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
     )
     response.headers.update(crs_ref.content_crs(target))
+    response.headers.update(html.VARY)
     return response
+
+
+def _known_parameters(request: Request, layer: Layer, found: dict[str, Queryable]) -> None:
+    """Refuse a query parameter that is neither the API's nor one of the layer's
+    queryables (``/req/core/query-param-unknown``): ignored, a misspelt filter would
+    answer every feature."""
+    unknown = sorted(set(request.query_params) - _ITEMS_PARAMETERS - set(found))
+    if unknown:
+        raise InvalidParameter(
+            f"unknown query parameter{'s' if len(unknown) > 1 else ''}"
+            f" {', '.join(map(repr, unknown))}: items take {', '.join(sorted(_ITEMS_PARAMETERS))},"
+            f" and any of the collection's queryables as name=value (see"
+            f" /collections/{layer.layer_id}/queryables)"
+        )
+
+
+class _ItemsPage:
+    """The HTML encoding of a page of items: a small map over an attribute table."""
+
+    def __init__(
+        self, layer: Layer, found: list[str], matched: int, offset: int, limit: int
+    ) -> None:
+        self.layer, self.found, self.matched = layer, found, matched
+        self.offset, self.limit = offset, limit
+
+    def render(self, request: Request, links: list[Link], pages: dict[str, URL]) -> Response:
+        """The page; ``links`` and ``pages`` (prev, next) are the JSON answer's."""
+        rows = [orjson.loads(text) for text in self.found]
+        columns: dict[str, None] = {}
+        for row in rows:
+            columns.update(dict.fromkeys(row.get("properties") or {}))
+        layer_id = self.layer.layer_id
+
+        items_url = request.url_for("collection_items", collectionId=layer_id)
+
+        def feature_href(feature_id: object) -> str:
+            return f"{items_url}/{quote(str(feature_id), safe='')}?f=html"
+
+        listed = html.page_links(links) + [
+            link(html.encoded(target, "html"), rel, html.HTML) for rel, target in pages.items()
+        ]
+        return html.page(
+            "items.html",
+            request,
+            collection=_collection(request, self.layer),
+            collections=html.encoded(request.url_for("collections"), "html"),
+            collection_html=html.encoded(
+                request.url_for("collection", collectionId=layer_id), "html"
+            ),
+            rows=[{"id": r.get("id"), "properties": r.get("properties") or {}} for r in rows],
+            columns=list(columns),
+            drawing=items_map(self.found),
+            feature_href=feature_href,
+            first=self.offset + 1 if rows else self.offset,
+            last=self.offset + len(rows),
+            returned=len(rows),
+            matched=self.matched,
+            limit=self.limit,
+            prev=html.encoded(pages["prev"], "html") if "prev" in pages else None,
+            next=html.encoded(pages["next"], "html") if "next" in pages else None,
+            links=listed,
+        )
 
 
 @router.get(
     "/collections/{collectionId}/items/{feature_id}",
     response_class=Response,
-    responses={200: {"content": {GEOJSON: {}}}, **problems(404)},
+    responses={200: {"content": {GEOJSON: {}, html.HTML: {}}}, **problems(404)},
 )
 async def feature(
     feature_id: str,
     request: Request,
     layer: Annotated[Layer, Depends(deps.layer)],
     crs: Annotated[str | None, Query(description=_CRS_HELP)] = None,
+    f: html.Format = None,
 ) -> Response:
     """One feature of a layer."""
     target = crs_ref.checked(crs, "crs")
@@ -330,11 +467,29 @@ async def feature(
         found = await features.one(conn, collection_id, feature_id)
     if found is None:
         raise NotFound(f"collection {collection_id!r} has no feature {feature_id!r}")
-    body = json.loads(crs_ref.reproject_features([found], target)[0])
-    body["links"] = [
-        link(request.url, "self", GEOJSON).model_dump(exclude_none=True),
-        link(
-            request.url_for("collection", collectionId=collection_id), "collection", _JSON
-        ).model_dump(exclude_none=True),
+    links = [
+        link(request.url, "self", GEOJSON),
+        link(html.encoded(request.url, "html"), "alternate", html.HTML),
+        link(request.url_for("collection", collectionId=collection_id), "collection", _JSON),
     ]
-    return Response(json.dumps(body), media_type=GEOJSON, headers=crs_ref.content_crs(target))
+    if html.wants_html(request, f):
+        return html.page(
+            "feature.html",
+            request,
+            collection=_collection(request, layer),
+            collections=html.encoded(request.url_for("collections"), "html"),
+            collection_html=html.encoded(
+                request.url_for("collection", collectionId=collection_id), "html"
+            ),
+            items=html.encoded(
+                request.url_for("collection_items", collectionId=collection_id), "html"
+            ),
+            feature_id=feature_id,
+            properties=json.loads(found).get("properties") or {},
+            drawing=items_map([found]),
+            links=html.page_links(links),
+        )
+    body = json.loads(crs_ref.reproject_features([found], target)[0])
+    body["links"] = [x.model_dump(exclude_none=True) for x in links]
+    headers = {**crs_ref.content_crs(target), **html.VARY}
+    return Response(json.dumps(body), media_type=GEOJSON, headers=headers)

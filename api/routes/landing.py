@@ -8,8 +8,10 @@ they may ask for.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
+from api import html
 from api.ogc import Link, link
 
 router = APIRouter(tags=["capabilities"])
@@ -17,6 +19,7 @@ router = APIRouter(tags=["capabilities"])
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
@@ -54,15 +57,19 @@ class Conformance(BaseModel):
     conformsTo: list[str]
 
 
-@router.get("/", response_model=LandingPage, response_model_exclude_none=True)
-async def landing_page(request: Request) -> LandingPage:
+@router.get("/", response_model=LandingPage, response_model_exclude_none=True, responses=html.PAGE)
+async def landing_page(
+    request: Request, response: Response, f: html.Format = None
+) -> LandingPage | HTMLResponse:
     """Where OGC API clients start: links to the API definition, conformance and data."""
     app = request.app
-    return LandingPage(
+    here = request.url_for("landing_page")
+    landing = LandingPage(
         title=app.title,
         description=app.description,
         links=[
-            link(request.url_for("landing_page"), "self", "application/json", "this document"),
+            link(here, "self", "application/json", "this document"),
+            link(html.encoded(here, "html"), "alternate", html.HTML, "this document as HTML"),
             link(
                 f"{request.base_url}openapi.json",
                 "service-desc",
@@ -79,9 +86,36 @@ async def landing_page(request: Request) -> LandingPage:
             link(request.url_for("collections"), "data", "application/json", "the collections"),
         ],
     )
+    if html.wants_html(request, f):
+        return html.page(
+            "landing.html",
+            request,
+            landing=landing,
+            links=html.page_links(landing.links),
+            collections=html.encoded(request.url_for("collections"), "html"),
+            conformance=html.encoded(request.url_for("conformance"), "html"),
+            docs=f"{request.base_url}docs",
+            openapi=f"{request.base_url}openapi.json",
+        )
+    response.headers.update(html.VARY)
+    return landing
 
 
-@router.get("/conformance", response_model=Conformance)
-async def conformance() -> Conformance:
+@router.get("/conformance", response_model=Conformance, responses=html.PAGE)
+async def conformance(
+    request: Request, response: Response, f: html.Format = None
+) -> Conformance | HTMLResponse:
     """The OGC API conformance classes implemented."""
+    if html.wants_html(request, f):
+        here = request.url_for("conformance")
+        return html.page(
+            "conformance.html",
+            request,
+            conforms_to=CONFORMANCE,
+            links=[
+                link(html.encoded(here, "html"), "self", html.HTML, "this page"),
+                link(html.encoded(here, "json"), "alternate", "application/json", "as JSON"),
+            ],
+        )
+    response.headers.update(html.VARY)
     return Conformance(conformsTo=CONFORMANCE)

@@ -6,6 +6,10 @@
 its metadata with the tile URI template, and
 ``.../tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}`` is a tile. QGIS opens
 the template as a vector tile layer; pydeck's MVTLayer reads the same URLs.
+
+A tile carries an ``ETag`` and ``Cache-Control``, and a client that sends its tag back
+in ``If-None-Match`` gets ``304 Not Modified`` (:mod:`api.etags`): a map panned back and
+forth asks again without the tile being sent again.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 from psycopg import AsyncConnection
 
-from api import deps, rate_limits, security
+from api import deps, etags, rate_limits, security
 from api.deps import connection
 from api.geojson import GEOJSON
 from api.ogc import CollectionId, link
@@ -32,6 +36,11 @@ _JSON = "application/json"
 _TMS_REL = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
 _MERCATOR = "http://www.opengis.net/def/crs/EPSG/0/3857"
 _TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
+TILE_MAX_AGE_S = 60
+"""How long a client may reuse a tile of an imported layer without asking: panning back
+over the map costs no request, and a re-import shows within a minute. A tile of a live
+layer (parking occupancy, refreshed every few seconds) is asked for again each time,
+and answered 304 while it is the same."""
 
 
 @router.get("/tileMatrixSets")
@@ -140,7 +149,11 @@ async def collection_tileset(
     "/collections/{collectionId}/tiles/{tile_matrix_set_id}/{tile_matrix}/{tile_row}/{tile_col}",
     response_class=Response,
     responses=rate_limits.responses(
-        {200: {"content": {vector_tiles.MEDIA_TYPE: {}}}, **problems(404, 503)}
+        {
+            200: {"content": {vector_tiles.MEDIA_TYPE: {}}},
+            **etags.NOT_MODIFIED,
+            **problems(404, 503),
+        }
     ),
 )
 async def collection_tile(
@@ -153,9 +166,11 @@ async def collection_tile(
     conn: Annotated[AsyncConnection, Depends(connection)],
     f: Annotated[Literal["mvt", "geojson"], Query(description="mvt (default) or geojson")] = "mvt",
     accept_encoding: Annotated[str, Header()] = "",
+    if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """One tile of the layer (an MVT with no features has an empty body), gzip-encoded
-    for clients that accept it. A tile not cached yet is a heavy request."""
+    for clients that accept it; 304 where ``If-None-Match`` names its ETag. A tile not
+    cached yet is a heavy request."""
     _known(tile_matrix_set_id)
     await request.app.state.live_layers.fresh(conn, collection_id)
     if security.principal(request) is None:  # anonymous callers see public layers only
@@ -163,7 +178,16 @@ async def collection_tile(
     body = await vector_tiles.tile(
         conn, collection_id, tile_matrix, tile_col, tile_row, f, lambda: rate_limits.charge(request)
     )
-    headers = {"Vary": "Accept-Encoding"}
+    anonymous = security.principal(request) is None  # then the layer is public
+    reuse = "no-cache" if collection_id in request.app.state.live_layers else None
+    headers = {
+        "Vary": "Accept-Encoding",
+        "ETag": etags.etag(body),
+        "Cache-Control": f"{'public' if anonymous else 'private'}, "
+        + (reuse or f"max-age={TILE_MAX_AGE_S}"),
+    }
+    if etags.matches(if_none_match, headers["ETag"]):
+        return Response(status_code=304, headers=headers)
     if body and "gzip" in accept_encoding.lower():
         headers["Content-Encoding"] = "gzip"
     elif body:

@@ -33,7 +33,8 @@ from psycopg import AsyncConnection
 from api import cpu, rate_limits
 from api.deps import connection
 from api.errors import InvalidParameter, NotFound, Unavailable
-from api.live_answers import NOT_MODIFIED, LiveAnswers
+from api.etags import NOT_MODIFIED
+from api.live_answers import LiveAnswers
 from api.openapi import problems
 from api.params import UtcDateTime, period, wkt_polygon
 from api.refreshed import Refreshed
