@@ -15,6 +15,7 @@ from api.public_url import PublicUrl
 from api.rate_limits import RateLimits
 from api.refreshed import Refreshed
 from api.routes import (
+    air,
     audit,
     collections,
     devices,
@@ -140,6 +141,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         ngsi_ld,
         town_map,
         audit,
+        air,
     ):
         app.include_router(module.router)
     if app.state.browser_sign_in is not None:

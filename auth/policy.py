@@ -142,6 +142,12 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/map/deck.json"): SIGNED_IN,
     # the audit log
     ("GET", "/audit"): roles(Role.ADMIN),
+    # air quality: the index, exceedances and zones are open data
+    ("GET", "/air/bands"): PUBLIC,
+    ("GET", "/air/stations"): PUBLIC,
+    ("GET", "/air/stations/{station_id}/history"): PUBLIC,
+    ("GET", "/air/exceedances"): PUBLIC,
+    ("GET", "/air/zones"): PUBLIC,
 }
 
 
