@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
+from air.alerts import DOMAIN as AIR
 from alerts.model import events_channel
 from api import audit_trail, body_size, compression, cpu, errors, openapi, security
 from api.filter_parser import FilterParser
@@ -16,6 +17,7 @@ from api.rate_limits import RateLimits
 from api.refreshed import Refreshed
 from api.routes import (
     air,
+    air_alerts,
     audit,
     collections,
     devices,
@@ -61,7 +63,9 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     pool = async_pool(database_url, max_size=settings.db_pool_max_size)
 
     live = LiveTwin(database_url)
-    notifications = Notifications(database_url, [events_channel(RIVER), events_channel(PARKING)])
+    notifications = Notifications(
+        database_url, [events_channel(RIVER), events_channel(PARKING), events_channel(AIR)]
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -142,6 +146,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         town_map,
         audit,
         air,
+        air_alerts,
     ):
         app.include_router(module.router)
     if app.state.browser_sign_in is not None:

@@ -148,6 +148,11 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/air/stations/{station_id}/history"): PUBLIC,
     ("GET", "/air/exceedances"): PUBLIC,
     ("GET", "/air/zones"): PUBLIC,
+    # air quality: alerts for signed-in users, acknowledging them for emergency staff
+    ("GET", "/air/alerts"): SIGNED_IN,
+    ("GET", "/air/alerts/stream"): SIGNED_IN,
+    ("GET", "/air/alerts/{alert_id}"): SIGNED_IN,
+    ("POST", "/air/alerts/{alert_id}/ack"): roles(Role.EMERGENCY),
 }
 
 

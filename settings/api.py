@@ -8,6 +8,7 @@ from typing import Annotated
 import limits
 from pydantic import AfterValidator, Field
 
+from settings.air import AirAlertSettings
 from settings.auth import AuthSettings
 from settings.database import DatabaseSettings
 from settings.parking import ParkingAlertSettings
@@ -28,7 +29,9 @@ def _rate(text: str) -> str:
 Rate = Annotated[str, AfterValidator(_rate)]
 
 
-class ApiSettings(DatabaseSettings, RiverSettings, ParkingAlertSettings, AuthSettings):
+class ApiSettings(
+    DatabaseSettings, RiverSettings, ParkingAlertSettings, AirAlertSettings, AuthSettings
+):
     """Where the API listens; it serves the gauges of the river configuration and the
     parking alerts (whose contact groups it names)."""
 
