@@ -164,3 +164,27 @@ def test_zones(client: TestClient) -> None:
     assert c1["means"]["pm25"] == pytest.approx((15 + 16 + 12) / 3, abs=0.01)
     assert zones["R2"]["hours"] == 0 and zones["R2"]["worst"] is None
     assert zones[None]["worst"] == "extremely poor"
+
+
+def test_stations_as_fiware_air_quality_observed(client: TestClient) -> None:
+    from tests.fiware import schemas
+
+    answer = client.get(
+        "/ngsi-ld/v1/entities", params={"type": "AirQualityObserved", "options": "keyValues"}
+    )
+    assert answer.status_code == 200, answer.text
+    found = {e["id"]: e for e in answer.json()}
+    # aq-r has no reading in the last hours: no observation to serve
+    assert sorted(found) == [
+        "urn:ngsi-ld:AirQualityObserved:aq-c",
+        "urn:ngsi-ld:AirQualityObserved:aq-out",
+    ]
+    c = found["urn:ngsi-ld:AirQualityObserved:aq-c"]
+    assert (c["airQualityLevel"], c["airQualityIndex"], c["no2"]) == ("moderate", 3, 30.0)
+    assert c["areaServed"] == "Centre"
+    for entity in found.values():
+        assert schemas.errors(entity) == []
+    terms = set(client.get("/ngsi-ld/context.jsonld").json()["@context"][0])
+    normal = client.get("/ngsi-ld/v1/entities", params={"type": "AirQualityObserved"}).json()
+    for entity in normal:
+        assert set(entity) - {"id", "type", "location"} <= terms
