@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
+from air import layers as air_layers
 from air.alerts import DOMAIN as AIR
 from alerts.model import events_channel
 from api import audit_trail, body_size, compression, cpu, errors, openapi, security
@@ -97,6 +98,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     app.state.live_twin = live
     app.state.live_layers = LiveLayers(
         {layer: parking_layers.refresh for layer in parking_layers.LAYERS}
+        | {air_layers.LAYER: air_layers.refresh}
     )
     app.state.notifications = notifications
     app.state.database_url = database_url

@@ -188,3 +188,20 @@ def test_stations_as_fiware_air_quality_observed(client: TestClient) -> None:
     normal = client.get("/ngsi-ld/v1/entities", params={"type": "AirQualityObserved"}).json()
     for entity in normal:
         assert set(entity) - {"id", "type", "location"} <= terms
+
+
+def test_the_live_index_as_an_ogc_api_collection(client: TestClient) -> None:
+    ids = [c["id"] for c in client.get("/collections").json()["collections"]]
+    assert "air_quality_stations" in ids  # public: listed for anonymous callers
+    items = client.get("/collections/air_quality_stations/items").json()
+    found = {f["properties"]["station_id"]: f for f in items["features"]}
+    assert sorted(found) == ["aq-c", "aq-out", "aq-r"]
+    c = found["aq-c"]["properties"]
+    assert (c["level"], c["dominant"], c["no2"], c["zone"]) == ("moderate", "no2", 30.0, "C1")
+    assert found["aq-r"]["properties"]["level"] is None
+    lon, lat = found["aq-c"]["geometry"]["coordinates"]
+    assert 24.8 < lon < 25.0 and 43.7 < lat < 43.8
+    poor = client.get(
+        "/collections/air_quality_stations/items", params={"filter": "level = 'extremely poor'"}
+    ).json()
+    assert [f["properties"]["station_id"] for f in poor["features"]] == ["aq-out"]
