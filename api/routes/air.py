@@ -33,6 +33,9 @@ _TABLE_HELP = "band table: 2024 (default) or pre-2024"
 HISTORY_MAX = timedelta(days=366)
 """The longest period a history or zone summary covers (a year of hours)."""
 FIRST_YEAR = 2000
+EARLIEST = datetime(FIRST_YEAR, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+"""Periods are asked within these bounds (a running mean reads hours before the first)."""
 
 
 def _json(document: object) -> Response:
@@ -44,6 +47,11 @@ Table = Annotated[str, Query(description=_TABLE_HELP)]
 
 def _period(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
     start, end = period(start, end)
+    if start < EARLIEST or end > LATEST:
+        raise InvalidPeriod(
+            f"ask for a period from {EARLIEST.date()} to {LATEST.date()}, not"
+            f" {start.isoformat()} to {end.isoformat()}"
+        )
     if end - start > HISTORY_MAX:
         raise InvalidPeriod(
             f"the period spans {end - start}; ask for at most {HISTORY_MAX.days} days at once"
@@ -135,7 +143,7 @@ def _assessment(one: Assessment | None) -> dict[str, Any] | None:
     }
 
 
-@router.get("/air/exceedances", responses={200: {"content": {_JSON: {}}}, **problems(400)})
+@router.get("/air/exceedances", responses={200: {"content": {_JSON: {}}}, **problems(400, 404)})
 async def exceedance_counts(
     conn: Annotated[AsyncConnection, Depends(connection)],
     year: Annotated[int | None, Query(description="calendar year (UTC); default this one")] = None,
