@@ -190,7 +190,9 @@ def _in_year(values: Mapping[datetime, float], year: int) -> dict[datetime, floa
     return {t: v for t, v in values.items() if start <= t < end}
 
 
-def _count_status(exceedances: int, allowed: int, valid: int, periods: int) -> Status:
+def count_status(exceedances: int, allowed: int, valid: int, periods: int) -> Status:
+    """A count's status: exceeded past the allowed number, else within only with 90 % of
+    the periods valid."""
     if exceedances > allowed:
         return "exceeded"
     if valid < ANNUAL_MIN_CAPTURE * periods:
@@ -207,7 +209,7 @@ def _counted(
     valid = [v for v in inside.values() if v is not None]
     above = sum(1 for v in valid if v > standard.value)
     periods = _hours_in(year) if standard.metric == "hourly" else _days_in(year)
-    status = _count_status(above, standard.allowed, len(valid), periods)
+    status = count_status(above, standard.allowed, len(valid), periods)
     return Assessment(standard, status, periods, len(valid), exceedances=above)
 
 
