@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from psycopg import AsyncConnection
 
-from air import bands, exceedances, stations, zones
+from air import annual, bands, exceedances, stations, zones
 from air.errors import InvalidPeriod
 from air.exceedances import Assessment
 from api.deps import connection
@@ -151,8 +151,9 @@ async def exceedance_counts(
 ) -> Response:
     """EU limit and target values per station over a calendar year: exceedances counted
     against the allowed numbers, annual means, the directive's data capture, and the
-    values of Directive (EU) 2024/2881 (from 2030) beside those in force. A period without
-    enough data is "insufficient data", never a made-up value."""
+    values of Directive (EU) 2024/2881 (from 2030) beside those in force, and the hours
+    the station spent in each band of the index (2024 table). A period without enough
+    data is "insufficient data", never a made-up value."""
     this_year = datetime.now(UTC).year
     year = this_year if year is None else year
     if not FIRST_YEAR <= year <= this_year:
@@ -162,11 +163,12 @@ async def exceedance_counts(
         if station is None
         else [await stations.station(conn, station)]
     )
-    judged = await exceedances.stations_year(conn, [s.station_id for s in found], year)
+    ids = [s.station_id for s in found]
+    judged = await annual.stations_year(conn, bands.EAQI_2024, ids, year)
     documents = []
     for one in found:
         standards = []
-        for now, later in judged[one.station_id]:
+        for now, later in judged[one.station_id].standards:
             standard = (now or later).standard  # type: ignore[union-attr]
             standards.append(
                 {
@@ -176,7 +178,8 @@ async def exceedance_counts(
                     "from_2030": _assessment(later),
                 }
             )
-        documents.append(one.document() | {"standards": standards})
+        hours = {bands.LEVELS[b]: n for b, n in judged[one.station_id].hours_by_band.items()}
+        documents.append(one.document() | {"index_hours": hours, "standards": standards})
     rules = {
         "daily_mean_min_hours": exceedances.DAILY_MIN_HOURS,
         "eight_hour_mean_min_hours": exceedances.EIGHT_HOUR_MIN_HOURS,

@@ -149,6 +149,8 @@ def test_exceedances_of_a_scripted_year(client: TestClient) -> None:
     assert annual["in_force"]["annual_mean"] == pytest.approx(30.50, abs=0.01)
     assert annual["in_force"]["status"] == "within"  # 40
     assert annual["from_2030"]["status"] == "exceeded"  # 20
+    # NO2 30 is moderate (25-60), 250 extremely poor (> 150)
+    assert station["index_hours"] == {"moderate": 8740, "extremely poor": 20}
     daily = standards[("no2", "daily_mean")]
     assert daily["in_force"] is None and daily["from_2030"]["exceedances"] == 0
 
