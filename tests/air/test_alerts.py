@@ -210,3 +210,8 @@ def test_an_air_alert_is_published_on_mqtt(town: str, broker_url: str, mqtt_prot
         STATION,
         470.0,
     )
+
+
+def test_an_information_threshold_above_the_alert_threshold_is_refused() -> None:
+    with pytest.raises(ValueError, match="SMARTCITY_AIR_O3_INFORMATION must be below"):
+        AirAlertSettings(air_o3_information=250.0)
