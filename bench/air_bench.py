@@ -85,6 +85,9 @@ def load(url: str, stations: int, interval: timedelta) -> tuple[int, float, floa
             day += timedelta(days=1)
         loaded = time.perf_counter() - started
         started = time.perf_counter()
+        # the whole year's buckets in one pass (the worker does a day per pass as data
+        # arrives; a year loaded at once would take hundreds of passes)
+        rollups.REFRESH_BUCKETS_PER_PASS = 200_000
         while rollups.refresh(conn, keep, now):
             conn.commit()
         conn.commit()
