@@ -260,7 +260,9 @@ def test_retention_drops_old_partitions_without_touching_newer_data(
     assert partitions == [("readings_2026_02",), ("readings_2026_03",)]
     # rollups outlive raw readings: the hours and days stay, the 5 minutes go at 40 days
     assert report.rollups["5m"] > 0
-    assert _level(conn, "readings_5m") == {row for row in rolled["5m"] if row[2] >= NOW - 40 * DAY}
+    assert _level(conn, "readings_5m") == {
+        row for row in rolled["5m"] if row[2] >= NOW - 40 * DAY
+    }
     for name in ("1h", "1d"):
         assert _level(conn, f"readings_{name}") == rolled[name]
     # a refresh after the deletes leaves the rollups as they were
