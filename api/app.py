@@ -9,6 +9,8 @@ from functools import partial
 from fastapi import Depends, FastAPI
 
 from alerts.config import load_webhooks
+from air import layers as air_layers
+from air.alerts import DOMAIN as AIR
 from alerts.model import events_channel
 from api import audit_trail, body_size, compression, cpu, errors, openapi, security
 from api.filter_parser import FilterParser
@@ -18,6 +20,8 @@ from api.public_url import PublicUrl
 from api.rate_limits import RateLimits
 from api.refreshed import Refreshed
 from api.routes import (
+    air,
+    air_alerts,
     audit,
     carbon,
     carbon_scenarios,
@@ -67,7 +71,9 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     pool = async_pool(database_url, max_size=settings.db_pool_max_size)
 
     live = LiveTwin(database_url)
-    notifications = Notifications(database_url, [events_channel(RIVER), events_channel(PARKING)])
+    notifications = Notifications(
+        database_url, [events_channel(RIVER), events_channel(PARKING), events_channel(AIR)]
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -103,6 +109,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     live_refreshers: dict[str, Refresh] = {
         layer: parking_layers.refresh for layer in parking_layers.LAYERS
     }
+    live_refreshers[air_layers.LAYER] = air_layers.refresh
     live_refreshers[carbon_layer.LAYER] = partial(
         carbon_layer.refresh, table=app.state.carbon_factors
     )
@@ -157,6 +164,8 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         audit,
         carbon,
         carbon_scenarios,
+        air,
+        air_alerts,
     ):
         app.include_router(module.router)
     if app.state.browser_sign_in is not None:

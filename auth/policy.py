@@ -147,6 +147,17 @@ POLICY: dict[tuple[str, str], Rule] = {
     # carbon: reduction scenarios for planners, the cruising estimate for signed-in users
     ("POST", "/carbon/scenarios/compare"): roles(Role.PLANNER),
     ("GET", "/carbon/cruising"): SIGNED_IN,
+    # air quality: the index, exceedances and zones are open data
+    ("GET", "/air/bands"): PUBLIC,
+    ("GET", "/air/stations"): PUBLIC,
+    ("GET", "/air/stations/{station_id}/history"): PUBLIC,
+    ("GET", "/air/exceedances"): PUBLIC,
+    ("GET", "/air/zones"): PUBLIC,
+    # air quality: alerts for signed-in users, acknowledging them for emergency staff
+    ("GET", "/air/alerts"): SIGNED_IN,
+    ("GET", "/air/alerts/stream"): SIGNED_IN,
+    ("GET", "/air/alerts/{alert_id}"): SIGNED_IN,
+    ("POST", "/air/alerts/{alert_id}/ack"): roles(Role.EMERGENCY),
 }
 
 

@@ -304,11 +304,12 @@ def ingest(
 
 @app.command("river")
 def river() -> None:
-    """Run the Danube monitor and the parking alerts: alerts from every gauge reading
-    and every lot's state, notifications out."""
+    """Run the Danube monitor, the parking and the air-quality alerts: alerts from every
+    gauge reading, every lot's state and every station's hours, notifications out."""
     from functools import partial
 
     from alerts.config import ConfigFileError, load_webhooks
+    from air import alert_monitor as air_monitor
     from demo_town.river import river_config
     from hub.services import broker_url, database_url
     from parking import alert_monitor
@@ -326,7 +327,8 @@ def river() -> None:
         with connect(url) as conn:
             migrations.upgrade(conn)
         parking = partial(alert_monitor.serve, settings, parking_webhooks, url)
-        service.run(settings, config, url, mqtt, stop, also=[parking])
+        air = partial(air_monitor.serve, settings, url)
+        service.run(settings, config, url, mqtt, stop, also=[parking, air])
 
 
 @app.command("serve")

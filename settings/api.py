@@ -8,6 +8,7 @@ from typing import Annotated
 import limits
 from pydantic import AfterValidator, Field
 
+from settings.air import AirAlertSettings
 from settings.auth import AuthSettings
 from settings.carbon import CarbonSettings
 from settings.database import DatabaseSettings
@@ -30,7 +31,12 @@ Rate = Annotated[str, AfterValidator(_rate)]
 
 
 class ApiSettings(
-    DatabaseSettings, RiverSettings, ParkingAlertSettings, AuthSettings, CarbonSettings
+    DatabaseSettings,
+    RiverSettings,
+    ParkingAlertSettings,
+    AirAlertSettings,
+    AuthSettings,
+    CarbonSettings,
 ):
     """Where the API listens; it serves the gauges of the river configuration and the
     parking alerts (whose contact groups it names)."""

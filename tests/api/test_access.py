@@ -23,7 +23,7 @@ from settings import Settings
 pytestmark = pytest.mark.integration
 
 PUBLIC_LAYER, INTERNAL_LAYER = "parcels", "sensors"
-STREAMS = {"/twin/stream", "/river/stream", "/parking/alerts/stream"}
+STREAMS = {"/twin/stream", "/river/stream", "/parking/alerts/stream", "/air/alerts/stream"}
 VALUES = {
     "feature_id": "1",
     "tile_matrix_set_id": "WebMercatorQuad",
@@ -37,6 +37,7 @@ VALUES = {
     "alert_id": "1",
     "bay_id": "lot-centru-b001",
     "entityId": "urn:ngsi-ld:OffStreetParking:lot-centru",
+    "station_id": "aq-none",  # a 404, after the access check
 }
 CALLERS: list[Role | None] = [None, *Role]
 
