@@ -8,9 +8,9 @@ from functools import partial
 
 from fastapi import Depends, FastAPI
 
-from alerts.config import load_webhooks
 from air import layers as air_layers
 from air.alerts import DOMAIN as AIR
+from alerts.config import load_webhooks
 from alerts.model import events_channel
 from api import audit_trail, body_size, compression, cpu, errors, openapi, security
 from api.filter_parser import FilterParser

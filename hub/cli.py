@@ -308,8 +308,8 @@ def river() -> None:
     gauge reading, every lot's state and every station's hours, notifications out."""
     from functools import partial
 
-    from alerts.config import ConfigFileError, load_webhooks
     from air import alert_monitor as air_monitor
+    from alerts.config import ConfigFileError, load_webhooks
     from demo_town.river import river_config
     from hub.services import broker_url, database_url
     from parking import alert_monitor
