@@ -282,7 +282,8 @@ def ingest(
 @app.command("river")
 def river() -> None:
     """Run the Danube monitor and the parking alerts: alerts from every gauge reading
-    and every lot's state, notifications out."""
+    and every lot's state, notifications out; and the parking history's sampling of
+    every lot and zone each 5 minutes."""
     from functools import partial
 
     from alerts.config import ConfigFileError, load_webhooks
