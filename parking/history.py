@@ -247,31 +247,24 @@ async def series_history(
     """A derived series' buckets of ``width`` overlapping ``[start, end)``, oldest first
     (buckets without samples left out); from the rollups, or the raw readings with
     ``raw`` (for comparison)."""
-    by_quantity = {
-        quantity: {
-            b.start: b
-            for b in await rollups.series(conn, [series], quantity, start, end, width, raw=raw)
-        }
-        for quantity in QUANTITIES
-    }
-    occupied, capacity, share = (by_quantity[q] for q in QUANTITIES)
+    rows = await rollups.series_wide(conn, series, QUANTITIES, start, end, width, raw=raw)
     found = []
-    for moment, held in occupied.items():
-        offered, ratio = capacity.get(moment), share.get(moment)
-        if offered is None or ratio is None:
+    for row in rows:
+        moment, n, occupied, least, most, n_offered, offered, _, _, n_share, share, _, top = row
+        if not n or n_offered != n or n_share != n:
             continue  # a sample being written: its three readings commit together
         found.append(
             HistoryBucket(
                 start=moment,
                 end=moment + width,
-                samples=held.count,
-                occupied=held.mean,
-                occupied_min=held.min,
-                occupied_max=held.max,
-                capacity=offered.mean,
-                free=offered.mean - held.mean,
-                occupancy=ratio.mean,
-                occupancy_max=ratio.max,
+                samples=n,
+                occupied=occupied / n,
+                occupied_min=least,
+                occupied_max=most,
+                capacity=offered / n,
+                free=(offered - occupied) / n,
+                occupancy=share / n,
+                occupancy_max=top,
             )
         )
     return found
