@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 
 from parking.errors import LotNotFound, ParkingError
 from parking.model import LotStatus
@@ -186,10 +186,11 @@ class HistoryBucket:
     occupancy_max: float
 
     def document(self) -> dict[str, Any]:
-        """As JSON-ready values."""
+        """As values orjson writes (datetimes included: it writes them in RFC 3339 several
+        times faster than ``isoformat``, which a year by hour calls 17,520 times)."""
         return {
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
+            "start": self.start,
+            "end": self.end,
             "samples": self.samples,
             "occupied": round(self.occupied, 2),
             "occupied_min": self.occupied_min,
@@ -268,6 +269,45 @@ async def series_history(
             )
         )
     return found
+
+
+# A history's buckets as the JSON the API answers, built by PostgreSQL: a year by hour is
+# 8,760 objects, which Python took longer to build and round than the query to run.
+_JSON_BUCKETS = """
+SELECT coalesce(json_agg(json_build_object(
+    'start', to_char(merged AT TIME ZONE 'UTC', {stamp}),
+    'end', to_char((merged + {width}) AT TIME ZONE 'UTC', {stamp}),
+    'samples', n,
+    'occupied', round((occupied / n)::numeric, 2),
+    'occupied_min', least_, 'occupied_max', most,
+    'capacity', round((offered / n)::numeric, 2),
+    'free', round(((offered - occupied) / n)::numeric, 2),
+    'occupancy', round((share / n)::numeric, 4),
+    'occupancy_max', round(top::numeric, 4)) ORDER BY merged), '[]')::text
+FROM ({wide}) AS w (merged, n, occupied, least_, most, n_offered, offered, o_min, o_max,
+                    n_share, share, s_min, top)
+WHERE n_offered = n AND n_share = n
+"""
+_STAMP = 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'
+
+
+async def series_json(
+    conn: AsyncConnection,
+    series: str,
+    start: datetime,
+    end: datetime,
+    width: timedelta,
+    *,
+    raw: bool = False,
+) -> str:
+    """:func:`series_history` as a JSON array of :meth:`HistoryBucket.document` objects
+    (times in UTC, ``+00:00``), built by PostgreSQL."""
+    wide, params = await rollups.wide_sql(conn, series, QUANTITIES, start, end, width, raw=raw)
+    query = sql.SQL(_JSON_BUCKETS).format(
+        stamp=sql.Literal(_STAMP), width=sql.Literal(width), wide=wide
+    )
+    row = await (await conn.execute(query, params)).fetchone()
+    return "[]" if row is None else str(row[0])
 
 
 async def require_lot(conn: AsyncConnection, lot_id: str) -> None:

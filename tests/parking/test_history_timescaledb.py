@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import psycopg
 import pytest
 
-from parking.history import HistoryBucket, series_history
+from parking.history import HistoryBucket, series_history, series_json
 from settings import RetentionSettings
 from storage import migrations, rollups
 from storage.readings import Reading, ReadingWriter
@@ -34,6 +35,14 @@ def _history(url: str, start: datetime, end: datetime, width: timedelta) -> list
             return await series_history(conn, SERIES, start, end, width)
 
     return asyncio.run(run())
+
+
+def _json(url: str, start: datetime, end: datetime, width: timedelta) -> list[dict]:
+    async def run() -> str:
+        async with await psycopg.AsyncConnection.connect(url) as conn:
+            return await series_json(conn, SERIES, start, end, width)
+
+    return orjson.loads(asyncio.run(run()))
 
 
 def test_a_lots_history_from_continuous_aggregates(timescale_url: str) -> None:
@@ -63,3 +72,30 @@ def test_a_lots_history_from_continuous_aggregates(timescale_url: str) -> None:
     day = _history(timescale_url, NINE, NINE + HOUR, timedelta(days=1))
     assert [(b.samples, b.occupied_max) for b in day] == [(18, 11)]
     assert day[0].occupied == pytest.approx(90 / 18)
+    # the API's answer, built by the engine: the same figures, rounded
+    assert _json(timescale_url, NINE, NINE + 2 * HOUR, HOUR) == [
+        {
+            "start": "2026-03-02T09:00:00+00:00",
+            "end": "2026-03-02T10:00:00+00:00",
+            "samples": 12,
+            "occupied": 5.5,
+            "occupied_min": 0,
+            "occupied_max": 11,
+            "capacity": 20,
+            "free": 14.5,
+            "occupancy": 0.275,
+            "occupancy_max": 0.55,
+        },
+        {
+            "start": "2026-03-02T10:00:00+00:00",
+            "end": "2026-03-02T11:00:00+00:00",
+            "samples": 6,
+            "occupied": 4,
+            "occupied_min": 4,
+            "occupied_max": 4,
+            "capacity": 15,
+            "free": 11,
+            "occupancy": 0.3,
+            "occupancy_max": 0.4,
+        },
+    ]
