@@ -16,8 +16,9 @@ from the raw readings:
 
 - the counter, one year by hour (8,760 buckets);
 - the bays combined, one year by hour (skipped with ``--bays 0``);
-- the lot's history, one year by hour: :func:`parking.history.series_history`, what
-  ``GET /parking/lots/{id}/history?step=1h`` answers (three quantities of one series).
+- the lot's history, one year by hour: :func:`parking.history.series_json`, the JSON
+  ``GET /parking/lots/{id}/history?step=1h`` answers (three quantities of one series),
+  from the rollups and, alternately, from the same series' raw readings.
 
 Prints p50 / p95 in ms and the ratio raw / rollups, and the load and refresh rates.
 """
@@ -135,7 +136,7 @@ async def timings(
                 if raw and k >= raw_runs:
                     continue
                 started = time.perf_counter()
-                await history.series_history(conn, lot, start, end, HOUR, raw=raw)
+                await history.series_json(conn, lot, start, end, HOUR, raw=raw)
                 times["lot" + (" raw" if raw else "")].append(
                     (time.perf_counter() - started) * 1000
                 )
