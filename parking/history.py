@@ -272,9 +272,9 @@ async def series_history(
 
 
 # A history's buckets as the JSON the API answers, built by PostgreSQL: a year by hour is
-# 8,760 objects, which Python took longer to build and round than the query to run
-# (measured 17 % slower end to end). Rounded in floating point: rounding through numeric
-# measured 1.4x slower.
+# 8,760 objects, which took Python as long to build and round as the query to run
+# (dataclasses then dicts: 17 % slower end to end under load; plain dicts from the same
+# rows: 5 % slower). Rounded in floating point: through numeric measured 1.4x slower.
 _JSON_BUCKETS = """
 SELECT coalesce(json_agg(json_build_object(
     'start', to_char(merged AT TIME ZONE 'UTC', {stamp}),
