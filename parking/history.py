@@ -271,21 +271,27 @@ async def series_history(
     return found
 
 
-# A history's buckets as the JSON the API answers, built by PostgreSQL: a year by hour is
-# 8,760 objects, which took Python as long to build and round as the query to run
+# A history's buckets as the JSON the API answers, written by PostgreSQL: a year by hour
+# is 8,760 objects, which took Python as long to build and round as the query to run
 # (dataclasses then dicts: 17 % slower end to end under load; plain dicts from the same
-# rows: 5 % slower). Rounded in floating point: through numeric measured 1.4x slower.
+# rows: 5 % slower). format() and string_agg measured 1.7x faster than json_build_object
+# and json_agg, rounding in floating point 1.4x faster than through numeric. Every value
+# is a number (samples > 0, capacity > 0: the recorder writes no other) or a to_char
+# date, so the text is JSON. (``%%s``: psycopg's escape of format()'s ``%s``.)
 _JSON_BUCKETS = """
-SELECT coalesce(json_agg(json_build_object(
-    'start', to_char(merged AT TIME ZONE 'UTC', {stamp}),
-    'end', to_char((merged + {width}) AT TIME ZONE 'UTC', {stamp}),
-    'samples', n,
-    'occupied', round(100 * occupied / n) / 100,
-    'occupied_min', least_, 'occupied_max', most,
-    'capacity', round(100 * offered / n) / 100,
-    'free', round(100 * (offered - occupied) / n) / 100,
-    'occupancy', round(10000 * share / n) / 10000,
-    'occupancy_max', round(10000 * top) / 10000) ORDER BY merged), '[]')::text
+SELECT '[' || coalesce(string_agg(format(
+    '{{"start":"%%s","end":"%%s","samples":%%s,"occupied":%%s,"occupied_min":%%s,'
+    '"occupied_max":%%s,"capacity":%%s,"free":%%s,"occupancy":%%s,"occupancy_max":%%s}}',
+    to_char(merged AT TIME ZONE 'UTC', {stamp}),
+    to_char((merged + {width}) AT TIME ZONE 'UTC', {stamp}),
+    n,
+    round(100 * occupied / n) / 100,
+    least_,
+    most,
+    round(100 * offered / n) / 100,
+    round(100 * (offered - occupied) / n) / 100,
+    round(10000 * share / n) / 10000,
+    round(10000 * top) / 10000), ',' ORDER BY merged), '') || ']'
 FROM ({wide}) AS w (merged, n, occupied, least_, most, n_offered, offered, o_min, o_max,
                     n_share, share, s_min, top)
 WHERE n_offered = n AND n_share = n
