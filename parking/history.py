@@ -31,10 +31,11 @@ the gap), exactly the lots a zone's live total counts (:func:`parking.zones.summ
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, available_timezones
 
 from psycopg import AsyncConnection, sql
 
@@ -199,13 +200,27 @@ def bucket_count(start: datetime, end: datetime, width: timedelta) -> int:
     return (last - first) // width + 1
 
 
+def check_calendar(start: datetime, end: datetime, width: timedelta) -> None:
+    """Refuse a range whose buckets (and their local days) would leave Python's calendar
+    (years 1 to 9999): they could not be computed."""
+    try:
+        rollups.floor_time(start, width) - timedelta(days=2)
+        rollups.floor_time(end, width) + width + timedelta(days=2)
+    except OverflowError:
+        raise InvalidHistoryRequest(
+            f"the range {start.isoformat()} .. {end.isoformat()} reaches the calendar's"
+            " limits: ask one within the years 1 to 9999, a few days from either end"
+        ) from None
+
+
 def check_range(start: datetime, end: datetime, width: timedelta) -> None:
-    """Refuse an empty range and one of more than :data:`MAX_BUCKETS` buckets, naming
-    the step that would do."""
+    """Refuse an empty range, one outside the calendar and one of more than
+    :data:`MAX_BUCKETS` buckets, naming the step that would do."""
     if start >= end:
         raise InvalidHistoryRequest(
             f"start {start.isoformat()} must be before end {end.isoformat()}"
         )
+    check_calendar(start, end, width)
     buckets = bucket_count(start, end, width)
     if buckets > MAX_BUCKETS:
         fits = [
@@ -365,14 +380,19 @@ class Peak:
     """``5m`` where the 5-minute rollups still hold the peak's hour, else ``1h``."""
 
 
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def time_zone(name: str) -> ZoneInfo:
-    """The IANA time zone ``name``; :class:`InvalidHistoryRequest` for an unknown one."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    """The IANA time zone ``name``; :class:`InvalidHistoryRequest` for another name (only
+    the database's names are looked up: no file path reaches the loader)."""
+    if name not in _zone_names():
         raise InvalidHistoryRequest(
             f"time zone {name!r} is not an IANA name such as {DEFAULT_TIME_ZONE}"
-        ) from None
+        )
+    return ZoneInfo(name)
 
 
 def by_hour_of_week(hours: Sequence[HistoryBucket], zone: ZoneInfo) -> list[WeekHour]:

@@ -180,7 +180,8 @@ async def lot_utilisation(
     ] = None,
     end: Annotated[UtcDateTime | None, Query(description=_END)] = None,
     tz: Annotated[
-        str, Query(description="IANA time zone whose hours of the week are counted")
+        str,
+        Query(max_length=64, description="IANA time zone whose hours of the week are counted"),
     ] = history.DEFAULT_TIME_ZONE,
 ) -> Response:
     """The lot's mean and highest occupancy for each of the week's 168 hours (local
@@ -192,6 +193,7 @@ async def lot_utilisation(
         raise history.InvalidHistoryRequest(
             f"the range is longer than {history.MAX_UTILISATION_RANGE.days} days; ask a shorter one"
         )
+    history.check_calendar(start, end, history.STEPS["1h"])
     await history.require_lot(conn, lot_id)
     series = history.lot_series(lot_id)
     hours = await history.series_history(conn, series, start, end, history.STEPS["1h"])

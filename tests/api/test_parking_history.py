@@ -368,6 +368,17 @@ def test_bad_ranges_steps_and_unknown_lots_are_refused(town: str) -> None:
                 params={"start": "2020-01-01T00:00:00Z", "end": "2025-01-01T00:00:00Z"},
             ),
             "kind": client.get("/parking/zones/C1/history", params={"kind": "street"}),
+            "calendar": client.get(
+                "/parking/lots/lot-a/history",
+                params={"start": "9999-12-31T00:00:00Z", "end": "9999-12-31T01:00:00Z"},
+            ),
+            "calendar_u": client.get(
+                "/parking/lots/lot-a/utilisation",
+                params={"start": "0001-01-01T00:00:00Z", "end": "0001-01-02T00:00:00Z"},
+            ),
+            "path": client.get(
+                "/parking/lots/lot-a/utilisation", params={"tz": "../../etc/passwd"}
+            ),
         }
         missing = client.get("/parking/lots/lot-zz/history", params=year | {"step": "1d"})
         missing_u = client.get("/parking/lots/lot-zz/utilisation")
