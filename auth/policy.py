@@ -137,6 +137,10 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/parking/alerts/{alert_id}/ack"): roles(Role.PARKING_OPERATOR),
     # parking: forecasts for signed-in users
     ("GET", "/parking/lots/{lot_id}/forecast"): SIGNED_IN,
+    # parking: history and utilisation of lots and zones public, as their live figures
+    ("GET", "/parking/lots/{lot_id}/history"): PUBLIC,
+    ("GET", "/parking/lots/{lot_id}/utilisation"): PUBLIC,
+    ("GET", "/parking/zones/{zone}/history"): PUBLIC,
     # the town map (its page, script and data)
     ("GET", "/map"): SIGNED_IN,
     ("GET", "/map/deckgl.js"): PUBLIC,

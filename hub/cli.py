@@ -305,7 +305,8 @@ def ingest(
 @app.command("river")
 def river() -> None:
     """Run the Danube monitor, the parking and the air-quality alerts: alerts from every
-    gauge reading, every lot's state and every station's hours, notifications out."""
+    gauge reading, every lot's state and every station's hours, notifications out; and the
+    parking history's sampling of every lot and zone each 5 minutes."""
     from functools import partial
 
     from air import alert_monitor as air_monitor

@@ -35,6 +35,7 @@ VALUES = {
     "asset_id": "lot-centru",
     "lot_id": "lot-centru",
     "alert_id": "1",
+    "zone": "C1",
     "bay_id": "lot-centru-b001",
     "entityId": "urn:ngsi-ld:OffStreetParking:lot-centru",
     "station_id": "aq-none",  # a 404, after the access check
