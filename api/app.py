@@ -43,6 +43,7 @@ from auth.tokens import TokenIssuer, signing_key
 from demo_town.river import river_config
 from parking import layers as parking_layers
 from parking.alerts import DOMAIN as PARKING
+from parking.live import LiveLots
 from parking.nearest import StreetGraphs
 from river_monitor.config import DOMAIN as RIVER
 from river_monitor.town_flood import TownFlood
@@ -60,6 +61,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     pool = async_pool(database_url, max_size=settings.db_pool_max_size)
 
     live = LiveTwin(database_url)
+    live_lots = LiveLots(database_url)
     notifications = Notifications(database_url, [events_channel(RIVER), events_channel(PARKING)])
 
     @asynccontextmanager
@@ -68,11 +70,13 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         app.state.cpu = cpu.lane()
         app.state.helpers = cpu.Helpers()
         await live.start()
+        await live_lots.start()
         await notifications.start()
         try:
             yield
         finally:
             await notifications.stop()
+            await live_lots.stop()
             await live.stop()
             app.state.helpers.shutdown()
             app.state.filter_parser.shutdown()
@@ -90,6 +94,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     app.state.settings = settings
     app.state.pool = pool
     app.state.live_twin = live
+    app.state.live_lots = live_lots
     app.state.live_layers = LiveLayers(
         {layer: parking_layers.refresh for layer in parking_layers.LAYERS}
     )
