@@ -14,6 +14,9 @@ says they change:
   since the last action this process has seen;
 - ``twin_changed`` (assets or devices changed): every lot.
 
+Notifications that come close together are followed together, and every lot is
+re-read at most once a second (:data:`GATHER_S`, :data:`RELOAD_EVERY_S`).
+
 States are computed when asked, so they age as time passes without a new reading (a
 bay falls silent, a counter turns stale, a closure ends), and each lot's is kept until
 the first moment it could change that way (:func:`parking.occupancy.holds_until`);
@@ -33,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -53,6 +57,13 @@ READINGS_CHANNEL = "readings_changed"
 TWIN_CHANNEL = "twin_changed"
 """The twin sync's channel (:data:`twin.registry.TWIN_CHANNEL`)."""
 EVERY_DEVICE = "*"
+GATHER_S = 0.02
+"""Notifications arriving this soon after one are followed together: under a steady
+flow of readings, one query for the lots of many batches."""
+RELOAD_EVERY_S = 1.0
+"""Every lot is re-read at most this often: a batch of readings too large to list its
+devices (``*``) comes many times a second at thousands of readings a second, and each
+such read takes tens of milliseconds for thousands of lots."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,7 @@ class LiveLots:
         self._computed: dict[str, _Computed] = {}
         self._action = 0
         """The latest operator action applied here."""
+        self._reloaded = 0.0
         self._lock = asyncio.Lock()
         """Held while reading and applying: what is applied later was read later."""
         self._task: asyncio.Task[None] | None = None
@@ -170,24 +182,36 @@ class LiveLots:
                     async with self._lock:  # after LISTEN: no change can slip between
                         await self._reload(reader)
                     self.ready.set()
-                    async for note in listener.notifies():
-                        async with self._lock:
-                            await self._follow(reader, note.channel, note.payload)
+                    while True:
+                        await self._follow(listener, reader)
             except psycopg.Error as exc:
                 # a lost link, or an error of our own: either way reload from scratch
                 self.ready.clear()
                 log.warning("live parking lost the database (%s); retrying in %.0f s", exc, RETRY_S)
                 await asyncio.sleep(RETRY_S)
 
-    async def _follow(self, conn: AsyncConnection, channel: str, payload: str) -> None:
-        if channel == TWIN_CHANNEL or payload == EVERY_DEVICE:
-            await self._reload(conn)
-        elif channel == store.CHANNEL:
-            await self._catch_up(conn, [payload])
-        else:
-            lots = {self._lot_of[d] for d in payload.split(",") if d in self._lot_of}
-            if lots:
-                await self._replace(conn, sorted(lots))
+    async def _follow(self, listener: AsyncConnection, reader: AsyncConnection) -> None:
+        """Wait for notifications, gather those that follow within :data:`GATHER_S`
+        (and, before reading every lot again, up to :data:`RELOAD_EVERY_S` since the
+        last time), then re-read what they name in one go."""
+        notes = [n async for n in listener.notifies(stop_after=1)]
+        notes += [n async for n in listener.notifies(timeout=GATHER_S)]
+        everything = any(n.channel == TWIN_CHANNEL or n.payload == EVERY_DEVICE for n in notes)
+        if everything:
+            wait = self._reloaded + RELOAD_EVERY_S - time.monotonic()
+            if wait > 0:  # what comes meanwhile is read with the rest
+                notes += [n async for n in listener.notifies(timeout=wait)]
+        acted = [n.payload for n in notes if n.channel == store.CHANNEL]
+        devices = {d for n in notes if n.channel == READINGS_CHANNEL for d in n.payload.split(",")}
+        async with self._lock:
+            if everything:
+                await self._reload(reader)
+                return
+            lots = {self._lot_of[d] for d in devices if d in self._lot_of}
+            if acted:
+                await self._catch_up(reader, sorted(lots | set(acted)))
+            elif lots:
+                await self._replace(reader, sorted(lots))
 
     async def _catch_up(self, conn: AsyncConnection, lot_ids: Sequence[str]) -> None:
         """Re-read ``lot_ids`` and the lots acted on since the last action applied."""
@@ -198,6 +222,7 @@ class LiveLots:
         self._action = max(self._action, latest)
 
     async def _reload(self, conn: AsyncConnection) -> None:
+        self._reloaded = time.monotonic()
         latest = await store.latest_action(conn)  # before: a later action is re-read
         found = await store.inputs(conn, _now())
         self._held = {}
