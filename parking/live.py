@@ -124,8 +124,8 @@ class LiveLots:
     async def current(self, conn: AsyncConnection) -> bool:
         """Catch up with the operators' latest actions, reading on ``conn``; False when
         the live state is not ready (read the database instead)."""
-        if not self.ready.is_set():
-            return False
+        if not self.ready.is_set() or self._task is None or self._task.done():
+            return False  # loading, the database away, or the task ended (logged)
         if await store.latest_action(conn) > self._action:
             async with self._lock:
                 await self._catch_up(conn, ())
@@ -189,6 +189,10 @@ class LiveLots:
                 self.ready.clear()
                 log.warning("live parking lost the database (%s); retrying in %.0f s", exc, RETRY_S)
                 await asyncio.sleep(RETRY_S)
+            except Exception:
+                self.ready.clear()  # requests read the database from now on
+                log.exception("live parking stopped; requests read the database")
+                raise
 
     async def _follow(self, listener: AsyncConnection, reader: AsyncConnection) -> None:
         """Wait for notifications, gather those that follow within :data:`GATHER_S`
