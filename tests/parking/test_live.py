@@ -10,44 +10,13 @@ from datetime import UTC, datetime, timedelta
 
 from psycopg import AsyncConnection
 
-from parking import occupancy, store
+from parking import store
 from parking.live import LiveLots
-from parking.model import BayInput, Closure, CounterInput, LotInput, LotOverride, SensorValue
 from tests.parking import alert_lot
 from tests.parking.alert_lot import LOT
 
 MINUTE = timedelta(minutes=1)
 WAIT_S = 20.0
-
-
-def test_holds_until_the_first_threshold_or_decision_ahead() -> None:
-    now = datetime(2025, 6, 1, 12, tzinfo=UTC)
-    lot = LotInput(
-        "l",
-        "L",
-        4,
-        (
-            BayInput("b1", "d1", SensorValue(now - 10 * MINUTE, 1.0)),  # silent at +5
-            BayInput("b2", "d2", SensorValue(now - 20 * MINUTE, 1.0)),  # silent already
-            BayInput("b3", "d3", None, service=Closure("paint", now + 7 * MINUTE, now - MINUTE)),
-        ),
-        CounterInput("c", {"occupied_spaces": SensorValue(now - 2 * MINUTE, 2.0)}),  # +3
-        LotOverride(Closure("works", None, now + 2 * MINUTE)),  # closes at +2
-    )
-    second = timedelta(seconds=1)
-    assert occupancy.holds_until(lot, now) == now + 2 * MINUTE
-    assert occupancy.holds_until(lot, now + 2 * MINUTE) == now + 2 * MINUTE
-    assert occupancy.holds_until(lot, now + 2 * MINUTE + second) == now + 3 * MINUTE
-    assert occupancy.holds_until(lot, now + 3 * MINUTE + second) == now + 5 * MINUTE
-    assert occupancy.holds_until(lot, now + 5 * MINUTE + second) == now + 7 * MINUTE
-    assert occupancy.holds_until(lot, now + 7 * MINUTE + second) is None
-    # the state changes at or just after each moment, its data age aside
-    moments = [now, *(now + m * MINUTE + second for m in (2, 3, 5, 7))]
-    states = [occupancy.lot_state(lot, m) for m in moments]
-    seen = [(s.status, s.source, s.capacity, [b.status for b in s.bays]) for s in states]
-    assert all(a != b for a, b in zip(seen, seen[1:], strict=False)), seen
-    held = [occupancy.lot_state(lot, m - 2 * second) for m in moments[1:]]
-    assert [(s.status, s.source, s.capacity, [b.status for b in s.bays]) for s in held] == seen[:-1]
 
 
 def test_live_states_are_the_databases_as_time_passes_operators_act_and_readings_come(
