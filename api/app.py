@@ -55,6 +55,7 @@ from carbon.factors import table_from
 from demo_town.river import river_config
 from parking import layers as parking_layers
 from parking.alerts import DOMAIN as PARKING
+from parking.live import LiveLots
 from parking.nearest import StreetGraphs
 from river_monitor.config import DOMAIN as RIVER
 from river_monitor.town_flood import TownFlood
@@ -72,6 +73,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     pool = async_pool(database_url, max_size=settings.db_pool_max_size)
 
     live = LiveTwin(database_url)
+    live_lots = LiveLots(database_url)
     notifications = Notifications(
         database_url, [events_channel(RIVER), events_channel(PARKING), events_channel(AIR)]
     )
@@ -84,11 +86,13 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         # per event loop: it holds compressions in progress as the loop's tasks
         app.state.live_answers = LiveAnswers(settings.live_answer_reuse_s)
         await live.start()
+        await live_lots.start()
         await notifications.start()
         try:
             yield
         finally:
             await notifications.stop()
+            await live_lots.stop()
             await live.stop()
             app.state.helpers.shutdown()
             app.state.filter_parser.shutdown()
@@ -106,6 +110,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     app.state.settings = settings
     app.state.pool = pool
     app.state.live_twin = live
+    app.state.live_lots = live_lots
     app.state.carbon_factors = table_from(settings.carbon_factors_file)
     live_refreshers: dict[str, Refresh] = {
         layer: parking_layers.refresh for layer in parking_layers.LAYERS

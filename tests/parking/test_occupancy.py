@@ -9,8 +9,10 @@ import pytest
 
 from parking import occupancy
 from parking.model import (
+    BayInput,
     BayStatus,
     Closure,
+    CounterInput,
     LotInput,
     LotOverride,
     LotStatus,
@@ -168,3 +170,36 @@ def test_operators_capacity_wins_over_the_layers() -> None:
 @pytest.mark.parametrize(("raw", "capacity"), [("0", None), ("-3", None), ("x", None), ("12", 12)])
 def test_layer_capacity_must_be_a_positive_whole_number(raw: str, capacity: int | None) -> None:
     assert _lot([], capacity=raw).capacity == capacity
+
+
+_MINUTE = timedelta(minutes=1)
+
+
+def test_holds_until_the_first_threshold_or_decision_ahead() -> None:
+    now = datetime(2025, 6, 1, 12, tzinfo=UTC)
+    lot = LotInput(
+        "l",
+        "L",
+        4,
+        (
+            BayInput("b1", "d1", SensorValue(now - 10 * _MINUTE, 1.0)),  # silent at +5
+            BayInput("b2", "d2", SensorValue(now - 20 * _MINUTE, 1.0)),  # silent already
+            BayInput("b3", "d3", None, service=Closure("paint", now + 7 * _MINUTE, now - _MINUTE)),
+        ),
+        CounterInput("c", {"occupied_spaces": SensorValue(now - 2 * _MINUTE, 2.0)}),  # +3
+        LotOverride(Closure("works", None, now + 2 * _MINUTE)),  # closes at +2
+    )
+    second = timedelta(seconds=1)
+    assert occupancy.holds_until(lot, now) == now + 2 * _MINUTE
+    assert occupancy.holds_until(lot, now + 2 * _MINUTE) == now + 2 * _MINUTE
+    assert occupancy.holds_until(lot, now + 2 * _MINUTE + second) == now + 3 * _MINUTE
+    assert occupancy.holds_until(lot, now + 3 * _MINUTE + second) == now + 5 * _MINUTE
+    assert occupancy.holds_until(lot, now + 5 * _MINUTE + second) == now + 7 * _MINUTE
+    assert occupancy.holds_until(lot, now + 7 * _MINUTE + second) is None
+    # the state changes at or just after each moment, its data age aside
+    moments = [now, *(now + m * _MINUTE + second for m in (2, 3, 5, 7))]
+    states = [occupancy.lot_state(lot, m) for m in moments]
+    seen = [(s.status, s.source, s.capacity, [b.status for b in s.bays]) for s in states]
+    assert all(a != b for a, b in zip(seen, seen[1:], strict=False)), seen
+    held = [occupancy.lot_state(lot, m - 2 * second) for m in moments[1:]]
+    assert [(s.status, s.source, s.capacity, [b.status for b in s.bays]) for s in held] == seen[:-1]
