@@ -1,12 +1,23 @@
-"""Live parking by zone: the totals of hand-made lots, added up here by hand."""
+"""Live parking by zone: the totals of hand-made lots, added up here by hand; paid
+parking zones from a layer imported into real PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
+import geopandas as gpd
+import psycopg
+from psycopg import AsyncConnection
+from shapely.geometry import box
+
+from gis_layers.importer import import_file
 from parking import zones
 from parking.model import LotState, LotStatus, Source
 from parking.store import Lot
+from storage import migrations
 
 NOW = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 
@@ -85,3 +96,45 @@ def test_by_urbanism_zone_in_code_order_and_lots_outside_every_zone_last() -> No
     # no lot outside: no null zone
     assert [z["zone"] for z in zones.by_urbanism_zone(lots[1:])] == ["C1", "R2"]
     assert zones.by_urbanism_zone([]) == []
+
+
+def test_by_paid_zone_every_zone_of_the_layer_in_its_order(pg_url: str, tmp_path: Path) -> None:
+    # Z2 (first in the layer) holds lot a, Z1 holds a and b, Z3 none; lot c is outside all
+    paid = gpd.GeoDataFrame(
+        {"code": ["Z2", "Z1", "Z3"], "name": ["Zona 2", "Zona 1", "Zona 3"]},
+        geometry=[box(24.0, 43.0, 24.5, 43.5), box(24.0, 43.0, 25.0, 44.0), box(30, 40, 31, 41)],
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "town.gpkg"
+    paid.to_file(path, layer=zones.PAID_ZONES_LAYER)
+    lots = [
+        Lot(_lot("a", LotStatus.OPEN, 10, 4).state, 24.2, 43.2, None, None),
+        Lot(_lot("b", LotStatus.FULL, 5, 5).state, 24.8, 43.8, None, None),
+        Lot(_lot("c", LotStatus.OPEN, 7, 1).state, 26.0, 45.0, None, None),
+    ]
+
+    async def paid_zones(lots: list[Lot]) -> list[dict[str, Any]] | None:
+        async with await AsyncConnection.connect(pg_url) as conn:
+            return await zones.by_paid_zone(conn, lots)
+
+    with psycopg.connect(pg_url) as conn:
+        migrations.upgrade(conn)
+    assert asyncio.run(paid_zones(lots)) is None  # no such layer: no zones invented
+    with psycopg.connect(pg_url) as conn:
+        import_file(conn, path)
+    found = asyncio.run(paid_zones(lots))
+    assert found is not None
+    assert [(z["zone"], z["name"], z["lots"]) for z in found] == [
+        ("Z2", "Zona 2", ["a"]),
+        ("Z1", "Zona 1", ["a", "b"]),
+        ("Z3", "Zona 3", []),
+    ]
+    assert (found[1]["capacity"], found[1]["occupied"], found[1]["free"]) == (15, 9, 6)
+    assert found[0]["by_status"] == {"open": 1} and found[2]["occupancy"] is None
+    # no lot at all: every zone, empty
+    empty = asyncio.run(paid_zones([]))
+    assert empty is not None and [(z["zone"], z["lots"]) for z in empty] == [
+        ("Z2", []),
+        ("Z1", []),
+        ("Z3", []),
+    ]
