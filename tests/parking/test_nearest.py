@@ -1,20 +1,34 @@
 """The nearest lots by street on small hand-made networks, distances worked out by hand
 (and, on a grid, by a plain Dijkstra over the grid written here), never by the code
-under test."""
+under test; the network built from a street layer imported into real PostgreSQL."""
 
 from __future__ import annotations
 
 import heapq
 import itertools
 from datetime import UTC, datetime
+from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
+import psycopg
 import pytest
 from pyproj import CRS, Geod, Transformer
-from shapely.geometry import LineString, Point
+from shapely.geometry import LineString, MultiLineString, Point
 
-from parking.nearest import Built, Lot, OriginTooFar, nearest
+from gis_layers.importer import import_file
+from parking.nearest import (
+    Built,
+    Lot,
+    NetworkUnusable,
+    OriginTooFar,
+    StreetGraphs,
+    build,
+    nearest,
+    version,
+)
 from parking.street_graph import StreetGraph, StreetGraphError
+from storage import migrations
 
 STEREO70 = CRS.from_epsg(3844)
 X0, Y0 = 489_700.0, 250_200.0  # Turnu Măgurele in Stereo 70
@@ -447,3 +461,84 @@ def test_a_straight_line_answer_draws_the_line_and_has_no_snap() -> None:
         [LOTS[0].lon, LOTS[0].lat],
     ]
     assert (feature["properties"]["network_m"], feature["properties"]["lot_snap_m"]) == (None, None)
+
+
+# --- the network as the database holds it ------------------------------------------------
+
+
+def _import(pg_url: str, path: Path, frame: gpd.GeoDataFrame, layer: str = "streets") -> None:
+    frame.to_file(path, layer=layer)
+    with psycopg.connect(pg_url) as conn:
+        import_file(conn, path, name=layer)
+
+
+def test_the_network_is_built_once_per_import_of_the_street_layer(
+    pg_url: str, tmp_path: Path
+) -> None:
+    with psycopg.connect(pg_url) as conn:
+        migrations.upgrade(conn)
+    graphs = StreetGraphs()
+    with psycopg.connect(pg_url) as conn:
+        assert version(conn) is None
+        none = graphs.built(conn)
+    assert none == Built(None, None, None, None)
+    assert graphs.memoised(None) is none
+    # two streets crossing: noded into four edges
+    streets = gpd.GeoDataFrame(
+        {"name": ["a", "b"]},
+        geometry=[line((0, 0), (200, 0)), line((100, -100), (100, 100))],
+        crs="EPSG:3844",
+    )
+    _import(pg_url, tmp_path / "one.gpkg", streets)
+    with psycopg.connect(pg_url) as conn:
+        imported = version(conn)
+        built = graphs.built(conn)
+        assert imported is not None and built.version == imported
+        assert graphs.built(conn) is built  # not rebuilt while the layer is the same
+    assert built.graph is not None and len(built.graph.edges) == 4
+    assert built.graph.crs == STEREO70
+    assert graphs.memoised(imported) is built and graphs.memoised(None) is None
+    assert built.to_graph is not None and built.to_crs84 is not None
+    lon, lat = built.to_crs84.transform(X0, Y0)
+    assert built.to_graph.transform(lon, lat) == pytest.approx((X0, Y0), abs=1e-3)
+    # 5 m to the first street, 90 m along it, 90 m up the second to the lot
+    answer = nearest(lonlat(at(10, 5)), [lot("lot-a", at(100, 90), 3)], built)
+    assert answer["features"][0]["properties"]["distance_m"] == pytest.approx(185, abs=0.06)
+    # imported again: rebuilt
+    _import(pg_url, tmp_path / "two.gpkg", streets.iloc[:1])
+    with psycopg.connect(pg_url) as conn:
+        again = graphs.built(conn)
+    assert again is not built and again.graph is not None and len(again.graph.edges) == 1
+
+
+def test_a_street_layer_without_lines_gives_straight_lines(pg_url: str, tmp_path: Path) -> None:
+    with psycopg.connect(pg_url) as conn:
+        migrations.upgrade(conn)
+    points = gpd.GeoDataFrame({"name": ["x"]}, geometry=[at(0, 0)], crs="EPSG:3844")
+    _import(pg_url, tmp_path / "points.gpkg", points)
+    with psycopg.connect(pg_url) as conn:
+        built = build(conn)
+        assert built == Built(version(conn), None, None, None) and built.version is not None
+    # a layer of another name is the one read where named
+    multi = gpd.GeoDataFrame(
+        {"name": ["m"]},
+        geometry=[MultiLineString([[(X0, Y0), (X0 + 50, Y0)], [(X0, Y0 + 9), (X0 + 50, Y0 + 9)]])],
+        crs="EPSG:3844",
+    )
+    _import(pg_url, tmp_path / "roads.gpkg", multi, layer="roads")
+    with psycopg.connect(pg_url) as conn:
+        roads = StreetGraphs("roads").built(conn)
+        assert roads.version == version(conn, "roads") and roads.version is not None
+    assert roads.graph is not None and len(roads.graph.edges) == 2
+
+
+def test_a_street_layer_in_degrees_is_refused_with_its_name(pg_url: str, tmp_path: Path) -> None:
+    with psycopg.connect(pg_url) as conn:
+        migrations.upgrade(conn)
+    degrees = gpd.GeoDataFrame(
+        {"name": ["a"]}, geometry=[LineString([(24.8, 43.7), (24.9, 43.7)])], crs="EPSG:4326"
+    )
+    _import(pg_url, tmp_path / "degrees.gpkg", degrees)
+    with psycopg.connect(pg_url) as conn, pytest.raises(NetworkUnusable) as refused:
+        StreetGraphs().built(conn)
+    assert str(refused.value).startswith("layer 'streets': streets are in ")
