@@ -433,13 +433,15 @@ def test_the_refusals_say_how_far_and_what_to_do(graph: StreetGraph) -> None:
         " m from the nearest street; give a point within 1,000 m of the town's streets"
     )
     # without a network: the geodesic distance to the nearest lot, lot-island at (550, 10)
-    _, _, km = Geod(ellps="WGS84").inv(far[0], far[1], LOTS[3].lon, LOTS[3].lat)
+    farther = lonlat(at(95_000, 0))
+    _, _, m = Geod(ellps="WGS84").inv(farther[0], farther[1], LOTS[3].lon, LOTS[3].lat)
     with pytest.raises(OriginTooFar) as refused:
-        nearest(far, LOTS, network(None))
+        nearest(farther, LOTS, network(None))
     assert str(refused.value) == (
-        f"the origin ({far[0]:g}, {far[1]:g}) is {km / 1000:,.1f} km from the nearest lot;"
-        " give a point within 20 km of one"
+        f"the origin ({farther[0]:g}, {farther[1]:g}) is {m / 1000:,.1f} km from the nearest"
+        " lot; give a point within 20 km of one"
     )
+    assert f"{m / 1000:,.1f}" == "94.4"
 
 
 def test_the_defaults_and_the_refused_arguments(graph: StreetGraph) -> None:
@@ -527,8 +529,10 @@ def test_a_street_layer_without_lines_gives_straight_lines(pg_url: str, tmp_path
     )
     _import(pg_url, tmp_path / "roads.gpkg", multi, layer="roads")
     with psycopg.connect(pg_url) as conn:
-        roads = StreetGraphs("roads").built(conn)
+        graphs = StreetGraphs("roads")
+        roads = graphs.built(conn)
         assert roads.version == version(conn, "roads") and roads.version is not None
+        assert graphs.built(conn) is roads  # its own layer's version is the one compared
     assert roads.graph is not None and len(roads.graph.edges) == 2
 
 
