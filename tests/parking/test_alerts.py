@@ -3,12 +3,13 @@ when each alert opens and clears is read off the sequence, not from the rules' c
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerts.model import AlertSource, Condition, Escalation, Subject
+from alerts.model import AlertSource, Condition, Escalation, Subject, Webhook
 from parking.alerts import (
     AlertRules,
     Hold,
@@ -350,6 +351,13 @@ def test_the_rules_escalation_and_subjects_from_the_settings() -> None:
     )
     chain = escalation(settings)
     assert chain == Escalation(("gate", "manager"), timedelta(minutes=40), timedelta(minutes=10))
-    assert alert_source({"lot-a": "Parcare A"}, chain) == AlertSource(
-        "parking", "lot", {"lot-a": Subject("lot-a", "Parcare A", chain)}
+    subjects = {"lot-a": Subject("lot-a", "Parcare A", chain)}
+    assert alert_source({"lot-a": "Parcare A"}, chain) == AlertSource("parking", "lot", subjects)
+    hook = Webhook(
+        name="gate",
+        url="https://gate.example/hooks",  # type: ignore[arg-type]
+        secret="whsec_" + base64.b64encode(bytes(range(32))).decode(),  # type: ignore[arg-type]
+    )
+    assert alert_source({"lot-a": "Parcare A"}, chain, (hook,)) == AlertSource(
+        "parking", "lot", subjects, (hook,)
     )
