@@ -303,3 +303,8 @@ def test_a_history_that_is_not_hourly_fractions_is_refused(
     with pytest.raises(InvalidHistory) as refused:
         hourly_grid(pd.Series(values, index=index))
     assert str(refused.value) == message
+
+
+def test_the_intervals_asked_for_are_the_ones_given() -> None:
+    made = forecast_lot(weekly(np.full(WEEK, 0.5)), capacity=40, hours=1, levels=(90,))
+    assert list(made.rows[0].intervals) == [90]
