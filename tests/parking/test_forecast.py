@@ -206,9 +206,11 @@ def test_intervals_are_as_wide_as_the_errors_of_the_last_week() -> None:
     # before it, the model erred by about 10 places of 100 and more; its intervals say so
     index = pd.date_range(START, periods=3 * WEEK, freq="h")
     series = pd.Series(np.r_[np.full(2 * WEEK, 0.3), np.full(WEEK, 0.5)], index=index)
-    made = forecast_lot(series, capacity=100, hours=1)
-    lower, upper = made.rows[0].intervals[80]
-    assert upper - lower > 15
+    made = forecast_lot(series, capacity=100, hours=6)
+    widths = [upper - lower for lower, upper in (r.intervals[80] for r in made.rows)]
+    assert min(widths) > 15
+    # and the further ahead, the larger its errors were: each horizon has its own width
+    assert widths == sorted(widths) and widths[0] < widths[-1]
 
 
 @pytest.mark.parametrize("hours", [0, 7])
@@ -308,3 +310,22 @@ def test_a_history_that_is_not_hourly_fractions_is_refused(
 def test_the_intervals_asked_for_are_the_ones_given() -> None:
     made = forecast_lot(weekly(np.full(WEEK, 0.5)), capacity=40, hours=1, levels=(90,))
     assert list(made.rows[0].intervals) == [90]
+
+
+def test_without_a_week_to_calibrate_on_the_intervals_are_widened_gaussian_ones() -> None:
+    # two weeks mirroring each other about 50 %, 10 points above and below in turn: the
+    # profile is 50 %, the departures +-0.1 with no lag-1 correlation to use (phi = 0),
+    # so every hour's error is 0.1 of capacity: half-widths of 1.25 z 10 places
+    index = pd.date_range(START, periods=2 * WEEK, freq="h")
+    turns = np.where(np.arange(WEEK) % 2 == 0, 0.1, -0.1)
+    series = pd.Series(np.r_[0.5 + turns, 0.5 - turns], index=index)
+    made = forecast_lot(series, capacity=100, hours=2, levels=(80, 90, 95, 99, 50))
+    for row in made.rows:
+        assert row.occupied == 50.0
+        assert row.intervals == {
+            80: (34.0, 66.0),  # z 1.2816: 16.02 places
+            90: (29.4, 70.6),  # z 1.6449: 20.56
+            95: (25.5, 74.5),  # z 1.96: 24.5
+            99: (17.8, 82.2),  # z 2.5758: 32.2
+            50: (25.5, 74.5),  # a level without its z: 1.96's
+        }
