@@ -153,9 +153,9 @@ def _collection(request: Request, layer: Layer) -> Collection:
 async def collections(
     request: Request, response: Response, f: html.Format = None
 ) -> Collections | HTMLResponse:
-    """Every vector layer of the hub (live layers refreshed first if stale)."""
+    """Every vector layer of the hub (live layers written first if this process never has)."""
     pool = request.app.state.pool  # no connection held while a live layer refreshes
-    await request.app.state.live_layers.fresh_all(pool)
+    await request.app.state.live_layers.ensure_all(pool)
     async with pool.connection() as conn:
         found = await catalogue.all_layers(conn)
     here = request.url_for("collections")
