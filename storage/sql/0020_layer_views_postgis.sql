@@ -43,6 +43,8 @@ $$;
 CREATE OR REPLACE FUNCTION hub_layer_shape(wkb bytea, srid integer, kind text)
 RETURNS geometry
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+-- pg_restore builds indexes with an empty search_path: PostGIS's names must resolve
+SET search_path FROM CURRENT
 AS $$
 DECLARE
     shape geometry := ST_Force2D(ST_GeomFromWKB(wkb, srid));
