@@ -29,15 +29,12 @@ class Layer:
     imported_at: datetime
     public: bool
     """Readable by anonymous callers (see :mod:`auth.policy`)."""
-    postgis: bool = False
-    """Whether the database has PostGIS (its features can be decided there)."""
 
 
 _COLUMNS = """
 SELECT layer_id, title, geometry_type, source_crs, feature_count,
        (bbox_crs84[1])[0], (bbox_crs84[1])[1], (bbox_crs84[0])[0], (bbox_crs84[0])[1],
-       attributes, imported_at, public,
-       EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'postgis')
+       attributes, imported_at, public
 FROM layers
 """
 
@@ -54,7 +51,6 @@ def _layer(row: tuple[Any, ...]) -> Layer:
         attributes=row[9],
         imported_at=row[10],
         public=row[11],
-        postgis=row[12],
     )
 
 

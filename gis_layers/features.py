@@ -11,12 +11,6 @@ defines as the feature's geometry intersecting it, and for CQL2 spatial predicat
 parsed: they meet it. The shapely decision over a large area's candidates takes
 hundreds of milliseconds: it runs in a thread once the caller's lane has room (see
 ``api/cpu.py``), holding no connection meanwhile.
-
-Where the database has PostGIS, a ``bbox`` without spatial filters is decided there
-instead: the same candidates, ``ST_Intersects`` on the same CRS84 geometry, the page and
-the count in one statement, no geometry sent to Python. At 100,000 parcels that halves
-the time of a 100-feature page and matches the shapely path's at 1,000 (BENCHMARKS.md,
-issue 16).
 """
 
 from __future__ import annotations
@@ -49,8 +43,6 @@ class ItemsQuery:
     filter: CompiledFilter | None = None
     limit: int = 100
     offset: int = 0
-    postgis: bool = False
-    """Whether the database has PostGIS, which then decides a ``bbox`` alone."""
 
 
 _FUZZ = 2e-6
@@ -81,10 +73,7 @@ async def page(
     """The requested page of features (serialised GeoJSON) and how many match in all;
     spatial conditions are decided in a thread once ``lane`` has room, unless there are
     no more than ``inline`` candidates."""
-    spatial_filter = query.filter is not None and query.filter.spatial
-    if query.area is not None and query.postgis and not spatial_filter:
-        return await _page_decided_by_postgis(pool, query)
-    if query.area is not None or spatial_filter:
+    if query.area is not None or (query.filter is not None and query.filter.spatial):
         return await _page_decided_by_shapely(pool, query, lane, inline)
     where = _where(query)
     async with pool.connection() as conn:
@@ -103,57 +92,18 @@ async def page(
     return [r[0] for r in rows], int(count[0]) if count else 0
 
 
-def _inside(query: ItemsQuery) -> sql.Composable:
-    """Rows whose box lies inside a rectangular area meet it: their geometry need not be
-    read (only without spatial predicates to evaluate)."""
-    area = query.area
-    spatial = query.filter is not None and query.filter.spatial
-    if not spatial and area is not None and shapely.equals(area, shapely.envelope(area)):
-        x0, y0, x1, y1 = area.bounds
-        if min(x1 - x0, y1 - y0) > 2 * _FUZZ:
-            return sql.SQL("bbox <@ {}").format(_box(area, _FUZZ))
-    return sql.SQL("FALSE")
-
-
-_POSTGIS_PAGE = sql.SQL("""
-WITH hit AS MATERIALIZED (
-    SELECT feature_id FROM features
-    WHERE {where}
-      AND ({inside} OR ST_Intersects(ST_GeomFromGeoJSON(geometry),
-                                     ST_GeomFromWKB(decode({area}, 'hex'), 4326)))
-), page AS (SELECT feature_id FROM hit ORDER BY feature_id LIMIT {limit} OFFSET {offset})
-SELECT (SELECT count(*) FROM hit),
-       (SELECT array_agg({feature} ORDER BY feature_id)
-        FROM features JOIN page USING (feature_id) WHERE layer_id = {layer})
-""")
-
-
-async def _page_decided_by_postgis(
-    pool: AsyncConnectionPool, query: ItemsQuery
-) -> tuple[list[str], int]:
-    assert query.area is not None
-    statement = _POSTGIS_PAGE.format(
-        where=_where(query),
-        inside=_inside(query),
-        area=sql.Literal(shapely.to_wkb(query.area, hex=True)),
-        limit=sql.Literal(query.limit),
-        offset=sql.Literal(query.offset),
-        feature=_FEATURE_JSON,
-        layer=sql.Literal(query.layer_id),
-    )
-    async with pool.connection() as conn:
-        row = await (await conn.execute(statement)).fetchone()
-    if row is None:
-        return [], 0
-    return list(row[1] or []), int(row[0])
-
-
 async def _page_decided_by_shapely(
     pool: AsyncConnectionPool, query: ItemsQuery, lane: anyio.CapacityLimiter, inline: int
 ) -> tuple[list[str], int]:
     compiled = query.filter if query.filter is not None and query.filter.spatial else None
     area = query.area
-    inside = _inside(query)
+    # Without spatial predicates to evaluate, a feature whose box lies inside a
+    # rectangular area meets it: its geometry need not be read.
+    inside: sql.Composable = sql.SQL("FALSE")
+    if compiled is None and area is not None and shapely.equals(area, shapely.envelope(area)):
+        x0, y0, x1, y1 = area.bounds
+        if min(x1 - x0, y1 - y0) > 2 * _FUZZ:
+            inside = sql.SQL("bbox <@ {}").format(_box(area, _FUZZ))
     tests = sql.SQL("").join(
         sql.SQL(", {}").format(c) for c in (compiled.columns if compiled else [])
     )

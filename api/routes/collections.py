@@ -356,7 +356,7 @@ async def items(
         crs_ref.checked(filter_crs, "filter-crs"),
         datetime_,
     )
-    query = features.ItemsQuery(collection_id, box, compiled, limit, offset, layer.postgis)
+    query = features.ItemsQuery(collection_id, box, compiled, limit, offset)
     found, matched = await features.page(pool, query, request.app.state.cpu, cpu.INLINE_ITEMS)
     links = [
         link(request.url, "self", GEOJSON),

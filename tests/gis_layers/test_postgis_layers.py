@@ -8,23 +8,18 @@ The oracle is the source file read by geopandas and repaired as the importer doc
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
 from pathlib import Path
 
-import anyio
 import geopandas as gpd
-import numpy as np
 import psycopg
 import pytest
 import shapely
 from psycopg.conninfo import conninfo_to_dict
-from psycopg_pool import AsyncConnectionPool
 from shapely.geometry import Point, box
 
-from gis_layers import features
 from gis_layers.importer import import_file, write_layer
 from storage import migrations
 
@@ -242,55 +237,3 @@ def test_qgis_and_ogrinfo_read_the_postgis_layer(pg_url: str, parcels_gpkg: Path
     ).stdout
     assert f"Feature Count: {len(expected)}" in summary
     assert 'ID["EPSG",3844]' in summary
-
-
-def _pages(url: str, queries: list[features.ItemsQuery]) -> list[tuple[list[int], int]]:
-    async def run() -> list[tuple[list[int], int]]:
-        async with AsyncConnectionPool(url, min_size=1, max_size=1, open=False) as pool:
-            out = []
-            for query in queries:
-                found, matched = await features.page(pool, query, anyio.CapacityLimiter(1), 0)
-                out.append(([json.loads(f)["id"] for f in found], matched))
-            return out
-
-    return asyncio.run(run())
-
-
-def test_a_bbox_decided_by_postgis_and_by_shapely_alike(pg_url: str, tmp_path: Path) -> None:
-    """Both ways of answering ``bbox`` (PostGIS where the database has it, shapely
-    everywhere), on the same database, against shapely over every feature."""
-    rng = np.random.default_rng(16)
-    centres = rng.uniform((489000, 249000), (491000, 251000), (400, 2))
-    shapes = [
-        shapely.Point(x, y).buffer(rng.uniform(5, 60), quad_segs=3) for x, y in centres[:300]
-    ] + [shapely.Point(x, y) for x, y in centres[300:]]
-    frame = gpd.GeoDataFrame({"n": range(400)}, geometry=shapes, crs="EPSG:3844")
-    frame.to_file(tmp_path / "shapes.gpkg", layer="shapes")
-    with psycopg.connect(pg_url) as conn:
-        _need_postgis(conn)
-        migrations.upgrade(conn)
-        import_file(conn, tmp_path / "shapes.gpkg")
-        conn.commit()
-    crs84 = frame.to_crs("OGC:CRS84").geometry.values
-    west, south, east, north = shapely.total_bounds(crs84)
-    areas = [
-        shapely.box(*crs84[7].bounds),  # a feature's own box: it and those touching it
-        shapely.box(west, south, (west + east) / 2, (south + north) / 2),  # many, paged
-        shapely.box(west - 1, south - 1, east + 1, north + 1),  # everything
-        shapely.box(*shapely.Point(crs84[3].centroid).buffer(1e-7).bounds),  # inside one
-        shapely.box(east + 0.01, north + 0.01, east + 0.02, north + 0.02),  # nothing
-    ]
-    queries = []
-    for area in areas:
-        for limit, offset in ((10, 0), (50, 20)):
-            for postgis in (True, False):
-                queries.append(
-                    features.ItemsQuery("shapes", area, None, limit, offset, postgis=postgis)
-                )
-    answers = _pages(pg_url, queries)
-    for query, (ids, matched) in zip(queries, answers, strict=True):
-        assert query.area is not None
-        expected = [i + 1 for i in np.flatnonzero(shapely.intersects(query.area, crs84))]
-        assert matched == len(expected), (query.area.bounds, query.postgis)
-        assert ids == expected[query.offset : query.offset + query.limit]
-    assert {m for _, m in answers} >= {0, 400}  # the cases cover nothing and everything
