@@ -72,6 +72,12 @@ def _vector_tiles_variant(conn: psycopg.Connection) -> str:
     return "0011_vector_tiles_python.sql"
 
 
+def _layer_views_variant(conn: psycopg.Connection) -> str:
+    if extension_enabled(conn, "postgis", "layers are not published as PostGIS views"):
+        return "0020_layer_views_postgis.sql"
+    return "0020_layer_views_none.sql"
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core", lambda _conn: "0001_core.sql"),
     Migration(2, "readings", _readings_variant),
@@ -91,6 +97,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(16, "parking", lambda _conn: "0016_parking.sql"),
     Migration(17, "rollups", _rollups_variant),
     Migration(18, "carbon", lambda _conn: "0018_carbon.sql"),
+    Migration(20, "layer_views", _layer_views_variant),
 )
 
 
