@@ -29,6 +29,7 @@ from api.routes import (
     landing,
     metrics,
     ngsi_ld,
+    opendata,
     parking,
     parking_alerts,
     parking_forecast,
@@ -157,6 +158,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         audit,
         carbon,
         carbon_scenarios,
+        opendata,
     ):
         app.include_router(module.router)
     if app.state.browser_sign_in is not None:

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, Field
 from settings.auth import AuthSettings
 from settings.carbon import CarbonSettings
 from settings.database import DatabaseSettings
+from settings.opendata import OpenDataSettings
 from settings.parking import ParkingAlertSettings
 from settings.river import RiverSettings
 
@@ -30,7 +31,12 @@ Rate = Annotated[str, AfterValidator(_rate)]
 
 
 class ApiSettings(
-    DatabaseSettings, RiverSettings, ParkingAlertSettings, AuthSettings, CarbonSettings
+    DatabaseSettings,
+    RiverSettings,
+    ParkingAlertSettings,
+    AuthSettings,
+    CarbonSettings,
+    OpenDataSettings,
 ):
     """Where the API listens; it serves the gauges of the river configuration and the
     parking alerts (whose contact groups it names)."""

@@ -91,6 +91,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(16, "parking", lambda _conn: "0016_parking.sql"),
     Migration(17, "rollups", _rollups_variant),
     Migration(18, "carbon", lambda _conn: "0018_carbon.sql"),
+    Migration(19, "opendata", lambda _conn: "0019_opendata.sql"),
 )
 
 
