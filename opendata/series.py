@@ -55,12 +55,20 @@ SCHEMA = pa.schema(
 Row = tuple[str, str, datetime, int, float, float, float]
 
 
-def _moment(value: date | datetime) -> datetime:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise BadDownload(f"{value.isoformat()} has no time zone: add Z or an offset")
-        return value.astimezone(UTC)
-    return datetime.combine(value, time(), tzinfo=UTC)
+def moment(name: str, text: str) -> datetime:
+    """A day (``2025-03-01``: its midnight, UTC) or an instant with its offset
+    (``2025-03-01T06:00:00Z``); :class:`BadDownload` for anything else."""
+    try:
+        if len(text) == len("2025-03-01"):
+            return datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadDownload(
+            f"{name}={text!r} is neither a day (2025-03-01) nor an instant (2025-03-01T06:00:00Z)"
+        ) from None
+    if value.tzinfo is None:
+        raise BadDownload(f"{name}={text!r} has no time zone: add Z or an offset")
+    return value.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -77,10 +85,10 @@ class Period:
         return WIDTHS[self.resolution]
 
 
-def period(start: date | datetime, end: date | datetime, resolution: Resolution) -> Period:
+def period(start: str, end: str, resolution: Resolution) -> Period:
     """A download's period, on the bucket grid; :class:`BadDownload` when it is empty,
     reversed or longer than :data:`LONGEST` allows at ``resolution``."""
-    low, high = _moment(start), _moment(end)
+    low, high = moment("start", start), moment("end", end)
     if high <= low:
         raise BadDownload(f"end ({high.isoformat()}) must be after start ({low.isoformat()})")
     if high - low > LONGEST[resolution]:

@@ -9,7 +9,7 @@ unpublished dataset answers 404, as one that does not exist.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Literal
 
@@ -124,9 +124,9 @@ async def series_download(
     dataset_id: DatasetId,
     fmt: Annotated[Literal["csv", "parquet"], Path(description="csv or parquet")],
     start: Annotated[
-        date | datetime, Query(description="first day (UTC) or instant (with its offset)")
+        str, Query(description="first day (2025-03-01, UTC) or instant (2025-03-01T06:00:00Z)")
     ],
-    end: Annotated[date | datetime, Query(description="end of the period, excluded")],
+    end: Annotated[str, Query(description="end of the period (excluded), as start")],
     resolution: Annotated[
         series.Resolution, Query(description="hour (at most 366 days) or day (3,660)")
     ] = "hour",
