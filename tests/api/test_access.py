@@ -37,6 +37,8 @@ VALUES = {
     "alert_id": "1",
     "bay_id": "lot-centru-b001",
     "entityId": "urn:ngsi-ld:OffStreetParking:lot-centru",
+    "dataset_id": "river-levels",
+    "fmt": "csv",
 }
 CALLERS: list[Role | None] = [None, *Role]
 
