@@ -115,7 +115,7 @@ async def devices(conn: AsyncConnection, dataset: SeriesDataset) -> list[str]:
 
 
 async def version(
-    conn: AsyncConnection, dataset: SeriesDataset, ids: Sequence[str], span: Period
+    conn: AsyncConnection, dataset: SeriesDataset, ids: Sequence[str], span: Period, fmt: str
 ) -> tuple[str, datetime | None]:
     """An entity tag of the download and when its data last changed: the rollups'
     watermarks and the dataset's newest reading decide both (a late reading older than
@@ -130,7 +130,7 @@ async def version(
     last, known = (newest[0], newest[1]) if newest else (None, 0)
     marks = await rollups.watermarks(conn)
     key = "|".join(
-        [dataset.dataset_id, span.start.isoformat(), span.end.isoformat(), span.resolution]
+        [dataset.dataset_id, fmt, span.start.isoformat(), span.end.isoformat(), span.resolution]
         + [f"{k}={v.isoformat() if v else ''}" for k, v in sorted(marks.items())]
         + [str(len(ids)), str(known), last.isoformat() if last else ""]
     )

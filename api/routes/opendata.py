@@ -141,7 +141,7 @@ async def series_download(
         if not isinstance(dataset, SeriesDataset):
             raise DatasetNotFound(f"{dataset_id!r} is not a series; see its distributions")
         ids = await series.devices(conn, dataset)
-        tag, modified = await series.version(conn, dataset, ids, span)
+        tag, modified = await series.version(conn, dataset, ids, span, fmt)
     headers = {"ETag": tag, "Cache-Control": "public, max-age=60"}
     if modified is not None:
         headers["Last-Modified"] = _http_date(modified)

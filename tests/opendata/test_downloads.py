@@ -92,6 +92,7 @@ def test_etag_last_modified_and_304(client: TestClient) -> None:
     assert since.status_code == 304
     other = client.get(f"{RIVER}.csv", params={**params, "end": "2025-03-03"})
     assert other.headers["etag"] != tag
+    assert client.get(f"{RIVER}.parquet", params=params).headers["etag"] != tag
 
 
 def test_unpublished_datasets_answer_404(client: TestClient, town: str) -> None:
@@ -168,3 +169,21 @@ def test_a_public_layer_as_geojson_and_geopackage(client: TestClient, tmp_path) 
         "/opendata/datasets/layer-parcels/features.gpkg", headers={"If-None-Match": tag}
     )
     assert again.status_code == 304
+
+
+def test_downloads_are_rate_limited_and_a_304_costs_nothing(town: str, tmp_path) -> None:
+    from api.app import create_app
+    from settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "data", rate_limit_heavy="2/minute")
+    params = {"start": "2025-03-01", "end": "2025-03-02"}
+    with TestClient(create_app(settings, town)) as limited:
+        tag = limited.get(f"{RIVER}.csv", params=params).headers["etag"]
+        for _ in range(3):  # revalidations are free
+            cached = limited.get(f"{RIVER}.csv", params=params, headers={"If-None-Match": tag})
+            assert cached.status_code == 304
+        assert limited.get(f"{RIVER}.parquet", params=params).status_code == 200
+        refused = limited.get(f"{RIVER}.csv", params=params)
+    assert refused.status_code == 429
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert int(refused.headers["retry-after"]) > 0
