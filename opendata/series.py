@@ -39,6 +39,10 @@ WIDTHS: dict[str, timedelta] = {"hour": timedelta(hours=1), "day": timedelta(day
 LONGEST: dict[str, timedelta] = {"hour": timedelta(days=366), "day": timedelta(days=3_660)}
 """The longest period one download may cover: a leap year of hours, ten years of days."""
 
+FIRST_YEAR, LAST_YEAR = 1970, 2200
+"""The years a period may fall in (the hub holds no older data; the grid's arithmetic
+stays far from datetime's limits)."""
+
 COLUMNS = ("device_id", "quantity", "start", "count", "mean", "min", "max")
 SCHEMA = pa.schema(
     [
@@ -62,12 +66,14 @@ def moment(name: str, text: str) -> datetime:
         if len(text) == len("2025-03-01"):
             return datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
         value = datetime.fromisoformat(text)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise BadDownload(
             f"{name}={text!r} is neither a day (2025-03-01) nor an instant (2025-03-01T06:00:00Z)"
         ) from None
     if value.tzinfo is None:
         raise BadDownload(f"{name}={text!r} has no time zone: add Z or an offset")
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise BadDownload(f"{name}={text!r} is outside the years {FIRST_YEAR} to {LAST_YEAR}")
     return value.astimezone(UTC)
 
 
