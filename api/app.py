@@ -8,6 +8,8 @@ from functools import partial
 
 from fastapi import Depends, FastAPI
 
+from air import layers as air_layers
+from air.alerts import DOMAIN as AIR
 from alerts.config import load_webhooks
 from alerts.model import events_channel
 from api import audit_trail, body_size, compression, cpu, errors, openapi, security
@@ -18,6 +20,8 @@ from api.public_url import PublicUrl
 from api.rate_limits import RateLimits
 from api.refreshed import Refreshed
 from api.routes import (
+    air,
+    air_alerts,
     audit,
     carbon,
     carbon_scenarios,
@@ -33,6 +37,7 @@ from api.routes import (
     parking,
     parking_alerts,
     parking_forecast,
+    parking_history,
     parking_nearest,
     rasters,
     river,
@@ -51,6 +56,7 @@ from carbon.factors import table_from
 from demo_town.river import river_config
 from parking import layers as parking_layers
 from parking.alerts import DOMAIN as PARKING
+from parking.live import LiveLots
 from parking.nearest import StreetGraphs
 from river_monitor.config import DOMAIN as RIVER
 from river_monitor.town_flood import TownFlood
@@ -68,7 +74,10 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     pool = async_pool(database_url, max_size=settings.db_pool_max_size)
 
     live = LiveTwin(database_url)
-    notifications = Notifications(database_url, [events_channel(RIVER), events_channel(PARKING)])
+    live_lots = LiveLots(database_url)
+    notifications = Notifications(
+        database_url, [events_channel(RIVER), events_channel(PARKING), events_channel(AIR)]
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -78,11 +87,13 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         # per event loop: it holds compressions in progress as the loop's tasks
         app.state.live_answers = LiveAnswers(settings.live_answer_reuse_s)
         await live.start()
+        await live_lots.start()
         await notifications.start()
         try:
             yield
         finally:
             await notifications.stop()
+            await live_lots.stop()
             await live.stop()
             app.state.helpers.shutdown()
             app.state.filter_parser.shutdown()
@@ -100,10 +111,12 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     app.state.settings = settings
     app.state.pool = pool
     app.state.live_twin = live
+    app.state.live_lots = live_lots
     app.state.carbon_factors = table_from(settings.carbon_factors_file)
     live_refreshers: dict[str, Refresh] = {
         layer: parking_layers.refresh for layer in parking_layers.LAYERS
     }
+    live_refreshers[air_layers.LAYER] = air_layers.refresh
     live_refreshers[carbon_layer.LAYER] = partial(
         carbon_layer.refresh, table=app.state.carbon_factors
     )
@@ -153,11 +166,14 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         river,
         parking_nearest,
         parking_forecast,
+        parking_history,
         ngsi_ld,
         town_map,
         audit,
         carbon,
         carbon_scenarios,
+        air,
+        air_alerts,
         opendata,
     ):
         app.include_router(module.router)

@@ -14,6 +14,7 @@ from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from air.errors import AirError
 from alerts.errors import AlertError
 from auth.errors import AccountError, AuthError
 from auth.oidc import OidcError
@@ -65,6 +66,7 @@ class Unavailable(ApiError):
 
 
 FAMILIES: tuple[type[Exception], ...] = (
+    AirError,
     ApiError,
     AuthError,
     AccountError,

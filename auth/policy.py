@@ -137,6 +137,10 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/parking/alerts/{alert_id}/ack"): roles(Role.PARKING_OPERATOR),
     # parking: forecasts for signed-in users
     ("GET", "/parking/lots/{lot_id}/forecast"): SIGNED_IN,
+    # parking: history and utilisation of lots and zones public, as their live figures
+    ("GET", "/parking/lots/{lot_id}/history"): PUBLIC,
+    ("GET", "/parking/lots/{lot_id}/utilisation"): PUBLIC,
+    ("GET", "/parking/zones/{zone}/history"): PUBLIC,
     # the town map (its page, script and data)
     ("GET", "/map"): SIGNED_IN,
     ("GET", "/map/deckgl.js"): PUBLIC,
@@ -155,6 +159,17 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/opendata/datasets/{dataset_id}/features.{fmt}"): PUBLIC,
     ("GET", "/opendata/datasets/carbon-inventory/inventory.csv"): PUBLIC,
     ("PUT", "/opendata/datasets/{dataset_id}/publication"): roles(Role.ADMIN),
+    # air quality: the index, exceedances and zones are open data
+    ("GET", "/air/bands"): PUBLIC,
+    ("GET", "/air/stations"): PUBLIC,
+    ("GET", "/air/stations/{station_id}/history"): PUBLIC,
+    ("GET", "/air/exceedances"): PUBLIC,
+    ("GET", "/air/zones"): PUBLIC,
+    # air quality: alerts for signed-in users, acknowledging them for emergency staff
+    ("GET", "/air/alerts"): SIGNED_IN,
+    ("GET", "/air/alerts/stream"): SIGNED_IN,
+    ("GET", "/air/alerts/{alert_id}"): SIGNED_IN,
+    ("POST", "/air/alerts/{alert_id}/ack"): roles(Role.EMERGENCY),
 }
 
 

@@ -6,7 +6,10 @@
 - emergency staff: gauges, alerts, the flood at the current level, each with a
   ``/river/stream`` open for the whole run; heavy: the flood at a level none of the last
   100 asked;
-- parking operators: ``/twin/assets?kind=parking_lot``.
+- parking operators: the parking routes, from each process's live lots: every lot
+  (``/parking/lots``), one lot with its bays (``/parking/lots/{id}``), the zones'
+  totals (``/parking/zones``). Until the lots were held live (``parking/live.py``)
+  they asked ``/twin/assets?kind=parking_lot`` instead.
 
 Each user signs in as its group's role (``planner``, ``emergency``, ``parking_operator``)
 with an API key of its own, which ``load_test.py`` makes for the run and passes in
@@ -37,7 +40,7 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import gevent
 import requests
@@ -257,10 +260,33 @@ class ParkingOperator(_Hub):
     weight = 1
     role = "parking_operator"
 
-    @task
+    lot_ids: ClassVar[list[str]] = []
+    """The town's lots, read by the first operator to start."""
+
+    def on_start(self) -> None:
+        """Sign in; learn the town's lots if no operator has yet."""
+        super().on_start()
+        if not ParkingOperator.lot_ids:
+            answer = self.client.get("/parking/lots", name="parking lots")
+            if answer.status_code == 200:
+                ParkingOperator.lot_ids = [lot["lot_id"] for lot in answer.json()["lots"]]
+
+    @task(2)
     def lots(self) -> None:
         """Every lot with its occupancy."""
-        self.get("/twin/assets", "parking lots", kind="parking_lot")
+        self.get("/parking/lots", "parking lots")
+
+    @task(2)
+    def lot(self) -> None:
+        """One lot with its bays and latest actions."""
+        if ParkingOperator.lot_ids:
+            lot_id = random.choice(ParkingOperator.lot_ids)
+            self.get(f"/parking/lots/{lot_id}", "parking lot")
+
+    @task
+    def zones(self) -> None:
+        """Totals by urbanism and paid parking zone."""
+        self.get("/parking/zones", "parking zones")
 
 
 if os.environ.get("LOAD_RAMP"):

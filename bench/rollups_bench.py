@@ -5,15 +5,20 @@ Run from the repository root (PostgreSQL on 127.0.0.1:5432, or ``BENCH_PG``):
     nice .venv/bin/python bench/rollups_bench.py --bays 40 --runs 30 --raw-runs 5
 
 Writes one year (ending now) of 5-minute readings for one lot: its counter
-(``occupied_spaces``, a weekday/weekend daily cycle) and ``--bays`` bay sensors
-(``occupied`` 0/1, a heartbeat every 5 minutes), through the ingestion writer, and
+(``occupied_spaces``, a weekday/weekend daily cycle), ``--bays`` bay sensors
+(``occupied`` 0/1, a heartbeat every 5 minutes) and the lot's history series as the
+history recorder writes it (:mod:`parking.history`: occupied, capacity and occupancy
+every 5 minutes), through the ingestion writer, and
 refreshes the rollups the way the ingest worker does (plain PostgreSQL: invalidated
 buckets, a day per pass). Then times, side by side in one loop, the same
 ``storage.rollups.series`` requests answered from the rollups and with ``raw=True``
 from the raw readings:
 
 - the counter, one year by hour (8,760 buckets);
-- the bays combined, one year by hour.
+- the bays combined, one year by hour (skipped with ``--bays 0``);
+- the lot's history, one year by hour: :func:`parking.history.series_json`, the JSON
+  ``GET /parking/lots/{id}/history?step=1h`` answers (three quantities of one series),
+  from the rollups and, alternately, from the same series' raw readings.
 
 Prints p50 / p95 in ms and the ratio raw / rollups, and the load and refresh rates.
 """
@@ -36,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from scratch_db import scratch_database  # noqa: E402
 
+from parking import history  # noqa: E402
 from settings import RetentionSettings  # noqa: E402
 from storage import migrations, rollups  # noqa: E402
 from storage.readings import Reading, ReadingWriter  # noqa: E402
@@ -71,6 +77,9 @@ def load(url: str, bays: int, days: int) -> tuple[int, float, float]:
                 share = _occupancy(moment)
                 spaces = float(round(share * CAPACITY))
                 batch.append(Reading("lot-1-counter", "occupied_spaces", moment, spaces))
+                batch += history.figure_samples(
+                    moment, {"lot-1": (int(spaces), CAPACITY)}, {"lot-1": None}
+                )
                 for b in range(bays):
                     # bay b is taken while the lot is fuller than its rank (b / bays)
                     taken = share > (b + 0.5) / bays
@@ -100,16 +109,21 @@ async def timings(
     counter = (["lot-1-counter"], "occupied_spaces", start, end, HOUR)
     bay_ids = [f"lot-1-bay-{b:03d}" for b in range(bays)]
     combined = (bay_ids, "occupied", start, end, HOUR)
-    names = ("counter", "counter raw", "bays", "bays raw")
+    lot = history.lot_series("lot-1")
+    names = ("counter", "counter raw", "bays", "bays raw", "lot", "lot raw")
     times: dict[str, list[float]] = {k: [] for k in names}
+    series = [("counter", counter, False)] + ([("bays", combined, True)] if bays else [])
     async with await psycopg.AsyncConnection.connect(url) as conn:
         # warm-up, and the same answer both ways
-        for args, combine in ((counter, False), (combined, True)):
+        for _, args, combine in series:
             fast = await rollups.series(conn, *args, combine=combine)
             slow = await rollups.series(conn, *args, combine=combine, raw=True)
             assert fast == slow, "rollups and raw readings disagree"
+        fast_lot = await history.series_history(conn, lot, start, end, HOUR)
+        slow_lot = await history.series_history(conn, lot, start, end, HOUR, raw=True)
+        assert len(fast_lot) == len(slow_lot) >= days * 24, "lot history: rollups and raw differ"
         for k in range(runs):
-            for name, args, combine in (("counter", counter, False), ("bays", combined, True)):
+            for name, args, combine in series:
                 for raw in (False, True):
                     if raw and k >= raw_runs:
                         continue
@@ -118,6 +132,14 @@ async def timings(
                     times[name + (" raw" if raw else "")].append(
                         (time.perf_counter() - started) * 1000
                     )
+            for raw in (False, True):
+                if raw and k >= raw_runs:
+                    continue
+                started = time.perf_counter()
+                await history.series_json(conn, lot, start, end, HOUR, raw=raw)
+                times["lot" + (" raw" if raw else "")].append(
+                    (time.perf_counter() - started) * 1000
+                )
     return times
 
 
@@ -132,13 +154,16 @@ def main() -> None:
     with scratch_database("bench_rollups") as url:
         total, loaded, refreshed = load(url, args.bays, args.days)
         print(
-            f"{total:,} readings ({args.bays} bays + 1 counter, {args.days} days of 5 min):"
+            f"{total:,} readings ({args.bays} bays + 1 counter + the lot's history series,"
+            f" {args.days} days of 5 min):"
             f" written in {loaded:.0f} s ({total / loaded:,.0f}/s), rollups refreshed in"
             f" {refreshed:.0f} s ({total / refreshed:,.0f} readings/s)"
         )
         times = asyncio.run(timings(url, args.bays, args.days, args.runs, args.raw_runs))
-    for name in ("counter", "bays"):
+    for name in ("counter", "bays", "lot"):
         fast, slow = times[name], times[name + " raw"]
+        if not fast:
+            continue
         p50, p50_raw = statistics.median(fast), statistics.median(slow)
         print(
             f"{name}, one year by hour: rollups p50 {p50:.1f} ms"

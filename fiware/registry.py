@@ -19,7 +19,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from fiware import parking
+from fiware import air, parking
 from fiware.entities import Entity, parse_urn
 
 Fetch = Callable[[AsyncConnection, datetime, frozenset[str] | None], Awaitable[list[Entity]]]
@@ -42,6 +42,7 @@ TYPES: Mapping[str, EntityType] = {
         EntityType("OffStreetParking", True, parking.off_street_parkings),
         EntityType("ParkingGroup", True, parking.parking_groups),
         EntityType("ParkingSpot", False, parking.parking_spots),  # bays: as /parking/lots/{id}
+        EntityType(air.AIR_QUALITY_OBSERVED, True, air.air_quality_observations),
     )
 }
 

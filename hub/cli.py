@@ -306,10 +306,12 @@ def ingest(
 
 @app.command("river")
 def river() -> None:
-    """Run the Danube monitor and the parking alerts: alerts from every gauge reading
-    and every lot's state, notifications out."""
+    """Run the Danube monitor, the parking and the air-quality alerts: alerts from every
+    gauge reading, every lot's state and every station's hours, notifications out; and the
+    parking history's sampling of every lot and zone each 5 minutes."""
     from functools import partial
 
+    from air import alert_monitor as air_monitor
     from alerts.config import ConfigFileError, load_webhooks
     from demo_town.river import river_config
     from hub.services import broker_url, database_url
@@ -328,7 +330,8 @@ def river() -> None:
         with connect(url) as conn:
             migrations.upgrade(conn)
         parking = partial(alert_monitor.serve, settings, parking_webhooks, url)
-        service.run(settings, config, url, mqtt, stop, also=[parking])
+        air = partial(air_monitor.serve, settings, url)
+        service.run(settings, config, url, mqtt, stop, also=[parking, air])
 
 
 @app.command("serve")

@@ -7,6 +7,12 @@ weeks of every lot counter's ``occupied_spaces``, one reading every five minutes
 the same simulation as the live simulator's (:mod:`simulator.lot_history`), and on each
 later start fills the gap since the newest stored reading. Only counters are filled:
 the bays' past events are not invented.
+
+The lots' and urbanism zones' history series (:mod:`parking.history`) are filled for
+the same times from the same counts: with no bay readings in the past, a lot's live
+figure would have been its counter's, held within its capacity (the operators', else
+the layer's, else its number of bays). Paid parking zones are not filled (the demo town
+has none). A sample the history recorder already took is kept (duplicates are skipped).
 """
 
 from __future__ import annotations
@@ -15,12 +21,14 @@ import logging
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
+import pandas as pd
 import psycopg
 
 from carbon.errors import AlreadyImported
 from carbon.factors import FactorTable
 from carbon.importer import import_csv
 from hub.simulate import lot_profile
+from parking import history, occupancy
 from simulator.lot_history import DEFAULT_STEP, LotSpec, lot_occupancy
 from simulator.signals import seeded_rng
 from storage import migrations
@@ -39,6 +47,13 @@ SELECT c.device_id, c.asset_id, count(b.device_id),
 FROM devices c JOIN devices b ON b.asset_id = c.asset_id AND b.kind = 'parking_bay'
 WHERE c.kind = 'parking_counter' AND %s = ANY(c.quantities)
 GROUP BY c.device_id, c.asset_id ORDER BY c.device_id
+"""
+_LOTS = """
+SELECT a.asset_id, a.properties->>'capacity', o.capacity, p.zone_code
+FROM assets a
+LEFT JOIN parking_lot_overrides o ON o.lot_id = a.asset_id
+LEFT JOIN asset_places p ON p.asset_id = a.asset_id
+WHERE a.kind = 'parking_lot'
 """
 
 
@@ -72,11 +87,34 @@ def fill_lot_history(
         for t, value in zip(times, counts[lot].to_numpy(), strict=True)
         if t >= starts[device]
     ]
+    readings += _lot_series(conn, counts, {lot: bays for _, lot, bays, _ in counters})
     writer = ReadingWriter(migrations.readings_storage(conn))
     for k in range(0, len(readings), 10_000):
         writer.write(conn, readings[k : k + 10_000])
-    log.info("filled %d past lot counter readings since %s", len(readings), start.isoformat())
+    log.info("filled %d past lot readings since %s", len(readings), start.isoformat())
     return len(readings)
+
+
+def _lot_series(
+    conn: psycopg.Connection, counts: pd.DataFrame, bays: dict[str, int]
+) -> list[Reading]:
+    """The lots' and zones' history samples from the lots' simulated counts."""
+    capacities: dict[str, int] = {}
+    zone_of: dict[str, str | None] = {}
+    for lot, layer, override, zone in conn.execute(_LOTS).fetchall():
+        if lot in bays:
+            capacities[lot] = override or int(occupancy.capacity_of(layer)) or bays[lot]
+            zone_of[lot] = zone
+    lots = [lot for lot in counts.columns if lot in capacities]
+    values = counts[lots].to_numpy()
+    found: list[Reading] = []
+    for t, row in zip(counts.index.to_pydatetime(), values, strict=True):
+        figures = {
+            lot: (min(max(int(n), 0), capacities[lot]), capacities[lot])
+            for lot, n in zip(lots, row, strict=True)
+        }
+        found += history.figure_samples(t, figures, zone_of)
+    return found
 
 
 # -- the carbon inventory's activity data --------------------------------------------

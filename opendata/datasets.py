@@ -14,9 +14,10 @@ decides otherwise (:mod:`opendata.publication`). The defaults publish what the A
 already gives anyone (river levels and the flood, lot occupancy, air quality); the
 carbon inventory and the buildings' energy meters wait for an administrator.
 
-The air-quality *index* (the ``air/`` package, not merged when this was written) is an
-extension point: add a :class:`SeriesDataset` or :class:`DocumentDataset` to
-:data:`BUILT_IN` naming its quantity or route, and it is catalogued and downloadable.
+The air-quality index is the ``air/`` package's own public routes (``/air/stations``,
+``/air/zones``, ``/air/exceedances``), catalogued as ``air-quality-index``; the
+concentrations behind it are the series ``air-quality``. Another dataset is one more
+entry in :data:`BUILT_IN`.
 """
 
 from __future__ import annotations
@@ -128,6 +129,22 @@ BUILT_IN: tuple[Dataset, ...] = (
         theme="ENVI",
         default_public=True,
         frequency="CONT",
+        spatial=True,
+    ),
+    DocumentDataset(
+        dataset_id="air-quality-index",
+        title="European Air Quality Index of the town's stations",
+        description="The European Air Quality Index (EEA, 2024 bands) of each station now,"
+        " per urbanism zone, and the EU limit and target value exceedances of a year.",
+        distributions=(
+            ("/air/stations", "application/json", "Index per station, latest hour (JSON)"),
+            ("/air/zones", "application/json", "Index per urbanism zone (JSON)"),
+            ("/air/exceedances", "application/json", "EU limit value exceedances (JSON)"),
+        ),
+        keywords=("air quality", "European Air Quality Index", "EEA"),
+        theme="ENVI",
+        default_public=True,
+        frequency="HOURLY",
         spatial=True,
     ),
     DocumentDataset(

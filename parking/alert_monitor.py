@@ -26,6 +26,7 @@ from alerts.model import AlertSource, Escalation, Webhook
 from ingest_mqtt.publisher import Publisher
 from parking import store
 from parking.alerts import KINDS, AlertRules, Hold, Holds, alert_source, escalation, evaluate
+from parking.history_recorder import HistoryRecorder
 from parking.model import LotState
 from settings import ParkingAlertSettings
 from storage.database import reconnecting
@@ -135,10 +136,12 @@ async def serve(
 ) -> None:
     """Judge the lots and deliver their alerts, on MQTT and to ``webhooks`` (those of
     ``settings.parking_webhooks_file``, read by the caller so that a bad file is refused
-    before anything starts), until ``stop`` is set."""
+    before anything starts), and record the lots' history
+    (:mod:`parking.history_recorder`), until ``stop`` is set."""
+    rules = AlertRules.from_settings(settings)
     monitor = AlertMonitor(
         database_url,
-        AlertRules.from_settings(settings),
+        rules,
         escalation(settings),
         webhooks=webhooks,
         tick_s=settings.parking_alert_tick_s,
@@ -152,4 +155,7 @@ async def serve(
         settings.topic_prefix,
         backoff=Backoff(max_s=settings.parking_retry_max_s),
     )
-    await asyncio.gather(monitor.run(stop), dispatcher.run(stop))
+    # the lots' history is sampled here too: this service already ticks every lot, and
+    # runs once per deployment
+    recorder = HistoryRecorder(database_url, thresholds=rules.thresholds)
+    await asyncio.gather(monitor.run(stop), dispatcher.run(stop), recorder.run(stop))

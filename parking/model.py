@@ -6,7 +6,7 @@ API and the other parking modules read them.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -200,14 +200,26 @@ class LotState:
         return self.occupied / self.capacity
 
     def document(self, with_bays: bool = False) -> dict[str, Any]:
-        """As JSON-ready values (bays only if asked: a list of lots leaves them out)."""
-        found = asdict(self)
+        """As JSON-ready values (bays only if asked: a list of lots leaves them out).
+
+        Field by field rather than :func:`dataclasses.asdict`, which copies every bay
+        only for a list of lots to drop them: 200 lots of 25 bays took 130 ms so."""
+        found: dict[str, Any] = {}
+        for name in _LOT_FIELDS:
+            found[name] = _jsonable(getattr(self, name))
+        if self.closure is not None:
+            found["closure"] = _jsonable(asdict(self.closure))
+        found["flags"] = [{"code": f.code, "message": f.message} for f in self.flags]
+        if with_bays:
+            found["bays"] = [b.document() for b in self.bays]
         found["occupancy"] = None if self.occupancy is None else round(self.occupancy, 4)
         if self.data_age_s is not None:
             found["data_age_s"] = round(self.data_age_s, 1)
-        if not with_bays:
-            del found["bays"]
-        return _jsonable(found)
+        return found
+
+
+_LOT_FIELDS = tuple(f.name for f in fields(LotState) if f.name not in ("flags", "bays"))
+"""A lot's fields as they are in its document (flags and bays are made apart)."""
 
 
 def _jsonable(value: Any) -> Any:

@@ -24,6 +24,7 @@ The rules, in order:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from statistics import fmean
 
@@ -210,6 +211,36 @@ def lot_state(
         flags=tuple(flags),
         bays=bays,
     )
+
+
+def holds_until(
+    lot: LotInput,
+    now: datetime,
+    thresholds: Thresholds = Thresholds(),  # noqa: B008 - frozen
+) -> datetime | None:
+    """Until when the lot's state at ``now`` holds as time passes, its inputs unchanged
+    (None: for ever), but for its data age: the first moment from ``now`` on at or just
+    after which a bay falls silent, the counter turns stale, or an operator's decision
+    begins or ends. The state is to be computed again at that moment and after it."""
+    moments: list[datetime] = []
+    for bay in lot.bays:
+        if bay.occupied is not None:
+            moments.append(bay.occupied.time + thresholds.bay_silent_after)
+        if bay.service is not None:
+            moments += [bay.service.since] + ([bay.service.until] if bay.service.until else [])
+    if lot.counter is not None:
+        moments += [v.time + thresholds.counter_stale_after for v in lot.counter.values.values()]
+    closure = lot.override.closure
+    if closure is not None:
+        moments += [closure.since] + ([closure.until] if closure.until else [])
+    later = [m for m in moments if m >= now]
+    return min(later, default=None)
+
+
+def with_since(lot: LotInput, since: Mapping[str, datetime]) -> LotInput:
+    """The lot with when each bay's state began (by device), as looked up apart."""
+    bays = tuple(replace(b, since=since.get(b.device_id)) for b in lot.bays)
+    return replace(lot, bays=bays)
 
 
 SensorRow = tuple[str, str, str | None, Mapping[str, SensorValue]]

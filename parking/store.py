@@ -83,6 +83,12 @@ class Lot:
     zone_code: str | None
     zone_name: str | None
 
+    def document(self, with_bays: bool = False) -> dict[str, Any]:
+        """As JSON-ready values: its state's (:meth:`parking.model.LotState.document`),
+        location and zone."""
+        zone = None if self.zone_code is None else {"code": self.zone_code, "name": self.zone_name}
+        return self.state.document(with_bays) | {"lon": self.lon, "lat": self.lat, "zone": zone}
+
 
 def overrides_from_rows(rows: Sequence[tuple[Any, ...]]) -> dict[str, LotOverride]:
     """Lot overrides by lot from rows of :data:`_OVERRIDES`."""
@@ -115,16 +121,37 @@ async def bays_since(
     return {device: since for device, since in rows if since is not None}
 
 
-async def lots(
+@dataclass(frozen=True)
+class Held:
+    """What a lot's live state is computed from, with where it stands (see :class:`Lot`)."""
+
+    input: LotInput
+    lon: float
+    lat: float
+    zone_code: str | None
+    zone_name: str | None
+
+    def at(self, now: datetime, thresholds: Thresholds = Thresholds()) -> Lot:  # noqa: B008 - frozen
+        """The lot's live state at ``now``."""
+        state = occupancy.lot_state(self.input, now, thresholds)
+        return Lot(state, self.lon, self.lat, self.zone_code, self.zone_name)
+
+    @property
+    def devices(self) -> list[str]:
+        """Its bay sensors' and counter's device ids."""
+        found = [b.device_id for b in self.input.bays]
+        return found + ([self.input.counter.device_id] if self.input.counter else [])
+
+
+async def inputs(
     conn: AsyncConnection,
     now: datetime,
     lot_ids: Sequence[str] | None = None,
     *,
     with_since: bool = False,
-    thresholds: Thresholds = Thresholds(),  # noqa: B008 - frozen
-) -> list[Lot]:
-    """The lots' live states at ``now`` (all lots for None), by id; ``with_since`` looks
-    up when each bay's state began (two index probes a bay)."""
+) -> list[Held]:
+    """What the lots' live states are computed from (all lots for None), by id;
+    ``with_since`` looks up when each bay's state began (two index probes a bay)."""
     ids = None if lot_ids is None else list(lot_ids)
     rows = await (await conn.execute(_LOT_ROWS, {"ids": ids})).fetchall()
     held = await overrides(conn, ids)
@@ -133,7 +160,7 @@ async def lots(
     if with_since:
         bays = [r[7] for r in rows if r[8] == occupancy.BAY and r[10] == "occupied"]
         since = await bays_since(conn, bays, now)
-    found: list[Lot] = []
+    found: list[Held] = []
     heads: dict[str, tuple[Any, ...]] = {}
     sensors: dict[str, dict[str, tuple[str, str | None, dict[str, SensorValue]]]]
     sensors = defaultdict(dict)
@@ -154,8 +181,41 @@ async def lots(
             out_of_service,
             since,
         )
-        found.append(Lot(occupancy.lot_state(lot, now, thresholds), lon, lat, code, zone))
+        found.append(Held(lot, lon, lat, code, zone))
     return found
+
+
+async def lots(
+    conn: AsyncConnection,
+    now: datetime,
+    lot_ids: Sequence[str] | None = None,
+    *,
+    with_since: bool = False,
+    thresholds: Thresholds = Thresholds(),  # noqa: B008 - frozen
+) -> list[Lot]:
+    """The lots' live states at ``now`` (all lots for None), by id; ``with_since`` looks
+    up when each bay's state began (two index probes a bay)."""
+    found = await inputs(conn, now, lot_ids, with_since=with_since)
+    return [held.at(now, thresholds) for held in found]
+
+
+async def latest_action(conn: AsyncConnection) -> int:
+    """The id of the latest operator action (0: none yet): what a process holding the
+    lots' states compares with the one it last read to know whether it is behind."""
+    row = await (await conn.execute("SELECT coalesce(max(id), 0) FROM parking_actions")).fetchone()
+    return int(row[0]) if row else 0
+
+
+async def acted_since(conn: AsyncConnection, action_id: int) -> tuple[list[str], int]:
+    """The lots operators acted on after action ``action_id``, and the latest action's id
+    (``action_id`` when there is none)."""
+    rows = await (
+        await conn.execute(
+            "SELECT lot_id, max(id) FROM parking_actions WHERE id > %s GROUP BY lot_id",
+            (action_id,),
+        )
+    ).fetchall()
+    return [r[0] for r in rows], max((int(r[1]) for r in rows), default=action_id)
 
 
 async def bay_places(

@@ -8,6 +8,7 @@ from typing import Annotated
 import limits
 from pydantic import AfterValidator, Field
 
+from settings.air import AirAlertSettings
 from settings.auth import AuthSettings
 from settings.carbon import CarbonSettings
 from settings.database import DatabaseSettings
@@ -34,6 +35,7 @@ class ApiSettings(
     DatabaseSettings,
     RiverSettings,
     ParkingAlertSettings,
+    AirAlertSettings,
     AuthSettings,
     CarbonSettings,
     OpenDataSettings,

@@ -242,6 +242,10 @@ def test_demo_runs_end_to_end_and_stops_cleanly(
         assert _stored(hub, "gauge-tr-magurele", "water_level") > bays_before
         assert _readings_total(hub) >= first
         assert hub.get("/map").status_code == 200
+        # the lots' history was filled with the counters' past weeks: not empty on start
+        lot_id = httpx.get(f"{base}/parking/lots", timeout=10).json()["lots"][0]["lot_id"]
+        days = httpx.get(f"{base}/parking/lots/{lot_id}/history?step=1d", timeout=30).json()
+        assert len(days["buckets"]) >= 27 and days["buckets"][0]["samples"] > 0, days
         (gauge,) = httpx.get(f"{base}/river/gauges", timeout=10).json()["gauges"]
         assert gauge["level"] is not None
         # a demo flood is judged by demo rules, and the API says so

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOMAIN = ["alerts", "audit", "auth", "backup", "carbon", "gis_layers", "ingest_mqtt"]
+DOMAIN = ["air", "alerts", "audit", "auth", "backup", "carbon", "gis_layers", "ingest_mqtt"]
 DOMAIN += ["opendata", "parking", "river_monitor", "simulator", "storage", "twin"]
 MQTT_CLIENTS = {"paho", "gmqtt"}
 

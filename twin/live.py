@@ -10,6 +10,11 @@ batch: only their assets are re-read) and the twin sync's
 is kept serialised, so a snapshot is one join of bytes. Live streams subscribe here
 rather than each listening to the database.
 
+A parking lot's status also changes as time passes without a reading (its bays fall
+silent, its counter turns stale, a closure ends: :mod:`parking.occupancy`): every
+:data:`AGE_EVERY_S` the lots' statuses are computed again from what is held, and those
+that changed are published like any change.
+
 Two counters say what changed, for answers made from the twin and reused (see
 :mod:`api.live_answers`): ``version`` moves with every applied change, ``generation``
 only with the changes nobody should wait for: a reload (assets or devices changed) and
@@ -26,6 +31,7 @@ import contextlib
 import gc
 import logging
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -40,6 +46,9 @@ from twin.registry import TWIN_CHANNEL
 log = logging.getLogger(__name__)
 
 RETRY_S = 2.0
+AGE_EVERY_S = 5.0
+"""How often the lots' statuses are re-evaluated as their data ages: the thresholds are
+minutes (a bay is silent after 15, a counter stale after 5), so a few seconds late."""
 QUEUE_LIMIT = 10_000
 """Events a subscriber may fall behind by before it is dropped (it reconnects)."""
 
@@ -78,7 +87,9 @@ class LiveTwin:
         self._assets: dict[str, dict[str, Any]] = {}
         self._order: list[str] = []
         self._subscribers: set[asyncio.Queue[dict[str, Any] | None]] = set()
+        self._decisions = state.NO_DECISIONS
         self._task: asyncio.Task[None] | None = None
+        self._ageing: asyncio.Task[None] | None = None
         self.ready = asyncio.Event()
         self.version = 0
         """Moves whenever an asset's document or state is replaced."""
@@ -88,13 +99,15 @@ class LiveTwin:
     async def start(self) -> None:
         """Begin listening and loading in the background."""
         self._task = asyncio.create_task(self._run(), name="live-twin")
+        self._ageing = asyncio.create_task(self._age(), name="live-twin-ageing")
 
     async def stop(self) -> None:
         """Stop listening; subscribers get an end marker."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._ageing):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for queue in self._subscribers:
             queue.put_nowait(None)
 
@@ -167,6 +180,7 @@ class LiveTwin:
                         if note.channel == TWIN_CHANNEL or note.payload == "*":
                             await self._reload(reader)
                         elif note.channel == PARKING_CHANNEL:
+                            self._decisions = await state.parking_decisions(reader)
                             found = await state.assets(reader, asset_ids=[note.payload])
                             await self._apply(found)
                             self.generation += 1
@@ -189,7 +203,25 @@ class LiveTwin:
         if rows:
             await self._apply(await state.assets(conn, asset_ids=[r[0] for r in rows]))
 
+    async def _age(self) -> None:
+        while True:
+            await asyncio.sleep(AGE_EVERY_S)
+            if self.ready.is_set():
+                self.age(datetime.now(UTC))
+
+    def age(self, now: datetime) -> None:
+        """Compute the lots' statuses again at ``now`` and publish those that changed."""
+        changed = []
+        for asset in list(self._assets.values()):
+            if asset["kind"] != state.PARKING_LOT:
+                continue
+            status = state.current_lot_status(asset, now, self._decisions)
+            if status != asset["status"]:
+                changed.append(asset | {"status": status})  # documents are shared: a copy
+        self._store(changed)
+
     async def _reload(self, conn: AsyncConnection) -> None:
+        self._decisions = await state.parking_decisions(conn)
         found = await state.assets(conn)
         gone = set(self._states) - {a["asset_id"] for a in found}
         for asset_id in gone:
@@ -206,6 +238,9 @@ class LiveTwin:
         gc.freeze()
 
     async def _apply(self, found: list[dict[str, Any]]) -> None:
+        self._store(found)
+
+    def _store(self, found: list[dict[str, Any]]) -> None:
         new = False
         if found:
             self.version += 1

@@ -173,15 +173,32 @@ def _with_status(
             asset, {s["device_id"]: v for s, (_, v) in zip(asset["sensors"], held, strict=True)}
         )
     else:
-        timed = {
-            s["device_id"]: {
-                q: SensorValue(datetime.fromisoformat(v["time"]), v["value"])
-                for q, v in s["latest"].items()
-            }
-            for s in asset["sensors"]
-        }
-        asset["status"] = lot_status(asset, timed, now, decisions)
+        asset["status"] = current_lot_status(asset, now, decisions)
     return asset
+
+
+def current_lot_status(
+    asset: dict[str, Any], now: datetime, decisions: ParkingDecisions = NO_DECISIONS
+) -> dict[str, Any]:
+    """A parking lot's status at ``now`` from its document's latest sensor values (a
+    status ages as time passes: bays fall silent, a counter turns stale)."""
+    timed = {
+        s["device_id"]: {
+            q: SensorValue(datetime.fromisoformat(v["time"]), v["value"])
+            for q, v in s["latest"].items()
+        }
+        for s in asset["sensors"]
+    }
+    return lot_status(asset, timed, now, decisions)
+
+
+async def parking_decisions(
+    conn: AsyncConnection, lot_ids: Sequence[str] | None = None
+) -> ParkingDecisions:
+    """The parking operators' decisions about the lots ``lot_ids`` (all for None)."""
+    return ParkingDecisions(
+        await parking_store.overrides(conn, lot_ids), await parking_store.services(conn, lot_ids)
+    )
 
 
 async def _decisions(conn: AsyncConnection, found: list[dict[str, Any]]) -> ParkingDecisions:
@@ -189,9 +206,7 @@ async def _decisions(conn: AsyncConnection, found: list[dict[str, Any]]) -> Park
     lots = [a["asset_id"] for a in found if a["kind"] == PARKING_LOT]
     if not lots:
         return NO_DECISIONS
-    return ParkingDecisions(
-        await parking_store.overrides(conn, lots), await parking_store.services(conn, lots)
-    )
+    return await parking_decisions(conn, lots)
 
 
 async def assets(

@@ -7,7 +7,9 @@ assets in no zone (:mod:`twin.places`) are summarised apart, never as a zone. Ov
 - parking: the capacity of the zone's parking lots and their mean occupancy, weighted by
   capacity, as :func:`parking.occupancy.mean_occupancy` computes a lot's;
 - air quality: the mean of each pollutant over the zone's stations, and the European Air
-  Quality Index band of those means (indicative: the EEA index uses 24-hour PM means).
+  Quality Index (:mod:`air.index`, the 2024 table) of each hour from the stations' hourly
+  means: a zone's hour is its worst station's; ``eaqi`` is the worst hour of the period,
+  ``eaqi_hours`` the hours in each band (``GET /air/zones`` has more).
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from air.bands import EAQI_2024, LEVELS, POLLUTANTS
+from air.index import HOUR, hourly_index, hourly_means
 from parking.occupancy import capacity_of, mean_occupancy
-from twin.status import EAQI_BANDS, EAQI_LEVELS, eaqi_level
+from storage.rollups import floor_time
 
 ZONES_LAYER = "zones"
 """The layer whose features are the zones (``code``, ``name``), as :func:`twin.places.refresh`
@@ -62,6 +66,7 @@ async def summaries(
     pollutants: dict[str | None, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     sensors: dict[str | None, set[str]] = defaultdict(set)
     kinds: dict[str | None, Counter[str]] = defaultdict(Counter)
+    stations: dict[str | None, set[str]] = defaultdict(set)
     seen_assets: set[str] = set()
     for code, name, asset_id, kind, capacity, device_id, device_kind, quantity, mean in rows:
         zones.setdefault(code, {"zone": code, "name": name})  # places older than the layer
@@ -76,14 +81,16 @@ async def summaries(
             continue
         if asset_id in lots:
             lots[asset_id][2][device_id, quantity] = float(mean)
-        if device_kind == "air_quality" and quantity in EAQI_BANDS:
+        if device_kind == "air_quality" and quantity in POLLUTANTS:
             pollutants[code][quantity].append(float(mean))
+            stations[code].add(device_id)
+    zone_hours = await _zone_hours(conn, stations, start, end)
     for code, summary in zones.items():
         zone_lots = [(cap, mean_occupancy(m, cap)) for c, cap, m in lots.values() if c == code]
         measured = [(cap, occ) for cap, occ in zone_lots if occ is not None and cap > 0]
         weight = sum(cap for cap, _ in measured)
         means = {q: round(fmean(v), 2) for q, v in pollutants[code].items()}
-        band = eaqi_level(means)
+        hours = zone_hours.get(code, {})
         summary |= {
             "assets": sum(kinds[code].values()),
             "assets_by_kind": dict(sorted(kinds[code].items())),
@@ -97,8 +104,27 @@ async def summaries(
             },
             "air_quality": {
                 "means": means,
-                "eaqi": None if band is None else EAQI_LEVELS[band],
+                "eaqi": LEVELS[max(hours.values())] if hours else None,
+                "eaqi_hours": {LEVELS[b]: n for b, n in sorted(Counter(hours.values()).items())},
+                "eaqi_table": EAQI_2024.version,
             },
         }
     outside = zones.pop(None)
     return [zones[code] for code in sorted(code for code in zones if code is not None)], outside
+
+
+async def _zone_hours(
+    conn: AsyncConnection, stations: dict[str | None, set[str]], start: datetime, end: datetime
+) -> dict[str | None, dict[datetime, int]]:
+    """Each zone's index band per hour of ``[start, end)``: its worst station's."""
+    devices = sorted(set().union(*stations.values())) if stations else []
+    means = await hourly_means(conn, devices, start, end)
+    first = floor_time(start, HOUR)
+    found: dict[str | None, dict[datetime, int]] = defaultdict(dict)
+    for code, members in stations.items():
+        for device in members:
+            for index in hourly_index(EAQI_2024, means[device], first, end):
+                if index.band is not None:
+                    hours = found[code]
+                    hours[index.hour] = max(hours.get(index.hour, 0), index.band)
+    return found

@@ -10,8 +10,9 @@ layers ``parking_lots`` and ``parking_bays`` are served under ``/collections``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
@@ -24,7 +25,8 @@ from api.deps import connection
 from api.errors import InvalidParameter
 from api.openapi import problems
 from api.params import UtcDateTime, period
-from parking import store, turnover, zones
+from parking import occupancy, store, turnover, zones
+from parking.live import LiveLots
 
 router = APIRouter(tags=["parking"], responses=problems(503))  # each reads the database
 
@@ -37,12 +39,11 @@ def _json(document: object) -> Response:
     return Response(orjson.dumps(document), media_type=_JSON)
 
 
-def _lot(lot: store.Lot, with_bays: bool = False) -> dict[str, Any]:
-    return lot.state.document(with_bays) | {
-        "lon": lot.lon,
-        "lat": lot.lat,
-        "zone": None if lot.zone_code is None else {"code": lot.zone_code, "name": lot.zone_name},
-    }
+async def _live(request: Request, conn: AsyncConnection) -> LiveLots | None:
+    """The process's live lots, caught up with the operators' latest actions; None
+    while they are not ready (the database is read instead)."""
+    live: LiveLots = request.app.state.live_lots
+    return live if await live.current(conn) else None
 
 
 class _Body(BaseModel):
@@ -96,22 +97,34 @@ def _by(request: Request) -> str | None:
 
 
 @router.get("/parking/lots", responses={200: {"content": {_JSON: {}}}})
-async def lots(conn: Annotated[AsyncConnection, Depends(connection)]) -> Response:
+async def lots(request: Request, conn: Annotated[AsyncConnection, Depends(connection)]) -> Response:
     """Every lot's live state: capacity, occupied, free, status (open, closed, full,
     sensor_fault, unknown), source (bays, counter, both), data age and flags."""
+    live = await _live(request, conn)
     now = datetime.now(UTC)
-    found = await store.lots(conn, now)
-    return _json({"as_of": now.isoformat(), "lots": [_lot(x) for x in found], "count": len(found)})
+    if live is not None:
+        documents = live.documents(now)
+    else:
+        documents = [x.document() for x in await store.lots(conn, now)]
+    return _json({"as_of": now.isoformat(), "lots": documents, "count": len(documents)})
 
 
 @router.get("/parking/lots/{lot_id}", responses={200: {"content": {_JSON: {}}}, **problems(404)})
-async def one_lot(lot_id: str, conn: Annotated[AsyncConnection, Depends(connection)]) -> Response:
+async def one_lot(
+    lot_id: str, request: Request, conn: Annotated[AsyncConnection, Depends(connection)]
+) -> Response:
     """A lot's live state with each bay (state, since when, last heard) and the
     operators' latest actions."""
+    live = await _live(request, conn)
     now = datetime.now(UTC)
-    found = await store.lot(conn, lot_id, now)
+    held = None if live is None else live.held(lot_id)
+    if held is not None:  # when each bay's state began is read apart: it is not held
+        since = await store.bays_since(conn, [b.device_id for b in held.input.bays], now)
+        found = replace(held, input=occupancy.with_since(held.input, since)).at(now)
+    else:
+        found = await store.lot(conn, lot_id, now)
     actions = await store.recent_actions(conn, lot_id)
-    return _json({"as_of": now.isoformat()} | _lot(found, with_bays=True) | {"actions": actions})
+    return _json({"as_of": now.isoformat()} | found.document(with_bays=True) | {"actions": actions})
 
 
 TURNOVER_MAX = timedelta(days=31)
@@ -149,11 +162,14 @@ async def lot_turnover(
 
 
 @router.get("/parking/zones", responses={200: {"content": {_JSON: {}}}})
-async def parking_zones(conn: Annotated[AsyncConnection, Depends(connection)]) -> Response:
+async def parking_zones(
+    request: Request, conn: Annotated[AsyncConnection, Depends(connection)]
+) -> Response:
     """Live totals by urbanism zone and by paid parking zone (``paid_zones`` is null
     when the town has no layer of them)."""
+    live = await _live(request, conn)
     now = datetime.now(UTC)
-    found = await store.lots(conn, now)
+    found = live.lots(now) if live is not None else await store.lots(conn, now)
     paid = await zones.by_paid_zone(conn, found)
     return _json(
         {
@@ -170,7 +186,7 @@ async def _answer(request: Request, conn: AsyncConnection, lot_id: str) -> Respo
     request.app.state.live_layers.invalidate()
     now = datetime.now(UTC)
     found = await store.lot(conn, lot_id, now)
-    return _json({"as_of": now.isoformat()} | _lot(found, with_bays=True))
+    return _json({"as_of": now.isoformat()} | found.document(with_bays=True))
 
 
 _WRITE = {200: {"content": {_JSON: {}}}, **problems(400, 404, 409)}

@@ -23,7 +23,7 @@ from settings import Settings
 pytestmark = pytest.mark.integration
 
 PUBLIC_LAYER, INTERNAL_LAYER = "parcels", "sensors"
-STREAMS = {"/twin/stream", "/river/stream", "/parking/alerts/stream"}
+STREAMS = {"/twin/stream", "/river/stream", "/parking/alerts/stream", "/air/alerts/stream"}
 VALUES = {
     "feature_id": "1",
     "tile_matrix_set_id": "WebMercatorQuad",
@@ -35,10 +35,12 @@ VALUES = {
     "asset_id": "lot-centru",
     "lot_id": "lot-centru",
     "alert_id": "1",
+    "zone": "C1",
     "bay_id": "lot-centru-b001",
     "entityId": "urn:ngsi-ld:OffStreetParking:lot-centru",
     "dataset_id": "river-levels",
     "fmt": "csv",
+    "station_id": "aq-none",  # a 404, after the access check
 }
 CALLERS: list[Role | None] = [None, *Role]
 

@@ -21,6 +21,7 @@ from api.app import create_app
 from auth.principal import Role
 from gis_layers.importer import import_file
 from harness.credentials import HEADER, api_key
+from parking.model import Thresholds
 from settings import Settings
 from storage import migrations
 from storage.readings import Reading, ReadingWriter
@@ -224,6 +225,7 @@ def test_a_closed_lot_is_closed_whatever_its_sensors_say(hub: Hub) -> None:
         ReadingWriter(migrations.readings_storage(conn)).write(
             conn, [Reading("lot-c-b1", "occupied", NOW, 0.0)]
         )
+    _eventually(lambda: _lots(hub)["lot-c"]["occupied"] == 2)  # the live state follows
     assert _lots(hub)["lot-c"]["status"] == "closed"
     reopened = hub.send("POST", "/parking/lots/lot-c/reopen", {"reason": "market over"})
     assert reopened.status_code == 200 and reopened.json()["status"] == "open"
@@ -260,7 +262,7 @@ def test_capacity_counter_and_bay_actions(hub: Hub) -> None:
         ReadingWriter(migrations.readings_storage(conn)).write(
             conn, [Reading("lot-b-counter", "occupied_spaces", NOW, 14.0)]
         )
-    assert _lots(hub)["lot-b"]["occupied"] == 22
+    _eventually(lambda: _lots(hub)["lot-b"]["occupied"] == 22)  # within the notification's delay
     back = hub.send("PUT", "/parking/lots/lot-b/capacity", {"capacity": None, "reason": "undo"})
     assert back.json()["capacity"] == 50
     # a bay out of service leaves lot-a's places and count: A05 was occupied
@@ -463,3 +465,37 @@ def test_turnover_and_dwell_times_of_a_scripted_day(hub: Hub) -> None:
     refused = hub.get("/parking/lots/lot-c/turnover", Role.VIEWER, params=too_long)
     assert refused.status_code == 400 and "31 days" in refused.json()["detail"]
     assert hub.get("/parking/lots/lot-zz/turnover", Role.VIEWER).status_code == 404
+
+
+def test_a_lot_whose_counter_falls_silent_turns_to_sensor_fault_with_no_reading(
+    hub: Hub,
+) -> None:
+    # lot-b's counter (its only sensor) last heard a little under the 5 minutes after
+    # which it is stale: fresh on arrival, stale seconds later, no reading in between
+    heard = datetime.now(UTC) - Thresholds().counter_stale_after + timedelta(seconds=20)
+    with psycopg.connect(hub.url) as conn:
+        for table in ("latest_readings", "readings"):
+            conn.execute(f"DELETE FROM {table} WHERE device_id = 'lot-b-counter'")
+        conn.commit()
+        ReadingWriter(migrations.readings_storage(conn)).write(
+            conn, [Reading("lot-b-counter", "occupied_spaces", heard, float(B_COUNTER))]
+        )
+
+    def states() -> tuple[str, str, str]:
+        lot = _lots(hub)["lot-b"]["status"]
+        shown = hub.get("/twin/snapshot", Role.VIEWER).json()["assets"]
+        listed = hub.get("/twin/assets", Role.VIEWER, params={"kind": "parking_lot"})
+        return (
+            lot,
+            {a["asset_id"]: a for a in shown}["lot-b"]["status"]["state"],
+            {a["asset_id"]: a for a in listed.json()["assets"]}["lot-b"]["status"]["state"],
+        )
+
+    # the reading is followed (the live lots may first have loaded with none)
+    _eventually(lambda: (_lots(hub)["lot-b"]["data_age_s"] or 0) > 280)
+    assert states()[0] == "open"
+    _eventually(lambda: states() == ("sensor_fault",) * 3, seconds=45)
+    assert "stale" in [f["code"] for f in _lots(hub)["lot-b"]["flags"]]
+    with psycopg.connect(hub.url) as conn:  # what the time alone did
+        held = conn.execute("SELECT count(*) FROM readings WHERE device_id = 'lot-b-counter'")
+        assert held.fetchone() == (1,)

@@ -22,6 +22,7 @@ import pyogrio
 import pytest
 import shapely
 
+from air import layers as air_layers
 from auth.principal import Role
 from demo_town import PUBLIC_LAYERS
 from gis_layers.catalogue import set_public
@@ -127,8 +128,10 @@ def test_qgis_reads_internal_layers_with_an_api_key(
     town: tuple[str, dict[str, dict]], demo_db: str, demo_files: Path, tmp_path: Path
 ) -> None:
     url, ours = town
-    # parking_lots is made by the hub, public, from the live state (no source file)
-    internal = sorted(set(ours) - set(PUBLIC_LAYERS) - {parking_layers.LOTS_LAYER})
+    # parking_lots and air_quality_stations are made by the hub, public, from the live
+    # state (no source file)
+    live = {parking_layers.LOTS_LAYER, air_layers.LAYER}
+    internal = sorted(set(ours) - set(PUBLIC_LAYERS) - live)
     assert internal == ["assets", "sensors"]
     key = api_key(demo_db, Role.PLANNER, name="qgis")
     # a fresh QGIS authentication database, where the key is kept (QGIS >= 3.26)

@@ -276,16 +276,18 @@ def test_zone_summaries_over_a_period(town: tuple[TestClient, str, Path]) -> Non
         "assets_by_kind": {},
         "sensors": 0,
         "parking": {"lots": 0, "capacity": 0, "mean_occupancy": None},
-        "air_quality": {"means": {}, "eaqi": None},
+        "air_quality": {"means": {}, "eaqi": None, "eaqi_hours": {}, "eaqi_table": "2024"},
     }
     outside = expected_kinds[expected_kinds.zone.isna()]
     assert body["outside_zones"]["assets_by_kind"] == dict(outside.kind.value_counts().items())
     assert body["outside_zones"]["assets"] == len(outside) == 1
     assert body["outside_zones"]["sensors"] == 1  # the gauge's
-    # R1: the air-quality station, pm25 mean of 10, 30, 26 = 22 (moderate: 20 < x <= 25)
+    # R1: the air-quality station, pm25 mean of 10, 30, 26 = 22; the 2024 index per hour:
+    # PM2.5 10 fair (5-15); 30 with NO2 50 moderate (15-50, 25-60); 26 moderate
     r1 = found["R1"]
     assert r1["air_quality"]["means"] == {"pm25": 22.0, "no2": 50.0}
     assert r1["air_quality"]["eaqi"] == "moderate"
+    assert r1["air_quality"]["eaqi_hours"] == {"fair": 1, "moderate": 2}
     assert r1["sensors"] == 1
     # C2: lot-centru (capacity 2) from its bays: bay-1 read 1 in the period (its EARLIER 0
     # is before it), bay-2 read 0 and 1; lot-2 (capacity 40) from its counter: 20 / 40

@@ -3,7 +3,9 @@
 Connections are pinned to a process by looking up, among the server's processes, the
 one holding the other end of each client socket; then a reading committed to the
 database reaches ``/twin/stream`` viewers of both processes and each one's list of
-assets (both from its live twin), and a river alert raised
+assets (both from its live twin), a reading published over MQTT reaches each one's
+``/parking/lots`` and an operator's closure through one is seen at once through the
+other (both from its live lots), and a river alert raised
 and acknowledged through one process is seen, acknowledged, through the other (its
 page and its ``/river/stream``).
 """
@@ -26,8 +28,11 @@ from auth.principal import Role
 from demo_town.river import DEMO
 from harness.credentials import key_headers
 from harness.live import served
+from ingest_mqtt.worker import IngestWorker
+from settings import Settings
 from storage import migrations
 from storage.readings import Reading, ReadingWriter
+from tests.live_ingest import publish, wait_for
 from tests.river_alerts import raise_alert
 
 pytestmark = pytest.mark.integration
@@ -171,5 +176,47 @@ def test_an_alert_acknowledged_through_one_process_is_seen_through_the_other(
         assert seen["state"] == "acknowledged" and seen["acknowledged_by"] == "tests-emergency"
         for response in streams.values():
             assert [e["action"] for e in _events(response, "alert", 30)] == ["acknowledged"]
+        for connection in pinned.values():
+            connection.close()
+
+
+def test_parking_lots_follow_mqtt_readings_and_operators_in_every_process(
+    small_town: str, worker: IngestWorker, broker_url: str, settings: Settings
+) -> None:
+    operator = key_headers(small_town, Role.PARKING_OPERATOR)
+    with served(small_town, workers=WORKERS) as url:
+        host, port = urlsplit(url).hostname, urlsplit(url).port
+        assert host is not None and port is not None
+        pinned = _pinned(host, port)
+
+        def lot(pid: int) -> dict:
+            pinned[pid].request("GET", "/parking/lots")
+            answer = json.loads(pinned[pid].getresponse().read())
+            return {x["lot_id"]: x for x in answer["lots"]}["lot-centru"]
+
+        for pid in pinned:  # of 2 bays, b001 occupied
+            assert (lot(pid)["occupied"], lot(pid)["status"]) == (1, "open"), pid
+        reading = {"time": datetime.now(UTC).isoformat(), "values": {"occupied": 1}}
+        topic = f"{settings.topic_prefix}/devices/lot-centru-b002/json"
+        publish(broker_url, [(topic, json.dumps(reading).encode())])
+        for pid in pinned:  # each process's live lots follow the committed reading
+            wait_for(lambda pid=pid: lot(pid)["status"] == "full")
+            assert lot(pid)["occupied"] == 2, pid
+        # an operator's decision through one process shows at once through the other
+        first, second = pinned
+        for acting, reading_pid, path, body, status in (
+            (first, second, "close", {"reason": "piață"}, "closed"),
+            (second, first, "reopen", {}, "full"),
+        ):
+            pinned[acting].request(
+                "POST",
+                f"/parking/lots/lot-centru/{path}",
+                json.dumps(body),
+                {"Content-Type": "application/json", **operator},
+            )
+            answer = pinned[acting].getresponse()
+            assert answer.status == 200, answer.read()
+            answer.read()
+            assert lot(reading_pid)["status"] == status, path
         for connection in pinned.values():
             connection.close()

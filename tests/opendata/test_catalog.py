@@ -33,6 +33,7 @@ def test_catalogue_conforms_to_dcat_ap_3_in_both_serialisations(client: TestClie
         assert conforms, report
         datasets = _identifiers(graph)
         assert {"river-levels", "parking-occupancy", "air-quality", "flood-extents"} <= datasets
+        assert "air-quality-index" in datasets
         assert "layer-parcels" in datasets
 
 

@@ -3,13 +3,26 @@ when each alert opens and clears is read off the sequence, not from the rules' c
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from parking.alerts import AlertRules, Hold, evaluate
+from alerts.model import AlertSource, Condition, Escalation, Subject, Webhook
+from parking.alerts import (
+    AlertRules,
+    Hold,
+    alert_source,
+    drift_signal,
+    escalation,
+    evaluate,
+    fill_signal,
+    silent_bays,
+    stuck_bays,
+)
 from parking.model import BayState, BayStatus, LotState, LotStatus, Source
+from settings import ParkingAlertSettings
 
 T0 = datetime(2026, 5, 4, 8, tzinfo=UTC)
 RULES = AlertRules(
@@ -148,3 +161,203 @@ def test_a_silent_bay_sensor_and_an_out_of_service_one() -> None:
 def test_a_clear_level_at_or_above_the_fill_level_is_refused() -> None:
     with pytest.raises(ValueError, match="clear level"):
         AlertRules(fill_share=0.9, fill_clear_share=0.9)
+
+
+# --- what each alert says, each rule at its edge, and the rules from the settings
+
+
+def _changes(steps: Sequence[tuple[float, LotState]], rules: AlertRules = RULES) -> list[Condition]:
+    holds: dict[tuple[str, str], Hold] = {}
+    seen: list[Condition] = []
+    for minute, lot in steps:
+        holds, changes = evaluate([lot], _at(minute), holds, rules)
+        seen += changes
+    return seen
+
+
+def test_a_fill_alert_says_how_full_the_lot_is_and_what_it_is_measured_against() -> None:
+    # capacity 120: 109 places are 90.8 %, 100 are 83.3 %
+    steps = [(0, _lot(109, 120)), (15, _lot(109, 120)), (20, _lot(100, 120))]
+    assert _changes(steps) == [
+        Condition(
+            "lot-centru",
+            "fill",
+            1,
+            _at(15),
+            90.8,
+            "90.8 % full for 15 min (fill level 90 %)",
+            {"occupied": 109, "capacity": 120},
+        ),
+        Condition(
+            "lot-centru",
+            "fill",
+            0,
+            _at(20),
+            83.3,
+            "83.3 % full: below the clear level (85 %)",
+            {"occupied": 100, "capacity": 120},
+        ),
+    ]
+
+
+def test_a_fill_alert_resolved_by_a_closure_or_by_lost_data_says_so() -> None:
+    full = [(0, _lot(95)), (15, _lot(95))]
+    closed = _changes([*full, (16, _lot(95, status=LotStatus.CLOSED))])[-1]
+    assert (closed.severity, closed.message) == (0, "closed: below the clear level (85 %)")
+    unknown = _changes([*full, (16, _lot(None, status=LotStatus.UNKNOWN))])[-1]
+    assert (unknown.severity, unknown.value, unknown.message) == (
+        0,
+        None,
+        "occupancy unknown: below the clear level (85 %)",
+    )
+    assert unknown.detail == {"occupied": None, "capacity": 100}
+
+
+def test_a_drift_alert_says_what_the_counter_and_the_bays_say() -> None:
+    steps = [(0, _lot(50, drift=8)), (10, _lot(50, drift=8)), (12, _lot(50, drift=-2))]
+    steps.append((22, _lot(50, drift=-2)))
+    assert _changes(steps) == [
+        Condition(
+            "lot-centru",
+            "drift",
+            1,
+            _at(10),
+            8.0,
+            "the counter says 58, the bays 50 (+8, beyond ±5): correct the counter",
+            {"counter_occupied": 58, "bays_occupied": 50, "limit": 5},
+        ),
+        Condition(
+            "lot-centru",
+            "drift",
+            0,
+            _at(22),
+            -2.0,
+            "the counter agrees with the bays again (within ±5)",
+            {"counter_occupied": 48, "bays_occupied": 50, "limit": 5},
+        ),
+    ]
+
+
+def test_the_bay_alerts_list_their_bays_in_order_and_resolve_with_none() -> None:
+    def lot(now: float, since_h: float, heard_min: float) -> tuple[float, LotState]:
+        bays = [
+            _bay("b3", BayStatus.FREE, since_h, heard_min, now),
+            _bay("b1", BayStatus.OCCUPIED, since_h, heard_min, now),
+        ]
+        return now, _lot(1, 2, bays=bays)
+
+    found = _changes([lot(0, 30, 45), lot(5, 1, 1)])
+    stuck = [c for c in found if c.kind == "bays_stuck"]
+    silent = [c for c in found if c.kind == "bays_silent"]
+    assert stuck == [
+        Condition(
+            "lot-centru",
+            "bays_stuck",
+            1,
+            _at(0),
+            2,
+            "2 bays unchanged for more than 24 h",
+            {
+                "bays": [
+                    {"bay_id": "b1", "status": "occupied", "since": _at(-1800).isoformat()},
+                    {"bay_id": "b3", "status": "free", "since": _at(-1800).isoformat()},
+                ]
+            },
+        ),
+        Condition(
+            "lot-centru",
+            "bays_stuck",
+            0,
+            _at(5),
+            0,
+            "every bay has changed state since",
+            {"bays": []},
+        ),
+    ]
+    assert silent == [
+        Condition(
+            "lot-centru",
+            "bays_silent",
+            1,
+            _at(0),
+            2,
+            "2 bay sensors not heard for more than 30 min",
+            {
+                "bays": [
+                    {"bay_id": "b1", "status": "occupied", "last_heard": _at(-45).isoformat()},
+                    {"bay_id": "b3", "status": "free", "last_heard": _at(-45).isoformat()},
+                ]
+            },
+        ),
+        Condition(
+            "lot-centru",
+            "bays_silent",
+            0,
+            _at(5),
+            0,
+            "every bay sensor is heard again",
+            {"bays": []},
+        ),
+    ]
+
+
+def test_each_condition_at_its_edge() -> None:
+    # at the clear level a raised fill alert holds; just below, it clears
+    assert fill_signal(_lot(85), RULES) is None
+    assert fill_signal(_lot(84), RULES) == "clear"
+    assert fill_signal(_lot(90), RULES) == "raise"
+    # a drift of exactly the limit (5 of 100) is within it; 4 is within at any capacity
+    assert drift_signal(_lot(50, drift=5), RULES) == "clear"
+    assert drift_signal(_lot(50, drift=-6), RULES) == "raise"
+    assert drift_signal(_lot(50, drift=4), RULES) == "clear"
+    assert drift_signal(_lot(50), RULES) is None
+    # a bay in one state for exactly the wait is not stuck yet; silent likewise
+    now = _at(0)
+    bays = (
+        _bay("b1", BayStatus.OCCUPIED, 24, 30, 0),
+        _bay("b2", BayStatus.FREE, 24.01, 30.5, 0),
+    )
+    lot = _lot(1, 2, bays=bays)
+    assert [b.bay_id for b in stuck_bays(lot, now, RULES)] == ["b2"]
+    assert [b.bay_id for b in silent_bays(lot, now, RULES)] == ["b2"]
+
+
+def test_the_levels_may_reach_full_but_not_beyond_nor_zero() -> None:
+    assert AlertRules(fill_share=1.0, fill_clear_share=0.01).fill_share == 1.0
+    for fill, clear in ((1.01, 0.5), (0.9, 0.0), (0.9, 0.95)):
+        with pytest.raises(ValueError, match=r"must be above 0 and below the fill level"):
+            AlertRules(fill_share=fill, fill_clear_share=clear)
+
+
+def test_the_rules_escalation_and_subjects_from_the_settings() -> None:
+    settings = ParkingAlertSettings(
+        parking_fill_pct=80,
+        parking_fill_clear_pct=70,
+        parking_fill_min=12,
+        parking_stuck_h=6,
+        parking_silent_min=45,
+        parking_drift_min=20,
+        parking_alert_contacts=("gate", "manager"),
+        parking_ack_timeout_min=40,
+        parking_reminder_min=10,
+    )
+    assert AlertRules.from_settings(settings) == AlertRules(
+        fill_share=0.8,
+        fill_clear_share=0.7,
+        fill_for=timedelta(minutes=12),
+        drift_for=timedelta(minutes=20),
+        stuck_after=timedelta(hours=6),
+        silent_after=timedelta(minutes=45),
+    )
+    chain = escalation(settings)
+    assert chain == Escalation(("gate", "manager"), timedelta(minutes=40), timedelta(minutes=10))
+    subjects = {"lot-a": Subject("lot-a", "Parcare A", chain)}
+    assert alert_source({"lot-a": "Parcare A"}, chain) == AlertSource("parking", "lot", subjects)
+    hook = Webhook(
+        name="gate",
+        url="https://gate.example/hooks",  # type: ignore[arg-type]
+        secret="whsec_" + base64.b64encode(bytes(range(32))).decode(),  # type: ignore[arg-type]
+    )
+    assert alert_source({"lot-a": "Parcare A"}, chain, (hook,)) == AlertSource(
+        "parking", "lot", subjects, (hook,)
+    )

@@ -14,10 +14,15 @@ import pytest
 
 from parking.forecast import (
     MAX_HORIZON_H,
+    ForecastHour,
+    InvalidHistory,
+    LotForecast,
     NoCapacity,
     NotEnoughHistory,
     StaleHistory,
+    WeeklyProfileModel,
     forecast_lot,
+    hourly_grid,
 )
 from simulator.lot_history import LotSpec, lot_occupancy
 
@@ -156,3 +161,171 @@ def test_missing_hours_are_tolerated() -> None:
     holey = series.drop(series.index[100:110])
     made = forecast_lot(holey, capacity=100, hours=1)
     assert made.rows[0].occupied == pytest.approx(20.0, abs=0.5)  # midnight: quiet
+
+
+# --- what a forecast says about itself, and each refusal at its edge
+
+
+def test_a_steady_lot_is_forecast_steady_with_what_it_was_made_from() -> None:
+    series = weekly(np.full(WEEK, 0.123456))
+    made = forecast_lot(series, capacity=100, hours=2)
+    end = START + timedelta(weeks=3)
+    assert made == LotForecast(
+        capacity=100,
+        model="weekly profile + AR(1)",
+        training_start=START,
+        training_end=end,
+        rows=(
+            # 12.3456 places, to a tenth; no error in its last week: no width
+            ForecastHour(end, 1, 12.3, {80: (12.3, 12.3), 95: (12.3, 12.3)}),
+            ForecastHour(end + timedelta(hours=1), 2, 12.3, {80: (12.3, 12.3), 95: (12.3, 12.3)}),
+        ),
+    )
+    assert [r.horizon_h for r in forecast_lot(series, capacity=100, hours=6).rows] == [
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+    ]
+
+
+def test_the_training_window_is_the_last_four_weeks() -> None:
+    made = forecast_lot(weekly(np.full(WEEK, 0.5), weeks=6), capacity=10, hours=1)
+    assert made.training_start == START + timedelta(weeks=2)
+
+
+def test_two_weeks_are_enough_without_calibration() -> None:
+    made = forecast_lot(weekly(np.full(WEEK, 0.5), weeks=2), capacity=40, hours=3)
+    assert [(r.occupied, r.intervals[80]) for r in made.rows] == [(20.0, (20.0, 20.0))] * 3
+
+
+def test_intervals_are_as_wide_as_the_errors_of_the_last_week() -> None:
+    # two weeks at 30 %, then a week at 50 %: forecasting through that week from the weeks
+    # before it, the model erred by about 10 places of 100 and more; its intervals say so
+    index = pd.date_range(START, periods=3 * WEEK, freq="h")
+    series = pd.Series(np.r_[np.full(2 * WEEK, 0.3), np.full(WEEK, 0.5)], index=index)
+    made = forecast_lot(series, capacity=100, hours=6)
+    widths = [upper - lower for lower, upper in (r.intervals[80] for r in made.rows)]
+    assert min(widths) > 15
+    # and the further ahead, the larger its errors were: each horizon has its own width
+    assert widths == sorted(widths) and widths[0] < widths[-1]
+
+
+@pytest.mark.parametrize("hours", [0, 7])
+def test_hours_beyond_the_models_reach_are_refused(hours: int) -> None:
+    with pytest.raises(InvalidHistory, match=rf"^hours must be between 1 and 6, got {hours}$"):
+        forecast_lot(weekly(np.full(WEEK, 0.5)), capacity=40, hours=hours)
+
+
+def test_a_counter_silent_for_six_hours_is_still_forecast() -> None:
+    series = weekly(np.full(WEEK, 0.5))
+    end = series.index[-1] + pd.Timedelta(hours=1)
+    made = forecast_lot(series, capacity=40, hours=1, now=end + timedelta(hours=6, minutes=59))
+    assert [(r.start, r.horizon_h) for r in made.rows] == [(end + timedelta(hours=6), 7)]
+    with pytest.raises(StaleHistory) as refused:
+        forecast_lot(series, capacity=40, now=end + timedelta(hours=7))
+    assert str(refused.value) == (
+        f"the lot's newest hourly occupancy is for {series.index[-1].isoformat()}, 7 hours"
+        " before the hours asked for; check its counter, which has not reported since"
+    )
+
+
+def test_the_refusals_say_what_the_lot_has_and_needs() -> None:
+    short = weekly(np.full(WEEK, 0.5), weeks=2).iloc[: 13 * 24]
+    with pytest.raises(NotEnoughHistory) as refused:
+        forecast_lot(short, capacity=40)
+    assert str(refused.value) == (
+        "the lot has 312 hours of occupancy over 13.0 days; a forecast needs 2 weeks with"
+        " readings in 80% of their hours. Try again once its counter has reported that long"
+    )
+    with pytest.raises(NotEnoughHistory) as refused:
+        forecast_lot(pd.Series([], index=pd.DatetimeIndex([], tz="UTC")), capacity=40)
+    assert str(refused.value) == (
+        "the lot has no hourly occupancy yet; a forecast needs 2 weeks of its counter's readings"
+    )
+    with pytest.raises(NoCapacity) as refused:
+        forecast_lot(weekly(np.full(WEEK, 0.5)), capacity=-3)
+    assert (
+        str(refused.value) == "the lot's capacity is -3; record its number of places to forecast it"
+    )
+    with pytest.raises(NotEnoughHistory, match=r"^300 hours given; the model needs 2 weeks$"):
+        WeeklyProfileModel().fit(np.full(300, 0.5))
+
+
+def test_a_lot_of_one_place_is_forecast() -> None:
+    made = forecast_lot(weekly(np.full(WEEK, 1.0)), capacity=1, hours=1)
+    assert made.rows[0].occupied == 1.0
+
+
+def test_the_history_is_put_on_an_hourly_utc_grid() -> None:
+    bucharest = pd.DatetimeIndex(
+        ["2024-05-06 15:00", "2024-05-06 12:00", "2024-05-06 13:00"], tz="Europe/Bucharest"
+    )
+    grid = hourly_grid(pd.Series([1.0, 0.0, 0.5], index=bucharest))
+    assert list(grid.index) == list(
+        pd.date_range("2024-05-06 09:00", periods=4, freq="h", tz="UTC")
+    )
+    assert str(grid.index.tz) == "UTC"
+    assert grid.to_numpy().tolist()[:2] == [0.0, 0.5] and np.isnan(grid.iloc[2])
+    assert grid.iloc[3] == 1.0
+    empty = hourly_grid(pd.Series([], index=pd.DatetimeIndex([], tz="UTC"), dtype=float))
+    assert empty.empty
+
+
+@pytest.mark.parametrize(
+    ("index", "values", "message"),
+    [
+        (
+            pd.DatetimeIndex(["2024-05-06 13:00"]),
+            [0.5],
+            "give the history a timezone-aware DatetimeIndex of hour starts",
+        ),
+        (
+            pd.DatetimeIndex(["2024-05-06 13:00", "2024-05-06 13:30"], tz="UTC"),
+            [0.5, 0.5],
+            "the history's times must be hour starts (e.g. 2024-05-06 13:00)",
+        ),
+        (
+            pd.DatetimeIndex(["2024-05-06 13:00"], tz="UTC"),
+            [1.01],
+            "the history is a fraction of capacity: keep it within [0, 1]",
+        ),
+        (
+            pd.DatetimeIndex(["2024-05-06 13:00"], tz="UTC"),
+            [-0.01],
+            "the history is a fraction of capacity: keep it within [0, 1]",
+        ),
+    ],
+)
+def test_a_history_that_is_not_hourly_fractions_is_refused(
+    index: pd.DatetimeIndex, values: list[float], message: str
+) -> None:
+    with pytest.raises(InvalidHistory) as refused:
+        hourly_grid(pd.Series(values, index=index))
+    assert str(refused.value) == message
+
+
+def test_the_intervals_asked_for_are_the_ones_given() -> None:
+    made = forecast_lot(weekly(np.full(WEEK, 0.5)), capacity=40, hours=1, levels=(90,))
+    assert list(made.rows[0].intervals) == [90]
+
+
+def test_without_a_week_to_calibrate_on_the_intervals_are_widened_gaussian_ones() -> None:
+    # two weeks mirroring each other about 50 %, 10 points above and below in turn: the
+    # profile is 50 %, the departures +-0.1 with no lag-1 correlation to use (phi = 0),
+    # so every hour's error is 0.1 of capacity: half-widths of 1.25 z 10 places
+    index = pd.date_range(START, periods=2 * WEEK, freq="h")
+    turns = np.where(np.arange(WEEK) % 2 == 0, 0.1, -0.1)
+    series = pd.Series(np.r_[0.5 + turns, 0.5 - turns], index=index)
+    made = forecast_lot(series, capacity=100, hours=2, levels=(80, 90, 95, 99, 50))
+    for row in made.rows:
+        assert row.occupied == 50.0
+        assert row.intervals == {
+            80: (34.0, 66.0),  # z 1.2816: 16.02 places
+            90: (29.4, 70.6),  # z 1.6449: 20.56
+            95: (25.5, 74.5),  # z 1.96: 24.5
+            99: (17.8, 82.2),  # z 2.5758: 32.2
+            50: (25.5, 74.5),  # a level without its z: 1.96's
+        }

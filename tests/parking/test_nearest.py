@@ -1,19 +1,34 @@
 """The nearest lots by street on small hand-made networks, distances worked out by hand
 (and, on a grid, by a plain Dijkstra over the grid written here), never by the code
-under test."""
+under test; the network built from a street layer imported into real PostgreSQL."""
 
 from __future__ import annotations
 
 import heapq
 import itertools
+from datetime import UTC, datetime
+from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
+import psycopg
 import pytest
-from pyproj import CRS, Transformer
-from shapely.geometry import LineString, Point
+from pyproj import CRS, Geod, Transformer
+from shapely.geometry import LineString, MultiLineString, Point
 
-from parking.nearest import Built, Lot, OriginTooFar, nearest
+from gis_layers.importer import import_file
+from parking.nearest import (
+    Built,
+    Lot,
+    NetworkUnusable,
+    OriginTooFar,
+    StreetGraphs,
+    build,
+    nearest,
+    version,
+)
 from parking.street_graph import StreetGraph, StreetGraphError
+from storage import migrations
 
 STEREO70 = CRS.from_epsg(3844)
 X0, Y0 = 489_700.0, 250_200.0  # Turnu Măgurele in Stereo 70
@@ -312,3 +327,222 @@ def test_a_grid_agrees_with_a_plain_dijkstra() -> None:
         assert route is not None
         assert route.network_m == pytest.approx(expected, abs=0.02), (p, q)
         assert route.line.length == pytest.approx(expected, abs=0.02)
+
+
+# --- the answer's document, figure by figure ---------------------------------------------
+
+IMPORTED = datetime(2026, 5, 4, 8, tzinfo=UTC)
+SAME = Transformer.from_crs(STEREO70, STEREO70, always_xy=True)
+
+
+def flat(graph: StreetGraph) -> Built:
+    """The network with its own CRS standing for CRS84: every distance is exact."""
+    return Built(IMPORTED, graph, SAME, SAME)
+
+
+def test_the_answer_document_field_by_field() -> None:
+    graph = StreetGraph([line((0, 0), (200, 0))], STEREO70)
+    origin = (X0 + 50, Y0 + 10.26)
+    lots = [Lot("lot-a", "Parcarea A", X0 + 150.21, Y0 - 20.37, 4, 30)]
+    answer = nearest(origin, lots, flat(graph), min_free=1, limit=5)
+    features = answer.pop("features")
+    assert answer == {
+        "type": "FeatureCollection",
+        "method": "network",
+        "origin": {"lon": X0 + 50, "lat": Y0 + 10.26, "snap_m": 10.3},
+        "min_free": 1,
+        "network": {
+            "layer": "streets",
+            "imported_at": "2026-05-04T08:00:00+00:00",
+            "nodes": 2,
+            "edges": 1,
+            "directed": False,
+        },
+        "unreachable": [],
+        "numberMatched": 1,
+        "numberReturned": 1,
+    }
+    [feature] = features
+    coordinates = feature["geometry"].pop("coordinates")
+    assert feature == {
+        "type": "Feature",
+        "id": "lot-a",
+        "geometry": {"type": "LineString"},
+        "properties": {
+            "lot_id": "lot-a",
+            "name": "Parcarea A",
+            "free": 4,
+            "capacity": 30,
+            "lot": [X0 + 150.21, Y0 - 20.37],
+            # 10.26 to the street + 100.21 along it + 20.37 to the lot
+            "distance_m": 130.8,
+            "network_m": 100.2,
+            "lot_snap_m": 20.4,
+        },
+    }
+    assert local(LineString(coordinates)) == [(50, 10.26), (50, 0), (150.21, 0), (150.21, -20.37)]
+
+
+def test_built_without_a_network_keeps_its_version() -> None:
+    graph = StreetGraph([line((0, 0), (200, 0))], STEREO70)
+    assert Built.of(IMPORTED, graph).version == IMPORTED
+    assert Built.of(IMPORTED, None) == Built(IMPORTED, None, None, None)
+    answer = nearest(lonlat(at(20, 0)), [lot("lot-a", at(20, 0), 1)], Built.of(None, graph))
+    assert answer["network"]["imported_at"] is None
+
+
+def test_the_way_to_the_lot_counts_in_the_ranking() -> None:
+    # lot-a: 50 m along the street and 40 m off it (90 m); lot-b: 80 m along, 1 m off (81 m)
+    graph = StreetGraph([line((0, 0), (200, 0))], STEREO70)
+    lots = [lot("lot-a", at(50, -40), 5), lot("lot-b", at(80, -1), 5)]
+    answer = nearest(lonlat(at(0, 0)), lots, network(graph))
+    assert [f["id"] for f in answer["features"]] == ["lot-b", "lot-a"]
+
+
+def test_lots_are_ranked_by_the_decimetre_then_by_id() -> None:
+    graph = StreetGraph([line((0, 0), (200, 0))], STEREO70)
+    origin = (X0 + 100, Y0 + 10)
+
+    def ranked(a: float, z: float) -> list[str]:
+        # lot-a 80 m along, lot-z 80 m the other way; each ``a`` or ``z`` m off the street
+        lots = [Lot("lot-z", "Z", X0 + 180, Y0 - z, 5, 9), Lot("lot-a", "A", X0 + 20, Y0 - a, 5, 9)]
+        return [f["id"] for f in nearest(origin, lots, flat(graph))["features"]]
+
+    assert ranked(5.04, 5.0) == ["lot-a", "lot-z"]  # 95.04 and 95.0 m: the same decimetre
+    assert ranked(5.4, 5.0) == ["lot-z", "lot-a"]  # 95.4 and 95.0 m: not
+    assert ranked(5.0, 5.4) == ["lot-a", "lot-z"]
+
+
+def test_an_origin_exactly_at_the_limit_of_the_streets_is_served() -> None:
+    graph = StreetGraph([line((0, 0), (200, 0))], STEREO70)
+    lots = [Lot("lot-a", "A", X0 + 20, Y0 - 5, 5, 9)]
+    answer = nearest((X0 + 100, Y0 + 1000), lots, flat(graph))
+    assert answer["origin"]["snap_m"] == 1000.0 and answer["numberMatched"] == 1
+    with pytest.raises(OriginTooFar):
+        nearest((X0 + 100, Y0 + 1000.01), lots, flat(graph))
+
+
+def test_the_refusals_say_how_far_and_what_to_do(graph: StreetGraph) -> None:
+    far = lonlat(at(50_000, 0))
+    # the east end of the island street, (600, 0), is the nearest street
+    streets = f"the origin ({far[0]:g}, {far[1]:g}) is 49,"
+    with pytest.raises(OriginTooFar) as refused:
+        nearest(far, LOTS, network(graph))
+    assert str(refused.value).startswith(streets)
+    assert str(refused.value).endswith(
+        " m from the nearest street; give a point within 1,000 m of the town's streets"
+    )
+    # without a network: the geodesic distance to the nearest lot, lot-island at (550, 10)
+    farther = lonlat(at(95_000, 0))
+    _, _, m = Geod(ellps="WGS84").inv(farther[0], farther[1], LOTS[3].lon, LOTS[3].lat)
+    with pytest.raises(OriginTooFar) as refused:
+        nearest(farther, LOTS, network(None))
+    assert str(refused.value) == (
+        f"the origin ({farther[0]:g}, {farther[1]:g}) is {m / 1000:,.1f} km from the nearest"
+        " lot; give a point within 20 km of one"
+    )
+    assert f"{m / 1000:,.1f}" == "94.4"
+
+
+def test_the_defaults_and_the_refused_arguments(graph: StreetGraph) -> None:
+    # by default: at least one place free, five lots
+    lots = [lot(f"lot-{k}", at(20 * k, -5), free=1) for k in range(7)]
+    answer = nearest(lonlat(ORIGIN), lots, network(graph))
+    assert (answer["min_free"], answer["numberMatched"], answer["numberReturned"]) == (1, 7, 5)
+    for min_free, limit in ((-1, 5), (1, 0)):
+        with pytest.raises(ValueError, match=r"min_free must be >= 0 and limit >= 1, got"):
+            nearest(lonlat(ORIGIN), lots, network(graph), min_free, limit)
+
+
+def test_a_straight_line_answer_draws_the_line_and_has_no_snap() -> None:
+    answer = nearest(lonlat(ORIGIN), LOTS[:1], network(None), min_free=1)
+    assert answer["origin"]["snap_m"] == 0.0
+    [feature] = answer["features"]
+    assert feature["geometry"]["coordinates"] == [
+        list(lonlat(ORIGIN)),
+        [LOTS[0].lon, LOTS[0].lat],
+    ]
+    assert (feature["properties"]["network_m"], feature["properties"]["lot_snap_m"]) == (None, None)
+
+
+# --- the network as the database holds it ------------------------------------------------
+
+
+def _import(pg_url: str, path: Path, frame: gpd.GeoDataFrame, layer: str = "streets") -> None:
+    frame.to_file(path, layer=layer)
+    with psycopg.connect(pg_url) as conn:
+        import_file(conn, path, name=layer)
+
+
+def test_the_network_is_built_once_per_import_of_the_street_layer(
+    pg_url: str, tmp_path: Path
+) -> None:
+    with psycopg.connect(pg_url) as conn:
+        migrations.upgrade(conn)
+    graphs = StreetGraphs()
+    with psycopg.connect(pg_url) as conn:
+        assert version(conn) is None
+        none = graphs.built(conn)
+    assert none == Built(None, None, None, None)
+    assert graphs.memoised(None) is none
+    # two streets crossing: noded into four edges
+    streets = gpd.GeoDataFrame(
+        {"name": ["a", "b"]},
+        geometry=[line((0, 0), (200, 0)), line((100, -100), (100, 100))],
+        crs="EPSG:3844",
+    )
+    _import(pg_url, tmp_path / "one.gpkg", streets)
+    with psycopg.connect(pg_url) as conn:
+        imported = version(conn)
+        built = graphs.built(conn)
+        assert imported is not None and built.version == imported
+        assert graphs.built(conn) is built  # not rebuilt while the layer is the same
+    assert built.graph is not None and len(built.graph.edges) == 4
+    assert built.graph.crs == STEREO70
+    assert graphs.memoised(imported) is built and graphs.memoised(None) is None
+    assert built.to_graph is not None and built.to_crs84 is not None
+    lon, lat = built.to_crs84.transform(X0, Y0)
+    assert built.to_graph.transform(lon, lat) == pytest.approx((X0, Y0), abs=1e-3)
+    # 5 m to the first street, 90 m along it, 90 m up the second to the lot
+    answer = nearest(lonlat(at(10, 5)), [lot("lot-a", at(100, 90), 3)], built)
+    assert answer["features"][0]["properties"]["distance_m"] == pytest.approx(185, abs=0.06)
+    # imported again: rebuilt
+    _import(pg_url, tmp_path / "two.gpkg", streets.iloc[:1])
+    with psycopg.connect(pg_url) as conn:
+        again = graphs.built(conn)
+    assert again is not built and again.graph is not None and len(again.graph.edges) == 1
+
+
+def test_a_street_layer_without_lines_gives_straight_lines(pg_url: str, tmp_path: Path) -> None:
+    with psycopg.connect(pg_url) as conn:
+        migrations.upgrade(conn)
+    points = gpd.GeoDataFrame({"name": ["x"]}, geometry=[at(0, 0)], crs="EPSG:3844")
+    _import(pg_url, tmp_path / "points.gpkg", points)
+    with psycopg.connect(pg_url) as conn:
+        built = build(conn)
+        assert built == Built(version(conn), None, None, None) and built.version is not None
+    # a layer of another name is the one read where named
+    multi = gpd.GeoDataFrame(
+        {"name": ["m"]},
+        geometry=[MultiLineString([[(X0, Y0), (X0 + 50, Y0)], [(X0, Y0 + 9), (X0 + 50, Y0 + 9)]])],
+        crs="EPSG:3844",
+    )
+    _import(pg_url, tmp_path / "roads.gpkg", multi, layer="roads")
+    with psycopg.connect(pg_url) as conn:
+        graphs = StreetGraphs("roads")
+        roads = graphs.built(conn)
+        assert roads.version == version(conn, "roads") and roads.version is not None
+        assert graphs.built(conn) is roads  # its own layer's version is the one compared
+    assert roads.graph is not None and len(roads.graph.edges) == 2
+
+
+def test_a_street_layer_in_degrees_is_refused_with_its_name(pg_url: str, tmp_path: Path) -> None:
+    with psycopg.connect(pg_url) as conn:
+        migrations.upgrade(conn)
+    degrees = gpd.GeoDataFrame(
+        {"name": ["a"]}, geometry=[LineString([(24.8, 43.7), (24.9, 43.7)])], crs="EPSG:4326"
+    )
+    _import(pg_url, tmp_path / "degrees.gpkg", degrees)
+    with psycopg.connect(pg_url) as conn, pytest.raises(NetworkUnusable) as refused:
+        StreetGraphs().built(conn)
+    assert str(refused.value).startswith("layer 'streets': streets are in ")

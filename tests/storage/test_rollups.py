@@ -260,9 +260,7 @@ def test_retention_drops_old_partitions_without_touching_newer_data(
     assert partitions == [("readings_2026_02",), ("readings_2026_03",)]
     # rollups outlive raw readings: the hours and days stay, the 5 minutes go at 40 days
     assert report.rollups["5m"] > 0
-    assert _level(conn, "readings_5m") == {
-        row for row in rolled["5m"] if row[2] >= NOW - 40 * DAY
-    }
+    assert _level(conn, "readings_5m") == {row for row in rolled["5m"] if row[2] >= NOW - 40 * DAY}
     for name in ("1h", "1d"):
         assert _level(conn, f"readings_{name}") == rolled[name]
     # a refresh after the deletes leaves the rollups as they were
@@ -286,3 +284,60 @@ def test_retention_settings_refuse_rollups_kept_shorter_than_their_source() -> N
     assert (longer.longest_raw_retention_days, longer.shortest_raw_retention_days) == (3650, 365)
     with pytest.raises(ValidationError, match="shorter than the longest raw retention"):
         RetentionSettings(raw_retention_days_by_quantity={"water_level": 3650})
+
+
+# -- one device's quantities side by side ----------------------------------------------
+
+
+def _wide(url: str, *args: object, **kwargs: object) -> list[tuple]:
+    async def run() -> list[tuple]:
+        async with await psycopg.AsyncConnection.connect(url) as aconn:
+            return await rollups.series_wide(aconn, *args, **kwargs)  # type: ignore[arg-type]
+
+    return asyncio.run(run())
+
+
+def test_series_wide_puts_a_devices_quantities_side_by_side(
+    conn: psycopg.Connection, pg_url: str
+) -> None:
+    # three days of 5-minute readings up to NOW (the newest edge unrolled); "b" misses
+    # every third reading and the whole of one hour, "a" misses another hour
+    times = [NOW - timedelta(minutes=5 * i) for i in range(12 * 24 * 3)]
+    gap_a, gap_b = NOW.replace(minute=0) - 5 * HOUR, NOW.replace(minute=0) - 30 * HOUR
+    readings = [
+        Reading("lot-w", "a", t, float(i % 17))
+        for i, t in enumerate(times)
+        if not gap_a <= t < gap_a + HOUR
+    ] + [
+        Reading("lot-w", "b", t, float(i % 5))
+        for i, t in enumerate(times)
+        if i % 3 and not gap_b <= t < gap_b + HOUR
+    ]
+    readings.append(Reading("other", "a", NOW - HOUR, 99.0))  # another device: not counted
+    _write(conn, readings)
+    _refresh(conn)
+    start, end = NOW - 3 * DAY, NOW + timedelta(seconds=1)
+    of = {q: [r for r in readings if r.device_id == "lot-w" and r.quantity == q] for q in "ab"}
+    for width in (timedelta(minutes=15), HOUR, DAY):
+        by = {
+            q: {b.start: b for b in expected(of[q], width, start=start, end=end)}
+            for q in ("a", "b")
+        }
+        want = [
+            (moment, a.count, a.sum, a.min, a.max)
+            + (
+                (None,) * 4
+                if moment not in by["b"]
+                else (
+                    by["b"][moment].count,
+                    by["b"][moment].sum,
+                    by["b"][moment].min,
+                    by["b"][moment].max,
+                )
+            )
+            for moment, a in sorted(by["a"].items())
+        ]
+        assert any(row[5] is None for row in want) or width == DAY  # the gap shows
+        assert gap_a not in {row[0] for row in want} or width == DAY  # "a" leads
+        assert _wide(pg_url, "lot-w", ["a", "b"], start, end, width) == want, width
+        assert _wide(pg_url, "lot-w", ["a", "b"], start, end, width, raw=True) == want, width

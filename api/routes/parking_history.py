@@ -1,0 +1,228 @@
+"""Parking history: a lot's or zone's occupancy over time, and a lot's utilisation by
+hour of week, from the derived series the hub records every 5 minutes
+(:mod:`parking.history`) through the rollups.
+
+``GET /parking/lots/{lot_id}/history``, ``GET /parking/zones/{zone}/history`` and
+``GET /parking/lots/{lot_id}/utilisation``; public, as the live lots and zones are
+(aggregated occupancy is open data). Bounded by :data:`parking.history.MAX_BUCKETS`
+buckets per answer and :data:`parking.history.MAX_UTILISATION_RANGE`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+import orjson
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+from psycopg import AsyncConnection
+from pydantic import BaseModel, Field
+
+from api.deps import connection
+from api.openapi import problems
+from api.params import UtcDateTime, period
+from parking import history
+
+router = APIRouter(tags=["parking"], responses=problems(503))  # each reads the database
+
+_JSON = "application/json"
+Step = Literal["5m", "1h", "1d"]
+DEFAULT_WINDOW = {"5m": timedelta(days=1), "1h": timedelta(days=7), "1d": timedelta(days=90)}
+"""The range answered when ``start`` is not given, ending at ``end``."""
+_START = "RFC 3339 with offset; default: a day (5m), a week (1h) or 90 days (1d) before end"
+_END = "RFC 3339 with offset; default: now"
+
+
+class Bucket(BaseModel):
+    """One bucket of a history: its samples' means, extremes and count."""
+
+    start: datetime
+    end: datetime
+    samples: int = Field(description="5-minute samples in the bucket (an hour has 12)")
+    occupied: float = Field(description="mean occupied places")
+    occupied_min: float
+    occupied_max: float = Field(description="peak: most places occupied at once")
+    capacity: float = Field(description="mean places offered")
+    free: float = Field(description="mean free places")
+    occupancy: float = Field(description="mean occupied share, 0..1")
+    occupancy_max: float
+
+
+class HistoryAnswer(BaseModel):
+    """A lot's or zone's history in buckets of ``step`` (buckets without samples left out)."""
+
+    lot_id: str | None = None
+    zone: str | None = None
+    zone_kind: Literal["urbanism", "paid"] | None = None
+    series: str = Field(description="the derived series' device id in the readings")
+    start: datetime
+    end: datetime
+    step: Step
+    buckets: list[Bucket]
+
+
+class WeekHourCell(BaseModel):
+    """One hour of the week in local time."""
+
+    weekday: int = Field(description="0 Monday .. 6 Sunday")
+    hour: int = Field(description="0..23, local time")
+    hours: int = Field(description="hours of the range with samples that fell here")
+    occupancy: float | None = Field(description="mean occupied share, 0..1")
+    occupancy_max: float | None = Field(description="highest share at once")
+    occupied_max: float | None = Field(description="most places occupied at once")
+
+
+class PeakAnswer(BaseModel):
+    """The range's peak occupancy and when it was first reached."""
+
+    occupied: float
+    occupancy: float = Field(description="the highest share in the peak's hour")
+    at: datetime
+    resolution: Literal["5m", "1h"]
+
+
+class UtilisationAnswer(BaseModel):
+    """A lot's utilisation by hour of week (168 cells, Monday 00:00 first) and its peak."""
+
+    lot_id: str
+    start: datetime
+    end: datetime
+    time_zone: str
+    cells: list[WeekHourCell]
+    peak: PeakAnswer | None
+
+
+def _range(
+    start: datetime | None, end: datetime | None, step: str
+) -> tuple[datetime, datetime, timedelta]:
+    width = history.step_width(step)
+    start, end = period(start, end, DEFAULT_WINDOW[step])
+    history.check_range(start, end, width)
+    return start, end, width
+
+
+def _answer(
+    series: str, start: datetime, end: datetime, step: str, buckets: str
+) -> dict[str, object]:
+    return {
+        "series": series,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "step": step,
+        "buckets": orjson.Fragment(buckets),  # built by PostgreSQL
+    }
+
+
+def _json(document: object) -> Response:
+    return Response(orjson.dumps(document), media_type=_JSON)
+
+
+@router.get(
+    "/parking/lots/{lot_id}/history",
+    response_model=HistoryAnswer,
+    responses=problems(400, 404),
+)
+async def lot_history(
+    lot_id: str,
+    conn: Annotated[AsyncConnection, Depends(connection)],
+    start: Annotated[UtcDateTime | None, Query(description=_START)] = None,
+    end: Annotated[UtcDateTime | None, Query(description=_END)] = None,
+    step: Annotated[Step, Query(description="bucket width; days are UTC days")] = "1h",
+) -> Response:
+    """The lot's occupancy in buckets of 5 minutes, an hour or a day over ``[start,
+    end)``: mean, least and most occupied places, mean capacity and free places, mean
+    and highest occupied share, and the number of samples. At most 10,000 buckets."""
+    start, end, width = _range(start, end, step)
+    await history.require_lot(conn, lot_id)
+    series = history.lot_series(lot_id)
+    found = await history.series_json(conn, series, start, end, width)
+    return _json({"lot_id": lot_id} | _answer(series, start, end, step, found))
+
+
+@router.get(
+    "/parking/zones/{zone}/history",
+    response_model=HistoryAnswer,
+    responses=problems(400, 404),
+)
+async def zone_history(
+    zone: str,
+    conn: Annotated[AsyncConnection, Depends(connection)],
+    start: Annotated[UtcDateTime | None, Query(description=_START)] = None,
+    end: Annotated[UtcDateTime | None, Query(description=_END)] = None,
+    step: Annotated[Step, Query(description="bucket width; days are UTC days")] = "1h",
+    kind: Annotated[
+        Literal["urbanism", "paid"],
+        Query(description="an urbanism zone's code, or a paid parking zone's"),
+    ] = "urbanism",
+) -> Response:
+    """The zone's total over its lots (those open with a figure at each sample), as a
+    lot's history: occupied places are the lots' sum at each sample."""
+    start, end, width = _range(start, end, step)
+    paid = kind == "paid"
+    await history.require_zone(conn, zone, paid)
+    series = history.zone_series(zone, paid)
+    found = await history.series_json(conn, series, start, end, width)
+    head = {"zone": zone, "zone_kind": kind}
+    return _json(head | _answer(series, start, end, step, found))
+
+
+@router.get(
+    "/parking/lots/{lot_id}/utilisation",
+    response_model=UtilisationAnswer,
+    responses=problems(400, 404),
+)
+async def lot_utilisation(
+    lot_id: str,
+    conn: Annotated[AsyncConnection, Depends(connection)],
+    start: Annotated[
+        UtcDateTime | None, Query(description="RFC 3339 with offset; default: 4 weeks before end")
+    ] = None,
+    end: Annotated[UtcDateTime | None, Query(description=_END)] = None,
+    tz: Annotated[
+        str,
+        Query(max_length=64, description="IANA time zone whose hours of the week are counted"),
+    ] = history.DEFAULT_TIME_ZONE,
+) -> Response:
+    """The lot's mean and highest occupancy for each of the week's 168 hours (local
+    time), over ``[start, end)`` (at most about 3 years), and the range's peak: the
+    most places occupied at once and when that was first reached."""
+    zone = history.time_zone(tz)
+    start, end = period(start, end, timedelta(weeks=4))
+    if end - start > history.MAX_UTILISATION_RANGE:
+        raise history.InvalidHistoryRequest(
+            f"the range is longer than {history.MAX_UTILISATION_RANGE.days} days; ask a shorter one"
+        )
+    history.check_calendar(start, end, history.STEPS["1h"])
+    await history.require_lot(conn, lot_id)
+    series = history.lot_series(lot_id)
+    hours = await history.series_history(conn, series, start, end, history.STEPS["1h"])
+    peak = await history.peak(conn, series, hours)
+    cells = history.by_hour_of_week(hours, zone)
+    return _json(
+        {
+            "lot_id": lot_id,
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "time_zone": tz,
+            "cells": [
+                {
+                    "weekday": c.weekday,
+                    "hour": c.hour,
+                    "hours": c.hours,
+                    "occupancy": None if c.occupancy is None else round(c.occupancy, 4),
+                    "occupancy_max": c.occupancy_max,
+                    "occupied_max": c.occupied_max,
+                }
+                for c in cells
+            ],
+            "peak": None
+            if peak is None
+            else {
+                "occupied": peak.occupied,
+                "occupancy": peak.occupancy,
+                "at": peak.at.isoformat(),
+                "resolution": peak.resolution,
+            },
+        }
+    )

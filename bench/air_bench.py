@@ -1,0 +1,171 @@
+"""A year of 50 air-quality stations: the index's hours per band and the EU standards,
+from the rollups and from raw readings.
+
+Run from the repository root (PostgreSQL on 127.0.0.1:5432, or ``BENCH_PG``):
+
+    nice .venv/bin/python bench/air_bench.py --stations 50 --interval-min 10 --runs 10
+
+Writes calendar year 2025 for ``--stations`` stations, each reporting PM2.5, PM10, NO2,
+O3 and SO2 every ``--interval-min`` minutes (daily cycles, a station's own level and
+pollution episodes), through the ingestion writer, and refreshes the rollups the way the
+ingest worker does. Then times, alternately, :func:`air.annual.stations_year` for every
+station answered from the hourly rollup and from the raw readings (after checking that
+both answers are the same), and once the same judged in Python from hourly means
+(:func:`air.exceedances.stations_year`, the rules' reference).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from scratch_db import scratch_database  # noqa: E402
+
+from air import annual, exceedances  # noqa: E402
+from air.bands import EAQI_2024  # noqa: E402
+from settings import RetentionSettings  # noqa: E402
+from storage import migrations, rollups  # noqa: E402
+from storage.readings import Reading, ReadingWriter  # noqa: E402
+
+YEAR = 2025
+BASE = {"pm25": 12.0, "pm10": 22.0, "no2": 28.0, "o3": 60.0, "so2": 8.0}
+
+
+def _value(pollutant: str, station: int, moment: datetime) -> float:
+    """A station's concentration: daily cycle (traffic peaks for NO2/PM, afternoon for O3),
+    a level of its own, and an episode of a few days each month."""
+    hour = moment.hour + moment.minute / 60
+    traffic = math.exp(-(((hour - 8) / 2) ** 2)) + math.exp(-(((hour - 18) / 2.5) ** 2))
+    sun = max(0.0, math.sin(math.pi * (hour - 6) / 14)) if 6 <= hour <= 20 else 0.0
+    level = 0.7 + 0.6 * (station % 7) / 6
+    episode = 2.5 if moment.day in (station % 27 + 1, station % 27 + 2) else 1.0
+    shape = {"o3": 0.5 + 1.6 * sun, "so2": 1.0 + 0.3 * traffic}.get(pollutant, 0.6 + traffic)
+    return round(BASE[pollutant] * level * episode * shape, 2)
+
+
+def load(url: str, stations: int, interval: timedelta) -> tuple[int, float, float]:
+    """Write the year and refresh the rollups; readings, load s, refresh s."""
+    start = datetime(YEAR, 1, 1, tzinfo=UTC)
+    end = datetime(YEAR + 1, 1, 1, tzinfo=UTC)
+    now = datetime.now(UTC)
+    keep = RetentionSettings(raw_retention_days=(now - start).days + 30, rollup_5m_retention_days=0)
+    ids = [f"aq-{k:02d}" for k in range(stations)]
+    total = 0
+    with psycopg.connect(url) as conn:
+        migrations.upgrade(conn)
+        conn.commit()
+        writer = ReadingWriter(migrations.readings_storage(conn), "copy")
+        started = time.perf_counter()
+        day = start
+        while day < end:
+            batch = []
+            moment = day
+            while moment < day + timedelta(days=1):
+                for k, station in enumerate(ids):
+                    for pollutant in BASE:
+                        batch.append(
+                            Reading(station, pollutant, moment, _value(pollutant, k, moment))
+                        )
+                moment += interval
+            writer.write(conn, batch)
+            conn.commit()
+            total += len(batch)
+            day += timedelta(days=1)
+        loaded = time.perf_counter() - started
+        started = time.perf_counter()
+        # the whole year's buckets in one pass (the worker does a day per pass as data
+        # arrives; a year loaded at once would take hundreds of passes)
+        rollups.REFRESH_BUCKETS_PER_PASS = 200_000
+        while rollups.refresh(conn, keep, now):
+            conn.commit()
+        conn.commit()
+        refreshed = time.perf_counter() - started
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    return total, loaded, refreshed
+
+
+def _summary(found: dict[str, annual.StationYear]) -> dict[str, object]:
+    """What must not differ between two answers (means may, in their last digits)."""
+    return {
+        station: (
+            year.hours_by_band,
+            [(a.status, a.valid, a.exceedances) if a else None for p in year.standards for a in p],
+        )
+        for station, year in found.items()
+    }
+
+
+async def timings(url: str, stations: int, runs: int, raw_runs: int) -> dict[str, list[float]]:
+    """Milliseconds per year of every station, rollups and raw alternating."""
+    ids = [f"aq-{k:02d}" for k in range(stations)]
+    times: dict[str, list[float]] = {"rollups": [], "raw": [], "python": []}
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        fast = await annual.stations_year(conn, EAQI_2024, ids, YEAR)
+        slow = await annual.stations_year(conn, EAQI_2024, ids, YEAR, raw=True)
+        assert _summary(fast) == _summary(slow), "rollups and raw readings disagree"
+        for k in range(runs):
+            for raw in (False, True):
+                if raw and k >= raw_runs:
+                    continue
+                started = time.perf_counter()
+                await annual.stations_year(conn, EAQI_2024, ids, YEAR, raw=raw)
+                times["raw" if raw else "rollups"].append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        reference = await exceedances.stations_year(conn, ids, YEAR)
+        times["python"].append((time.perf_counter() - started) * 1000)
+        for station in ids:
+            assert [
+                (a.status, a.exceedances) if a else None
+                for pair in reference[station]
+                for a in pair
+            ] == [
+                (a.status, a.exceedances) if a else None
+                for pair in fast[station].standards
+                for a in pair
+            ], station
+    return times
+
+
+def main() -> None:
+    """Load, time, print."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stations", type=int, default=50)
+    parser.add_argument("--interval-min", type=float, default=10.0)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--raw-runs", type=int, default=3)
+    args = parser.parse_args()
+    interval = timedelta(minutes=args.interval_min)
+    with scratch_database("bench_air") as url:
+        total, loaded, refreshed = load(url, args.stations, interval)
+        print(
+            f"{total:,} readings ({args.stations} stations x 5 pollutants, {YEAR} every"
+            f" {args.interval_min:g} min): written in {loaded:.0f} s ({total / loaded:,.0f}/s),"
+            f" rollups refreshed in {refreshed:.0f} s; load average {os.getloadavg()[0]:.1f}"
+        )
+        times = asyncio.run(timings(url, args.stations, args.runs, args.raw_runs))
+    fast, slow = times["rollups"], times["raw"]
+    p50, p50_raw = statistics.median(fast), statistics.median(slow)
+    print(
+        f"index + exceedances, {args.stations} stations, {YEAR}: rollups p50 {p50:.0f} ms"
+        f" (min {min(fast):.0f}, max {max(fast):.0f}, n={len(fast)}); raw p50 {p50_raw:.0f} ms"
+        f" (n={len(slow)}); raw / rollups {p50_raw / p50:.1f}x; the rules in Python from"
+        f" hourly means (rollups): {times['python'][0]:.0f} ms; load average"
+        f" {os.getloadavg()[0]:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
