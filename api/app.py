@@ -33,6 +33,7 @@ from api.routes import (
     landing,
     metrics,
     ngsi_ld,
+    opendata,
     parking,
     parking_alerts,
     parking_forecast,
@@ -173,6 +174,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
         carbon_scenarios,
         air,
         air_alerts,
+        opendata,
     ):
         app.include_router(module.router)
     if app.state.browser_sign_in is not None:

@@ -30,7 +30,7 @@ MINIMUM_SIZE = 1000
 """Bytes under which an answer is sent as it is: it fits one network packet either way."""
 LEVEL = 4
 """zlib-ng's level: see the module's docstring for the trade."""
-ALREADY_COMPRESSED = ("image/tiff",)
+ALREADY_COMPRESSED = ("image/tiff", "application/vnd.apache.parquet")
 """Media types the hub already compresses itself (deflate-compressed GeoTIFFs)."""
 
 

@@ -21,6 +21,7 @@ from auth.oidc import OidcError
 from carbon.errors import CarbonError
 from fiware.errors import NgsiLdError
 from gis_layers.errors import LayerError
+from opendata.errors import OpenDataError
 from parking.errors import ParkingError
 from river_monitor.town_flood import FloodUnavailable
 from storage.errors import StorageError
@@ -76,6 +77,7 @@ FAMILIES: tuple[type[Exception], ...] = (
     LayerError,
     NgsiLdError,
     OidcError,
+    OpenDataError,
     ParkingError,
     StorageError,
 )

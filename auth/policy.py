@@ -151,6 +151,14 @@ POLICY: dict[tuple[str, str], Rule] = {
     # carbon: reduction scenarios for planners, the cruising estimate for signed-in users
     ("POST", "/carbon/scenarios/compare"): roles(Role.PLANNER),
     ("GET", "/carbon/cruising"): SIGNED_IN,
+    # open data: the catalogue and the downloads of published datasets for anyone (an
+    # unpublished one is 404), publishing for administrators
+    ("GET", "/opendata/catalog.jsonld"): PUBLIC,
+    ("GET", "/opendata/catalog.ttl"): PUBLIC,
+    ("GET", "/opendata/datasets/{dataset_id}/series.{fmt}"): PUBLIC,
+    ("GET", "/opendata/datasets/{dataset_id}/features.{fmt}"): PUBLIC,
+    ("GET", "/opendata/datasets/carbon-inventory/inventory.csv"): PUBLIC,
+    ("PUT", "/opendata/datasets/{dataset_id}/publication"): roles(Role.ADMIN),
     # air quality: the index, exceedances and zones are open data
     ("GET", "/air/bands"): PUBLIC,
     ("GET", "/air/stations"): PUBLIC,

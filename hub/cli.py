@@ -30,6 +30,8 @@ app.add_typer(layers_app, name="layers")
 app.add_typer(devices_app, name="devices")
 carbon_app = typer.Typer(help="Carbon inventory: activity data.", no_args_is_help=True)
 app.add_typer(carbon_app, name="carbon")
+opendata_app = typer.Typer(help="Open data: which datasets are public.", no_args_is_help=True)
+app.add_typer(opendata_app, name="opendata")
 
 # The flood options of `simulate`, which `demo` passes on to its simulator.
 FloodPeak = Annotated[
@@ -648,6 +650,88 @@ def layers_publish(
     with _migrated_database(_settings()) as conn, _user_errors(LayerError):
         set_public(conn, layer_id, not private)
     typer.echo(f"layer {layer_id!r} is {'internal' if private else 'public'}")
+
+
+async def _opendata_decide(url: str, dataset_id: str, public: bool) -> None:
+    """Publish or withdraw ``dataset_id`` and record it in the audit log, in one
+    transaction: the decision and its record stand or fall together."""
+    import getpass
+
+    from psycopg import AsyncConnection
+
+    from audit.chain import Entry
+    from audit.store import record
+    from opendata.publication import set_public
+
+    who = f"cli:{getpass.getuser()}"
+    verb = "publish" if public else "unpublish"
+    async with await AsyncConnection.connect(url) as conn, conn.transaction():
+        await set_public(conn, dataset_id, public, who)
+        entry = Entry(
+            action="write",
+            http_method="CLI",
+            route=f"smartcity opendata {verb}",
+            outcome=204,
+            subject=who,
+            auth_method="cli",
+            target={"dataset_id": dataset_id},
+            summary=f"public={str(public).lower()}",
+        )
+        await record(conn, entry)
+
+
+def _opendata_set(dataset_id: str, public: bool) -> None:
+    import asyncio
+
+    from hub.services import database_url
+    from opendata.errors import OpenDataError
+    from storage import migrations
+    from storage.database import connect
+
+    with database_url(_settings()) as url, _user_errors(OpenDataError):
+        with connect(url) as conn:
+            migrations.upgrade(conn)
+        asyncio.run(_opendata_decide(url, dataset_id, public))
+    typer.echo(f"dataset {dataset_id!r} is {'public' if public else 'not public'}")
+
+
+@opendata_app.command("publish")
+def opendata_publish(dataset_id: str) -> None:
+    """Make a dataset public: in the catalogue (/opendata/catalog.jsonld) and downloadable
+    by anyone (layers: layer-<layer id>). Recorded in the audit log."""
+    _opendata_set(dataset_id, True)
+
+
+@opendata_app.command("unpublish")
+def opendata_unpublish(dataset_id: str) -> None:
+    """Withdraw a dataset: out of the catalogue, its downloads 404. Recorded in the audit
+    log."""
+    _opendata_set(dataset_id, False)
+
+
+@opendata_app.command("list")
+def opendata_list() -> None:
+    """Every dataset, whether it is public, and why (default, decided, layer flag)."""
+    import asyncio
+
+    from psycopg import AsyncConnection
+
+    from hub.services import database_url
+    from opendata.publication import states
+    from storage import migrations
+    from storage.database import connect
+
+    async def listed(url: str) -> list[tuple[str, bool, str]]:
+        async with await AsyncConnection.connect(url) as conn:
+            return await states(conn)
+
+    with database_url(_settings()) as url:
+        with connect(url) as conn:
+            migrations.upgrade(conn)
+        for dataset_id, public, why in asyncio.run(listed(url)):
+            typer.echo(f"{dataset_id}\t{'public' if public else 'not public'}\t{why}")
+
+
 audit_app = typer.Typer(help="The audit log of writes and refused sign-ins.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 

@@ -4,7 +4,8 @@ Every package may import it; it imports none of ours. One class per concern —
 :class:`DatabaseSettings`, :class:`BrokerSettings`, :class:`BrokerTlsSettings`,
 :class:`IngestSettings`, :class:`RetentionSettings`, :class:`RiverSettings`,
 :class:`ParkingAlertSettings`, :class:`AirAlertSettings`, :class:`AuthSettings`,
-:class:`ApiSettings`, :class:`BackupSettings`, :class:`CarbonSettings` — each taken by the
+:class:`ApiSettings`, :class:`BackupSettings`, :class:`CarbonSettings`,
+:class:`OpenDataSettings` — each taken by the
 code it configures, and :class:`Settings`, all of them composed, built by the CLI.
 Unset server URLs mean "use the embedded default": an embedded PostgreSQL in the data
 directory and an embedded MQTT broker on a free loopback port. Construct settings
@@ -21,6 +22,7 @@ from settings.carbon import CarbonSettings
 from settings.database import DatabaseSettings
 from settings.hub import Settings
 from settings.ingest import IngestSettings
+from settings.opendata import OpenDataSettings
 from settings.parking import ParkingAlertSettings
 from settings.retention import RetentionSettings
 from settings.river import RiverSettings
@@ -37,6 +39,7 @@ __all__ = [
     "DataSettings",
     "DatabaseSettings",
     "IngestSettings",
+    "OpenDataSettings",
     "ParkingAlertSettings",
     "RetentionSettings",
     "RiverSettings",

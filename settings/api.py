@@ -12,6 +12,7 @@ from settings.air import AirAlertSettings
 from settings.auth import AuthSettings
 from settings.carbon import CarbonSettings
 from settings.database import DatabaseSettings
+from settings.opendata import OpenDataSettings
 from settings.parking import ParkingAlertSettings
 from settings.river import RiverSettings
 
@@ -37,6 +38,7 @@ class ApiSettings(
     AirAlertSettings,
     AuthSettings,
     CarbonSettings,
+    OpenDataSettings,
 ):
     """Where the API listens; it serves the gauges of the river configuration and the
     parking alerts (whose contact groups it names)."""

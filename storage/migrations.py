@@ -97,6 +97,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(16, "parking", lambda _conn: "0016_parking.sql"),
     Migration(17, "rollups", _rollups_variant),
     Migration(18, "carbon", lambda _conn: "0018_carbon.sql"),
+    Migration(19, "opendata", lambda _conn: "0019_opendata.sql"),
     Migration(20, "layer_views", _layer_views_variant),
 )
 

@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOMAIN = ["air", "alerts", "audit", "auth", "backup", "carbon", "gis_layers", "ingest_mqtt"]
-DOMAIN += ["parking", "river_monitor", "simulator", "storage", "twin"]
+DOMAIN += ["opendata", "parking", "river_monitor", "simulator", "storage", "twin"]
 MQTT_CLIENTS = {"paho", "gmqtt"}
 
 

@@ -38,6 +38,8 @@ VALUES = {
     "zone": "C1",
     "bay_id": "lot-centru-b001",
     "entityId": "urn:ngsi-ld:OffStreetParking:lot-centru",
+    "dataset_id": "river-levels",
+    "fmt": "csv",
     "station_id": "aq-none",  # a 404, after the access check
 }
 CALLERS: list[Role | None] = [None, *Role]
