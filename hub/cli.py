@@ -322,12 +322,13 @@ def river() -> None:
     with _user_errors(ConfigFileError):  # a bad file: refused before connecting
         config = river_config(settings.river_config)
         parking_webhooks = load_webhooks(settings.parking_webhooks_file)
+        air_webhooks = load_webhooks(settings.air_webhooks_file)
     stop = _stop_on_signals()
     with database_url(settings) as url, broker_url(settings) as mqtt:
         with connect(url) as conn:
             migrations.upgrade(conn)
         parking = partial(alert_monitor.serve, settings, parking_webhooks, url)
-        air = partial(air_monitor.serve, settings, url)
+        air = partial(air_monitor.serve, settings, air_webhooks, url)
         service.run(settings, config, url, mqtt, stop, also=[parking, air])
 
 
@@ -647,6 +648,8 @@ def layers_publish(
     with _migrated_database(_settings()) as conn, _user_errors(LayerError):
         set_public(conn, layer_id, not private)
     typer.echo(f"layer {layer_id!r} is {'internal' if private else 'public'}")
+
+
 audit_app = typer.Typer(help="The audit log of writes and refused sign-ins.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 

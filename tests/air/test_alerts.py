@@ -192,7 +192,7 @@ def test_an_air_alert_is_published_on_mqtt(town: str, broker_url: str, mqtt_prot
     async def serve_until_published() -> None:
         stop = asyncio.Event()
         with Publisher(broker_url, f"pub-{prefix}", protocol=mqtt_protocol) as publisher:
-            service = asyncio.create_task(alert_monitor.serve(settings, town, publisher, stop))
+            service = asyncio.create_task(alert_monitor.serve(settings, (), town, publisher, stop))
             for _ in range(int(WAIT_S / 0.2)):
                 if not messages.empty():
                     break
