@@ -7,10 +7,9 @@ contact group gets nothing; the documented file reads as written; a bad file sto
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import orjson
@@ -25,14 +24,11 @@ from alerts.config import load_webhooks
 from api.app import create_app
 from auth.principal import Role
 from harness.credentials import key_headers
-from hub.broker import free_port
 from hub.cli import app
-from ingest_mqtt.publisher import Publisher
 from settings import AirAlertSettings, Settings
 from tests.air import test_alerts as scripted
-from tests.alerts.receiver import Received, drain, receiver
+from tests.alerts.receiver import Received, drain, receiver, serve_until, webhooks_toml
 from tests.alerts.sources import SECRET
-from tests.subscriber import WAIT_S
 
 DOCS = Path(__file__).parents[2] / "docs" / "air.md"
 
@@ -50,13 +46,8 @@ def test_the_documented_webhooks_file_is_read_as_written(tmp_path: Path) -> None
 
 def _webhooks_file(tmp_path: Path, url: str) -> Path:
     path = tmp_path / "air-webhooks.toml"
-    path.write_text(
-        f'[[webhooks]]\nname = "duty"\nurl = "{url}"\nsecret = "{SECRET}"\n'
-        'contacts = ["environment-duty"]\n\n'
-        f'[[webhooks]]\nname = "emergency"\nurl = "{url}"\nsecret = "{SECRET}"\n'
-        'contacts = ["emergency"]\n',
-        encoding="utf-8",
-    )
+    contacts = {"duty": "environment-duty", "emergency": "emergency"}
+    path.write_text(webhooks_toml(url, contacts), encoding="utf-8")
     return path
 
 
@@ -65,22 +56,7 @@ def _serve_until(pg_url: str, received: Received, count: int) -> None:
     ``smartcity river`` reads them) until the receiver got ``count`` requests."""
     settings = AirAlertSettings()
     webhooks = load_webhooks(settings.air_webhooks_file)
-
-    async def run() -> None:
-        stop = asyncio.Event()
-        # no broker: MQTT is refused and retried on its own channel, the webhooks go on
-        absent = f"mqtt://127.0.0.1:{free_port()}"
-        with Publisher(absent, "pub-absent", timeout_s=0.1) as publisher:
-            service = asyncio.create_task(
-                alert_monitor.serve(settings, webhooks, pg_url, publisher, stop)
-            )
-            deadline = time.monotonic() + WAIT_S
-            while received.qsize() < count and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-            stop.set()
-            await asyncio.wait_for(service, WAIT_S)
-
-    asyncio.run(run())
+    serve_until(partial(alert_monitor.serve, settings, webhooks, pg_url), received, count)
 
 
 def test_an_air_alert_reaches_its_webhook_and_its_acknowledgement_is_owed_to_it(
