@@ -12,9 +12,8 @@ needs no state of its own.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Mapping
 from datetime import datetime
-from functools import partial
 
 from psycopg import AsyncConnection
 
@@ -47,8 +46,18 @@ class StationConditions:
     subjects = "stations"
     changes_only = True  # every condition judged; the engine's open alerts are the memory
 
-    def __init__(self, rules: AlertRules) -> None:
+    def __init__(
+        self, rules: AlertRules, escalation: Escalation, webhooks: tuple[Webhook, ...] = ()
+    ) -> None:
+        """``webhooks``: where events are owed besides MQTT (the dispatcher delivering
+        them must know the same ones)."""
         self._rules = rules
+        self._escalation = escalation
+        self._webhooks = webhooks
+
+    def source(self, names: Mapping[str, str]) -> AlertSource:
+        """Air quality as the engine's client, with the stations ``names``."""
+        return alert_source(names, self._escalation, self._webhooks)
 
     async def names(self, conn: AsyncConnection) -> dict[str, str]:
         """Every station's name, by id."""
@@ -67,30 +76,6 @@ class StationConditions:
         return monitor.Judged(names, found)
 
 
-class AlertMonitor(monitor.AlertMonitor):
-    """Judges every station each ``tick_s`` and feeds the alert engine; runs until stopped."""
-
-    def __init__(
-        self,
-        database_url: str,
-        rules: AlertRules,
-        escalation: Escalation,
-        *,
-        webhooks: tuple[Webhook, ...] = (),
-        tick_s: float = 300.0,
-        clock: Callable[[], datetime] = monitor.utc_now,
-    ) -> None:
-        """``webhooks``: where events are owed besides MQTT (the dispatcher delivering
-        them must know the same ones)."""
-        super().__init__(
-            database_url,
-            StationConditions(rules),
-            partial(alert_source, escalation=escalation, webhooks=webhooks),
-            tick_s=tick_s,
-            clock=clock,
-        )
-
-
 async def serve(
     settings: AirAlertSettings,
     webhooks: tuple[Webhook, ...],
@@ -101,11 +86,6 @@ async def serve(
     """Judge the stations and deliver their alerts, on MQTT and to ``webhooks`` (those of
     ``settings.air_webhooks_file``, read by the caller so that a bad file is refused
     before anything starts), until ``stop`` is set."""
-    air = AlertMonitor(
-        database_url,
-        AlertRules.from_settings(settings),
-        escalation(settings),
-        webhooks=webhooks,
-        tick_s=settings.air_alert_tick_s,
-    )
-    await monitor.serve(air, publisher, settings.topic_prefix, settings.air_retry_max_s, stop)
+    air = StationConditions(AlertRules.from_settings(settings), escalation(settings), webhooks)
+    watch = monitor.AlertMonitor(database_url, air, tick_s=settings.air_alert_tick_s)
+    await monitor.serve(watch, publisher, settings.topic_prefix, settings.air_retry_max_s, stop)

@@ -41,10 +41,6 @@ from storage.database import reconnecting
 
 log = logging.getLogger(__name__)
 
-SourceFor = Callable[[Mapping[str, str]], AlertSource]
-"""The domain as the engine's client (its escalation and webhooks bound), given its
-subjects' names by id."""
-
 
 def utc_now() -> datetime:
     """The monitor's default clock."""
@@ -74,6 +70,11 @@ class Conditions(Protocol):
     """False: the domain hands over changes only (it remembers what it told the engine);
     True: every condition it can judge, the monitor applies those that change an alert."""
 
+    def source(self, names: Mapping[str, str]) -> AlertSource:
+        """The domain as the engine's client (its escalation and webhooks), with the
+        subjects ``names`` (by id)."""
+        ...
+
     async def names(self, conn: AsyncConnection) -> Mapping[str, str]:
         """Every subject's name, by id."""
         ...
@@ -95,21 +96,19 @@ class AlertMonitor:
         self,
         database_url: str,
         conditions: Conditions,
-        source: SourceFor,
         *,
-        tick_s: float,
+        tick_s: float = 60.0,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.database_url = database_url
         self.conditions = conditions
-        self.source = source
         self.tick_s = tick_s
         self._clock = clock
 
     @property
     def name(self) -> str:
         """How the log names it: ``parking alert monitor``."""
-        return f"{self.source({}).domain} alert monitor"
+        return f"{self.conditions.source({}).domain} alert monitor"
 
     async def run(self, stop: asyncio.Event) -> None:
         """Evaluate each tick until ``stop`` is set; reconnect (taking the open alerts up
@@ -129,7 +128,7 @@ class AlertMonitor:
 
     async def resume(self, conn: AsyncConnection) -> None:
         """Let the domain take up the open alerts stored."""
-        source = self.source(await self.conditions.names(conn))
+        source = self.conditions.source(await self.conditions.names(conn))
         await self.conditions.resume(conn, source)
 
     async def evaluate(self, conn: AsyncConnection) -> list[int]:
@@ -137,7 +136,7 @@ class AlertMonitor:
         engine's reminder and escalation timers; the events' ids."""
         now = self._clock()
         judged = await self.conditions.judge(conn, now)
-        source = self.source(judged.names)
+        source = self.conditions.source(judged.names)
         events: list[int] = []
         async with conn.transaction():
             open_now: dict[str, dict[str, int]] = {}
@@ -168,7 +167,7 @@ async def serve(
     # needs the domain's name, channel and webhooks
     dispatcher = Dispatcher(
         monitor.database_url,
-        monitor.source({}),
+        monitor.conditions.source({}),
         publisher,
         topic_prefix,
         backoff=Backoff(max_s=retry_max_s),

@@ -13,9 +13,8 @@ delay an alert by one wait, never raise or resolve one early.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Mapping
 from datetime import datetime
-from functools import partial
 
 from psycopg import AsyncConnection
 
@@ -57,9 +56,19 @@ class LotConditions:
     subjects = "lots"
     changes_only = False  # the holds remember what the engine was told
 
-    def __init__(self, rules: AlertRules) -> None:
+    def __init__(
+        self, rules: AlertRules, escalation: Escalation, webhooks: tuple[Webhook, ...] = ()
+    ) -> None:
+        """``webhooks``: where events are owed besides MQTT (the dispatcher delivering
+        them must know the same ones)."""
         self._rules = rules
+        self._escalation = escalation
+        self._webhooks = webhooks
         self._holds: Holds = {}
+
+    def source(self, names: Mapping[str, str]) -> AlertSource:
+        """Parking as the engine's client, with the lots ``names``."""
+        return alert_source(names, self._escalation, self._webhooks)
 
     async def names(self, conn: AsyncConnection) -> dict[str, str]:
         """Every lot's name, by id."""
@@ -86,30 +95,6 @@ class LotConditions:
         return monitor.Judged({lot.lot_id: lot.name for lot in lots}, changes, committed)
 
 
-class AlertMonitor(monitor.AlertMonitor):
-    """Judges every lot each ``tick_s`` and feeds the alert engine; runs until stopped."""
-
-    def __init__(
-        self,
-        database_url: str,
-        rules: AlertRules,
-        escalation: Escalation,
-        *,
-        webhooks: tuple[Webhook, ...] = (),
-        tick_s: float = 60.0,
-        clock: Callable[[], datetime] = monitor.utc_now,
-    ) -> None:
-        """``webhooks``: where events are owed besides MQTT (the dispatcher delivering
-        them must know the same ones)."""
-        super().__init__(
-            database_url,
-            LotConditions(rules),
-            partial(alert_source, escalation=escalation, webhooks=webhooks),
-            tick_s=tick_s,
-            clock=clock,
-        )
-
-
 async def serve(
     settings: ParkingAlertSettings,
     webhooks: tuple[Webhook, ...],
@@ -120,11 +105,6 @@ async def serve(
     """Judge the lots and deliver their alerts, on MQTT and to ``webhooks`` (those of
     ``settings.parking_webhooks_file``, read by the caller so that a bad file is refused
     before anything starts), until ``stop`` is set."""
-    lots = AlertMonitor(
-        database_url,
-        AlertRules.from_settings(settings),
-        escalation(settings),
-        webhooks=webhooks,
-        tick_s=settings.parking_alert_tick_s,
-    )
-    await monitor.serve(lots, publisher, settings.topic_prefix, settings.parking_retry_max_s, stop)
+    lots = LotConditions(AlertRules.from_settings(settings), escalation(settings), webhooks)
+    watch = monitor.AlertMonitor(database_url, lots, tick_s=settings.parking_alert_tick_s)
+    await monitor.serve(watch, publisher, settings.topic_prefix, settings.parking_retry_max_s, stop)

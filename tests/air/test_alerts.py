@@ -19,9 +19,10 @@ from psycopg import AsyncConnection
 from shapely.geometry import Point
 
 from air import alert_monitor
-from air.alert_monitor import AlertMonitor
+from air.alert_monitor import StationConditions
 from air.alerts import AlertRules, judge
 from alerts.model import Escalation
+from alerts.monitor import AlertMonitor
 from api.app import create_app
 from auth.principal import Role
 from gis_layers.importer import import_file
@@ -134,7 +135,7 @@ def test_three_hours_of_no2_above_400_raise_an_alert(town: str) -> None:
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     start = hour - 6 * H
     clock = [start]
-    monitor = AlertMonitor(town, RULES, ESCALATION, clock=lambda: clock[0])
+    monitor = AlertMonitor(town, StationConditions(RULES, ESCALATION), clock=lambda: clock[0])
 
     async def evaluate(at: datetime) -> list[int]:
         clock[0] = at

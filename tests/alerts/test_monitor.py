@@ -44,6 +44,9 @@ class Scripted:
         self.committed: list[list[Condition]] = []
         self.resumed: list[dict[str, int]] = []
 
+    def source(self, names: Mapping[str, str]) -> AlertSource:
+        return _source(names)
+
     async def names(self, conn: AsyncConnection) -> Mapping[str, str]:
         return self.names_now
 
@@ -97,7 +100,7 @@ def test_a_domain_without_memory_changes_an_alert_only_when_its_severity_changes
 ) -> None:
     domain = Scripted(changes_only=True)
     clock = [T0]
-    watch = monitor.AlertMonitor(migrated, domain, _source, tick_s=60, clock=lambda: clock[0])
+    watch = monitor.AlertMonitor(migrated, domain, tick_s=60, clock=lambda: clock[0])
     script = [
         (0, [_full("lot-centru", 1, 0), _full("lot-gara", 0, 0)], 1),  # raised; gara clear
         (1, [_full("lot-centru", 1, 1, 120.0)], 0),  # the same severity: not applied
@@ -115,9 +118,7 @@ def test_a_domain_without_memory_changes_an_alert_only_when_its_severity_changes
                 domain.next = conditions
                 counts.append(len(await watch.evaluate(conn)))
             # a restarted monitor repeats nothing
-            again = monitor.AlertMonitor(
-                migrated, domain, _source, tick_s=60, clock=lambda: clock[0]
-            )
+            again = monitor.AlertMonitor(migrated, domain, tick_s=60, clock=lambda: clock[0])
             await again.resume(conn)
             counts.append(len(await again.evaluate(conn)))
         return counts
@@ -132,7 +133,7 @@ def test_a_domain_with_memory_has_every_condition_applied_and_is_told_once_commi
     migrated: str,
 ) -> None:
     domain = Scripted(changes_only=False)
-    watch = monitor.AlertMonitor(migrated, domain, _source, tick_s=60, clock=lambda: T0)
+    watch = monitor.AlertMonitor(migrated, domain, tick_s=60, clock=lambda: T0)
 
     async def run() -> None:
         async with await AsyncConnection.connect(migrated, autocommit=True) as conn:
@@ -159,7 +160,7 @@ def test_the_open_alerts_are_handed_to_the_domain_at_start_with_its_subjects(
     migrated: str,
 ) -> None:
     domain = Scripted(changes_only=True)
-    watch = monitor.AlertMonitor(migrated, domain, _source, tick_s=60, clock=lambda: T0)
+    watch = monitor.AlertMonitor(migrated, domain, tick_s=60, clock=lambda: T0)
 
     async def run() -> None:
         async with await AsyncConnection.connect(migrated, autocommit=True) as conn:
@@ -174,7 +175,7 @@ def test_the_open_alerts_are_handed_to_the_domain_at_start_with_its_subjects(
 def test_the_timers_run_each_tick_with_nothing_to_apply(migrated: str) -> None:
     domain = Scripted(changes_only=True)
     clock = [T0]
-    watch = monitor.AlertMonitor(migrated, domain, _source, tick_s=60, clock=lambda: clock[0])
+    watch = monitor.AlertMonitor(migrated, domain, tick_s=60, clock=lambda: clock[0])
 
     async def run() -> list[int]:
         async with await AsyncConnection.connect(migrated, autocommit=True) as conn:
@@ -191,7 +192,7 @@ def test_the_timers_run_each_tick_with_nothing_to_apply(migrated: str) -> None:
 def test_the_service_judges_each_tick_and_stops_when_asked(migrated: str) -> None:
     domain = Scripted(changes_only=True)
     domain.next = [_full("lot-centru", 1, 0)]
-    watch = monitor.AlertMonitor(migrated, domain, _source, tick_s=0.05)
+    watch = monitor.AlertMonitor(migrated, domain, tick_s=0.05)
     assert watch.name == "toy alert monitor"
 
     async def run() -> None:
