@@ -1,6 +1,7 @@
 """Air quality's alerts as a service: every station judged each tick on its last complete
-hours (:func:`air.alerts.judge`), the changes handed to the alert engine, and the
-engine's dispatcher delivering them (MQTT, webhooks; the API's server-sent events follow
+hours (:func:`air.alerts.judge`) by the shared monitor (:mod:`alerts.monitor`), the
+changes handed to the alert engine, and the engine's dispatcher delivering them (MQTT,
+the webhooks of ``SMARTCITY_AIR_WEBHOOKS_FILE``; the API's server-sent events follow
 the engine's notifications).
 
 The memory is the engine's own: a condition is applied when its severity differs from
@@ -11,100 +12,80 @@ needs no state of its own.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import datetime
 
 from psycopg import AsyncConnection
 
-from air.alerts import HOUR, AlertRules, alert_source, escalation, judge
+from air.alerts import HOUR, KINDS, AlertRules, alert_source, escalation, judge
 from air.index import hourly_means
 from air.stations import stations
-from alerts import store as alert_store
-from alerts.delivery import Backoff, Dispatcher
-from alerts.model import Escalation
+from alerts import monitor
+from alerts.model import AlertSource, Escalation, Webhook
 from ingest_mqtt.publisher import Publisher
 from settings import AirAlertSettings
-from storage.database import reconnecting
 from storage.rollups import floor_time
 
-log = logging.getLogger(__name__)
+
+async def station_names(conn: AsyncConnection) -> dict[str, str]:
+    """Every station's name, by id: the air-quality alerts' subjects."""
+    return {s.station_id: s.name for s in await stations(conn)}
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
+async def source(
+    conn: AsyncConnection, escalation: Escalation, webhooks: tuple[Webhook, ...] = ()
+) -> AlertSource:
+    """Air quality as the alert engine's client, with the stations there are now."""
+    return alert_source(await station_names(conn), escalation, webhooks)
 
 
-class AlertMonitor:
-    """Judges every station each ``tick_s`` and feeds the alert engine; runs until stopped."""
+class StationConditions:
+    """The stations' conditions (:class:`alerts.monitor.Conditions`) on their last
+    complete hours; no memory of their own."""
+
+    subjects = "stations"
+    changes_only = True  # every condition judged; the engine's open alerts are the memory
 
     def __init__(
-        self,
-        database_url: str,
-        rules: AlertRules,
-        escalation: Escalation,
-        *,
-        tick_s: float = 300.0,
-        clock: Callable[[], datetime] = _utc_now,
+        self, rules: AlertRules, escalation: Escalation, webhooks: tuple[Webhook, ...] = ()
     ) -> None:
-        self._url = database_url
+        """``webhooks``: where events are owed besides MQTT (the dispatcher delivering
+        them must know the same ones)."""
         self._rules = rules
         self._escalation = escalation
-        self._tick_s = tick_s
-        self._clock = clock
+        self._webhooks = webhooks
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Evaluate each tick until ``stop`` is set; reconnect if the database goes away."""
-        await reconnecting(lambda: self._serve(stop), stop, "air alert monitor")
+    def source(self, names: Mapping[str, str]) -> AlertSource:
+        """Air quality as the engine's client, with the stations ``names``."""
+        return alert_source(names, self._escalation, self._webhooks)
 
-    async def _serve(self, stop: asyncio.Event) -> None:
-        async with await AsyncConnection.connect(self._url, autocommit=True) as conn:
-            log.info("air alert monitor judging the stations every %g s", self._tick_s)
-            while not stop.is_set():
-                await self.evaluate(conn)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self._tick_s)
+    async def names(self, conn: AsyncConnection) -> dict[str, str]:
+        """Every station's name, by id."""
+        return await station_names(conn)
 
-    async def evaluate(self, conn: AsyncConnection) -> list[int]:
-        """Judge every station on its last complete hour, apply what changed, run the
-        engine's reminder and escalation timers; the events' ids."""
-        now = self._clock()
+    async def resume(self, conn: AsyncConnection, source: AlertSource) -> None:
+        """Nothing to take up: the open alerts are read as each tick is applied."""
+
+    async def judge(self, conn: AsyncConnection, now: datetime) -> monitor.Judged:
+        """Every station on its last complete hour."""
         last = floor_time(now, HOUR) - HOUR
-        found = await stations(conn)
-        air = alert_source({s.station_id: s.name for s in found}, self._escalation)
-        ids = [s.station_id for s in found]
+        names = await station_names(conn)
         start = last - (self._rules.hours - 1) * HOUR
-        means = await hourly_means(conn, ids, start, last + HOUR, pollutants=("o3", "no2", "so2"))
-        events: list[int] = []
-        async with conn.transaction():
-            for station_id in ids:
-                open_now = await alert_store.open_severities(conn, air, station_id)
-                for condition in judge(station_id, means[station_id], last, self._rules):
-                    if condition.severity != open_now.get(condition.kind, 0):
-                        events += await alert_store.apply(conn, air, condition, now)
-        events += await alert_store.run_timers(conn, air, now)
-        return events
+        means = await hourly_means(conn, list(names), start, last + HOUR, pollutants=KINDS)
+        found = [c for sid in names for c in judge(sid, means[sid], last, self._rules)]
+        return monitor.Judged(names, found)
 
 
 async def serve(
     settings: AirAlertSettings,
+    webhooks: tuple[Webhook, ...],
     database_url: str,
     publisher: Publisher,
     stop: asyncio.Event,
 ) -> None:
-    """Judge the stations and deliver their alerts until ``stop`` is set."""
-    monitor = AlertMonitor(
-        database_url,
-        AlertRules.from_settings(settings),
-        escalation(settings),
-        tick_s=settings.air_alert_tick_s,
-    )
-    dispatcher = Dispatcher(
-        database_url,
-        alert_source({}, escalation(settings)),
-        publisher,
-        settings.topic_prefix,
-        backoff=Backoff(max_s=settings.air_retry_max_s),
-    )
-    await asyncio.gather(monitor.run(stop), dispatcher.run(stop))
+    """Judge the stations and deliver their alerts, on MQTT and to ``webhooks`` (those of
+    ``settings.air_webhooks_file``, read by the caller so that a bad file is refused
+    before anything starts), until ``stop`` is set."""
+    air = StationConditions(AlertRules.from_settings(settings), escalation(settings), webhooks)
+    watch = monitor.AlertMonitor(database_url, air, tick_s=settings.air_alert_tick_s)
+    await monitor.serve(watch, publisher, settings.topic_prefix, settings.air_retry_max_s, stop)

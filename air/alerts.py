@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from alerts.model import AlertSource, Condition, Escalation, Subject
+from alerts.model import AlertSource, Condition, Escalation, Subject, Webhook
 from settings import AirAlertSettings
 
 DOMAIN = "air"
@@ -130,7 +130,10 @@ def escalation(settings: AirAlertSettings) -> Escalation:
     )
 
 
-def alert_source(stations: Mapping[str, str], escalation: Escalation) -> AlertSource:
-    """Air quality as the alert engine's client: its stations (names by id) are the subjects."""
+def alert_source(
+    stations: Mapping[str, str], escalation: Escalation, webhooks: tuple[Webhook, ...] = ()
+) -> AlertSource:
+    """Air quality as the alert engine's client: its stations (names by id) are the
+    subjects, each event goes to MQTT and to the ``webhooks`` serving its contact groups."""
     subjects = {sid: Subject(sid, name, escalation) for sid, name in stations.items()}
-    return AlertSource(DOMAIN, "station", subjects)
+    return AlertSource(DOMAIN, "station", subjects, webhooks)

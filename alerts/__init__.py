@@ -1,6 +1,6 @@
 """The alert engine: one lifecycle and one delivery for every domain's alerts.
 
-A domain (the river monitor today; parking and air quality next) decides *when*
+A domain (the river monitor, parking, air quality) decides *when*
 something is wrong; this package does everything after that, the same way for all:
 
 1. The domain describes itself once as an :class:`~alerts.model.AlertSource`: its name
@@ -24,8 +24,10 @@ something is wrong; this package does everything after that, the same way for al
    :class:`storage.notifications.Notifications`.
 
 Modules: ``model`` (what a domain gives), ``store`` (the tables: lifecycle, history,
-outbox), ``delivery`` (MQTT and webhooks), ``config`` (webhooks read from a TOML file,
-for every domain), ``errors``. The tables are ``alerts``,
+outbox), ``delivery`` (MQTT and webhooks), ``monitor`` (a domain's alerts as a service:
+its conditions judged each tick and applied, the timers run, the dispatcher beside it;
+parking and air quality write only their conditions), ``config`` (webhooks read from a
+TOML file, for every domain), ``errors``. The tables are ``alerts``,
 ``alert_events`` and ``alert_outbox`` (``storage/sql/0010_alerts.sql``). The engine
 knows no domain: the river's use of it is ``river_monitor/alerting.py``.
 """

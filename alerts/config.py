@@ -2,9 +2,10 @@
 
 Every domain describes its webhooks the same way, as ``[[webhooks]]`` tables of
 :class:`~alerts.model.Webhook` in a TOML file: the river inside its file of gauges
-(:mod:`river_monitor.config`), parking in a file of its own
-(``SMARTCITY_PARKING_WEBHOOKS_FILE``). A file that cannot be used is refused with the
-place and the reason (``webhooks.0.secret: ...``), before the domain's service starts.
+(:mod:`river_monitor.config`), parking and air quality in files of their own
+(``SMARTCITY_PARKING_WEBHOOKS_FILE``, ``SMARTCITY_AIR_WEBHOOKS_FILE``). A file that
+cannot be used is refused with the place and the reason (``webhooks.0.secret: ...``),
+before the domain's service starts.
 """
 
 from __future__ import annotations

@@ -125,6 +125,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     app.state.database_url = database_url
     app.state.river = river_config(settings.river_config)
     app.state.parking_webhooks = load_webhooks(settings.parking_webhooks_file)
+    app.state.air_webhooks = load_webhooks(settings.air_webhooks_file)
     app.state.flood = TownFlood(app.state.river)
     app.state.street_graphs = StreetGraphs()
     app.state.recent_zones = Refreshed(twin.ZONES_FRESH_S)

@@ -2,7 +2,8 @@
 map, QGIS and any OGC API - Features client.
 
 Like parking's live layers (``parking/layers.py``) it is a stored layer rewritten from
-the inventory when read and stale (``api/live_layers.py``), so every layer route (items,
+the inventory when read and stale (``api/live_layers.py``; written by
+:mod:`gis_layers.live`), so every layer route (items,
 CQL2 filters, CRSs, tiles) serves it unchanged: a point per asset with consumption this
 year or last (its twin location, CRS84), with this year's tonnes to date, last year's
 and the change. New, it is not public: ``smartcity layers publish carbon_assets`` opens it.
@@ -14,19 +15,17 @@ import logging
 from datetime import datetime
 from typing import Any
 
-import shapely
 from psycopg import AsyncConnection
-from psycopg.types.json import Jsonb
 
 from carbon import store
 from carbon.errors import FactorNotFound
 from carbon.factors import FactorTable
 from carbon.inventory import Inventory
+from gis_layers.live import try_lock, write_points
 
 log = logging.getLogger(__name__)
 
 LAYER = "carbon_assets"
-CRS84 = "OGC:CRS84"
 _LOCK = 0x5C17_CA4C
 """Advisory lock key: one refresh at a time across API processes (others skip)."""
 
@@ -43,22 +42,6 @@ ATTRIBUTES = {
     "previous_year_t_co2e": "float64",
     "unconfirmed_factors": "bool",
 }
-
-_UPSERT_LAYER = """
-INSERT INTO layers (layer_id, title, geometry_type, source_crs, feature_count, bbox_crs84,
-                    bbox_native, attributes, imported_at, public)
-VALUES (%(layer)s, %(title)s, 'Point', %(crs)s, %(count)s, %(box)s::box, %(box)s::box,
-        %(attributes)s, %(now)s, false)
-ON CONFLICT (layer_id) DO UPDATE SET feature_count = excluded.feature_count,
-    bbox_crs84 = excluded.bbox_crs84, bbox_native = excluded.bbox_native,
-    attributes = excluded.attributes, imported_at = excluded.imported_at
-"""
-_INSERT_FEATURES = """
-INSERT INTO features (layer_id, feature_id, properties, geometry, geom_native, bbox)
-SELECT %s::text, i, p, g, w, box(point(x, y), point(x, y))
-FROM unnest(%s::int[], %s::jsonb[], %s::jsonb[], %s::bytea[], %s::float8[], %s::float8[])
-    AS t(i, p, g, w, x, y)
-"""
 
 
 def features(current: Inventory, previous: Inventory) -> list[tuple[float, float, dict[str, Any]]]:
@@ -101,10 +84,7 @@ async def refresh(conn: AsyncConnection, now: datetime, table: FactorTable) -> b
     before, in one transaction; False when another refresh holds the lock or the factor
     table lacks a factor those years need (logged)."""
     async with conn.transaction():
-        locked = await (
-            await conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (_LOCK,))
-        ).fetchone()
-        if not locked or not locked[0]:
+        if not await try_lock(conn, _LOCK):
             return False
         try:
             current = await store.load_inventory(conn, now.year, table)
@@ -123,32 +103,13 @@ async def refresh(conn: AsyncConnection, now: datetime, table: FactorTable) -> b
                 (now, LAYER),
             )
             return True
-        xs = [p[0] for p in points]
-        ys = [p[1] for p in points]
-        await conn.execute(
-            _UPSERT_LAYER,
-            {
-                "layer": LAYER,
-                "title": "Municipal assets: emissions (t CO2e)",
-                "crs": CRS84,
-                "count": len(points),
-                "box": f"(({max(xs)},{max(ys)}),({min(xs)},{min(ys)}))",
-                "attributes": Jsonb(ATTRIBUTES),
-                "now": now,
-            },
-        )
-        await conn.execute("DELETE FROM features WHERE layer_id = %s", (LAYER,))
-        geometries = shapely.points(xs, ys)
-        await conn.execute(
-            _INSERT_FEATURES,
-            (
-                LAYER,
-                list(range(1, len(points) + 1)),
-                [Jsonb(p[2]) for p in points],
-                shapely.to_geojson(geometries).tolist(),
-                shapely.to_wkb(geometries).tolist(),
-                xs,
-                ys,
-            ),
+        await write_points(
+            conn,
+            LAYER,
+            "Municipal assets: emissions (t CO2e)",
+            public=False,
+            attributes=ATTRIBUTES,
+            points=points,
+            now=now,
         )
     return True

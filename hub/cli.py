@@ -325,12 +325,13 @@ def river() -> None:
     with _user_errors(ConfigFileError):  # a bad file: refused before connecting
         config = river_config(settings.river_config)
         parking_webhooks = load_webhooks(settings.parking_webhooks_file)
+        air_webhooks = load_webhooks(settings.air_webhooks_file)
     stop = _stop_on_signals()
     with database_url(settings) as url, broker_url(settings) as mqtt:
         with connect(url) as conn:
             migrations.upgrade(conn)
         parking = partial(alert_monitor.serve, settings, parking_webhooks, url)
-        air = partial(air_monitor.serve, settings, url)
+        air = partial(air_monitor.serve, settings, air_webhooks, url)
         service.run(settings, config, url, mqtt, stop, also=[parking, air])
 
 

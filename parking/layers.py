@@ -5,7 +5,8 @@ They are stored layers refreshed from the live state, a materialised view of it:
 route that serves layers (items, filters, CRSs, paging, vector tiles, queryables) then
 works on them unchanged, and a CQL2 filter such as ``status = 'full'`` runs in
 PostgreSQL like any other. The API refreshes them on read once older than its bound
-(see ``api/live_layers.py``); a refresh takes one transaction:
+(see ``api/live_layers.py``); a refresh takes one transaction, written as every live
+layer is (:mod:`gis_layers.live`):
 
 - ``parking_lots`` is written whole: a point per lot (its asset's location, CRS84)
   with its live state as properties; new, it is public (aggregated occupancy is open
@@ -24,17 +25,16 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-import shapely
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
+from gis_layers.live import try_lock, write_points
 from parking import store
 from parking.model import BayState, LotState, Thresholds
 
 LOTS_LAYER = "parking_lots"
 BAYS_LAYER = "parking_bays"
 LAYERS = (LOTS_LAYER, BAYS_LAYER)
-CRS84 = "OGC:CRS84"
 _LOCK = 0x5C17_9A4C
 """Advisory lock key: one refresh at a time across API processes (others skip)."""
 
@@ -65,21 +65,6 @@ BAY_ATTRIBUTES = {
     "out_of_service_reason": "object",
 }
 
-_UPSERT_LAYER = """
-INSERT INTO layers (layer_id, title, geometry_type, source_crs, feature_count, bbox_crs84,
-                    bbox_native, attributes, imported_at, public)
-VALUES (%(layer)s, %(title)s, %(type)s, %(crs)s, %(count)s, %(box)s::box, %(box)s::box,
-        %(attributes)s, %(now)s, %(public)s)
-ON CONFLICT (layer_id) DO UPDATE SET feature_count = excluded.feature_count,
-    bbox_crs84 = excluded.bbox_crs84, bbox_native = excluded.bbox_native,
-    attributes = excluded.attributes, imported_at = excluded.imported_at
-"""
-_INSERT_FEATURES = """
-INSERT INTO features (layer_id, feature_id, properties, geometry, geom_native, bbox)
-SELECT %s::text, i, p, g, w, box(point(x, y), point(x, y))
-FROM unnest(%s::int[], %s::jsonb[], %s::jsonb[], %s::bytea[], %s::float8[], %s::float8[])
-    AS t(i, p, g, w, x, y)
-"""
 # The live values of the imported bays, merged into their properties by bay id.
 _MERGE_BAYS = """
 UPDATE features f SET properties = f.properties || v.p
@@ -132,56 +117,6 @@ def bay_properties(lot_id: str, bay: BayState) -> dict[str, Any]:
     }
 
 
-def _box(xs: list[float], ys: list[float]) -> str | None:
-    if not xs:
-        return None
-    return f"(({max(xs)},{max(ys)}),({min(xs)},{min(ys)}))"
-
-
-async def _write_points(
-    conn: AsyncConnection,
-    layer: str,
-    title: str,
-    public: bool,
-    attributes: dict[str, str],
-    points: list[tuple[float, float, dict[str, Any]]],
-    now: datetime,
-) -> None:
-    """Replace ``layer``'s features with ``points`` (lon, lat, properties)."""
-    xs = [p[0] for p in points]
-    ys = [p[1] for p in points]
-    await conn.execute(
-        _UPSERT_LAYER,
-        {
-            "layer": layer,
-            "title": title,
-            "type": "Point",
-            "crs": CRS84,
-            "count": len(points),
-            "box": _box(xs, ys),
-            "attributes": Jsonb(attributes),
-            "now": now,
-            "public": public,
-        },
-    )
-    await conn.execute("DELETE FROM features WHERE layer_id = %s", (layer,))
-    if not points:
-        return
-    geometries = shapely.points(xs, ys)
-    await conn.execute(
-        _INSERT_FEATURES,
-        (
-            layer,
-            list(range(1, len(points) + 1)),
-            [Jsonb(p[2]) for p in points],
-            shapely.to_geojson(geometries).tolist(),
-            shapely.to_wkb(geometries).tolist(),
-            xs,
-            ys,
-        ),
-    )
-
-
 async def refresh(
     conn: AsyncConnection,
     now: datetime,
@@ -190,22 +125,19 @@ async def refresh(
     """Write both layers from the live state at ``now``, in one transaction; False when
     another refresh holds the lock (its result serves) or the town has no lots."""
     async with conn.transaction():
-        locked = await (
-            await conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (_LOCK,))
-        ).fetchone()
-        if not locked or not locked[0]:
+        if not await try_lock(conn, _LOCK):
             return False
         lots = await store.lots(conn, now, with_since=True, thresholds=thresholds)
         if not lots:
             return False
-        await _write_points(
+        await write_points(
             conn,
             LOTS_LAYER,
             "Parking lots (live)",
-            True,
-            LOT_ATTRIBUTES,
-            [(lot.lon, lot.lat, lot_properties(lot)) for lot in lots],
-            now,
+            public=True,
+            attributes=LOT_ATTRIBUTES,
+            points=[(lot.lon, lot.lat, lot_properties(lot)) for lot in lots],
+            now=now,
         )
         bays = {
             bay.bay_id: bay_properties(lot.state.lot_id, bay)
@@ -233,4 +165,12 @@ async def _refresh_bays(
     rows = await (await conn.execute(_BAY_POINTS)).fetchall()
     located = {device: (lon, lat) for device, lon, lat in rows}
     points = [(*located[p["device_id"]], p) for p in bays.values() if p["device_id"] in located]
-    await _write_points(conn, BAYS_LAYER, "Parking bays (live)", False, BAY_ATTRIBUTES, points, now)
+    await write_points(
+        conn,
+        BAYS_LAYER,
+        "Parking bays (live)",
+        public=False,
+        attributes=BAY_ATTRIBUTES,
+        points=points,
+        now=now,
+    )

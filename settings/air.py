@@ -3,6 +3,8 @@ whom the alerts reach (``SMARTCITY_AIR_*``)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, model_validator
 
 from settings.broker import BrokerSettings
@@ -38,6 +40,11 @@ class AirAlertSettings(BrokerSettings):
     )
     air_reminder_min: float = Field(
         default=30.0, gt=0, description="an unacknowledged alert is repeated this often"
+    )
+    air_webhooks_file: Path | None = Field(
+        default=None,
+        description="TOML file of the webhooks air-quality alerts reach ([[webhooks]] tables,"
+        " as parking's: docs/air.md); unset: none",
     )
     air_retry_max_s: float = Field(
         default=60.0, gt=0, description="longest wait between webhook/MQTT delivery retries"

@@ -20,10 +20,10 @@ from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from psycopg import AsyncConnection
 
-from air import stations
+from air import alert_monitor
 from air.alerts import alert_source, escalation
 from alerts import store
-from alerts.model import AlertSource, Listing
+from alerts.model import AlertSource, Listing, Webhook
 from api import alert_routes
 from api.deps import connection
 from api.openapi import problems
@@ -50,6 +50,14 @@ def _domain(request: Request) -> AlertSource:
     """Air quality as the engine's client, without its stations: enough to read its
     alerts and events (the engine scopes them by the domain)."""
     return alert_source({}, escalation(_settings(request)))
+
+
+async def _alerts(request: Request, conn: AsyncConnection) -> AlertSource:
+    """Air quality as the engine's client, with the stations there are now (an
+    acknowledgement's event names its station) and its webhooks (the event is owed to
+    them)."""
+    webhooks: tuple[Webhook, ...] = request.app.state.air_webhooks
+    return await alert_monitor.source(conn, escalation(_settings(request)), webhooks)
 
 
 @router.get("/air/alerts", responses={200: {"content": {_JSON: {}}}})
@@ -96,6 +104,5 @@ async def acknowledge(
 ) -> Response:
     """Answer for an active air-quality alert as the signed-in user: its reminders and
     escalation stop."""
-    found = await stations.stations(conn)
-    air = alert_source({s.station_id: s.name for s in found}, escalation(_settings(request)))
+    air = await _alerts(request, conn)
     return _json(await alert_routes.acknowledge(request, conn, air, alert_id, body))

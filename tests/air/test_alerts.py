@@ -19,9 +19,10 @@ from psycopg import AsyncConnection
 from shapely.geometry import Point
 
 from air import alert_monitor
-from air.alert_monitor import AlertMonitor
+from air.alert_monitor import StationConditions
 from air.alerts import AlertRules, judge
 from alerts.model import Escalation
+from alerts.monitor import AlertMonitor
 from api.app import create_app
 from auth.principal import Role
 from gis_layers.importer import import_file
@@ -134,7 +135,7 @@ def test_three_hours_of_no2_above_400_raise_an_alert(town: str) -> None:
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     start = hour - 6 * H
     clock = [start]
-    monitor = AlertMonitor(town, RULES, ESCALATION, clock=lambda: clock[0])
+    monitor = AlertMonitor(town, StationConditions(RULES, ESCALATION), clock=lambda: clock[0])
 
     async def evaluate(at: datetime) -> list[int]:
         clock[0] = at
@@ -192,7 +193,7 @@ def test_an_air_alert_is_published_on_mqtt(town: str, broker_url: str, mqtt_prot
     async def serve_until_published() -> None:
         stop = asyncio.Event()
         with Publisher(broker_url, f"pub-{prefix}", protocol=mqtt_protocol) as publisher:
-            service = asyncio.create_task(alert_monitor.serve(settings, town, publisher, stop))
+            service = asyncio.create_task(alert_monitor.serve(settings, (), town, publisher, stop))
             for _ in range(int(WAIT_S / 0.2)):
                 if not messages.empty():
                     break

@@ -13,10 +13,11 @@ from fastapi.testclient import TestClient
 from psycopg import AsyncConnection
 
 from alerts.model import Escalation
+from alerts.monitor import AlertMonitor
 from api.app import create_app
 from auth.principal import Role
 from harness.credentials import signed_in
-from parking.alert_monitor import AlertMonitor
+from parking.alert_monitor import LotConditions
 from settings import Settings
 from tests.alerts.sources import SECRET
 from tests.parking import alert_lot
@@ -30,7 +31,7 @@ def drift_alert(pg_url: str) -> int:
     start = datetime.now(UTC) - timedelta(minutes=30)
     escalation = Escalation(("parking-operator",), timedelta(minutes=30), timedelta(minutes=15))
     clock = [start]
-    monitor = AlertMonitor(pg_url, RULES, escalation, clock=lambda: clock[0])
+    monitor = AlertMonitor(pg_url, LotConditions(RULES, escalation), clock=lambda: clock[0])
 
     async def evaluate(minutes: float) -> list[int]:
         clock[0] = start + timedelta(minutes=minutes)

@@ -10,7 +10,8 @@ import psycopg
 from psycopg import AsyncConnection
 
 from alerts.model import Escalation
-from parking.alert_monitor import AlertMonitor
+from alerts.monitor import AlertMonitor
+from parking.alert_monitor import LotConditions
 from tests.parking import alert_lot
 from tests.parking.alert_lot import LOT, RULES
 
@@ -36,7 +37,7 @@ def test_a_full_lot_then_a_drifting_counter_raise_and_resolve_through_the_engine
         (20, [1, 0, 0, 0], 4, 20.5),
     ]
     clock = [_at(0)]
-    monitor = AlertMonitor(pg_url, RULES, ESCALATION, clock=lambda: clock[0])
+    monitor = AlertMonitor(pg_url, LotConditions(RULES, ESCALATION), clock=lambda: clock[0])
     events: list[tuple[float, list[int]]] = []
 
     async def evaluate(minute: float, fresh: AlertMonitor | None = None) -> list[int]:
@@ -51,7 +52,7 @@ def test_a_full_lot_then_a_drifting_counter_raise_and_resolve_through_the_engine
         alert_lot.report(pg_url, _at(minute), bays, counter)
         events.append((evaluated, asyncio.run(evaluate(evaluated))))
     # a restarted monitor takes the open drift alert up again: nothing raised twice
-    restarted = AlertMonitor(pg_url, RULES, ESCALATION, clock=lambda: clock[0])
+    restarted = AlertMonitor(pg_url, LotConditions(RULES, ESCALATION), clock=lambda: clock[0])
     assert asyncio.run(evaluate(21, restarted)) == []
 
     assert [m for m, found in events if found] == [10.5, 11.5, 16.5]

@@ -6,12 +6,11 @@ for another contact group gets nothing; a bad file stops ``smartcity river`` at 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
-import time
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import psycopg
@@ -20,16 +19,13 @@ from standardwebhooks import Webhook as Verifier
 from typer.testing import CliRunner
 
 from alerts.config import load_webhooks
-from hub.broker import free_port
 from hub.cli import app
-from ingest_mqtt.publisher import Publisher
 from parking import alert_monitor
 from settings import ParkingAlertSettings
-from tests.alerts.receiver import Received, drain, receiver
+from tests.alerts.receiver import Received, drain, receiver, serve_until, webhooks_toml
 from tests.alerts.sources import SECRET
 from tests.parking import alert_lot
 from tests.parking.alert_lot import LOT
-from tests.subscriber import WAIT_S
 
 DOCS = Path(__file__).parents[2] / "docs" / "parking.md"
 
@@ -54,35 +50,15 @@ def test_the_documented_webhooks_file_is_read_as_written(tmp_path: Path) -> None
 
 def _webhooks_file(tmp_path: Path, url: str) -> Path:
     path = tmp_path / "parking-webhooks.toml"
-    path.write_text(
-        f'[[webhooks]]\nname = "ops"\nurl = "{url}"\nsecret = "{SECRET}"\n'
-        'contacts = ["parking-operator"]\n\n'
-        f'[[webhooks]]\nname = "managers"\nurl = "{url}"\nsecret = "{SECRET}"\n'
-        'contacts = ["parking-manager"]\n',
-        encoding="utf-8",
-    )
+    contacts = {"ops": "parking-operator", "managers": "parking-manager"}
+    path.write_text(webhooks_toml(url, contacts), encoding="utf-8")
     return path
 
 
 def _serve_until(settings: ParkingAlertSettings, pg_url: str, received: Received) -> None:
     """Run the parking alert service until the receiver got two requests."""
     webhooks = load_webhooks(settings.parking_webhooks_file)
-
-    async def run() -> None:
-        stop = asyncio.Event()
-        # no broker: MQTT is refused and retried on its own channel, the webhooks go on
-        absent = f"mqtt://127.0.0.1:{free_port()}"
-        with Publisher(absent, "pub-absent", timeout_s=0.1) as publisher:
-            service = asyncio.create_task(
-                alert_monitor.serve(settings, webhooks, pg_url, publisher, stop)
-            )
-            deadline = time.monotonic() + WAIT_S
-            while received.qsize() < 2 and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-            stop.set()
-            await asyncio.wait_for(service, WAIT_S)
-
-    asyncio.run(run())
+    serve_until(partial(alert_monitor.serve, settings, webhooks, pg_url), received, 2)
 
 
 def test_a_full_lot_reaches_its_webhook_signed_and_a_refusal_is_retried(
