@@ -1,26 +1,32 @@
 """What every domain's alert routes share: the acknowledgement's body, acknowledging as
-the signed-in user, and the server-sent events of a domain's alert events.
+the signed-in user, the server-sent events of a domain's alert events, and the four
+routes a domain's alerts are served by (:func:`add_alert_routes`).
 
-The river's and parking's routes (:mod:`api.routes.river`, :mod:`api.routes.parking_alerts`)
-differ in their paths, their subjects and who may call them (:mod:`auth.policy`); what
-they do with an alert is the engine's (:mod:`alerts.store`) and this module's.
+The domains' routes (:mod:`api.routes.river`, :mod:`api.routes.parking_alerts`,
+:mod:`api.routes.air_alerts`) differ in their paths, their subjects and who may call
+them (:mod:`auth.policy`); what they do with an alert is the engine's
+(:mod:`alerts.store`) and this module's.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
-from fastapi.sse import ServerSentEvent
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 from psycopg import AsyncConnection
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts import store
-from alerts.model import AlertSource
+from alerts.model import AlertSource, Listing
 from api import security
-from api.params import Text
+from api.deps import connection
+from api.openapi import problems
+from api.params import Text, UtcDateTime
 from storage.notifications import Notifications
 
 
@@ -61,3 +67,89 @@ async def events(request: Request, source: AlertSource) -> AsyncIterator[ServerS
                 document = await store.event_document(conn, int(event_id))
             if document is not None:
                 yield ServerSentEvent(event="alert", id=document["id"], data=document)
+
+
+MAX_ALERTS = 1000
+"""The most alerts one listing holds (``limit``), which bounds the answer's size; earlier
+ones are asked for with ``since``."""
+
+_JSON = "application/json"
+_DOCUMENT: dict[int | str, dict[str, Any]] = {200: {"content": {_JSON: {}}}}
+
+
+def _json(document: object) -> Response:
+    return Response(orjson.dumps(document), media_type=_JSON)
+
+
+def add_alert_routes(
+    router: APIRouter,
+    *,
+    base: str,
+    noun: str,
+    subject: str,
+    domain: Callable[[Request], AlertSource],
+    with_subjects: Callable[[Request, AsyncConnection], Awaitable[AlertSource]],
+) -> None:
+    """Serve a domain's alerts under ``base`` (``/parking/alerts``): the listing (its
+    subjects filtered by the query parameter ``subject``), the event stream, one alert
+    with its history and the acknowledgement. ``noun`` names the alerts in the docs
+    ("parking"); ``domain`` is the domain as the engine's client without its subjects
+    (enough to read), ``with_subjects`` with them and its webhooks (an acknowledgement's
+    event names its subject and is owed to the webhooks)."""
+
+    async def list_alerts(
+        request: Request,
+        conn: Annotated[AsyncConnection, Depends(connection)],
+        state: Annotated[Listing, Query(description="open, past (resolved) or all")] = "all",
+        subject_id: str | None = None,  # its query parameter: set below
+        since: Annotated[UtcDateTime | None, Query(description="open at or after")] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_ALERTS)] = 100,
+    ) -> Response:
+        found = await store.listing(
+            conn, domain(request), which=state, subject_id=subject_id, since=since, limit=limit
+        )
+        return _json({"alerts": found, "count": len(found)})
+
+    # the subject's query parameter is named after the domain's subject (``lot``,
+    # ``station``): an annotation built here, where that name is known
+    list_alerts.__annotations__["subject_id"] = Annotated[
+        str | None, Query(alias=subject, description=f"a {subject}'s id")
+    ]
+    router.get(base, responses=_DOCUMENT, description=f"{noun.capitalize()} alerts, newest first.")(
+        list_alerts
+    )
+
+    @router.get(
+        f"{base}/stream",
+        response_class=EventSourceResponse,
+        description=f"{noun.capitalize()} alert events as they happen: `ready`, then one"
+        " `alert` event per event. The stream ends if it falls behind (its page reconnects).",
+    )
+    async def stream(request: Request) -> AsyncIterator[ServerSentEvent]:
+        async for event in events(request, domain(request)):
+            yield event
+
+    @router.get(
+        f"{base}/{{alert_id}}",
+        responses={**_DOCUMENT, **problems(404)},
+        description=f"A {noun} alert and its full history.",
+    )
+    async def one_alert(
+        alert_id: int, request: Request, conn: Annotated[AsyncConnection, Depends(connection)]
+    ) -> Response:
+        return _json(await store.get(conn, domain(request), alert_id))
+
+    @router.post(
+        f"{base}/{{alert_id}}/ack",
+        responses={**_DOCUMENT, **problems(404, 409)},
+        description=f"Answer for an active {noun} alert as the signed-in user: its reminders"
+        " and escalation stop.",
+    )
+    async def acknowledge_alert(
+        alert_id: int,
+        body: Acknowledgement,
+        request: Request,
+        conn: Annotated[AsyncConnection, Depends(connection)],
+    ) -> Response:
+        source = await with_subjects(request, conn)
+        return _json(await acknowledge(request, conn, source, alert_id, body))

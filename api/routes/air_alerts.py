@@ -11,34 +11,17 @@ on MQTT and webhooks). The alerts are the air domain's in the alert engine
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
-
-import orjson
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
-from fastapi.sse import EventSourceResponse, ServerSentEvent
+from fastapi import APIRouter, Request
 from psycopg import AsyncConnection
 
 from air import alert_monitor
 from air.alerts import alert_source, escalation
-from alerts import store
-from alerts.model import AlertSource, Listing, Webhook
-from api import alert_routes
-from api.deps import connection
+from alerts.model import AlertSource, Webhook
+from api.alert_routes import add_alert_routes
 from api.openapi import problems
-from api.params import UtcDateTime
 from settings import AirAlertSettings
 
 router = APIRouter(tags=["air"], responses=problems(503))  # each reads the database
-
-_JSON = "application/json"
-MAX_ALERTS = 1000
-"""The most alerts one listing holds (``limit``); earlier ones are asked for with ``since``."""
-
-
-def _json(document: object) -> Response:
-    return Response(orjson.dumps(document), media_type=_JSON)
 
 
 def _settings(request: Request) -> AirAlertSettings:
@@ -60,49 +43,11 @@ async def _alerts(request: Request, conn: AsyncConnection) -> AlertSource:
     return await alert_monitor.source(conn, escalation(_settings(request)), webhooks)
 
 
-@router.get("/air/alerts", responses={200: {"content": {_JSON: {}}}})
-async def list_alerts(
-    request: Request,
-    conn: Annotated[AsyncConnection, Depends(connection)],
-    state: Annotated[Listing, Query(description="open, past (resolved) or all")] = "all",
-    station: Annotated[str | None, Query(description="a station's id")] = None,
-    since: Annotated[UtcDateTime | None, Query(description="open at or after")] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_ALERTS)] = 100,
-) -> Response:
-    """Air-quality alerts, newest first."""
-    found = await store.listing(
-        conn, _domain(request), which=state, subject_id=station, since=since, limit=limit
-    )
-    return _json({"alerts": found, "count": len(found)})
-
-
-@router.get("/air/alerts/stream", response_class=EventSourceResponse)
-async def stream(request: Request) -> AsyncIterator[ServerSentEvent]:
-    """Air-quality alert events as they happen: ``ready``, then one ``alert`` event per
-    event. The stream ends if it falls behind (its page reconnects)."""
-    async for event in alert_routes.events(request, _domain(request)):
-        yield event
-
-
-@router.get("/air/alerts/{alert_id}", responses={200: {"content": {_JSON: {}}}, **problems(404)})
-async def one_alert(
-    alert_id: int, request: Request, conn: Annotated[AsyncConnection, Depends(connection)]
-) -> Response:
-    """An air-quality alert and its full history."""
-    return _json(await store.get(conn, _domain(request), alert_id))
-
-
-@router.post(
-    "/air/alerts/{alert_id}/ack",
-    responses={200: {"content": {_JSON: {}}}, **problems(404, 409)},
+add_alert_routes(
+    router,
+    base="/air/alerts",
+    noun="air-quality",
+    subject="station",
+    domain=_domain,
+    with_subjects=_alerts,
 )
-async def acknowledge(
-    alert_id: int,
-    body: alert_routes.Acknowledgement,
-    request: Request,
-    conn: Annotated[AsyncConnection, Depends(connection)],
-) -> Response:
-    """Answer for an active air-quality alert as the signed-in user: its reminders and
-    escalation stop."""
-    air = await _alerts(request, conn)
-    return _json(await alert_routes.acknowledge(request, conn, air, alert_id, body))

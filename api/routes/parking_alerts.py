@@ -11,35 +11,17 @@ engine (:mod:`alerts`), raised and resolved by the parking alert monitor
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
-
-import orjson
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
-from fastapi.sse import EventSourceResponse, ServerSentEvent
+from fastapi import APIRouter, Request
 from psycopg import AsyncConnection
 
-from alerts import store
-from alerts.model import AlertSource, Listing, Webhook
-from api import alert_routes
-from api.deps import connection
+from alerts.model import AlertSource, Webhook
+from api.alert_routes import add_alert_routes
 from api.openapi import problems
-from api.params import UtcDateTime
 from parking import alert_monitor
 from parking.alerts import alert_source, escalation
 from settings import ParkingAlertSettings
 
 router = APIRouter(tags=["parking"], responses=problems(503))  # each reads the database
-
-_JSON = "application/json"
-MAX_ALERTS = 1000
-"""The most alerts one listing holds (``limit``), which bounds the answer's size; earlier
-ones are asked for with ``since``."""
-
-
-def _json(document: object) -> Response:
-    return Response(orjson.dumps(document), media_type=_JSON)
 
 
 def _settings(request: Request) -> ParkingAlertSettings:
@@ -60,51 +42,11 @@ async def _alerts(request: Request, conn: AsyncConnection) -> AlertSource:
     return await alert_monitor.source(conn, escalation(_settings(request)), webhooks)
 
 
-@router.get("/parking/alerts", responses={200: {"content": {_JSON: {}}}})
-async def list_alerts(
-    request: Request,
-    conn: Annotated[AsyncConnection, Depends(connection)],
-    state: Annotated[Listing, Query(description="open, past (resolved) or all")] = "all",
-    lot: Annotated[str | None, Query(description="a lot's id")] = None,
-    since: Annotated[UtcDateTime | None, Query(description="open at or after")] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_ALERTS)] = 100,
-) -> Response:
-    """Parking alerts, newest first."""
-    found = await store.listing(
-        conn, _domain(request), which=state, subject_id=lot, since=since, limit=limit
-    )
-    return _json({"alerts": found, "count": len(found)})
-
-
-@router.get("/parking/alerts/stream", response_class=EventSourceResponse)
-async def stream(request: Request) -> AsyncIterator[ServerSentEvent]:
-    """Parking alert events as they happen: ``ready``, then one ``alert`` event per
-    event. The stream ends if it falls behind (its page reconnects)."""
-    async for event in alert_routes.events(request, _domain(request)):
-        yield event
-
-
-@router.get(
-    "/parking/alerts/{alert_id}", responses={200: {"content": {_JSON: {}}}, **problems(404)}
+add_alert_routes(
+    router,
+    base="/parking/alerts",
+    noun="parking",
+    subject="lot",
+    domain=_domain,
+    with_subjects=_alerts,
 )
-async def one_alert(
-    alert_id: int, request: Request, conn: Annotated[AsyncConnection, Depends(connection)]
-) -> Response:
-    """A parking alert and its full history."""
-    return _json(await store.get(conn, _domain(request), alert_id))
-
-
-@router.post(
-    "/parking/alerts/{alert_id}/ack",
-    responses={200: {"content": {_JSON: {}}}, **problems(404, 409)},
-)
-async def acknowledge(
-    alert_id: int,
-    body: alert_routes.Acknowledgement,
-    request: Request,
-    conn: Annotated[AsyncConnection, Depends(connection)],
-) -> Response:
-    """Answer for an active parking alert as the signed-in operator: its reminders and
-    escalation stop."""
-    parking = await _alerts(request, conn)
-    return _json(await alert_routes.acknowledge(request, conn, parking, alert_id, body))

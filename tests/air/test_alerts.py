@@ -163,6 +163,9 @@ def test_three_hours_of_no2_above_400_raise_an_alert(town: str) -> None:
             "alerts"
         ]
         assert (alert["station_id"], alert["kind"], alert["code"]) == (STATION, "no2", "orange")
+        for station, count in ((STATION, 1), ("aq-elsewhere", 0)):  # filtered by ``station``
+            listed = client.get("/air/alerts", params={"station": station}, headers=viewer)
+            assert listed.json()["count"] == count
         ack = f"/air/alerts/{alert['alert_id']}/ack"
         assert client.post(ack, json={}, headers=viewer).status_code == 403
         emergency = key_headers(town, Role.EMERGENCY)

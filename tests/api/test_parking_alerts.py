@@ -49,6 +49,9 @@ def drift_alert(pg_url: str) -> int:
 def _listed(client: TestClient) -> int:
     (alert,) = client.get("/parking/alerts", params={"state": "open"}).json()["alerts"]
     assert (alert["lot_id"], alert["kind"], alert["state"]) == (LOT, "drift", "active")
+    # the listing filters by its subject, named for parking's: ``lot``
+    assert client.get("/parking/alerts", params={"lot": LOT}).json()["count"] == 1
+    assert client.get("/parking/alerts", params={"lot": "lot-elsewhere"}).json()["count"] == 0
     return int(alert["alert_id"])
 
 
