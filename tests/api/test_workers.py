@@ -38,6 +38,10 @@ from tests.river_alerts import raise_alert
 pytestmark = pytest.mark.integration
 
 WORKERS = 2
+# How long to keep opening connections until each process has taken one: the kernel
+# hands each to whichever process accepts first, and on a loaded machine one process
+# can take many in a row, or be slow to get ready.
+FIND_WORKERS_S = 90.0
 GAUGE = DEMO.gauges[0]  # the API's river configuration when none is given
 
 
@@ -79,15 +83,18 @@ def _per_worker(
     assert parts.hostname is not None and parts.port is not None
     found: dict[int, http.client.HTTPResponse] = {}
     with ExitStack() as stack:
-        for _ in range(40):  # the kernel hands each new connection to one process
+        deadline = time.monotonic() + FIND_WORKERS_S
+        while time.monotonic() < deadline:
             connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-            stack.callback(connection.close)
             connection.request("GET", path, headers=headers)
             response = connection.getresponse()
             assert response.status == 200, response.read()
             pid = _worker_of(connection, parts.port)
             if pid in found or not _events(response, "ready", 30):
-                continue  # a process already had one, or was not ready yet (a 503 event)
+                connection.close()  # a process already had one, or was not ready (503)
+                time.sleep(0.2)
+                continue
+            stack.callback(connection.close)
             found[pid] = response
             if len(found) == WORKERS:
                 yield found
@@ -98,12 +105,14 @@ def _per_worker(
 def _pinned(host: str, port: int) -> dict[int, http.client.HTTPConnection]:
     """A keep-alive connection to each API process, keyed by its pid."""
     pinned: dict[int, http.client.HTTPConnection] = {}
-    for _ in range(40):  # the kernel hands each new connection to one process
+    deadline = time.monotonic() + FIND_WORKERS_S
+    while time.monotonic() < deadline:
         connection = http.client.HTTPConnection(host, port, timeout=30)
         connection.request("GET", "/health")
         connection.getresponse().read()
         if pinned.setdefault(_worker_of(connection, port), connection) is not connection:
             connection.close()
+            time.sleep(0.05)
         if len(pinned) == WORKERS:
             return pinned
     raise AssertionError(f"only {len(pinned)} of {WORKERS} processes took connections")
