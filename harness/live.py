@@ -16,9 +16,13 @@ from fastapi import FastAPI
 
 from hub.broker import free_port, port_answers
 
+START_S = 90.0
+"""How long a server may take to listen before the harness gives up (a bound for a stuck
+server; on a loaded machine a start can take half a minute and more)."""
+
 
 def _wait_until_listening(port: int) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + START_S
     while not port_answers("127.0.0.1", port):
         assert time.monotonic() < deadline, "the API server did not start"
         time.sleep(0.1)

@@ -47,6 +47,11 @@ EXCLUDED_OPERATIONS = "stream"
 waits until the client's timeout."""
 
 
+# The contract is the API's, whichever server answers; every other API test runs on
+# both. Schemathesis's phases take minutes, so once, on the system server.
+pytestmark = pytest.mark.parametrize("pg_server", ["system"], indirect=True)
+
+
 @pytest.fixture(scope="module")
 def api_url(
     tmp_path_factory: pytest.TempPathFactory, pg_server: str

@@ -25,7 +25,13 @@ from opendata import series
 from opendata.datasets import SeriesDataset, built_in
 from tests.opendata.conftest import EXTRA_COUNTERS, HOURS, UNLIMITED
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    # Streaming and its memory are the hub's, whichever server answers; the embedded
+    # server's series downloads are tested in test_downloads.py. A year of rows with
+    # tracemalloc on is minutes, so once.
+    pytest.mark.parametrize("pg_server", ["system"], indirect=True),
+]
 
 ROWS = (EXTRA_COUNTERS + 1) * HOURS
 PEAK_BYTES = 12 * 2**20
