@@ -54,8 +54,10 @@ def title_of(path: Path) -> str:
     return path.name
 
 
-def guides(docs: Path = DOCS) -> list[Guide]:
-    """The guides present in ``docs`` (``guide-*.md``), in :data:`GUIDE_ORDER`."""
+def guides(docs: Path | None = None) -> list[Guide]:
+    """The guides present in ``docs`` (default :data:`DOCS`: ``guide-*.md``), in
+    :data:`GUIDE_ORDER`."""
+    docs = DOCS if docs is None else docs
     found = sorted(docs.glob("guide-*.md")) if docs.is_dir() else []
 
     def rank(path: Path) -> tuple[int, str]:
@@ -65,19 +67,21 @@ def guides(docs: Path = DOCS) -> list[Guide]:
     return [Guide(p.name, title_of(p)) for p in sorted(found, key=rank)]
 
 
-def page_file(name: str, docs: Path = DOCS) -> Path | None:
-    """The Markdown page ``name`` of ``docs`` (a bare ``*.md`` file name), or None."""
+def page_file(name: str, docs: Path | None = None) -> Path | None:
+    """The Markdown page ``name`` of ``docs`` (default :data:`DOCS`; a bare ``*.md`` file
+    name), or None."""
     if not _PAGE.fullmatch(name):
         return None
-    path = docs / name
+    path = (DOCS if docs is None else docs) / name
     return path if path.is_file() else None
 
 
-def image_file(name: str, docs: Path = DOCS) -> Path | None:
-    """The screenshot ``name`` of ``docs/img`` (a bare ``*.png`` file name), or None."""
+def image_file(name: str, docs: Path | None = None) -> Path | None:
+    """The screenshot ``name`` of ``docs/img`` (default :data:`DOCS`; a bare ``*.png``
+    file name), or None."""
     if not _IMAGE.fullmatch(name):
         return None
-    path = docs / "img" / name
+    path = (DOCS if docs is None else docs) / "img" / name
     return path if path.is_file() else None
 
 

@@ -59,6 +59,7 @@ class Shot:
     ready: str | None = None
 
 
+PUBLICATION = "/opendata/datasets/{dataset_id}/publication"
 CQL2 = quote("land_use = 'CC' AND area_m2 > 500")
 SHOTS = (
     # planners
@@ -73,9 +74,8 @@ SHOTS = (
     Shot("integrator-ngsi-ld", "/ngsi-ld/v1/entities?type=OffStreetParking&limit=1&options=keyValues"),
     # administrators
     Shot("admin-login", "/auth/login"),
-    Shot("admin-audit", "/audit?limit=2", "admin"),
+    Shot("admin-audit", f"/audit?limit=2&route={quote(PUBLICATION)}", "admin"),
     Shot("admin-opendata-catalogue", "/opendata/catalog.jsonld"),
-    Shot("guides-index", "/guides"),
 )
 
 
