@@ -71,7 +71,9 @@ SHOTS = (
     Shot("integrator-api-docs", "/docs", ready=".opblock"),
     Shot("integrator-devices", "/devices?kind=river_gauge", "viewer"),
     Shot("integrator-dead-letters", "/ingest/dead-letters?limit=1", "viewer"),
-    Shot("integrator-ngsi-ld", "/ngsi-ld/v1/entities?type=OffStreetParking&limit=1&options=keyValues"),
+    Shot(
+        "integrator-ngsi-ld", "/ngsi-ld/v1/entities?type=OffStreetParking&limit=1&options=keyValues"
+    ),
     # administrators
     Shot("admin-login", "/auth/login"),
     Shot("admin-audit", f"/audit?limit=2&route={quote(PUBLICATION)}", "admin"),

@@ -78,13 +78,14 @@ def _routes() -> list[tuple[str, re.Pattern[str], set[str]]]:
     app = create_app(Settings(), "postgresql://nobody@127.0.0.1/none")
     routes = []
     for context in iter_route_contexts(app.routes):
-        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(context.path_format))
+        template = context.path_format or ""
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
         if isinstance(context.original_route, Mount):
             pattern = pattern.removesuffix("[^/]+") + ".+"
             methods = {"GET", "HEAD"}
         else:
             methods = set(context.methods or ())
-        routes.append((context.path_format, re.compile(pattern), methods))
+        routes.append((template, re.compile(pattern), methods))
     return routes
 
 
