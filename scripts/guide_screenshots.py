@@ -76,6 +76,8 @@ SHOTS = (
     ),
     # administrators
     Shot("admin-login", "/auth/login"),
+    # the newest decisions on a dataset's publication through the API: make one first
+    # (PUT /opendata/datasets/{dataset_id}/publication with an admin's key, docs/opendata.md)
     Shot("admin-audit", f"/audit?limit=2&route={quote(PUBLICATION)}", "admin"),
     Shot("admin-opendata-catalogue", "/opendata/catalog.jsonld"),
 )
