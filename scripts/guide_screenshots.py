@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from PIL import Image
+from PIL import Image, ImageChops
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -42,6 +42,8 @@ WINDOW = (1366, 768)
 """A town hall's laptop screen."""
 PYQGIS = "/usr/bin/python3"
 READY_TIMEOUT_S = 60
+MARGIN = 16
+"""Pixels kept below a page's last drawn line."""
 PRETTY_PRINT_BOX = (104, 9)
 """Where Chromium's JSON viewer draws its "Pretty-print" box (in a closed shadow root that
 a script cannot reach: it is clicked, as a person does)."""
@@ -93,9 +95,21 @@ def read_accounts(path: Path) -> dict[str, tuple[str, str]]:
     return accounts
 
 
+def trimmed(image: Image.Image) -> Image.Image:
+    """``image`` without the empty band below a short page (the colour of its bottom right
+    corner), keeping a margin."""
+    background = Image.new(
+        image.mode, image.size, image.getpixel((image.width - 1, image.height - 1))
+    )
+    box = ImageChops.difference(image, background).getbbox()
+    if box is None:
+        return image
+    return image.crop((0, 0, image.width, min(image.height, box[3] + MARGIN)))
+
+
 def small_png(png: bytes) -> bytes:
-    """``png`` reduced to a 256-colour palette, compressed as far as Pillow goes."""
-    image = Image.open(io.BytesIO(png)).convert("RGB")
+    """``png`` trimmed and reduced to a 256-colour palette, compressed as far as Pillow goes."""
+    image = trimmed(Image.open(io.BytesIO(png)).convert("RGB"))
     reduced = image.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     out = io.BytesIO()
     reduced.save(out, format="PNG", optimize=True)
