@@ -28,6 +28,7 @@ from api.routes import (
     collections,
     devices,
     docs,
+    guides,
     health,
     ingest,
     landing,
@@ -154,6 +155,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     for module in (
         sign_in,
         landing,
+        guides,
         health,
         collections,
         tiles,

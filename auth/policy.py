@@ -66,6 +66,9 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/docs"): PUBLIC,  # the API's pages (their files under /docs/assets are public)
     ("GET", "/docs/oauth2-redirect"): PUBLIC,
     ("GET", "/redoc"): PUBLIC,
+    ("GET", "/guides"): PUBLIC,  # the user guides (docs/) and their screenshots
+    ("GET", "/guides/{page}"): PUBLIC,
+    ("GET", "/guides/img/{image}"): PUBLIC,
     # layers: OGC API - Features and Tiles
     ("GET", "/collections"): LAYER,
     ("GET", "/collections/{collectionId}"): LAYER,

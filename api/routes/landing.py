@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
-from api import html
+from api import guides, html
 from api.ogc import Link, link
 
 router = APIRouter(tags=["capabilities"])
@@ -96,6 +96,7 @@ async def landing_page(
             conformance=html.encoded(request.url_for("conformance"), "html"),
             docs=f"{request.base_url}docs",
             openapi=f"{request.base_url}openapi.json",
+            guides=request.url_for("guides_index") if guides.guides() else None,
         )
     response.headers.update(html.VARY)
     return landing

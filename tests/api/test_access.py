@@ -41,6 +41,8 @@ VALUES = {
     "dataset_id": "river-levels",
     "fmt": "csv",
     "station_id": "aq-none",  # a 404, after the access check
+    "page": "guide-planner.md",
+    "image": "planner-landing.png",
 }
 CALLERS: list[Role | None] = [None, *Role]
 
