@@ -33,9 +33,7 @@ from IPython.display import JSON, display
 
 API_URL = os.environ.get("SMARTCITY_API_URL", "http://127.0.0.1:8000")
 API_KEY = os.environ.get("SMARTCITY_API_KEY")
-hub = httpx.Client(
-    base_url=API_URL, headers={"X-API-Key": API_KEY} if API_KEY else {}, timeout=120
-)
+hub = httpx.Client(base_url=API_URL, headers={"X-API-Key": API_KEY} if API_KEY else {}, timeout=120)
 
 # %% [markdown]
 # ## The gauge now
@@ -67,9 +65,9 @@ scenarios = {
     "danger + 2 m": thresholds["danger"] + 200,
 }
 floods = {
-    name: hub.get(
-        "/river/flood", params={"gauge": gauge["device_id"], "level_cm": level}
-    ).raise_for_status().json()
+    name: hub.get("/river/flood", params={"gauge": gauge["device_id"], "level_cm": level})
+    .raise_for_status()
+    .json()
     for name, level in scenarios.items()
 }
 impact = pd.DataFrame(

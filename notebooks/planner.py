@@ -26,6 +26,7 @@
 
 # %%
 import os
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -36,9 +37,7 @@ from IPython.display import JSON, IFrame, display
 
 API_URL = os.environ.get("SMARTCITY_API_URL", "http://127.0.0.1:8000")
 API_KEY = os.environ.get("SMARTCITY_API_KEY")
-hub = httpx.Client(
-    base_url=API_URL, headers={"X-API-Key": API_KEY} if API_KEY else {}, timeout=120
-)
+hub = httpx.Client(base_url=API_URL, headers={"X-API-Key": API_KEY} if API_KEY else {}, timeout=120)
 OUT = Path("out")
 OUT.mkdir(exist_ok=True)
 
@@ -156,7 +155,9 @@ zone_table.round(2)
 #
 # Urbanism zones, buildings by residents, parking lots by occupancy (and municipal
 # assets with a key). No basemap and no CDN: the page is written with pydeck's own
-# deck.gl bundle inside, so it opens without a network.
+# deck.gl bundle inside, so it opens without a network. pydeck's page template also
+# names a basemap library and stylesheets on CDNs; with no basemap the page needs none
+# of them, and they are left out so that it asks nothing of the network.
 
 # %%
 ZONE_COLOURS = {
@@ -223,7 +224,8 @@ deck = pdk.Deck(
     tooltip={"text": "{name} {code} {use} {residents} {free}"},
 )
 MAP = OUT / "planner-map.html"
-deck.to_html(str(MAP), offline=True, notebook_display=False)
+page = deck.to_html(offline=True, notebook_display=False, as_string=True)
+MAP.write_text(re.sub(r"<(script|link)[^>]+(src|href)=[\"']?https://[^>]*>(</script>)?", "", page))
 display(IFrame(str(MAP), width="100%", height=520))
 
 # %% tags=["summary"]
