@@ -40,16 +40,20 @@ API_KEY = os.environ.get("SMARTCITY_API_KEY")
 if not API_KEY:
     raise RuntimeError("set SMARTCITY_API_KEY to a planner's API key: the inventory needs one")
 hub = httpx.Client(base_url=API_URL, headers={"X-API-Key": API_KEY}, timeout=120)
-YEAR = datetime.now(UTC).year
+TODAY = datetime.now(UTC)
+# the inventory's year: this one, or in January (days of data) the last one
+YEAR = TODAY.year if TODAY.month > 1 else TODAY.year - 1
+LAST_YEAR = TODAY.year - 1  # the last whole year of invoices
 
 # %% [markdown]
-# ## This year's inventory (to date) against the baseline
+# ## This year's inventory (to date; in January, last year's) against the baseline
 
 # %%
 inventory = hub.get("/carbon/inventory", params={"year": YEAR}).raise_for_status().json()
 baseline = inventory["baseline"]
 print(
-    f"{YEAR} to date: {inventory['total']['t_co2e']:,.1f} t CO2e from"
+    f"{YEAR}{' to date' if YEAR == TODAY.year else ''}:"
+    f" {inventory['total']['t_co2e']:,.1f} t CO2e from"
     f" {inventory['total']['mwh']:,.0f} MWh (factors {inventory['factors_version']})"
 )
 if baseline:
@@ -57,9 +61,11 @@ if baseline:
         f"baseline {baseline['year']}: {baseline['total']['t_co2e']:,.1f} t CO2e;"
         f" change {baseline['change_pct']} %"
     )
-sectors = pd.DataFrame(inventory["sectors"]).set_index("sector")
-sectors.reindex(
+# a year without data has no sectors: the table keeps its columns
+sectors = pd.DataFrame(
+    inventory["sectors"],
     columns=[
+        "sector",
         "title",
         "mwh",
         "t_co2e",
@@ -67,8 +73,9 @@ sectors.reindex(
         "scope2_t_co2e",
         "baseline_t_co2e",
         "change_pct",
-    ]
-).round(1)
+    ],
+).set_index("sector")
+sectors.round(1)
 
 # %% [markdown]
 # Months present so far (the meters fill days, invoices whole months) and tonnes by
@@ -120,13 +127,13 @@ check.round(3)
 
 # %%
 last_year = (
-    hub.get("/carbon/inventory", params={"year": YEAR - 1, "baseline": YEAR - 1})
+    hub.get("/carbon/inventory", params={"year": LAST_YEAR, "baseline": LAST_YEAR})
     .raise_for_status()
     .json()
 )
 lighting_mwh = sum(s["mwh"] for s in last_year["sectors"] if s["sector"] == "public_lighting")
 luminaires = max(1, round(lighting_mwh * 1000 / (0.150 * 4100)))
-print(f"{YEAR - 1}: {lighting_mwh:,.0f} MWh of street lighting, about {luminaires} luminaires")
+print(f"{LAST_YEAR}: {lighting_mwh:,.0f} MWh of street lighting, about {luminaires} luminaires")
 request = {
     "year": YEAR,
     "scenarios": [
