@@ -35,7 +35,7 @@ from demo_town.catalogue import GAUGE_ASSET_ID
 from demo_town.river import DEMO
 from hub.broker import free_port, port_answers
 from hub.demo_data import DEMO_ACCOUNTS, demo_accounts, demo_loaded, load_demo_town
-from hub.demo_history import fill_lot_history, fill_meter_history, import_demo_invoices
+from hub.demo_history import fill_demo_history
 from hub.services import database_url
 from ingest_mqtt.client import wait_for_broker
 from river_monitor.config import RiverConfig, load
@@ -217,9 +217,7 @@ def run_demo(
         if not demo_loaded(url, settings.seed):
             load_demo_town(url, settings.data_dir / "demo", settings.seed)
         with connect(url) as conn:
-            fill_lot_history(conn, settings.seed, datetime.now(UTC))
-            fill_meter_history(conn, settings.seed, datetime.now(UTC))
-            import_demo_invoices(
+            fill_demo_history(
                 conn,
                 settings.seed,
                 datetime.now(UTC),

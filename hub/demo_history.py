@@ -246,3 +246,15 @@ def import_demo_invoices(
         imported += 1
     log.info("imported %d demo invoice files of %d", imported, len(files))
     return imported
+
+
+def fill_demo_history(
+    conn: psycopg.Connection, seed: int, now: datetime, carbon_dir: Path, table: FactorTable
+) -> None:
+    """Everything a demo start fills before its live simulator takes over: the lots'
+    past weeks (:func:`fill_lot_history`), the energy meters' past year
+    (:func:`fill_meter_history`) and the invoices (:func:`import_demo_invoices`, written
+    to ``carbon_dir``)."""
+    fill_lot_history(conn, seed, now)
+    fill_meter_history(conn, seed, now)
+    import_demo_invoices(conn, seed, now, carbon_dir, table)

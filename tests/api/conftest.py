@@ -103,9 +103,7 @@ def demo_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def demo_db(pg_url: str, demo_files: Path) -> str:
     """A database with the demo town imported and one simulator tick of live readings."""
     from demo_town import PUBLIC_LAYERS
-    from hub.simulate import load_devices
-    from ingest_mqtt.decode import Incoming, decode
-    from simulator.engine import Simulator
+    from tests.simulator_tick import write_simulator_tick
 
     with psycopg.connect(pg_url) as conn:
         migrations.upgrade(conn)
@@ -113,15 +111,7 @@ def demo_db(pg_url: str, demo_files: Path) -> str:
         for layer_id in PUBLIC_LAYERS:  # as the demo publishes them
             set_public(conn, layer_id, True)
         sync_from_layers(conn)
-        devices = load_devices(conn)
-        now = datetime.now(UTC)
-        messages = [
-            Incoming(m.topic, m.payload, 0, 1, now) for m in Simulator(devices, seed=42).tick(now)
-        ]
-        registry = {d.device_id: frozenset(d.quantities) for d in devices}
-        decoded = decode(messages, "city", registry.get)
-        assert decoded.dead_letters == []
-        ReadingWriter(migrations.readings_storage(conn)).write(conn, decoded.readings)
+        write_simulator_tick(conn, datetime.now(UTC))
     return pg_url
 
 
