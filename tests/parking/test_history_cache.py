@@ -59,7 +59,9 @@ def lot(pg_url: str) -> Iterator[str]:
     yield pg_url
 
 
-def _both(url: str, cache: HistoryCache, start: datetime, end: datetime, width: timedelta):
+def _both(
+    url: str, cache: HistoryCache, start: datetime, end: datetime, width: timedelta
+) -> tuple[str, str]:
     """(the cache's answer, the answer computed whole)."""
 
     async def run() -> tuple[str, str]:
