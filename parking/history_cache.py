@@ -74,9 +74,11 @@ class HistoryCache:
         """:func:`parking.history.series_json` (from the rollups), its complete chunks
         taken from memory where held, the rest computed and the new complete chunks
         kept."""
+        if self.max_bytes <= 0:
+            return await history.series_json(conn, series, start, end, width)
         log = await rollup_revisions.read(conn, self._seen)
         self._apply(log)
-        if not log.tracked or self.max_bytes <= 0:
+        if not log.tracked:
             return await history.series_json(conn, series, start, end, width)
         basis = self._seen
         low, high = rollups.floor_time(start, width), rollups.ceil_time(end, width)
