@@ -57,6 +57,7 @@ from carbon.factors import table_from
 from demo_town.river import river_config
 from parking import layers as parking_layers
 from parking.alerts import DOMAIN as PARKING
+from parking.history_cache import HistoryCache
 from parking.live import LiveLots
 from parking.nearest import StreetGraphs
 from river_monitor.config import DOMAIN as RIVER
@@ -131,6 +132,7 @@ def create_app(settings: ApiSettings, database_url: str) -> FastAPI:
     app.state.street_graphs = StreetGraphs()
     app.state.recent_zones = Refreshed(twin.ZONES_FRESH_S)
     app.state.lot_forecasts = parking_forecast.LotForecasts()
+    app.state.history_cache = HistoryCache(int(settings.parking_history_cache_mb * 2**20))
     provider = verifier_from(settings)  # the city's OpenID provider, if configured
     key = signing_key(settings.data_dir / "auth")
     app.state.authenticator = Authenticator(

@@ -276,8 +276,7 @@ async def series_history(
 # and json_agg, rounding in floating point 1.4x faster than through numeric. Every value
 # is a number (samples > 0, capacity > 0: the recorder writes no other) or a to_char
 # date, so the text is JSON. (``%%s``: psycopg's escape of format()'s ``%s``.)
-_JSON_BUCKETS = """
-SELECT '[' || coalesce(string_agg(format(
+_OBJECTS = """string_agg(format(
     '{{"start":"%%s","end":"%%s","samples":%%s,"occupied":%%s,"occupied_min":%%s,'
     '"occupied_max":%%s,"capacity":%%s,"free":%%s,"occupancy":%%s,"occupancy_max":%%s}}',
     to_char(merged AT TIME ZONE 'UTC', {stamp}),
@@ -289,11 +288,18 @@ SELECT '[' || coalesce(string_agg(format(
     round(100 * offered / n) / 100,
     round(100 * (offered - occupied) / n) / 100,
     round(10000 * share / n) / 10000,
-    round(10000 * top) / 10000), ',' ORDER BY merged), '') || ']'
+    round(10000 * top) / 10000), ',' ORDER BY merged)"""
+_WIDE_ROWS = """
 FROM ({wide}) AS w (merged, n, occupied, least_, most, n_offered, offered, o_min, o_max,
                     n_share, share, s_min, top)
-WHERE n_offered = n AND n_share = n
-"""
+WHERE n_offered = n AND n_share = n"""
+_JSON_BUCKETS = "SELECT '[' || coalesce(" + _OBJECTS + ", '') || ']'" + _WIDE_ROWS
+_JSON_CHUNKS = (
+    "SELECT date_bin({chunk}, merged, {origin}) AS chunk, "
+    + _OBJECTS
+    + _WIDE_ROWS
+    + " GROUP BY chunk"
+)
 _STAMP = 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'
 
 
@@ -315,6 +321,39 @@ async def series_json(
     )
     row = await (await conn.execute(query, params)).fetchone()
     return "[]" if row is None else str(row[0])
+
+
+async def chunks_json(
+    conn: AsyncConnection,
+    series: str,
+    ranges: Sequence[tuple[datetime, datetime]],
+    width: timedelta,
+    chunk: timedelta,
+    watermarks: dict[str, datetime | None],
+) -> dict[datetime, str]:
+    """The objects of :func:`series_json` for the buckets of ``width`` in each of
+    ``ranges`` (on the ``width`` grid), comma-separated per chunk of ``chunk`` (a
+    multiple of ``width``, aligned on the rollups' origin): chunk start → text. A chunk
+    without buckets is left out. One query, read as :func:`storage.rollups.plan` says
+    from ``watermarks``."""
+    if not ranges:
+        return {}
+    wide = sql.SQL(" UNION ALL ").join(
+        sql.SQL("({})").format(
+            rollups.wide_query(rollups.plan(watermarks, low, high, width), width, QUANTITIES)
+        )
+        for low, high in ranges
+    )
+    query = sql.SQL(_JSON_CHUNKS).format(
+        chunk=sql.Literal(chunk),
+        origin=sql.Literal(rollups.ORIGIN),
+        stamp=sql.Literal(_STAMP),
+        width=sql.Literal(width),
+        wide=wide,
+    )
+    params = {"device": series, "quantities": list(QUANTITIES)}
+    rows = await (await conn.execute(query, params)).fetchall()
+    return {start: text for start, text in rows}
 
 
 async def require_lot(conn: AsyncConnection, lot_id: str) -> None:

@@ -71,6 +71,14 @@ class ApiSettings(
         description="flood levels not asked before computed by one API process for all its"
         " clients together: at most about 40 % of a core",
     )
+    parking_history_cache_mb: float = Field(
+        default=64.0,
+        ge=0,
+        description="memory (MiB) each API process gives the parking histories' past"
+        " (complete buckets as JSON, dropped when a late reading or retention changes them;"
+        " plain PostgreSQL only): a lot's year by hour takes about 1.8 MiB; 0 computes"
+        " every answer whole",
+    )
     live_answer_reuse_s: float = Field(
         default=1.0,
         ge=0,

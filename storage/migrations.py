@@ -99,6 +99,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(18, "carbon", lambda _conn: "0018_carbon.sql"),
     Migration(19, "opendata", lambda _conn: "0019_opendata.sql"),
     Migration(20, "layer_views", _layer_views_variant),
+    Migration(21, "rollup_revisions", lambda _conn: "0021_rollup_revisions.sql"),
 )
 
 

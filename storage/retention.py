@@ -36,9 +36,9 @@ from psycopg import sql
 
 from settings import RetentionSettings
 from settings.retention import FOREVER
-from storage import migrations
+from storage import migrations, rollup_revisions
 from storage.partitions import next_month
-from storage.rollups import LEVELS
+from storage.rollups import LEVELS, REFRESH_LOCK_KEY, Level
 
 _RETENTION_LOCK_KEY = 0x5C17_2012
 """Serialises retention passes: every ingest worker runs them, one at a time works."""
@@ -170,10 +170,20 @@ def apply(
             if timescale:
                 report.rollups[level.name] = len(_drop_chunks(conn, level.table, before))
             else:
-                report.rollups[level.name] = conn.execute(
-                    sql.SQL("DELETE FROM {} WHERE bucket < %s").format(
-                        sql.Identifier(level.table)
-                    ),
-                    (before,),
-                ).rowcount
+                report.rollups[level.name] = _delete_rollups(conn, level, before)
     return report
+
+
+def _delete_rollups(conn: psycopg.Connection, level: Level, before: datetime) -> int:
+    """Delete a level's buckets before ``before`` (plain PostgreSQL), logged as revised
+    for the caches of past answers."""
+    table = sql.Identifier(level.table)
+    oldest = conn.execute(
+        sql.SQL("SELECT min(bucket) FROM {} WHERE bucket < %s").format(table), (before,)
+    ).fetchone()
+    if oldest is None or oldest[0] is None:
+        return 0
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (REFRESH_LOCK_KEY,))  # ids in commit order
+    rollup_revisions.record(conn, level.name, [(oldest[0], before)])
+    deleted = conn.execute(sql.SQL("DELETE FROM {} WHERE bucket < %s").format(table), (before,))
+    return deleted.rowcount

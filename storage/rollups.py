@@ -43,7 +43,7 @@ import psycopg
 from psycopg import sql
 
 from settings import RetentionSettings
-from storage import migrations
+from storage import migrations, rollup_revisions
 
 ORIGIN = datetime(2000, 1, 3, tzinfo=UTC)
 """Where the bucket grid starts: TimescaleDB's ``time_bucket`` origin, a Monday."""
@@ -53,8 +53,9 @@ REFRESH_BUCKETS_PER_PASS = 288
 once (a day of 5-minute buckets): a backlog is worked off oldest first over several
 passes instead of holding the writer's connection for one long one."""
 
-_REFRESH_LOCK_KEY = 0x5C17_2011
-"""Serialises refreshes: every ingest worker runs them, one at a time does the work."""
+REFRESH_LOCK_KEY = 0x5C17_2011
+"""Serialises refreshes (every ingest worker runs them, one at a time does the work) and
+the writers of :mod:`storage.rollup_revisions`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +91,8 @@ def floor_time(moment: datetime, width: timedelta) -> datetime:
     return ORIGIN + (moment - ORIGIN) // width * width
 
 
-def _ceil_time(moment: datetime, width: timedelta) -> datetime:
+def ceil_time(moment: datetime, width: timedelta) -> datetime:
+    """End of the last ``width`` bucket a range ending at ``moment`` overlaps."""
     start = floor_time(moment, width)
     return start if start == moment else start + width
 
@@ -154,6 +156,19 @@ def plan(
     if cursor < end:
         segments.append(Segment(RAW, cursor, end))
     return segments
+
+
+def settled(
+    watermarks: dict[str, datetime | None], width: timedelta
+) -> tuple[str, datetime] | None:
+    """The level whose rows alone answer buckets of ``width`` before the time returned
+    with it (its watermark), as the first segment of :func:`plan`; None where no level
+    does. Those buckets change only as :mod:`storage.rollup_revisions` logs."""
+    for level in reversed(LEVELS):
+        watermark = watermarks.get(level.name)
+        if watermark is not None and not width % level.width:
+            return level.name, watermark
+    return None
 
 
 # One row per reading, or per rollup bucket, in the same columns: what is added up.
@@ -284,7 +299,7 @@ async def series(
         raise ValueError("start and end must be timezone-aware (UTC recommended)")
     if not device_ids or end <= start:
         return []
-    low, high = floor_time(start, bucket), _ceil_time(end, bucket)
+    low, high = floor_time(start, bucket), ceil_time(end, bucket)
     marks = {} if raw else await watermarks(conn)
     query = series_query(plan(marks, low, high, bucket), bucket, combine=combine)
     params = {"devices": list(device_ids), "quantity": quantity}
@@ -430,7 +445,7 @@ async def wide_sql(
     ``start`` before ``end``): for a caller that shapes its rows in SQL (a JSON answer
     built by PostgreSQL), with the columns ``merged``, then ``count``, ``sum``, ``min``,
     ``max`` per quantity."""
-    low, high = floor_time(start, bucket), _ceil_time(end, bucket)
+    low, high = floor_time(start, bucket), ceil_time(end, bucket)
     marks = {} if raw else await watermarks(conn)
     query = wide_query(plan(marks, low, high, bucket), bucket, quantities)
     return query, {"device": device_id, "quantities": list(quantities)}
@@ -493,24 +508,31 @@ def _refresh_level(
         (level.name, buckets),
     )
     table = sql.Identifier(level.table)
+    newest = conn.execute(sql.SQL("SELECT max(bucket) FROM {}").format(table)).fetchone()
+    complete = None if newest is None or newest[0] is None else newest[0] + level.width
+    revised = []
     for low, high in _ranges(buckets, level.width):
+        if complete is not None and low < complete:  # complete before: a late reading
+            revised.append((low, min(high, complete)))
         conn.execute(
             sql.SQL("DELETE FROM {} WHERE bucket >= %s AND bucket < %s").format(table), (low, high)
         )
         parts = _parts(source, sql.Placeholder(), sql.Placeholder(), sql.SQL(""))
         merged = _merge("device_id, quantity, ", level.width, parts)
         conn.execute(sql.SQL("INSERT INTO {} {}").format(table, merged), (low, high))
+    rollup_revisions.record(conn, level.name, revised)
     return buckets
 
 
 def _refresh_tables(conn: psycopg.Connection, floor: datetime, now: datetime) -> int:
     recomputed = 0
     with conn.transaction():
-        locked = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (_REFRESH_LOCK_KEY,))
+        locked = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (REFRESH_LOCK_KEY,))
         if not locked.fetchone()[0]:  # type: ignore[index]
             return 0  # another process is refreshing
         # Older than the shortest raw retention: their readings may be partly deleted.
         conn.execute("DELETE FROM rollup_invalidations WHERE bucket < %s", (floor,))
+        rollup_revisions.prune(conn)
         source, horizon = RAW, now
         for finer, coarser in zip(LEVELS, [*LEVELS[1:], None], strict=True):
             buckets = _refresh_level(conn, finer, source, finer.floor(horizon))
@@ -562,7 +584,7 @@ def _autocommit(conn: psycopg.Connection) -> Iterator[None]:
 
 def _refresh_window_start(settings: RetentionSettings, now: datetime) -> datetime:
     """Where refreshes start: the shortest raw retention, rounded up to a whole day."""
-    return _ceil_time(now - timedelta(days=settings.shortest_raw_retention_days), LEVELS[-1].width)
+    return ceil_time(now - timedelta(days=settings.shortest_raw_retention_days), LEVELS[-1].width)
 
 
 def configure(conn: psycopg.Connection, settings: RetentionSettings) -> bool:
@@ -573,7 +595,7 @@ def configure(conn: psycopg.Connection, settings: RetentionSettings) -> bool:
         return False
     window = timedelta(days=settings.shortest_raw_retention_days)
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_REFRESH_LOCK_KEY,))
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (REFRESH_LOCK_KEY,))
         for level in LEVELS:
             same = conn.execute(_POLICY_IS, (window, level.table)).fetchone()
             if same is not None and same[0]:

@@ -5,7 +5,9 @@ hour of week, from the derived series the hub records every 5 minutes
 ``GET /parking/lots/{lot_id}/history``, ``GET /parking/zones/{zone}/history`` and
 ``GET /parking/lots/{lot_id}/utilisation``; public, as the live lots and zones are
 (aggregated occupancy is open data). Bounded by :data:`parking.history.MAX_BUCKETS`
-buckets per answer and :data:`parking.history.MAX_UTILISATION_RANGE`.
+buckets per answer and :data:`parking.history.MAX_UTILISATION_RANGE`. A history's past
+comes from the process's :class:`parking.history_cache.HistoryCache`; its answer
+carries an ETag, and ``If-None-Match`` naming it gets ``304 Not Modified``.
 """
 
 from __future__ import annotations
@@ -14,15 +16,17 @@ from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 from psycopg import AsyncConnection
 from pydantic import BaseModel, Field
 
+from api import etags
 from api.deps import connection
 from api.openapi import problems
 from api.params import UtcDateTime, period
 from parking import history
+from parking.history_cache import HistoryCache
 
 router = APIRouter(tags=["parking"], responses=problems(503))  # each reads the database
 
@@ -118,17 +122,36 @@ def _json(document: object) -> Response:
     return Response(orjson.dumps(document), media_type=_JSON)
 
 
+def _tagged(document: object, if_none_match: str | None) -> Response:
+    """The document with its ETag, or 304 where ``If-None-Match`` names it."""
+    body = orjson.dumps(document)
+    headers = {"ETag": etags.etag(body)}
+    if etags.matches(if_none_match, headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=_JSON, headers=headers)
+
+
+def _cache(request: Request) -> HistoryCache:
+    cache: HistoryCache = request.app.state.history_cache
+    return cache
+
+
+_IF_NONE_MATCH = Header(description="an ETag of an earlier answer: 304 while it is the same")
+
+
 @router.get(
     "/parking/lots/{lot_id}/history",
     response_model=HistoryAnswer,
-    responses=problems(400, 404),
+    responses=problems(400, 404) | etags.NOT_MODIFIED,
 )
 async def lot_history(
     lot_id: str,
     conn: Annotated[AsyncConnection, Depends(connection)],
+    cache: Annotated[HistoryCache, Depends(_cache)],
     start: Annotated[UtcDateTime | None, Query(description=_START)] = None,
     end: Annotated[UtcDateTime | None, Query(description=_END)] = None,
     step: Annotated[Step, Query(description="bucket width; days are UTC days")] = "1h",
+    if_none_match: Annotated[str | None, _IF_NONE_MATCH] = None,
 ) -> Response:
     """The lot's occupancy in buckets of 5 minutes, an hour or a day over ``[start,
     end)``: mean, least and most occupied places, mean capacity and free places, mean
@@ -136,18 +159,19 @@ async def lot_history(
     start, end, width = _range(start, end, step)
     await history.require_lot(conn, lot_id)
     series = history.lot_series(lot_id)
-    found = await history.series_json(conn, series, start, end, width)
-    return _json({"lot_id": lot_id} | _answer(series, start, end, step, found))
+    found = await cache.series_json(conn, series, start, end, width)
+    return _tagged({"lot_id": lot_id} | _answer(series, start, end, step, found), if_none_match)
 
 
 @router.get(
     "/parking/zones/{zone}/history",
     response_model=HistoryAnswer,
-    responses=problems(400, 404),
+    responses=problems(400, 404) | etags.NOT_MODIFIED,
 )
 async def zone_history(
     zone: str,
     conn: Annotated[AsyncConnection, Depends(connection)],
+    cache: Annotated[HistoryCache, Depends(_cache)],
     start: Annotated[UtcDateTime | None, Query(description=_START)] = None,
     end: Annotated[UtcDateTime | None, Query(description=_END)] = None,
     step: Annotated[Step, Query(description="bucket width; days are UTC days")] = "1h",
@@ -155,6 +179,7 @@ async def zone_history(
         Literal["urbanism", "paid"],
         Query(description="an urbanism zone's code, or a paid parking zone's"),
     ] = "urbanism",
+    if_none_match: Annotated[str | None, _IF_NONE_MATCH] = None,
 ) -> Response:
     """The zone's total over its lots (those open with a figure at each sample), as a
     lot's history: occupied places are the lots' sum at each sample."""
@@ -162,9 +187,9 @@ async def zone_history(
     paid = kind == "paid"
     await history.require_zone(conn, zone, paid)
     series = history.zone_series(zone, paid)
-    found = await history.series_json(conn, series, start, end, width)
+    found = await cache.series_json(conn, series, start, end, width)
     head = {"zone": zone, "zone_kind": kind}
-    return _json(head | _answer(series, start, end, step, found))
+    return _tagged(head | _answer(series, start, end, step, found), if_none_match)
 
 
 @router.get(

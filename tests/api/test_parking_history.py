@@ -269,6 +269,36 @@ def test_a_lots_history_by_5_minutes_hour_and_day(town: str) -> None:
     assert _bucket(day, 0)[5:] == pytest.approx((330 / 18, 330 / 18 - 5, 5.1 / 18, 0.55), abs=1e-2)
 
 
+def test_a_history_answer_carries_an_etag_and_is_not_sent_again(town: str) -> None:
+    span = {"start": "2025-01-01T00:00:00Z", "end": "2025-07-01T00:00:00Z", "step": "1h"}
+    with TestClient(create_app(Settings(), town)) as client:
+        first = client.get("/parking/lots/lot-a/history", params=span)
+        tag = first.headers["etag"]
+        same = client.get("/parking/lots/lot-a/history", params=span)
+        unchanged = client.get(
+            "/parking/lots/lot-a/history", params=span, headers={"If-None-Match": tag}
+        )
+        with psycopg.connect(town) as conn:  # a late sample in lot-a's summer hour
+            ReadingWriter(migrations.readings_storage(conn)).write(
+                conn, _sample(LOT, SUMMER + 2 * MINUTE, 11.0, 20.0)
+            )
+            conn.commit()
+            rollups.refresh(conn, RetentionSettings(), datetime(2025, 7, 1, tzinfo=UTC))
+            conn.commit()
+        changed = client.get(
+            "/parking/lots/lot-a/history", params=span, headers={"If-None-Match": tag}
+        )
+        zone = client.get("/parking/zones/P1/history", params=span | {"kind": "paid"})
+    assert first.status_code == 200 and tag.startswith('W/"')
+    assert same.content == first.content and same.headers["etag"] == tag
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    assert changed.status_code == 200 and changed.headers["etag"] != tag
+    # SUMMER's hour: 0..11 and the late 11: 13 samples, at most 11
+    buckets = HistoryAnswer.model_validate(changed.json()).buckets
+    assert [(b.samples, b.occupied_max) for b in buckets if b.start == SUMMER] == [(13, 11)]
+    assert zone.status_code == 200 and "etag" in zone.headers
+
+
 def test_rollups_and_raw_readings_give_the_same_history(town: str) -> None:
     async def both() -> tuple[list[HistoryBucket], list[HistoryBucket]]:
         async with await psycopg.AsyncConnection.connect(town) as conn:
