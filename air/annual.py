@@ -41,7 +41,7 @@ from air.exceedances import (
     reading_window,
     year_bounds,
 )
-from air.hourly_grid import HourGrid, hourly_grid
+from air.hourly_grid import HourGrid, hourly_grids
 from air.index import HOUR
 from storage import rollups
 
@@ -62,6 +62,11 @@ def _in_order_sum(values: np.ndarray, measured: np.ndarray) -> np.ndarray:
     """Sums over the last axis taken element after element, as Python's ``sum`` of the
     measured values takes them (numpy's own ``sum`` adds pairwise, which can differ in
     the last bit and so at a limit value)."""
+    total = np.zeros(values.shape[:-1])
+    if values.shape[-1] <= _DAY_HOURS:  # a few columns: added column by column
+        for column in range(values.shape[-1]):
+            np.add(total, values[..., column], out=total, where=measured[..., column])
+        return total
     return np.cumsum(np.where(measured, values, 0.0), axis=-1)[..., -1]
 
 
@@ -143,23 +148,31 @@ class _Ozone:
 
 def _ozone_days(grid: HourGrid, years: Sequence[int], target: float) -> _Ozone:
     """Running 8-hour means ending with each hour of ``years`` (the grid starts 7 hours
-    before the first), each day's highest, and the days counted per year."""
+    before the first), each day's highest, and the days counted per year. Days before
+    any station's first O3 hour have no mean and are not computed."""
     values = grid.values
     stations, width = values.shape
-    ends = width - (_EIGHT_HOURS - 1)
+    back_hours = _EIGHT_HOURS - 1
+    measured_at = np.flatnonzero(~np.isnan(values).all(axis=0))
+    total_days = (width - back_hours) // _DAY_HOURS
+    first_hour = measured_at[0] if measured_at.size else width
+    skipped = min(total_days, max(0, first_hour - back_hours) // _DAY_HOURS)
+    first_end = skipped * _DAY_HOURS + back_hours  # grid column of the first end computed
+    ends = width - first_end
     total = np.zeros((stations, ends))
     count = np.zeros((stations, ends), dtype=np.int64)
     for back in range(_EIGHT_HOURS):  # the hour itself first, as the Python rule sums
-        window = values[:, _EIGHT_HOURS - 1 - back : width - back]
+        window = values[:, first_end - back : width - back]
         measured = ~np.isnan(window)
-        total += np.where(measured, window, 0.0)
+        np.add(total, window, out=total, where=measured)  # a missing hour adds nothing
         count += measured
     with np.errstate(invalid="ignore", divide="ignore"):
         means = np.where(count >= EIGHT_HOUR_MIN_HOURS, total / count, np.nan)
     by_day = means.reshape(stations, ends // _DAY_HOURS, _DAY_HOURS)
     valid_means = (~np.isnan(by_day)).sum(axis=-1)
-    highest = np.fmax.reduce(by_day, axis=-1)
-    highest[valid_means < MAX_8H_MIN_MEANS] = np.nan
+    highest = np.full((stations, total_days), np.nan)
+    highest[:, skipped:] = np.fmax.reduce(by_day, axis=-1)
+    highest[:, skipped:][valid_means < MAX_8H_MIN_MEANS] = np.nan
     valid, above, days = [], [], []
     first = 0
     for year in years:
@@ -222,7 +235,7 @@ def judge(
     reduced = {p: _reduce(v) for p, v in year_values.items()}
     years = list(range(year - O3_YEARS + 1, year + 1))
     ozone = _ozone_days(grids["o3"], years, _o3_target())
-    any_mean = {p: g.measured.any(axis=-1) for p, g in grids.items()}
+    any_mean: dict[str, np.ndarray] = {p: g.measured.any(axis=-1) for p, g in grids.items()}
 
     found = {}
     for row, device in enumerate(device_ids):
@@ -255,10 +268,6 @@ async def stations_year(
     start, end = year_bounds(year)
     window_start, _ = reading_window(year)
     marks: dict[str, datetime | None] = {} if raw else await rollups.watermarks(conn)
-    grids = {
-        p: await hourly_grid(
-            conn, ids, p, window_start if p == "o3" else start, end, watermarks=marks
-        )
-        for p in POLLUTANTS
-    }
+    windows = {p: (window_start if p == "o3" else start, end) for p in POLLUTANTS}
+    grids = await hourly_grids(conn, ids, windows, watermarks=marks)
     return judge(table, ids, grids, year)

@@ -13,7 +13,7 @@ the grid holds exactly the values :func:`air.index.hourly_means` returns.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -51,30 +51,44 @@ def _microseconds(moment: datetime) -> int:
     return (moment - _PG_EPOCH) // timedelta(microseconds=1)
 
 
-async def hourly_grid(
+async def hourly_grids(
     conn: AsyncConnection,
     device_ids: Sequence[str],
-    pollutant: str,
-    start: datetime,
-    end: datetime,
+    windows: Mapping[str, tuple[datetime, datetime]],
     *,
     watermarks: dict[str, datetime | None],
-) -> HourGrid:
-    """``pollutant``'s hourly means of ``device_ids`` (the grid's rows, in this order)
-    over ``[start, end)`` (on the hour). ``watermarks`` as :func:`storage.rollups.watermarks`
-    gives them; empty: every hour from raw readings."""
-    if rollups.floor_time(start, HOUR) != start or rollups.floor_time(end, HOUR) != end:
-        raise ValueError(f"hourly grid bounds must lie on the hour: {start} to {end}")
-    hours = (end - start) // HOUR
-    values = np.full((len(device_ids), hours), np.nan)
-    if hours <= 0 or not device_ids:
-        return HourGrid(start, values)
-    series = rollups.series_query(rollups.plan(watermarks, start, end, HOUR), HOUR, combine=False)
-    params = {"devices": list(device_ids), "quantity": pollutant}
-    cursor = await conn.execute(sql.SQL(_PACKED).format(series=series), params, binary=True)
-    row_of = {device: k for k, device in enumerate(device_ids)}
-    origin = _microseconds(start)
-    for device, starts, means in await cursor.fetchall():
-        offsets = (np.frombuffer(starts, ">i8") - origin) // _HOUR_US
-        values[row_of[device], offsets] = np.frombuffer(means, ">f8")
-    return HourGrid(start, values)
+) -> dict[str, HourGrid]:
+    """Each pollutant's hourly means of ``device_ids`` (the grids' rows, in this order)
+    over its window ``[start, end)`` (on the hour), by pollutant. ``watermarks`` as
+    :func:`storage.rollups.watermarks` gives them; empty: every hour from raw readings.
+
+    The queries go out together (a pipeline): the database answers the next while the
+    last answer is unpacked.
+    """
+    for start, end in windows.values():
+        if rollups.floor_time(start, HOUR) != start or rollups.floor_time(end, HOUR) != end:
+            raise ValueError(f"hourly grid bounds must lie on the hour: {start} to {end}")
+    params = {"devices": list(device_ids)}
+    cursors = {}
+    async with conn.pipeline():
+        for pollutant, (start, end) in windows.items():
+            if end <= start or not device_ids:
+                continue
+            segments = rollups.plan(watermarks, start, end, HOUR)
+            series = rollups.series_query(segments, HOUR, combine=False)
+            cursors[pollutant] = await conn.execute(
+                sql.SQL(_PACKED).format(series=series),
+                params | {"quantity": pollutant},
+                binary=True,
+            )
+        row_of = {device: k for k, device in enumerate(device_ids)}
+        found = {}
+        for pollutant, (start, end) in windows.items():
+            values = np.full((len(device_ids), max(0, (end - start) // HOUR)), np.nan)
+            origin = _microseconds(start)
+            if pollutant in cursors:
+                for device, starts, means in await cursors[pollutant].fetchall():
+                    offsets = (np.frombuffer(starts, ">i8") - origin) // _HOUR_US
+                    values[row_of[device], offsets] = np.frombuffer(means, ">f8")
+            found[pollutant] = HourGrid(start, values)
+    return found

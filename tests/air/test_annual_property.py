@@ -66,8 +66,10 @@ def _grids(seed: int, gaps: float, skip_years: int) -> dict[str, HourGrid]:
         first = window_start if pollutant == "o3" else start
         hours = (end - first) // HOUR
         rows = [_series(rng, pollutant, hours, gaps) for _ in STATIONS]
-        if pollutant == "o3" and skip_years:  # b: the first years without O3
-            rows[1][: (exceedances.year_bounds(YEAR - 3 + skip_years)[0] - first) // HOUR] = np.nan
+        if pollutant == "o3" and skip_years:  # b, or both: the first years without O3
+            cut = (exceedances.year_bounds(YEAR - 3 + skip_years)[0] - first) // HOUR
+            for row in rows[rng.integers(0, 2) :]:
+                row[: cut + rng.integers(0, 30)] = np.nan
         if rng.random() < 0.1:  # now and then a pollutant a station does not measure
             rows[0][:] = np.nan
         grid = np.vstack(rows)
