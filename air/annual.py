@@ -235,7 +235,7 @@ def judge(
     reduced = {p: _reduce(v) for p, v in year_values.items()}
     years = list(range(year - O3_YEARS + 1, year + 1))
     ozone = _ozone_days(grids["o3"], years, _o3_target())
-    any_mean: dict[str, np.ndarray] = {p: g.measured.any(axis=-1) for p, g in grids.items()}
+    any_mean = {p: g.measured.sum(axis=-1) > 0 for p, g in grids.items()}
 
     found = {}
     for row, device in enumerate(device_ids):
