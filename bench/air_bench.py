@@ -28,7 +28,7 @@ import os
 import statistics
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -39,6 +39,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from proc_cpu import cpu_seconds  # noqa: E402
 from scratch_db import ADMIN_URL, scratch_database  # noqa: E402
 
 from air import annual, exceedances  # noqa: E402
@@ -132,20 +133,29 @@ async def _reference(
 
 
 async def timings(url: str, stations: int, runs: int, raw_runs: int) -> dict[str, list[float]]:
-    """Milliseconds per year of every station, rollups and raw alternating."""
+    """Milliseconds per year of every station, rollups and raw alternating (wall time,
+    and the CPU time of this process and of its PostgreSQL backend)."""
     ids = [f"aq-{k:02d}" for k in range(stations)]
-    times: dict[str, list[float]] = {"rollups": [], "raw": [], "python": []}
+    times: dict[str, list[float]] = defaultdict(list)
     async with await psycopg.AsyncConnection.connect(url) as conn:
         fast = await annual.stations_year(conn, EAQI_2024, ids, YEAR)
         slow = await annual.stations_year(conn, EAQI_2024, ids, YEAR, raw=True)
         assert _summary(fast) == _summary(slow), "rollups and raw readings disagree"
+        backend = (await (await conn.execute("SELECT pg_backend_pid()")).fetchone())[0]  # type: ignore[index]
         for k in range(runs):
             for raw in (False, True):
                 if raw and k >= raw_runs:
                     continue
-                started = time.perf_counter()
+                key = "raw" if raw else "rollups"
+                started, client, server = (
+                    time.perf_counter(),
+                    time.process_time(),
+                    cpu_seconds([backend]),
+                )
                 await annual.stations_year(conn, EAQI_2024, ids, YEAR, raw=raw)
-                times["raw" if raw else "rollups"].append((time.perf_counter() - started) * 1000)
+                times[key].append((time.perf_counter() - started) * 1000)
+                times[f"{key} client cpu"].append((time.process_time() - client) * 1000)
+                times[f"{key} server cpu"].append((cpu_seconds([backend]) - server) * 1000)
         reference, elapsed = await _reference(conn, ids)
         times["python"].append(elapsed)
         assert reference == fast, "the grid rules and the hour-by-hour rules disagree"
@@ -205,6 +215,15 @@ def main() -> None:
         f" hourly means (rollups): {times['python'][0]:.0f} ms; load average"
         f" {os.getloadavg()[0]:.1f}"
     )
+    # CPU time is what the work costs whatever else runs: on an idle machine one request
+    # takes about its client and server CPU time added (they run one after the other)
+    for key in ("rollups", "raw"):
+        client = statistics.mean(times[f"{key} client cpu"])
+        server = statistics.mean(times[f"{key} server cpu"])
+        print(
+            f"{key}: CPU per request {client:.0f} ms in Python + {server:.0f} ms in PostgreSQL"
+            f" = {client + server:.0f} ms"
+        )
 
 
 if __name__ == "__main__":
