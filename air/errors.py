@@ -28,3 +28,11 @@ class InvalidPeriod(AirError):
 
     status_code = 400
     title = "Invalid parameter"
+
+
+class UnsuitableBandTable(AirError):
+    """A band table that cannot judge what was asked (running means for spot samples);
+    the message names the table to use."""
+
+    status_code = 400
+    title = "Invalid parameter"

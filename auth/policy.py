@@ -168,6 +168,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/air/stations/{station_id}/history"): PUBLIC,
     ("GET", "/air/exceedances"): PUBLIC,
     ("GET", "/air/zones"): PUBLIC,
+    ("GET", "/air/drone-samples"): PUBLIC,
     # air quality: alerts for signed-in users, acknowledging them for emergency staff
     ("GET", "/air/alerts"): SIGNED_IN,
     ("GET", "/air/alerts/stream"): SIGNED_IN,

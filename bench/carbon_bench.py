@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import time
@@ -29,6 +30,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from proc_cpu import cpu_seconds  # noqa: E402
 from scratch_db import scratch_database  # noqa: E402
 
 from carbon import report, store  # noqa: E402
@@ -92,12 +94,18 @@ def refresh(url: str) -> None:
         conn.commit()
 
 
-async def timed(url: str, year: int, runs: int) -> tuple[list[float], list[float], int]:
-    """Times (ms) of the inventory and of inventory + JSON document, and the line count."""
+async def timed(
+    url: str, year: int, runs: int
+) -> tuple[list[float], list[float], int, tuple[float, float]]:
+    """Times (ms) of the inventory and of inventory + JSON document, the line count, and
+    the mean CPU ms per inventory + document in this process and in its PostgreSQL
+    backend (what the work costs whatever else runs on the machine)."""
     table = default_table()
     inventory_ms, document_ms = [], []
     lines = 0
     async with await psycopg.AsyncConnection.connect(url) as conn:
+        backend = (await (await conn.execute("SELECT pg_backend_pid()")).fetchone())[0]  # type: ignore[index]
+        client, server = time.process_time(), cpu_seconds([backend])
         for _ in range(runs):
             started = time.perf_counter()
             found = await store.load_inventory(conn, year, table)
@@ -107,7 +115,11 @@ async def timed(url: str, year: int, runs: int) -> tuple[list[float], list[float
             inventory_ms.append((middle - started) * 1000)
             document_ms.append((ended - started) * 1000)
             lines = len(found.lines)
-    return inventory_ms, document_ms, lines
+        cpu = (
+            (time.process_time() - client) * 1000 / runs,
+            (cpu_seconds([backend]) - server) * 1000 / runs,
+        )
+    return inventory_ms, document_ms, lines, cpu
 
 
 def _p(values: list[float], q: float) -> float:
@@ -131,11 +143,13 @@ def main() -> None:
         for label, before in (("raw readings", None), ("daily rollups", refresh)):
             if before is not None:
                 before(url)
-            inventory_ms, document_ms, lines = asyncio.run(timed(url, year, args.runs))
+            inventory_ms, document_ms, lines, cpu = asyncio.run(timed(url, year, args.runs))
             print(
                 f"{label}: {lines} lines; inventory p50 {_p(inventory_ms, 50):.0f} ms,"
                 f" p95 {_p(inventory_ms, 95):.0f} ms; with the JSON document p50"
-                f" {_p(document_ms, 50):.0f} ms, p95 {_p(document_ms, 95):.0f} ms"
+                f" {_p(document_ms, 50):.0f} ms, p95 {_p(document_ms, 95):.0f} ms; CPU per"
+                f" inventory + document {cpu[0]:.0f} ms in Python + {cpu[1]:.0f} ms in"
+                f" PostgreSQL; load average {os.getloadavg()[0]:.1f}"
             )
 
 

@@ -473,11 +473,20 @@ def invalidate(conn: psycopg.Connection, times: Sequence[datetime]) -> None:
     conn.execute(_INVALIDATE, (finest.name, buckets))
 
 
+BRIDGED_GAP = 12
+"""The most buckets between two invalidated ones that a refresh recomputes with them in
+one statement. Each statement reads its source by time range and costs about the same
+for one bucket as for a few (a 10-minute sensor invalidates every other 5-minute bucket:
+one statement per bucket made a year loaded at once take 40 minutes, see BENCHMARKS.md);
+a complete bucket recomputed without need gets the same rows back."""
+
+
 def _ranges(buckets: Sequence[datetime], width: timedelta) -> Iterator[tuple[datetime, datetime]]:
-    """Sorted bucket starts as runs of adjacent buckets ``[start, end)``."""
+    """Sorted bucket starts as runs ``[start, end)`` covering them, a run taking in gaps
+    of up to :data:`BRIDGED_GAP` buckets."""
     run_start = run_end = None
     for bucket in buckets:
-        if run_end is not None and bucket == run_end:
+        if run_end is not None and bucket <= run_end + BRIDGED_GAP * width:
             run_end = bucket + width
             continue
         if run_start is not None and run_end is not None:

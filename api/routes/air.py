@@ -4,7 +4,8 @@ station and year, and the index per urbanism zone (:mod:`air`).
 ``GET /air/bands`` (the index's band tables and their sources), ``GET /air/stations``
 (each station's latest index), ``GET /air/stations/{id}/history`` (hourly index and
 concentrations, from the rollups), ``GET /air/exceedances?year=`` (limit and target
-values, 2030 values beside them) and ``GET /air/zones`` (per urbanism zone). All public:
+values, 2030 values beside them), ``GET /air/zones`` (per urbanism zone) and ``GET
+/air/drone-samples`` (drones' samples as GeoJSON points with their index). All public:
 air quality is open data. ``table`` picks the band table (``2024``, the default, or
 ``pre-2024`` to recompute a report as it was published).
 """
@@ -19,7 +20,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from psycopg import AsyncConnection
 
-from air import annual, bands, exceedances, stations, zones
+from air import annual, bands, drone_samples, exceedances, stations, zones
 from air.errors import InvalidPeriod
 from air.exceedances import Assessment
 from api.deps import connection
@@ -30,6 +31,9 @@ router = APIRouter(tags=["air"], responses=problems(503))  # each reads the data
 
 _JSON = "application/json"
 _TABLE_HELP = "band table: 2024 (default) or pre-2024"
+MAX_DRONE_SAMPLES = 10_000
+"""The most drone samples one answer holds (``limit``), which bounds the answer's size (one
+GeoJSON feature each); longer spans come by periods (``start``, ``end``)."""
 HISTORY_MAX = timedelta(days=366)
 """The longest period a history or zone summary covers (a year of hours)."""
 FIRST_YEAR = 2000
@@ -205,3 +209,26 @@ async def zone_list(
     found = await zones.zone_summaries(conn, chosen, start, end)
     body = {"start": start.isoformat(), "end": end.isoformat(), "table": chosen.version}
     return _json(body | {"zones": found, "count": len(found)})
+
+
+@router.get(
+    "/air/drone-samples",
+    responses={200: {"content": {"application/geo+json": {}}}, **problems(400)},
+)
+async def drone_sample_points(
+    conn: Annotated[AsyncConnection, Depends(connection)],
+    start: Annotated[UtcDateTime | None, Query(description="default: 24 h before end")] = None,
+    end: Annotated[UtcDateTime | None, Query(description="default: now")] = None,
+    drone: Annotated[str | None, Query(description="one drone's id; default all")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_DRONE_SAMPLES)] = 1000,
+    table: Table = bands.DEFAULT,
+) -> Response:
+    """Drones' air samples over ``[start, end)`` (at most 366 days), oldest first: a
+    GeoJSON point (CRS84) per drone and time with its concentrations (µg/m³), each
+    pollutant's sub-index, the overall band and the dominant pollutant. Spot samples
+    judged with the hourly bands: indicative (``docs/air.md``); the pre-2024 table,
+    which judges PM on 24-hour means, is refused."""
+    chosen = bands.table(table)
+    start, end = _period(start, end)
+    document = await drone_samples.samples(conn, chosen, start, end, limit, drone)
+    return Response(orjson.dumps(document), media_type="application/geo+json")
