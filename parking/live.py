@@ -61,9 +61,9 @@ GATHER_S = 0.02
 """Notifications arriving this soon after one are followed together: under a steady
 flow of readings, one query for the lots of many batches."""
 RELOAD_EVERY_S = 1.0
-"""Every lot is re-read at most this often: a batch of readings too large to list its
-devices (``*``) comes many times a second at thousands of readings a second, and each
-such read takes tens of milliseconds for thousands of lots."""
+"""Every lot is re-read at most this often: ``*`` (every device may have changed) may
+come many times a second, and each such read takes tens of milliseconds for thousands
+of lots."""
 
 
 @dataclass(frozen=True)
