@@ -37,6 +37,7 @@ from typing import Any
 
 import orjson
 import psycopg
+import support  # noqa: F401 - puts the repository root on sys.path
 from psycopg import AsyncConnection
 from scratch_db import ADMIN_URL
 
