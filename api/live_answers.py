@@ -1,4 +1,5 @@
-"""The live twin's big answers, encoded and gzip-compressed once and reused for a moment.
+"""The live state's big answers (the twin's, the parking lots'), encoded and
+gzip-compressed once and reused for a moment.
 
 The list of parking lots (2,500 lots, 1.3 MB) and the snapshot (10,000 assets, 1.6 MB)
 are asked about 17 times a second under load (issue 12). Made anew, each cost 11-14 ms
@@ -8,11 +9,17 @@ same bytes many times a second; reused, 1-3 ms. Here each answer is kept once ma
 its gzip-compressed form (made on first demand), and served again while it is fresh:
 
 - an operator's change to a lot and a reload of the twin (assets or devices changed)
-  discard it as soon as the live twin has applied them: the next answer shows them;
+  discard it as soon as the live state it is made from (:class:`Versioned`: the live
+  twin, :class:`parking.live.LiveLots`) has applied them: the next answer shows them;
 - sensor readings change the twin many times a second under load; an answer is reused
   for at most ``reuse_s`` (1 s by default) after one did, so it shows the readings the
   twin held at most that long ago (and a snapshot's ``at`` says when it was made). A list
   of assets stays valid however old while nothing in the twin changed.
+
+The parking routes' answers (``/parking/lots``, ``/parking/zones``: every lot's state
+and data age, made anew for each request) took a fifth of the API's event loop under
+load with 100 users; they name the moment they were made (``as_of``), so they are reused
+for at most ``reuse_s`` whatever changed, an operator's action but at once.
 
 Every signed-in user sees the same twin (``SIGNED_IN`` in :mod:`auth.policy`, whatever
 the role), and the access check runs before any route, so a kept answer never reaches a
@@ -31,9 +38,11 @@ depends on the twin's own change notifications, which only the API process sees.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
+from typing import Protocol
 
 import anyio.to_thread
 from cachetools import LRUCache
@@ -41,7 +50,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api import compression, etags
-from twin.live import LiveTwin
 
 MAX_BYTES = 64 * 2**20
 """Bodies kept in one process, identity and compressed together (about 30 snapshots)."""
@@ -53,6 +61,21 @@ THREAD_MINIMUM = 128 * 1024
 _JSON = "application/json"
 
 
+class Versioned(Protocol):
+    """A live state answers are made from (:class:`twin.live.LiveTwin`,
+    :class:`parking.live.LiveLots`)."""
+
+    version: int
+    """Moves whenever what it holds changes."""
+    generation: int
+    """Moves only with the changes nobody should wait for (a reload, an operator's
+    action): an answer made before is not served again."""
+
+
+Make = Callable[[], bytes] | Callable[[], Awaitable[bytes]]
+"""Makes an answer's JSON body, on the event loop or awaiting (a query)."""
+
+
 @dataclass
 class _Answer:
     body: bytes
@@ -62,6 +85,12 @@ class _Answer:
     generation: int
     dated: bool
     gzipped: asyncio.Task[bytes] | None = None
+
+
+def of(request: Request) -> LiveAnswers:
+    """The API process's kept answers (made in the app's lifespan)."""
+    answers: LiveAnswers = request.app.state.live_answers
+    return answers
 
 
 def _size(answer: _Answer) -> int:
@@ -88,22 +117,21 @@ class LiveAnswers:
         self.compressed = 0
         """Answers gzip-compressed so far."""
 
-    def _fresh(self, answer: _Answer, live: LiveTwin, now: float) -> bool:
+    def _fresh(self, answer: _Answer, live: Versioned, now: float) -> bool:
         if answer.generation != live.generation:
             return False
         if answer.version == live.version and not answer.dated:
             return True
         return now - answer.made <= self.reuse_s
 
-    def _get(
-        self, live: LiveTwin, key: Hashable, make: Callable[[], bytes], dated: bool
-    ) -> _Answer:
+    async def _get(self, live: Versioned, key: Hashable, make: Make, dated: bool) -> _Answer:
         now = time.monotonic()
         answer = self._kept.get(key)
         if answer is not None and self._fresh(answer, live, now):
             return answer
-        version, generation = live.version, live.generation  # before make: nothing awaits
-        body = make()
+        # before make: a change while it awaits makes the answer stale, never fresh
+        version, generation = live.version, live.generation
+        body = await _body(make)
         self.made += 1
         answer = _Answer(body, etags.etag(body), now, version, generation, dated)
         if _size(answer) <= self._kept.maxsize:
@@ -127,9 +155,9 @@ class LiveAnswers:
     async def respond(
         self,
         request: Request,
-        live: LiveTwin,
+        live: Versioned,
         key: Hashable,
-        make: Callable[[], bytes],
+        make: Make,
         *,
         dated: bool = False,
     ) -> Response:
@@ -138,8 +166,8 @@ class LiveAnswers:
         beyond ``reuse_s``, changed twin or not. A 304 where ``If-None-Match`` names it;
         gzip-compressed where the client accepts gzip."""
         if self.reuse_s <= 0:
-            return Response(make(), media_type=_JSON)
-        answer = self._get(live, key, make, dated)
+            return Response(await _body(make), media_type=_JSON)
+        answer = await self._get(live, key, make, dated)
         headers = {
             "ETag": answer.etag,
             "Vary": "Accept-Encoding",
@@ -154,3 +182,8 @@ class LiveAnswers:
             body = await self._gzipped(answer)
             return Response(body, media_type=_JSON, headers=headers | {"Content-Encoding": "gzip"})
         return Response(answer.body, media_type=_JSON, headers=headers)
+
+
+async def _body(make: Make) -> bytes:
+    body = make()
+    return await body if inspect.isawaitable(body) else body

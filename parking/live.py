@@ -24,7 +24,10 @@ only its data age is recomputed at each answer.
 
 Operators' decisions show at once in every process: before answering, a reader
 compares the latest action's id in the database (one index probe) with the last one
-this process has applied, and catches up first if it is behind. Readings follow within
+this process has applied, and catches up first if it is behind. Two counters say what
+changed, for answers made from the lots and reused (:mod:`api.live_answers`):
+``version`` moves with every lot re-read, ``generation`` with a reload and with an
+operator's action. Readings follow within
 the notification's delay (milliseconds).
 
 If the database is unreachable the live state reports itself not ready and keeps
@@ -61,9 +64,9 @@ GATHER_S = 0.02
 """Notifications arriving this soon after one are followed together: under a steady
 flow of readings, one query for the lots of many batches."""
 RELOAD_EVERY_S = 1.0
-"""Every lot is re-read at most this often: a batch of readings too large to list its
-devices (``*``) comes many times a second at thousands of readings a second, and each
-such read takes tens of milliseconds for thousands of lots."""
+"""Every lot is re-read at most this often: ``*`` (every device may have changed) may
+come many times a second, and each such read takes tens of milliseconds for thousands
+of lots."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,10 @@ class LiveLots:
         """Held while reading and applying: what is applied later was read later."""
         self._task: asyncio.Task[None] | None = None
         self.ready = asyncio.Event()
+        self.version = 0
+        """Moves whenever a lot is re-read."""
+        self.generation = 0
+        """Moves after a reload and after an operator's action is applied."""
 
     async def start(self) -> None:
         """Begin listening and loading in the background."""
@@ -223,6 +230,8 @@ class LiveLots:
         lots = sorted({*lot_ids, *acted})
         if lots:
             await self._replace(conn, lots)
+        if latest > self._action:
+            self.generation += 1
         self._action = max(self._action, latest)
 
     async def _reload(self, conn: AsyncConnection) -> None:
@@ -234,6 +243,7 @@ class LiveLots:
         self._lot_of = {}
         self._apply(found)
         self._action = latest
+        self.generation += 1
 
     async def _replace(self, conn: AsyncConnection, lot_ids: list[str]) -> None:
         """Re-read ``lot_ids``; those no longer found are dropped."""
@@ -243,6 +253,7 @@ class LiveLots:
         self._apply(found)
 
     def _apply(self, found: list[store.Held]) -> None:
+        self.version += 1
         for held in found:
             lot_id = held.input.lot_id
             self._forget(lot_id)

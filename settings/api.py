@@ -83,10 +83,10 @@ class ApiSettings(
         default=1.0,
         ge=0,
         le=60,
-        description="how long the live twin's list of assets and snapshot, once made and"
-        " compressed, are served again while sensor readings change the twin (an operator's"
-        " change or a twin reload discards them at once; a list nothing changed since is"
-        " kept); 0 makes every answer anew",
+        description="how long the live twin's list of assets and snapshot, and the parking"
+        " lots and zones, once made and compressed, are served again while sensor readings"
+        " change them (an operator's change or a reload discards them at once; a list of"
+        " assets nothing changed since is kept); 0 makes every answer anew",
     )
     max_body_bytes: int = Field(
         default=2**20,

@@ -12,8 +12,10 @@ rather than each listening to the database.
 
 A parking lot's status also changes as time passes without a reading (its bays fall
 silent, its counter turns stale, a closure ends: :mod:`parking.occupancy`): every
-:data:`AGE_EVERY_S` the lots' statuses are computed again from what is held, and those
-that changed are published like any change.
+:data:`AGE_EVERY_S` the statuses of the lots whose moment has come (each status is kept
+with until when it holds, :func:`twin.state.current`) are computed again from what is
+held, and those that changed are published like any change. Computing all 2,506 lots'
+of the load test's town every time took 0.1-0.6 s of the event loop.
 
 Two counters say what changed, for answers made from the twin and reused (see
 :mod:`api.live_answers`): ``version`` moves with every applied change, ``generation``
@@ -86,6 +88,8 @@ class LiveTwin:
         self._states: dict[str, bytes] = {}
         self._assets: dict[str, dict[str, Any]] = {}
         self._order: list[str] = []
+        self._until: dict[str, datetime | None] = {}
+        """Lot id → until when its status holds as time passes (None: for ever)."""
         self._subscribers: set[asyncio.Queue[dict[str, Any] | None]] = set()
         self._decisions = state.NO_DECISIONS
         self._task: asyncio.Task[None] | None = None
@@ -95,6 +99,8 @@ class LiveTwin:
         """Moves whenever an asset's document or state is replaced."""
         self.generation = 0
         """Moves after a reload and after an operator's change to a lot."""
+        self.aged = 0
+        """Lots whose status ageing has computed again so far."""
 
     async def start(self) -> None:
         """Begin listening and loading in the background."""
@@ -181,8 +187,7 @@ class LiveTwin:
                             await self._reload(reader)
                         elif note.channel == PARKING_CHANNEL:
                             self._decisions = await state.parking_decisions(reader)
-                            found = await state.assets(reader, asset_ids=[note.payload])
-                            await self._apply(found)
+                            await self._apply(await state.current(reader, [note.payload]))
                             self.generation += 1
                         else:
                             await self._refresh_devices(reader, note.payload.split(","))
@@ -201,7 +206,7 @@ class LiveTwin:
             )
         ).fetchall()
         if rows:
-            await self._apply(await state.assets(conn, asset_ids=[r[0] for r in rows]))
+            await self._apply(await state.current(conn, [r[0] for r in rows]))
 
     async def _age(self) -> None:
         while True:
@@ -210,25 +215,28 @@ class LiveTwin:
                 self.age(datetime.now(UTC))
 
     def age(self, now: datetime) -> None:
-        """Compute the lots' statuses again at ``now`` and publish those that changed."""
+        """Compute again at ``now`` the statuses of the lots that may have changed by
+        then, and publish those that did."""
+        due = [lot for lot, until in self._until.items() if until is not None and until <= now]
         changed = []
-        for asset in list(self._assets.values()):
-            if asset["kind"] != state.PARKING_LOT:
-                continue
-            status = state.current_lot_status(asset, now, self._decisions)
+        for lot_id in due:
+            asset = self._assets[lot_id]
+            status, self._until[lot_id] = state.current_lot_status(asset, now, self._decisions)
             if status != asset["status"]:
                 changed.append(asset | {"status": status})  # documents are shared: a copy
+        self.aged += len(due)
         self._store(changed)
 
     async def _reload(self, conn: AsyncConnection) -> None:
         self._decisions = await state.parking_decisions(conn)
-        found = await state.assets(conn)
-        gone = set(self._states) - {a["asset_id"] for a in found}
+        found = await state.current(conn)
+        gone = set(self._states) - {a["asset_id"] for a in found.assets}
         for asset_id in gone:
             del self._states[asset_id]
             del self._assets[asset_id]
         if gone:
             self._order = sorted(self._states)
+        self._until = {}  # an asset may no longer be a lot
         await self._apply(found)  # re-sorts if assets were added
         self.generation += 1
         # The states live until the next reload. Out of the collector's full passes
@@ -237,8 +245,9 @@ class LiveTwin:
         # still frees them.
         gc.freeze()
 
-    async def _apply(self, found: list[dict[str, Any]]) -> None:
-        self._store(found)
+    async def _apply(self, found: state.Current) -> None:
+        self._store(found.assets)
+        self._until.update(found.lots_hold_until)
 
     def _store(self, found: list[dict[str, Any]]) -> None:
         new = False

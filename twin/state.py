@@ -27,7 +27,7 @@ from pyproj import Transformer
 
 from parking import occupancy
 from parking import store as parking_store
-from parking.model import Closure, LotOverride, SensorValue
+from parking.model import Closure, LotInput, LotOverride, LotState, SensorValue
 from twin.status import sensor_status
 
 METRIC_CRS = "EPSG:3844"
@@ -115,7 +115,15 @@ def lot_status(
     """A parking lot's status from its sensors' ``values`` (device → quantity → value)
     at ``now``, as :mod:`parking` computes it: a label and colour for maps, its state,
     capacity, occupied and free places, source and flags."""
-    lot = occupancy.lot_input(
+    return _status_of(occupancy.lot_state(_lot_input(asset, values, decisions), now))
+
+
+def _lot_input(
+    asset: dict[str, Any],
+    values: Mapping[str, Mapping[str, SensorValue]],
+    decisions: ParkingDecisions,
+) -> LotInput:
+    return occupancy.lot_input(
         asset["asset_id"],
         asset["name"],
         asset["properties"].get("capacity"),
@@ -126,7 +134,9 @@ def lot_status(
         decisions.lots.get(asset["asset_id"]),
         decisions.bays,
     )
-    state = occupancy.lot_state(lot, now)
+
+
+def _status_of(state: LotState) -> dict[str, Any]:
     label, colour = occupancy.display(state)
     return {
         "label": label,
@@ -157,9 +167,11 @@ def playback_status(asset: dict[str, Any], values: Mapping[str, Mapping[str, flo
 
 def _with_status(
     asset: dict[str, Any], now: datetime | None, decisions: ParkingDecisions
-) -> dict[str, Any]:
+) -> datetime | None:
     """Add each sensor's status and the asset's, now (``now``) or, for None, at a past
-    moment (:func:`playback_status`: as the live twin plays a moment back)."""
+    moment (:func:`playback_status`: as the live twin plays a moment back). Returns
+    until when a parking lot's status now holds as time passes (None: for ever, or not
+    a lot now)."""
     capacity = asset["properties"].get("capacity")
     held = []
     for sensor in asset["sensors"]:
@@ -173,15 +185,18 @@ def _with_status(
             asset, {s["device_id"]: v for s, (_, v) in zip(asset["sensors"], held, strict=True)}
         )
     else:
-        asset["status"] = current_lot_status(asset, now, decisions)
-    return asset
+        asset["status"], until = current_lot_status(asset, now, decisions)
+        return until
+    return None
 
 
 def current_lot_status(
     asset: dict[str, Any], now: datetime, decisions: ParkingDecisions = NO_DECISIONS
-) -> dict[str, Any]:
-    """A parking lot's status at ``now`` from its document's latest sensor values (a
-    status ages as time passes: bays fall silent, a counter turns stale)."""
+) -> tuple[dict[str, Any], datetime | None]:
+    """A parking lot's status at ``now`` from its document's latest sensor values, and
+    until when it holds as time passes, the document and decisions unchanged (None: for
+    ever): a status ages as bays fall silent, a counter turns stale, a closure ends
+    (:func:`parking.occupancy.holds_until`)."""
     timed = {
         s["device_id"]: {
             q: SensorValue(datetime.fromisoformat(v["time"]), v["value"])
@@ -189,7 +204,8 @@ def current_lot_status(
         }
         for s in asset["sensors"]
     }
-    return lot_status(asset, timed, now, decisions)
+    lot = _lot_input(asset, timed, decisions)
+    return _status_of(occupancy.lot_state(lot, now)), occupancy.holds_until(lot, now)
 
 
 async def parking_decisions(
@@ -209,15 +225,14 @@ async def _decisions(conn: AsyncConnection, found: list[dict[str, Any]]) -> Park
     return await parking_decisions(conn, lots)
 
 
-async def assets(
+async def _found(
     conn: AsyncConnection,
-    *,
-    at: datetime | None = None,
+    at: datetime | None,
     asset_ids: Sequence[str] | None = None,
     kind: str | None = None,
     zone: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Assets with place, sensors, values and status (at ``at``, else now)."""
+    """The assets' documents without their statuses."""
     conditions: list[sql.Composable] = [sql.SQL("TRUE")]
     if asset_ids is not None:
         conditions.append(sql.SQL("a.asset_id = ANY({})").format(sql.Literal(list(asset_ids))))
@@ -227,13 +242,47 @@ async def assets(
         conditions.append(sql.SQL("p.zone_code = {}").format(sql.Literal(zone)))
     values = _NOW if at is None else _AT.format(_VALUES_AT.format(at=sql.Literal(at)))
     query = _ROWS.format(values=values, where=sql.SQL(" AND ").join(conditions))
-    rows = await (await conn.execute(query)).fetchall()
-    found = _documents(rows)
+    return _documents(await (await conn.execute(query)).fetchall())
+
+
+async def assets(
+    conn: AsyncConnection,
+    *,
+    at: datetime | None = None,
+    asset_ids: Sequence[str] | None = None,
+    kind: str | None = None,
+    zone: str | None = None,
+) -> list[dict[str, Any]]:
+    """Assets with place, sensors, values and status (at ``at``, else now)."""
+    found = await _found(conn, at, asset_ids, kind, zone)
     if at is not None:
-        return [_with_status(a, None, NO_DECISIONS) for a in found]
+        for asset in found:
+            _with_status(asset, None, NO_DECISIONS)
+        return found
+    return (await current(conn, asset_ids)).assets
+
+
+@dataclass(frozen=True)
+class Current:
+    """Assets as :func:`assets` makes them now, and until when each parking lot's
+    status holds as time passes (None: for ever)."""
+
+    assets: list[dict[str, Any]]
+    lots_hold_until: dict[str, datetime | None]
+
+
+async def current(conn: AsyncConnection, asset_ids: Sequence[str] | None = None) -> Current:
+    """The assets ``asset_ids`` (every asset for None) now, with until when each lot's
+    status holds: the live twin computes a lot's status again only then."""
+    found = await _found(conn, None, asset_ids)
     decisions = await _decisions(conn, found)
     now = datetime.now(UTC)
-    return [_with_status(a, now, decisions) for a in found]
+    holds: dict[str, datetime | None] = {}
+    for asset in found:
+        until = _with_status(asset, now, decisions)
+        if asset["kind"] == PARKING_LOT:
+            holds[asset["asset_id"]] = until
+    return Current(found, holds)
 
 
 async def values_at(

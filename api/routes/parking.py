@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from psycopg import AsyncConnection
 from pydantic import BaseModel, ConfigDict, Field
 
-from api import security
+from api import live_answers, security
 from api.deps import connection
 from api.errors import InvalidParameter
 from api.openapi import problems
@@ -101,12 +101,23 @@ async def lots(request: Request, conn: Annotated[AsyncConnection, Depends(connec
     """Every lot's live state: capacity, occupied, free, status (open, closed, full,
     sensor_fault, unknown), source (bays, counter, both), data age and flags."""
     live = await _live(request, conn)
-    now = datetime.now(UTC)
-    if live is not None:
-        documents = live.documents(now)
-    else:
-        documents = [x.document() for x in await store.lots(conn, now)]
-    return _json({"as_of": now.isoformat(), "lots": documents, "count": len(documents)})
+    if live is None:
+        now = datetime.now(UTC)
+        return _json(_lots_document(now, [x.document() for x in await store.lots(conn, now)]))
+    held = live
+
+    def make() -> bytes:
+        now = datetime.now(UTC)
+        return orjson.dumps(_lots_document(now, held.documents(now)))
+
+    # every lot's state, made once and reused for a moment (api.live_answers)
+    return await live_answers.of(request).respond(
+        request, live, ("parking lots",), make, dated=True
+    )
+
+
+def _lots_document(now: datetime, documents: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"as_of": now.isoformat(), "lots": documents, "count": len(documents)}
 
 
 @router.get("/parking/lots/{lot_id}", responses={200: {"content": {_JSON: {}}}, **problems(404)})
@@ -168,17 +179,30 @@ async def parking_zones(
     """Live totals by urbanism zone and by paid parking zone (``paid_zones`` is null
     when the town has no layer of them)."""
     live = await _live(request, conn)
-    now = datetime.now(UTC)
-    found = live.lots(now) if live is not None else await store.lots(conn, now)
-    paid = await zones.by_paid_zone(conn, found)
-    return _json(
-        {
-            "as_of": now.isoformat(),
-            "urbanism_zones": zones.by_urbanism_zone(found),
-            "paid_zones": paid,
-            "paid_zones_layer": zones.PAID_ZONES_LAYER,
-        }
+    if live is None:
+        now = datetime.now(UTC)
+        return _json(await _zones_document(conn, now, await store.lots(conn, now)))
+    held = live
+
+    async def make() -> bytes:
+        now = datetime.now(UTC)
+        return orjson.dumps(await _zones_document(conn, now, held.lots(now)))
+
+    # the totals of every lot's state, made once and reused for a moment (api.live_answers)
+    return await live_answers.of(request).respond(
+        request, live, ("parking zones",), make, dated=True
     )
+
+
+async def _zones_document(
+    conn: AsyncConnection, now: datetime, found: list[store.Lot]
+) -> dict[str, Any]:
+    return {
+        "as_of": now.isoformat(),
+        "urbanism_zones": zones.by_urbanism_zone(found),
+        "paid_zones": await zones.by_paid_zone(conn, found),
+        "paid_zones_layer": zones.PAID_ZONES_LAYER,
+    }
 
 
 async def _answer(request: Request, conn: AsyncConnection, lot_id: str) -> Response:

@@ -30,11 +30,10 @@ from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from psycopg import AsyncConnection
 
-from api import cpu, rate_limits
+from api import cpu, live_answers, rate_limits
 from api.deps import connection
 from api.errors import InvalidParameter, NotFound, Unavailable
 from api.etags import NOT_MODIFIED
-from api.live_answers import LiveAnswers
 from api.openapi import problems
 from api.params import UtcDateTime, period, wkt_polygon
 from api.refreshed import Refreshed
@@ -92,11 +91,6 @@ def _live_documents(request: Request, live: LiveTwin, assets: list[dict[str, Any
     return b'{"assets":[' + b",".join(parts) + b'],"count":' + str(len(parts)).encode() + b"}"
 
 
-def _answers(request: Request) -> LiveAnswers:
-    answers: LiveAnswers = request.app.state.live_answers
-    return answers
-
-
 def _snapshot_body(at: datetime, assets: bytes) -> bytes:
     return b'{"at":' + orjson.dumps(at.isoformat()) + b',"assets":' + assets + b"}"
 
@@ -140,7 +134,7 @@ async def list_assets(
         # the live twin's documents: 2,500 parking lots read and assembled from the
         # database took 200-450 ms of the event loop, their filtering takes one
         # made once and reused while fresh (api.live_answers): the links are absolute
-        return await _answers(request).respond(
+        return await live_answers.of(request).respond(
             request,
             live,
             ("assets", kind, zone, str(request.base_url)),
@@ -219,7 +213,7 @@ async def snapshot(
     pool = request.app.state.pool  # no connection held here: values_at takes its own
     if (live := await _live(request)) is not None:
         if at is None:  # made once and reused while fresh (api.live_answers)
-            return await _answers(request).respond(
+            return await live_answers.of(request).respond(
                 request, live, ("snapshot",), lambda: _snapshot_now(live), dated=True
             )
         # 13,000 index probes and tens of milliseconds of CPU: a heavy request

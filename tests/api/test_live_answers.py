@@ -141,3 +141,59 @@ def test_no_answer_crosses_to_another_base_url_or_to_anonymous(
         refused = anonymous.get(path)
         assert refused.status_code == 401
         assert b"lot-centru" not in refused.content
+
+
+PARKING = ("/parking/lots", "/parking/zones")
+
+
+def _closed_lots(client: TestClient) -> tuple[list[str], list[dict[str, int]]]:
+    """The lots listed closed, and each urbanism zone's count of lots by status."""
+    lots = client.get("/parking/lots").json()["lots"]
+    zones = client.get("/parking/zones").json()["urbanism_zones"]
+    return [lot["lot_id"] for lot in lots if lot["status"] == "closed"], [
+        zone["by_status"] for zone in zones
+    ]
+
+
+def test_the_parking_answers_are_made_once_and_an_operators_action_shows_at_once(
+    hub: tuple[FastAPI, TestClient, str],
+) -> None:
+    app, client, _ = hub
+    made = _answers(app).made
+    first = {path: client.get(path) for path in PARKING}
+    made += len(PARKING)
+    assert _answers(app).made == made
+    again = {path: client.get(path) for path in PARKING}
+    assert _answers(app).made == made  # within the minute: the same answers
+    for path in PARKING:
+        assert again[path].json() == first[path].json()  # as_of included
+        assert again[path].headers["etag"] == first[path].headers["etag"]
+    assert _closed_lots(client) == ([], [{"open": 1}])
+    closing = client.post("/parking/lots/lot-centru/close", json={"reason": "market day"})
+    assert closing.status_code == 200, closing.text
+    # no waiting: before answering, a route catches up with the operators' actions
+    assert _closed_lots(client) == (["lot-centru"], [{"closed": 1}])
+
+
+def test_the_parking_answers_show_readings_once_the_reuse_bound_has_passed(
+    small_town: str,
+) -> None:
+    reuse_s = 0.3
+    app, client = _hub(small_town, reuse_s)
+    with client:
+
+        def occupied() -> int:
+            return int(client.get("/parking/lots").json()["lots"][0]["occupied"])
+
+        def zone_occupied() -> int:
+            return int(client.get("/parking/zones").json()["urbanism_zones"][0]["occupied"])
+
+        before = client.get("/parking/lots").json()
+        assert client.get("/parking/lots").json()["as_of"] == before["as_of"]
+        version = app.state.live_lots.version
+        for bay in ("lot-centru-b001", "lot-centru-b002"):
+            _write(small_town, bay, "occupied", 1.0)  # both bays taken: the lot is full
+        _write(small_town, "lot-centru-counter", "occupied_spaces", 2.0)
+        _until(lambda: app.state.live_lots.version != version)
+        _until(lambda: occupied() == zone_occupied() == 2, seconds=reuse_s * 10)
+        assert client.get("/parking/lots").json()["as_of"] > before["as_of"]
