@@ -199,7 +199,8 @@ def summarise(samples: list[list[Any]], seconds: float) -> dict[str, Any]:
 
 
 def ramp_steps(samples: list[list[Any]], every_s: int, start: int, step: int) -> list[dict]:
-    """The light routes' p95 in each step of the ramp."""
+    """The light routes' p95 in each ``every_s`` step of a run, ``start`` users in the
+    first and ``step`` more in each next (0 for the steady run, minute by minute)."""
     if not samples:
         return []
     t0 = min(s[0] for s in samples)
@@ -298,6 +299,9 @@ def run(
             )
             sampler.done.set()
             result["steady"] = summarise(steady, args.minutes * 60)
+            # minute by minute: whether the p95 is the whole run's or its first minute's
+            # (every user's first request checks its key with Argon2id)
+            result["steady_by_minute"] = ramp_steps(steady, 60, args.users, 0)
             result["api_cpu_ms_per_request"] = round(
                 (cpu_seconds(server.pid) - cpu_before) * 1000 / max(1, len(steady)), 1
             )
