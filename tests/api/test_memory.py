@@ -28,6 +28,11 @@ UNLIMITED = {
 }
 
 
+# The API process's memory is the hub's, whichever server answers; a minute a run, so
+# once, on the system server.
+pytestmark = pytest.mark.parametrize("pg_server", ["system"], indirect=True)
+
+
 @pytest.fixture
 def town(demo_db: str, demo_files: Path) -> Iterator[str]:
     with psycopg.connect(demo_db) as conn:

@@ -121,6 +121,8 @@ def test_unpublished_datasets_answer_404(client: TestClient, town: str) -> None:
     assert client.get(f"{RIVER}.csv", params=params).status_code == 404
 
 
+# The parameters are refused before the database is asked: once, on the system server.
+@pytest.mark.parametrize("pg_server", ["system"], indirect=True)
 @pytest.mark.parametrize(
     ("params", "says"),
     [
