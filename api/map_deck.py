@@ -35,9 +35,7 @@ CDN, which an offline map cannot reach."""
 # deck.gl JSON expressions (evaluated per feature in the browser), from the colour
 # tables the maps' legends are made of
 ZONE_COLOUR = palette.case("properties.code", palette.ZONES, palette.ZONES[-1].colour)
-LAND_USE_COLOUR = palette.case(
-    "properties.land_use", palette.LAND_USE, palette.LAND_USE[-1].colour
-)
+LAND_USE_COLOUR = palette.case("properties.land_use", palette.LAND_USE, palette.LAND_USE[-1].colour)
 
 TILED: dict[str, dict[str, object]] = {
     "parcels": {"filled": False, "get_line_color": [90, 90, 90, 180], "line_width_min_pixels": 0.5}
@@ -47,9 +45,7 @@ style of their outlines, a second layer drawn from :data:`OUTLINES_FROM_ZOOM`.""
 
 # the extent at the latest level only: drawing the threshold extents at every level made
 # the south of the town look flooded at 78 cm (they are a toggle of /maps/emergency)
-_FLOOD_COLOUR = (
-    f"properties.level == 'current' ? {list(palette.FLOOD_NOW.colour)} : [0, 0, 0, 0]"
-)
+_FLOOD_COLOUR = f"properties.level == 'current' ? {list(palette.FLOOD_NOW.colour)} : [0, 0, 0, 0]"
 _FLOOD_LINE = "properties.level == 'current' ? [0, 20, 90, 255] : [0, 0, 0, 0]"
 
 _DRONE_COLOUR = (  # the drone's surface above the gauge's (+) red, below blue, none grey

@@ -19,9 +19,7 @@ async def features(
     """The layer's features (``key`` given: those whose ``key`` attribute is one of
     ``values``), in feature order; none if the layer is not imported."""
     if key is None:
-        query = (
-            "SELECT properties, geometry FROM features WHERE layer_id = %s ORDER BY feature_id"
-        )
+        query = "SELECT properties, geometry FROM features WHERE layer_id = %s ORDER BY feature_id"
         params: tuple[Any, ...] = (layer_id,)
     else:
         query = (

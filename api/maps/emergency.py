@@ -20,7 +20,7 @@ from alerts import store
 from api import security
 from api.map_deck import collection_layers
 from api.maps import palette
-from api.maps.view import LegendGroup, MapView, Stream, deck, labels
+from api.maps.view import LegendGroup, MapView, Stream, centre_of, deck, labels
 from auth.principal import Role
 from gis_layers import catalogue, picked
 from river_monitor import levels, town_flood
@@ -219,7 +219,9 @@ async def build(request: Request, conn: AsyncConnection) -> MapView:
         ),
         labels("flood-labels", [*gauge_rows, *asset_rows], size=13),
     ]
-    centre = (gauge_point.lon, gauge_point.lat + 0.02) if gauge_point else (24.87, 43.74)
+    # between the town and its gauge: the town's south and the river in one view
+    town = centre_of(((p.lon, p.lat) for p in points.values()), await map_points.centre(conn))
+    centre = centre_of([town, (gauge_point.lon, gauge_point.lat)], town) if gauge_point else town
     can_acknowledge = caller is not None and caller.has_any({Role.EMERGENCY})
     return MapView(
         title="Emergency: the Danube",

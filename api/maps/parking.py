@@ -15,10 +15,11 @@ from psycopg import AsyncConnection
 from api.map_deck import collection_layers
 from api.maps import palette
 from api.maps.palette import Swatch
-from api.maps.view import LegendGroup, MapView, Stream, deck, labels
+from api.maps.view import LegendGroup, MapView, Stream, centre_of, deck, labels
 from gis_layers import catalogue, picked
 from parking import store
 from parking.layers import BAYS_LAYER
+from twin import map_points
 
 ZOOM = 14.3
 """The town centre and its lots at once on a laptop screen."""
@@ -145,7 +146,7 @@ async def build(request: Request, conn: AsyncConnection) -> MapView:
         ),
         labels("lot-labels", lot_labels, size=13),
     ]
-    centre = _centre(lots) or (24.87, 43.75)
+    centre = centre_of((row["position"] for row in rows), await map_points.centre(conn))
     return MapView(
         title="Parking: live occupancy",
         deck=deck(layers, centre, ZOOM),
@@ -182,13 +183,4 @@ async def build(request: Request, conn: AsyncConnection) -> MapView:
             ],
             "faulty_bays": sum(1 for b in bays if b["properties"].get("status") == "silent"),
         },
-    )
-
-
-def _centre(lots: list[dict[str, Any]]) -> tuple[float, float] | None:
-    if not lots:
-        return None
-    return (
-        sum(lot["lon"] for lot in lots) / len(lots),
-        sum(lot["lat"] for lot in lots) / len(lots),
     )

@@ -21,7 +21,7 @@ from api import rate_limits
 from api.errors import InvalidParameter
 from api.map_deck import KIND_COLOUR, LAND_USE_COLOUR, OTHER_KIND, ZONE_COLOUR, collection_layers
 from api.maps import palette
-from api.maps.view import LegendGroup, MapView, Stream, deck, labels
+from api.maps.view import LegendGroup, MapView, Stream, centre_of, deck, labels
 from carbon.layer import LAYER as CARBON_LAYER
 from gis_layers import catalogue, picked
 from twin import map_points, state
@@ -227,7 +227,11 @@ async def build(request: Request, conn: AsyncConnection, at: datetime | None) ->
     town = [layer.id for layer in (*by_layer.get("waterways", []), *by_layer.get("streets", []))]
     return MapView(
         title="Planners: the town's layers" + ("" if at is None else " (replay)"),
-        deck=deck(layers, await map_points.centre(conn), ZOOM),
+        deck=deck(
+            layers,
+            centre_of((row["position"] for row in asset_rows), await map_points.centre(conn)),
+            ZOOM,
+        ),
         legend=[
             LegendGroup("Parcels by land use", tuple(p.id for p in parcels), palette.LAND_USE),
             LegendGroup("Urbanism zones (PUG)", ("zones",), palette.ZONES),

@@ -123,6 +123,17 @@ def labels(layer_id: str, rows: Iterable[dict[str, Any]], size: int = 12) -> pdk
     )
 
 
+def centre_of(
+    points: Iterable[Sequence[float]], fallback: tuple[float, float]
+) -> tuple[float, float]:
+    """The mean of (lon, lat) points: where a map's view is centred (``fallback`` if
+    there are none)."""
+    held = [(float(p[0]), float(p[1])) for p in points]
+    if not held:
+        return fallback
+    return (sum(p[0] for p in held) / len(held), sum(p[1] for p in held) / len(held))
+
+
 def deck(layers: Sequence[pdk.Layer], centre: tuple[float, float], zoom: float) -> pdk.Deck:
     """The deck of a map: no basemap (offline), the view on ``centre``."""
     return pdk.Deck(

@@ -45,6 +45,7 @@ const HubMap = (() => {
 
   function rgba(colour) {
     const [r, g, b, a] = colour;
+    if (a === 0) return 'transparent';  // "no figure": drawn as nothing on the map
     return `rgba(${r},${g},${b},${a === undefined ? 1 : Math.max(a / 255, 0.25)})`;
   }
 
@@ -69,6 +70,11 @@ const HubMap = (() => {
   function declutter(rows) {
     const viewport = ctx.deck && ctx.deck.getViewports()[0];
     if (!viewport) return rows;
+    // the part of the map not under the bar or the side panel
+    const top = document.getElementById('bar').getBoundingClientRect().bottom;
+    const panel = document.getElementById('panel');
+    const right = panel.offsetParent && panel.getBoundingClientRect().top <= top + 1
+      ? panel.getBoundingClientRect().left : viewport.width;
     const kept = [];
     const boxes = [];
     const sorted = [...rows].sort((a, b) => (a.rank ?? 0) - (b.rank ?? 0));
@@ -76,7 +82,7 @@ const HubMap = (() => {
       const [x, y] = viewport.project(row.position);
       const width = String(row.text).length * LABEL_CHAR + 8;
       const box = [x - width / 2, y - 16 - LABEL_HEIGHT / 2, x + width / 2, y - 16 + LABEL_HEIGHT / 2];
-      if (box[2] < 0 || box[0] > viewport.width || box[3] < 0 || box[1] > viewport.height) continue;
+      if (box[0] < 0 || box[2] > right || box[1] < top || box[3] > viewport.height) continue;
       if (boxes.some(o => box[0] < o[2] && o[0] < box[2] && box[1] < o[3] && o[1] < box[3])) continue;
       boxes.push(box);
       kept.push(row);
