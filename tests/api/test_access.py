@@ -41,6 +41,8 @@ VALUES = {
     "dataset_id": "river-levels",
     "fmt": "csv",
     "station_id": "aq-none",  # a 404, after the access check
+    "map_name": "parking",
+    "script": "hub-map",
 }
 CALLERS: list[Role | None] = [None, *Role]
 

@@ -27,10 +27,13 @@ HubMap.register('emergency', (() => {
                               onclick: () => acknowledge(alert)}, 'Acknowledge');
   }
 
+  let gaugeNames = {};
+
   function describe(alert) {
     const what = (alert.kind || 'alert').replace(/_/g, ' ');
     const value = alert.value === null || alert.value === undefined ? '' : ` at ${alert.value} cm`;
-    return `${alert.gauge_name || alert.gauge_id || 'Danube'}: ${what}${value}, ${CODE_NAMES[alert.code] || alert.code}`;
+    const where = gaugeNames[alert.gauge_id] || alert.gauge_id || 'Danube';
+    return `${where}: ${what}${value}, ${CODE_NAMES[alert.code] || alert.code}`;
   }
 
   function banner(view) {
@@ -64,6 +67,7 @@ HubMap.register('emergency', (() => {
   }
 
   function panel(view) {
+    gaugeNames = Object.fromEntries(view.panel.gauges.map(g => [g.device_id, g.name]));
     banner(view);
     const flood = view.panel.flood;
     const alerts = view.panel.alerts.map(alert => element('div', {class: 'alert'},
