@@ -121,7 +121,13 @@ def wait_page(cdp: CDP, expression: str, timeout: float) -> None:
     """Wait until ``expression`` is true in the page."""
     deadline = time.monotonic() + timeout
     while not cdp.evaluate(expression):
-        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        if time.monotonic() > deadline:
+            state = cdp.evaluate(
+                "JSON.stringify({loads: HubMap.ctx.loads, error: HubMap.ctx.error,"
+                " loading: !!HubMap.ctx.loading, live: document.getElementById('live').textContent,"
+                " streams: Object.values(HubMap.ctx.streams).map(s => s.readyState)})"
+            )
+            raise AssertionError(f"timed out waiting for {expression}; the page: {state}")
         time.sleep(0.25)
 
 
@@ -170,15 +176,13 @@ def test_the_planners_map_draws_every_layer_and_replays_the_past(hub: Hub, tmp_p
         carbon = layer_data(cdp, "carbon")
         assert len(carbon) >= 3 and all(row["radius"] > 0 for row in carbon)
         legend = cdp.evaluate(
-            "[...document.querySelectorAll('#legend .group > label')].map(l => l.textContent.trim())"
+            "[...document.querySelectorAll('#legend .group > label')]"
+            ".map(l => l.textContent.trim())"
         )
         for group in ("Parcels by land use", "Urbanism zones (PUG)", "Carbon by asset (this year)"):
             assert group in legend
         # the parcels' toggle hides them: the fields south of the town turn background
-        cdp.evaluate(
-            "(() => { const box = document.querySelector('input[data-group=\"Parcels by land use\"]');"
-            " box.click(); return box.checked; })()"
-        )
+        cdp.evaluate("document.querySelector('input[data-group=\"Parcels by land use\"]').click()")
         hidden = settled(cdp, SCREENSHOTS / "maps-planners-no-parcels.png")
         still = np.any(np.abs(map_area(hidden) - background) > 6, axis=-1).mean()
         assert still < drawn - 0.1, f"parcels toggled off, yet {still:.0%} drawn (was {drawn:.0%})"
@@ -217,7 +221,8 @@ def test_the_parking_map_follows_the_bays_live_and_draws_the_way_to_a_lot(
         pixels = settled(cdp, SCREENSHOTS / "maps-parking-first.png")
         shown = dict(
             cdp.evaluate(
-                "[...document.querySelectorAll('tr[id^=lot-]')].map(r => [r.id.slice(4), r.dataset.free])"
+                "[...document.querySelectorAll('tr[id^=lot-]')]"
+                ".map(r => [r.id.slice(4), r.dataset.free])"
             )
         )
         assert shown == {lot["lot_id"]: str(lot["free"]) for lot in anyone}
@@ -282,7 +287,7 @@ def test_the_parking_map_follows_the_bays_live_and_draws_the_way_to_a_lot(
 def test_the_parking_map_reads_on_a_phone(hub: Hub, tmp_path: Path) -> None:
     with chromium(tmp_path, PHONE) as cdp:
         open_map(cdp, hub, "parking", Role.PARKING_OPERATOR)
-        pixels = settled(cdp, SCREENSHOTS / "maps-parking-phone.png")
+        pixels = settled(cdp, DOCS_IMG / "map-parking-phone.png")
         assert cdp.evaluate("document.documentElement.scrollWidth") <= PHONE[0]
         assert cdp.evaluate("getComputedStyle(document.getElementById('panel')).display") == "none"
         assert near(pixels, (40, 170, 60)).sum() > 50, "no lot drawn at a phone width"
@@ -300,7 +305,8 @@ def test_the_emergency_map_raises_a_flood_alert_live_and_only_emergency_staff_ac
         assert cdp.evaluate("document.getElementById('banner').hidden") is True
         assert layer_data(cdp, "flood-now") == []  # the demo's level floods nothing
         bands = cdp.evaluate(
-            "HubMap.ctx.deck.layerManager.getLayers().find(l => l.id === 'flood-bands').props.visible"
+            "HubMap.ctx.deck.layerManager.getLayers()"
+            ".find(l => l.id === 'flood-bands').props.visible"
         )
         assert bands is False  # the threshold extents: a toggle, off by default
         for page in (cdp, planner):
@@ -352,6 +358,12 @@ def test_the_emergency_map_raises_a_flood_alert_live_and_only_emergency_staff_ac
             "document.getElementById('banner').textContent.includes('acknowledged by')",
             LIVE_S,
         )
+        # the extents at the warning levels: a toggle, drawn under the extent now
+        now_only = settled(cdp, SCREENSHOTS / "maps-emergency-acknowledged.png")
+        cdp.evaluate("document.querySelector('input[data-group^=\"Extents at\"]').click()")
+        with_bands = settled(cdp, SCREENSHOTS / "maps-emergency-bands.png")
+        changed = np.any(np.abs(map_area(with_bands) - map_area(now_only)) > 10, axis=-1).mean()
+        assert changed > 0.02, f"the warning levels' extents are not drawn ({changed:.1%})"
     name = hub.accounts[Role.EMERGENCY][0]
     alerts = httpx.get(
         f"{hub.url}/river/alerts",

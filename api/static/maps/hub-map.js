@@ -10,6 +10,10 @@
 const HubMap = (() => {
   const TIME_ZONE = 'Europe/Bucharest';
   const RELOAD_MIN_MS = 1500;  // events come in bursts (a simulator tick): one reload each
+  // the hub's parts follow the database each on its own: the live twin may announce a
+  // change before the part a map reads (parking's live lots) has it, so a change is
+  // read again a little later, once
+  const TRAILING_MS = 3000;
   const LABEL_HEIGHT = 18;
   const LABEL_CHAR = 7.2;      // px per character of a 12-13 px sans-serif label
   const clock = new Intl.DateTimeFormat('en-GB', {
@@ -19,7 +23,7 @@ const HubMap = (() => {
   const hooks = {};
   const ctx = {
     name: null, view: null, deck: null, shown: {}, extra: {}, streams: {},
-    loading: null, pending: false, lastLoad: 0, loads: 0, error: null,
+    loading: null, pending: false, lastLoad: 0, loads: 0, error: null, trailing: null,
   };
 
   function register(name, hook) { hooks[name] = hook; }
@@ -145,6 +149,8 @@ const HubMap = (() => {
       source.addEventListener(stream.event, event => {
         if (stream.kind && JSON.parse(event.data).kind !== stream.kind) return;
         reload();
+        clearTimeout(ctx.trailing);
+        ctx.trailing = setTimeout(reload, TRAILING_MS);
       });
       source.addEventListener('ready', () => showLive());
       source.onerror = () => showLive();
