@@ -16,7 +16,8 @@ fills; BENCHMARKS.md).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pydeck as pdk
 
@@ -75,6 +76,26 @@ def collection_layers(layer: str, **style: object) -> list[pdk.Layer]:
     ]
 
 
+def dots(layer_id: str, rows: Sequence[Mapping[str, Any]], **style: object) -> pdk.Layer:
+    """Points of ``rows`` (each with a ``position``, and a ``colour`` unless ``style``
+    gives one), outlined in white and picked by the pointer unless ``style`` says
+    otherwise."""
+    return pdk.Layer(
+        "ScatterplotLayer",
+        data=list(rows),
+        id=layer_id,
+        **{
+            "get_position": "position",
+            "get_fill_color": "colour",
+            "stroked": True,
+            "get_line_color": [255, 255, 255],
+            "line_width_min_pixels": 1,
+            "pickable": True,
+            **style,
+        },
+    )
+
+
 def _tile_layer(layer: str, layer_id: str, min_zoom: int, **style: object) -> pdk.Layer:
     """The layer's vector tiles (none requested below ``min_zoom``)."""
     return pdk.Layer(
@@ -95,7 +116,7 @@ def build_deck(
     centre: tuple[float, float],
     layers_present: set[str],
 ) -> pdk.Deck:
-    """The town map: zones, parcels, flood extents at the warning levels, buildings,
+    """The town map: zones, parcels, the flood extent at the latest level, buildings,
     streets, rivers, assets and live sensors."""
     base: list[pdk.Layer] = []
     styles: dict[str, dict[str, object]] = {
@@ -141,19 +162,7 @@ def build_deck(
     ]
     labelled = [row for row in sensor_rows if row["kind"] != "parking_bay"]
     live = [
-        pdk.Layer(
-            "ScatterplotLayer",
-            data=asset_rows,
-            id="assets",
-            get_position="position",
-            get_fill_color="colour",
-            get_radius=25,
-            radius_min_pixels=5,
-            pickable=True,
-            stroked=True,
-            get_line_color=[255, 255, 255],
-            line_width_min_pixels=1,
-        ),
+        dots("assets", asset_rows, get_radius=25, radius_min_pixels=5),
         pdk.Layer(
             "ScatterplotLayer",
             data=sensor_rows,

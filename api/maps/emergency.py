@@ -18,11 +18,11 @@ from psycopg import AsyncConnection
 
 from alerts import store
 from api import security
-from api.map_deck import collection_layers
+from api.map_deck import dots
 from api.maps import palette
-from api.maps.view import LegendGroup, MapView, Stream, centre_of, deck, labels
+from api.maps.view import LegendGroup, MapView, Stream, centre_of, deck, labels, town_layers
 from auth.principal import Role
-from gis_layers import catalogue, picked
+from gis_layers import picked
 from river_monitor import levels, town_flood
 from river_monitor.config import GaugeConfig
 from river_monitor.town_flood import EXTENTS_LAYER, FloodUnavailable, TownFlood
@@ -120,22 +120,8 @@ async def build(request: Request, conn: AsyncConnection) -> MapView:
             f"At the {p['level']} level ({p['level_cm']:g} cm): {p['area_m2'] / 10_000:.1f} ha,"
             f" {p['buildings']} buildings, {p['people_affected']} people"
         )
-    present = {layer.layer_id for layer in await catalogue.all_layers(conn)}
-    base: list[pdk.Layer] = []
-    for layer, style in (
-        ("waterways", {"get_fill_color": list(palette.WATER.colour), "stroked": False}),
-        ("buildings", {"get_fill_color": [150, 140, 130, 150], "stroked": False}),
-        (
-            "streets",
-            {
-                "get_line_color": list(palette.STREETS.colour),
-                "line_width_min_pixels": 1.5,
-                "get_line_width": "properties.width_m",
-            },
-        ),
-    ):
-        if layer in present:
-            base.extend(collection_layers(layer, pickable=False, **style))
+    town = await town_layers(conn)
+    base = [*town["waterways"], *town["buildings"], *town["streets"]]
     extent = (flood or {}).get("features", [])
     for feature in extent:
         feature["properties"]["tooltip"] = (flood or {}).get("summary", {}).get("text", "")
@@ -154,7 +140,7 @@ async def build(request: Request, conn: AsyncConnection) -> MapView:
     )
     depth_colour = palette.case("properties.depth", palette.DEPTH, palette.DEPTH[0].colour)
     layers = [
-        *base[:1],
+        *town["waterways"],
         pdk.Layer(
             "GeoJsonLayer",
             data=_fc(bands),
@@ -182,7 +168,8 @@ async def build(request: Request, conn: AsyncConnection) -> MapView:
             line_width_min_pixels=1.5,
             pickable=True,
         ),
-        *base[1:],
+        *town["buildings"],
+        *town["streets"],
         pdk.Layer(
             "GeoJsonLayer",
             data=_fc(buildings),
@@ -193,35 +180,27 @@ async def build(request: Request, conn: AsyncConnection) -> MapView:
             line_width_min_pixels=1,
             pickable=True,
         ),
-        pdk.Layer(
-            "ScatterplotLayer",
-            data=asset_rows,
-            id="flooded-assets",
-            get_position="position",
-            get_fill_color="colour",
+        dots(
+            "flooded-assets",
+            asset_rows,
             radius_min_pixels=8,
-            stroked=True,
             get_line_color=[0, 0, 0],
             line_width_min_pixels=2,
-            pickable=True,
         ),
-        pdk.Layer(
-            "ScatterplotLayer",
-            data=gauge_rows,
-            id="gauge",
-            get_position="position",
+        dots(
+            "gauge",
+            gauge_rows,
             get_fill_color=list(_gauge_colour(level)),
             radius_min_pixels=9,
-            stroked=True,
-            get_line_color=[255, 255, 255],
             line_width_min_pixels=2,
-            pickable=True,
         ),
         labels("flood-labels", [*gauge_rows, *asset_rows], size=13),
     ]
     # between the town and its gauge: the town's south and the river in one view
-    town = centre_of(((p.lon, p.lat) for p in points.values()), await map_points.centre(conn))
-    centre = centre_of([town, (gauge_point.lon, gauge_point.lat)], town) if gauge_point else town
+    middle = centre_of(((p.lon, p.lat) for p in points.values()), await map_points.centre(conn))
+    centre = (
+        centre_of([middle, (gauge_point.lon, gauge_point.lat)], middle) if gauge_point else middle
+    )
     can_acknowledge = caller is not None and caller.has_any({Role.EMERGENCY})
     return MapView(
         title="Emergency: the Danube",

@@ -12,11 +12,11 @@ import pydeck as pdk
 from fastapi import Request
 from psycopg import AsyncConnection
 
-from api.map_deck import collection_layers
+from api.map_deck import dots
 from api.maps import palette
 from api.maps.palette import Swatch
-from api.maps.view import LegendGroup, MapView, Stream, centre_of, deck, labels
-from gis_layers import catalogue, picked
+from api.maps.view import LegendGroup, MapView, Stream, centre_of, deck, labels, town_layers
+from gis_layers import picked
 from parking import store
 from parking.layers import BAYS_LAYER
 from twin import map_points
@@ -69,22 +69,8 @@ async def build(request: Request, conn: AsyncConnection) -> MapView:
     for bay in bays:
         p = bay["properties"]
         p["tooltip"] = f"bay {p.get('bay_id')}: {str(p.get('status')).replace('_', ' ')}"
-    present = {layer.layer_id for layer in await catalogue.all_layers(conn)}
-    base: list[pdk.Layer] = []
-    for layer, style in (
-        ("buildings", {"get_fill_color": list(palette.BUILDINGS.colour), "stroked": False}),
-        ("waterways", {"get_fill_color": list(palette.WATER.colour), "stroked": False}),
-        (
-            "streets",
-            {
-                "get_line_color": list(palette.STREETS.colour),
-                "line_width_min_pixels": 2,
-                "get_line_width": "properties.width_m",
-            },
-        ),
-    ):
-        if layer in present:
-            base.extend(collection_layers(layer, pickable=False, **style))
+    town = await town_layers(conn)
+    base = [*town["buildings"], *town["waterways"], *town["streets"]]
     rows = [
         {
             "lot_id": lot["lot_id"],
@@ -110,19 +96,7 @@ async def build(request: Request, conn: AsyncConnection) -> MapView:
             stroked=False,
             pickable=True,
         ),
-        pdk.Layer(
-            "ScatterplotLayer",
-            data=rows,
-            id="lots",
-            get_position="position",
-            get_fill_color="colour",
-            get_radius=18,
-            radius_min_pixels=8,
-            stroked=True,
-            get_line_color=[255, 255, 255],
-            line_width_min_pixels=2,
-            pickable=True,
-        ),
+        dots("lots", rows, get_radius=18, radius_min_pixels=8, line_width_min_pixels=2),
         pdk.Layer(
             "PathLayer",
             data=[],
@@ -133,16 +107,14 @@ async def build(request: Request, conn: AsyncConnection) -> MapView:
             cap_rounded=True,
             joint_rounded=True,
         ),
-        pdk.Layer(
-            "ScatterplotLayer",
-            data=[],
-            id="nearest-origin",
-            get_position="position",
+        dots(
+            "nearest-origin",
+            [],
             get_fill_color=list(palette.ORIGIN.colour),
             get_line_color=list(palette.ROUTE.colour),
-            stroked=True,
             radius_min_pixels=7,
             line_width_min_pixels=3,
+            pickable=False,
         ),
         labels("lot-labels", lot_labels, size=13),
     ]

@@ -19,9 +19,16 @@ from psycopg import AsyncConnection
 
 from api import rate_limits
 from api.errors import InvalidParameter
-from api.map_deck import KIND_COLOUR, LAND_USE_COLOUR, OTHER_KIND, ZONE_COLOUR, collection_layers
+from api.map_deck import (
+    KIND_COLOUR,
+    LAND_USE_COLOUR,
+    OTHER_KIND,
+    ZONE_COLOUR,
+    collection_layers,
+    dots,
+)
 from api.maps import palette
-from api.maps.view import LegendGroup, MapView, Stream, centre_of, deck, labels
+from api.maps.view import LegendGroup, MapView, Stream, centre_of, deck, labels, town_layers
 from carbon.layer import LAYER as CARBON_LAYER
 from gis_layers import catalogue, picked
 from twin import map_points, state
@@ -159,27 +166,11 @@ async def build(request: Request, conn: AsyncConnection, at: datetime | None) ->
 
     parcels = collection_layers("parcels", get_fill_color=LAND_USE_COLOUR, stroked=False)
     parcels = parcels if "parcels" in present else []
-    base = [
-        (layer, collection_layers(layer, pickable=False, **style))
-        for layer, style in (
-            ("waterways", {"get_fill_color": list(palette.WATER.colour), "stroked": False}),
-            ("buildings", {"get_fill_color": list(palette.BUILDINGS.colour), "stroked": False}),
-            (
-                "streets",
-                {
-                    "get_line_color": list(palette.STREETS.colour),
-                    "line_width_min_pixels": 1.5,
-                    "get_line_width": "properties.width_m",
-                },
-            ),
-            (
-                "sensors",
-                {"get_fill_color": list(SENSOR.colour), "point_radius_min_pixels": 1.5},
-            ),
-        )
-        if layer in present
-    ]
-    by_layer = {layer: parts for layer, parts in base}
+    by_layer = await town_layers(conn)
+    sensor_style = {"get_fill_color": list(SENSOR.colour), "point_radius_min_pixels": 1.5}
+    by_layer["sensors"] = (
+        collection_layers("sensors", pickable=False, **sensor_style) if "sensors" in present else []
+    )
     layers = [
         *parcels,
         pdk.Layer(
@@ -197,31 +188,14 @@ async def build(request: Request, conn: AsyncConnection, at: datetime | None) ->
         *by_layer.get("buildings", []),
         *by_layer.get("streets", []),
         *by_layer.get("sensors", []),
-        pdk.Layer(
-            "ScatterplotLayer",
-            data=carbon,
-            id="carbon",
-            get_position="position",
+        dots(
+            "carbon",
+            carbon,
             get_radius="radius",
             get_fill_color=list(palette.CARBON.colour),
-            stroked=True,
             get_line_color=[60, 30, 10, 220],
-            line_width_min_pixels=1,
-            pickable=True,
         ),
-        pdk.Layer(
-            "ScatterplotLayer",
-            data=asset_rows,
-            id="assets",
-            get_position="position",
-            get_fill_color="colour",
-            get_radius=25,
-            radius_min_pixels=6,
-            stroked=True,
-            get_line_color=[255, 255, 255],
-            line_width_min_pixels=1.5,
-            pickable=True,
-        ),
+        dots("assets", asset_rows, get_radius=25, radius_min_pixels=6, line_width_min_pixels=1.5),
         labels("asset-labels", asset_labels),
     ]
     town = [layer.id for layer in (*by_layer.get("waterways", []), *by_layer.get("streets", []))]

@@ -17,8 +17,12 @@ from typing import Any
 
 import orjson
 import pydeck as pdk
+from psycopg import AsyncConnection
 
+from api.map_deck import collection_layers
+from api.maps import palette
 from api.maps.palette import Colour, Swatch
+from gis_layers import catalogue
 
 
 @dataclass(frozen=True)
@@ -143,3 +147,25 @@ def deck(layers: Sequence[pdk.Layer], centre: tuple[float, float], zoom: float) 
         map_style=None,
         tooltip={"html": "{tooltip}"},
     )
+
+
+TOWN = {
+    "waterways": {"get_fill_color": list(palette.WATER.colour), "stroked": False},
+    "buildings": {"get_fill_color": list(palette.BUILDINGS.colour), "stroked": False},
+    "streets": {
+        "get_line_color": list(palette.STREETS.colour),
+        "line_width_min_pixels": 1.5,
+        "get_line_width": "properties.width_m",
+    },
+}
+"""The town under every map, as the legend's *Town* group explains it."""
+
+
+async def town_layers(conn: AsyncConnection) -> dict[str, list[pdk.Layer]]:
+    """The layers of :data:`TOWN` this hub has imported, by layer id (none for a layer
+    it lacks), drawn from their collections and not picked by the pointer."""
+    present = {layer.layer_id for layer in await catalogue.all_layers(conn)}
+    return {
+        layer: collection_layers(layer, pickable=False, **style) if layer in present else []
+        for layer, style in TOWN.items()
+    }
