@@ -96,6 +96,7 @@ async def landing_page(
             conformance=html.encoded(request.url_for("conformance"), "html"),
             docs=f"{request.base_url}docs",
             openapi=f"{request.base_url}openapi.json",
+            base=str(request.base_url),
         )
     response.headers.update(html.VARY)
     return landing
