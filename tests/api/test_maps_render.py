@@ -3,7 +3,9 @@ PostgreSQL, an ingestion worker on real Mosquitto, the river monitor, the API on
 loopback); headless Chromium signs in as each user group does and renders the maps,
 offline. Readings published over MQTT change the open pages without a reload.
 
-The final screenshots at 1366×768 are kept in ``docs/img/`` for the user guides."""
+Screenshots go to ``var/screenshots/`` (not tracked); the user guides' images in
+``docs/img/`` are copies of ``map-planners.png``, ``map-parking.png``,
+``map-parking-phone.png`` and ``map-emergency.png`` from a passing run."""
 
 from __future__ import annotations
 
@@ -44,7 +46,6 @@ pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="Debian's chromium is not installed (scripts/test-deps.sh installs it)"
 )
 
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 LAPTOP = (1366, 768)
 PHONE = (390, 844)
@@ -161,7 +162,7 @@ def layer_data(cdp: CDP, layer_id: str) -> list:
 def test_the_planners_map_draws_every_layer_and_replays_the_past(hub: Hub, tmp_path: Path) -> None:
     with chromium(tmp_path, LAPTOP) as cdp:
         open_map(cdp, hub, "planners", Role.PLANNER)
-        pixels = settled(cdp, DOCS_IMG / "map-planners.png")
+        pixels = settled(cdp, SCREENSHOTS / "map-planners.png")
         as_of = cdp.evaluate("document.getElementById('as-of').textContent")
         assert as_of.startswith("Data of ") and as_of.endswith("(Europe/Bucharest)"), as_of
         assert "EET" in as_of or "GMT+2" in as_of, as_of  # December: winter time
@@ -277,7 +278,7 @@ def test_the_parking_map_follows_the_bays_live_and_draws_the_way_to_a_lot(
                 "Input.dispatchMouseEvent", type=kind, x=300, y=600, button="left", clickCount=1
             )
         wait_page(cdp, "(HubMap.ctx.extra['nearest-route'] || []).length === 1", LIVE_S)
-        route = settled(cdp, DOCS_IMG / "map-parking.png")
+        route = settled(cdp, SCREENSHOTS / "map-parking.png")
         blue = near(map_area(route), (0, 110, 255), 20).sum()
         assert blue > 150, f"the way to the nearest lot is not drawn ({blue} px)"
         nearest = cdp.evaluate("document.getElementById('nearest').textContent")
@@ -287,7 +288,7 @@ def test_the_parking_map_follows_the_bays_live_and_draws_the_way_to_a_lot(
 def test_the_parking_map_reads_on_a_phone(hub: Hub, tmp_path: Path) -> None:
     with chromium(tmp_path, PHONE) as cdp:
         open_map(cdp, hub, "parking", Role.PARKING_OPERATOR)
-        pixels = settled(cdp, DOCS_IMG / "map-parking-phone.png")
+        pixels = settled(cdp, SCREENSHOTS / "map-parking-phone.png")
         assert cdp.evaluate("document.documentElement.scrollWidth") <= PHONE[0]
         assert cdp.evaluate("getComputedStyle(document.getElementById('panel')).display") == "none"
         assert near(pixels, (40, 170, 60)).sum() > 50, "no lot drawn at a phone width"
@@ -342,7 +343,7 @@ def test_the_emergency_map_raises_a_flood_alert_live_and_only_emergency_staff_ac
         # a planner sees the alert, and no button to acknowledge it
         assert planner.evaluate("document.querySelectorAll('button.ack').length") == 0
 
-        after = settled(cdp, DOCS_IMG / "map-emergency.png")
+        after = settled(cdp, SCREENSHOTS / "map-emergency.png")
         orange = near(after[MAP_TOP : MAP_TOP + 60, :MAP_RIGHT], (224, 106, 0), 10).mean()
         assert orange > 0.4, f"the alert banner is not drawn ({orange:.0%})"
         flooded = layer_data(cdp, "flood-now")
