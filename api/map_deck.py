@@ -16,10 +16,12 @@ fills; BENCHMARKS.md).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pydeck as pdk
 
+from api.maps import palette
 from twin.map_points import AssetPoint, SensorPoint
 
 ITEMS = "/collections/{layer}/items?limit=10000"
@@ -31,28 +33,10 @@ MVT_WORKER = "/map/mvt-worker.js"
 """loaders.gl's MVT worker, served by the hub: by default loaders.gl fetches it from a
 CDN, which an offline map cannot reach."""
 
-# deck.gl JSON expressions (evaluated per feature in the browser).
-_ZONE_COLOUR = (
-    "properties.code == 'C' ? [230, 120, 60, 90] :"
-    " properties.code == 'IS' ? [200, 80, 160, 90] :"
-    " properties.code == 'V' ? [80, 170, 80, 90] :"
-    " properties.code == 'I' ? [140, 110, 200, 90] :"
-    " properties.code == 'A' ? [210, 200, 120, 60] :"
-    " [240, 200, 120, 70]"
-)
-
-# Romanian cadastral land-use categories (categorii de folosință)
-_LAND_USE_COLOUR = (
-    "properties.land_use == 'A' ? [236, 214, 140, 110] :"  # arabil: arable
-    " properties.land_use == 'P' || properties.land_use == 'F' ? [170, 205, 120, 110] :"
-    " properties.land_use == 'V' ? [170, 120, 170, 110] :"  # vii: vineyards
-    " properties.land_use == 'L' ? [120, 170, 90, 110] :"  # livezi: orchards
-    " properties.land_use == 'PD' ? [60, 130, 70, 120] :"  # păduri: forest
-    " properties.land_use == 'CC' ? [215, 185, 175, 110] :"  # curți-construcții: yards
-    " properties.land_use == 'DR' ? [200, 200, 200, 110] :"  # drumuri: roads
-    " properties.land_use == 'HR' ? [120, 170, 220, 110] :"  # ape: water
-    " [255, 255, 255, 40]"
-)
+# deck.gl JSON expressions (evaluated per feature in the browser), from the colour
+# tables the maps' legends are made of
+ZONE_COLOUR = palette.case("properties.code", palette.ZONES, palette.ZONES[-1].colour)
+LAND_USE_COLOUR = palette.case("properties.land_use", palette.LAND_USE, palette.LAND_USE[-1].colour)
 
 TILED: dict[str, dict[str, object]] = {
     "parcels": {"filled": False, "get_line_color": [90, 90, 90, 180], "line_width_min_pixels": 0.5}
@@ -60,31 +44,21 @@ TILED: dict[str, dict[str, object]] = {
 """Layers drawn from vector tiles (a town's parcels run to 100,000 and more), with the
 style of their outlines, a second layer drawn from :data:`OUTLINES_FROM_ZOOM`."""
 
-_FLOOD_COLOUR = (
-    "properties.level == 'current' ? [0, 40, 140, 0] :"
-    " properties.level == 'attention' ? [30, 90, 220, 70] :"
-    " properties.level == 'flood' ? [30, 90, 220, 55] : [30, 90, 220, 45]"
-)
+# the extent at the latest level only: drawing the threshold extents at every level made
+# the south of the town look flooded at 78 cm (they are a toggle of /maps/emergency)
+_FLOOD_COLOUR = f"properties.level == 'current' ? {list(palette.FLOOD_NOW.colour)} : [0, 0, 0, 0]"
+_FLOOD_LINE = "properties.level == 'current' ? [0, 20, 90, 255] : [0, 0, 0, 0]"
 
 _DRONE_COLOUR = (  # the drone's surface above the gauge's (+) red, below blue, none grey
     "properties.difference_cm == null ? [150, 150, 150] :"
     " properties.difference_cm > 0 ? [220, 60, 40] : [40, 90, 220]"
 )
-_FLOOD_LINE = "properties.level == 'current' ? [0, 20, 90, 255] : [0, 60, 160, 200]"
 
-_KIND_COLOUR = {
-    "hospital": [220, 30, 30],
-    "high_school": [30, 90, 200],
-    "school": [30, 120, 220],
-    "kindergarten": [60, 160, 230],
-    "town_hall": [120, 40, 160],
-    "parking_lot": [60, 60, 60],
-    "river_gauge": [0, 90, 180],
-    "air_quality_station": [20, 150, 100],
-}
+KIND_COLOUR = {s.value: list(s.colour) for s in palette.ASSET_KINDS if s.value is not None}
+OTHER_KIND = list(palette.ASSET_KINDS[-1].colour)
 
 
-def _layers(layer: str, **style: object) -> list[pdk.Layer]:
+def collection_layers(layer: str, **style: object) -> list[pdk.Layer]:
     """A layer from its collection, or for tiled layers its fills and outlines."""
     outlines = TILED.get(layer)
     if outlines is None:
@@ -100,6 +74,26 @@ def _layers(layer: str, **style: object) -> list[pdk.Layer]:
         _tile_layer(layer, layer, 0, **{"pickable": True, **style}),
         _tile_layer(layer, f"{layer}-outlines", OUTLINES_FROM_ZOOM, **outlines),
     ]
+
+
+def dots(layer_id: str, rows: Sequence[Mapping[str, Any]], **style: object) -> pdk.Layer:
+    """Points of ``rows`` (each with a ``position``, and a ``colour`` unless ``style``
+    gives one), outlined in white and picked by the pointer unless ``style`` says
+    otherwise."""
+    return pdk.Layer(
+        "ScatterplotLayer",
+        data=list(rows),
+        id=layer_id,
+        **{
+            "get_position": "position",
+            "get_fill_color": "colour",
+            "stroked": True,
+            "get_line_color": [255, 255, 255],
+            "line_width_min_pixels": 1,
+            "pickable": True,
+            **style,
+        },
+    )
 
 
 def _tile_layer(layer: str, layer_id: str, min_zoom: int, **style: object) -> pdk.Layer:
@@ -122,15 +116,14 @@ def build_deck(
     centre: tuple[float, float],
     layers_present: set[str],
 ) -> pdk.Deck:
-    """The town map: zones, parcels, flood extents at the warning levels, buildings,
+    """The town map: zones, parcels, the flood extent at the latest level, buildings,
     streets, rivers, assets and live sensors."""
     base: list[pdk.Layer] = []
     styles: dict[str, dict[str, object]] = {
-        "zones": {"get_fill_color": _ZONE_COLOUR, "stroked": False},
+        "zones": {"get_fill_color": ZONE_COLOUR, "stroked": False},
         "waterways": {"get_fill_color": [70, 130, 200, 160], "stroked": False},
-        "parcels": {"get_fill_color": _LAND_USE_COLOUR, "stroked": False},
-        # nested extents at the warning levels (the deeper the shade, the lower the level
-        # that floods it) and the latest level's outline
+        "parcels": {"get_fill_color": LAND_USE_COLOUR, "stroked": False},
+        # the latest level's extent (the threshold extents are left undrawn)
         "flood_extents": {
             "get_fill_color": _FLOOD_COLOUR,
             "get_line_color": _FLOOD_LINE,
@@ -146,14 +139,14 @@ def build_deck(
     }
     for layer, style in styles.items():
         if layer in layers_present:
-            base.extend(_layers(layer, **style))
+            base.extend(collection_layers(layer, **style))
     asset_rows = [
         {
             "name": a.name,
             "asset_id": a.asset_id,
             "kind": a.kind,
             "position": [a.lon, a.lat],
-            "colour": _KIND_COLOUR.get(a.kind, [90, 90, 90]),
+            "colour": KIND_COLOUR.get(a.kind, OTHER_KIND),
         }
         for a in assets
     ]
@@ -169,19 +162,7 @@ def build_deck(
     ]
     labelled = [row for row in sensor_rows if row["kind"] != "parking_bay"]
     live = [
-        pdk.Layer(
-            "ScatterplotLayer",
-            data=asset_rows,
-            id="assets",
-            get_position="position",
-            get_fill_color="colour",
-            get_radius=25,
-            radius_min_pixels=5,
-            pickable=True,
-            stroked=True,
-            get_line_color=[255, 255, 255],
-            line_width_min_pixels=1,
-        ),
+        dots("assets", asset_rows, get_radius=25, radius_min_pixels=5),
         pdk.Layer(
             "ScatterplotLayer",
             data=sensor_rows,

@@ -149,6 +149,10 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/map/deckgl.js"): PUBLIC,
     ("GET", "/map/mvt-worker.js"): PUBLIC,
     ("GET", "/map/deck.json"): SIGNED_IN,
+    # a map for each user group (its page, scripts and data)
+    ("GET", "/maps/{map_name}"): SIGNED_IN,
+    ("GET", "/maps/{map_name}/deck.json"): SIGNED_IN,
+    ("GET", "/maps/scripts/{script}.js"): PUBLIC,
     # the audit log
     ("GET", "/audit"): roles(Role.ADMIN),
     # carbon: reduction scenarios for planners, the cruising estimate for signed-in users

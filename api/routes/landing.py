@@ -97,6 +97,7 @@ async def landing_page(
             docs=f"{request.base_url}docs",
             openapi=f"{request.base_url}openapi.json",
             guides=request.url_for("guides_index") if guides.guides() else None,
+            base=str(request.base_url),
         )
     response.headers.update(html.VARY)
     return landing

@@ -102,6 +102,13 @@ def demo_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def demo_db(pg_url: str, demo_files: Path) -> str:
     """A database with the demo town imported and one simulator tick of live readings."""
+    fill_demo(pg_url, demo_files)
+    return pg_url
+
+
+def fill_demo(pg_url: str, demo_files: Path) -> None:
+    """Import the demo town of ``demo_files`` into the empty database ``pg_url``, its
+    public layers published as the demo does, with one simulator tick of readings."""
     from demo_town import PUBLIC_LAYERS
     from tests.simulator_tick import write_simulator_tick
 
@@ -112,7 +119,6 @@ def demo_db(pg_url: str, demo_files: Path) -> str:
             set_public(conn, layer_id, True)
         sync_from_layers(conn)
         write_simulator_tick(conn, datetime.now(UTC))
-    return pg_url
 
 
 @pytest.fixture

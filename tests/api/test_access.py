@@ -43,6 +43,8 @@ VALUES = {
     "station_id": "aq-none",  # a 404, after the access check
     "page": "guide-planner.md",
     "image": "planner-landing.png",
+    "map_name": "parking",
+    "script": "hub-map",
 }
 CALLERS: list[Role | None] = [None, *Role]
 
