@@ -25,9 +25,15 @@ from harness.live import live_server
 from river_monitor.town_flood import TownFlood, refresh_extents
 from settings import Settings
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (scripts/test-deps.sh installs it)"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="Debian's chromium is not installed (scripts/test-deps.sh installs it)",
+    ),
+    # What the browser draws does not depend on the database server (every API route the
+    # page reads is tested on both): once, on the system server, as tests/api/test_maps_render.py.
+    pytest.mark.parametrize("pg_server", ["system"], indirect=True),
+]
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 MERCATOR = Transformer.from_crs("OGC:CRS84", "EPSG:3857", always_xy=True)
