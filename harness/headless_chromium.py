@@ -170,9 +170,11 @@ class CDP:
         )
         self.wait_event("Emulation.virtualTimeBudgetExpired", timeout)
 
-    def screenshot(self) -> bytes:
-        """The page's viewport as PNG."""
-        return base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"])
+    def screenshot(self, timeout: float = 180) -> bytes:
+        """The page's viewport as PNG. Drawing it is software WebGL (SwiftShader): with
+        other browsers and tests on the same two cores it has taken over a minute."""
+        shot = self.call("Page.captureScreenshot", timeout=timeout, format="png")
+        return base64.b64decode(shot["data"])
 
     def messages(self) -> list[str]:
         """Console errors and warnings, uncaught exceptions and browser log entries
