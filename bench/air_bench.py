@@ -9,14 +9,16 @@ Writes calendar year 2025 for ``--stations`` stations, each reporting PM2.5, PM1
 O3 and SO2 every ``--interval-min`` minutes (daily cycles, a station's own level and
 pollution episodes), through the ingestion writer, and refreshes the rollups the way the
 ingest worker does. Then times, alternately, :func:`air.annual.stations_year` for every
-station answered from the hourly rollup and from the raw readings (the same function,
-grids and rules; only the hourly means' source differs), after checking that both
-answers agree, and once the rules applied hour by hour in Python
+station answered from the rollups (the hours packed by day, ``readings_1h_days``), from
+the hourly rollup's rows (the code before the packed days) and from the raw readings
+(the same function, grids and rules; only the hourly means' source differs), after
+checking that the answers agree, and once the rules applied hour by hour in Python
 (:func:`air.exceedances.stations_year` and :func:`air.index.hourly_index`, the
 reference), whose answer must be the same exactly.
 
 ``--database NAME`` keeps the loaded database (and reuses it, loading nothing, when it
-already holds the readings): loading 50 stations takes about 12 minutes.
+already holds the readings): loading 50 stations every 10 minutes takes about 12
+minutes, every hour (``--interval-min 60``, the issue's hourly data) about 2.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ from proc_cpu import cpu_seconds  # noqa: E402
 from scratch_db import ADMIN_URL, scratch_database  # noqa: E402
 
 from air import annual, exceedances  # noqa: E402
-from air.bands import EAQI_2024  # noqa: E402
+from air.bands import EAQI_2024, POLLUTANTS  # noqa: E402
+from air.hourly_grid import hourly_grids  # noqa: E402
 from air.index import hourly_index, hourly_means  # noqa: E402
 from settings import RetentionSettings  # noqa: E402
 from storage import migrations, rollups  # noqa: E402
@@ -132,6 +135,20 @@ async def _reference(
     return found, (time.perf_counter() - started) * 1000
 
 
+async def _from_hourly_level(
+    conn: psycopg.AsyncConnection, ids: list[str], year: int
+) -> dict[str, annual.StationYear]:
+    """:func:`air.annual.stations_year` with the hours read from the hourly rollup's rows
+    instead of the hours packed by day (the code before them), for the ratio between."""
+    marks = await rollups.watermarks(conn)
+    marks.pop(rollups.HOURS_BY_DAY)
+    start, end = exceedances.year_bounds(year)
+    window_start, _ = exceedances.reading_window(year)
+    windows = {p: (window_start if p == "o3" else start, end) for p in POLLUTANTS}
+    grids = await hourly_grids(conn, ids, windows, watermarks=marks)
+    return annual.judge(EAQI_2024, ids, grids, year)
+
+
 async def timings(url: str, stations: int, runs: int, raw_runs: int) -> dict[str, list[float]]:
     """Milliseconds per year of every station, rollups and raw alternating (wall time,
     and the CPU time of this process and of its PostgreSQL backend)."""
@@ -142,17 +159,21 @@ async def timings(url: str, stations: int, runs: int, raw_runs: int) -> dict[str
         slow = await annual.stations_year(conn, EAQI_2024, ids, YEAR, raw=True)
         assert _summary(fast) == _summary(slow), "rollups and raw readings disagree"
         backend = (await (await conn.execute("SELECT pg_backend_pid()")).fetchone())[0]  # type: ignore[index]
+        hourly = await _from_hourly_level(conn, ids, YEAR)
+        assert _summary(fast) == _summary(hourly), "the two rollup paths disagree"
         for k in range(runs):
-            for raw in (False, True):
-                if raw and k >= raw_runs:
+            for key in ("rollups", "hourly", "raw"):
+                if key == "raw" and k >= raw_runs:
                     continue
-                key = "raw" if raw else "rollups"
                 started, client, server = (
                     time.perf_counter(),
                     time.process_time(),
                     cpu_seconds([backend]),
                 )
-                await annual.stations_year(conn, EAQI_2024, ids, YEAR, raw=raw)
+                if key == "hourly":
+                    await _from_hourly_level(conn, ids, YEAR)
+                else:
+                    await annual.stations_year(conn, EAQI_2024, ids, YEAR, raw=key == "raw")
                 times[key].append((time.perf_counter() - started) * 1000)
                 times[f"{key} client cpu"].append((time.process_time() - client) * 1000)
                 times[f"{key} server cpu"].append((cpu_seconds([backend]) - server) * 1000)
@@ -206,18 +227,19 @@ def main() -> None:
             )
         print(f"load average before timing: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
         times = asyncio.run(timings(url, args.stations, args.runs, args.raw_runs))
-    fast, slow = times["rollups"], times["raw"]
-    p50, p50_raw = statistics.median(fast), statistics.median(slow)
+    fast, hourly, slow = times["rollups"], times["hourly"], times["raw"]
+    p50, p50_hourly, p50_raw = (statistics.median(t) for t in (fast, hourly, slow))
     print(
         f"index + exceedances, {args.stations} stations, {YEAR}: rollups p50 {p50:.0f} ms"
-        f" (min {min(fast):.0f}, max {max(fast):.0f}, n={len(fast)}); raw p50 {p50_raw:.0f} ms"
-        f" (n={len(slow)}); raw / rollups {p50_raw / p50:.1f}x; the rules in Python from"
-        f" hourly means (rollups): {times['python'][0]:.0f} ms; load average"
+        f" (min {min(fast):.0f}, max {max(fast):.0f}, n={len(fast)}); the hourly level's rows"
+        f" p50 {p50_hourly:.0f} ms; raw p50 {p50_raw:.0f} ms (n={len(slow)}); raw / rollups"
+        f" {p50_raw / p50:.1f}x, hourly rows / rollups {p50_hourly / p50:.1f}x; the rules in"
+        f" Python from hourly means (rollups): {times['python'][0]:.0f} ms; load average"
         f" {os.getloadavg()[0]:.1f}"
     )
     # CPU time is what the work costs whatever else runs: on an idle machine one request
     # takes about its client and server CPU time added (they run one after the other)
-    for key in ("rollups", "raw"):
+    for key in ("rollups", "hourly", "raw"):
         client = statistics.mean(times[f"{key} client cpu"])
         server = statistics.mean(times[f"{key} server cpu"])
         print(

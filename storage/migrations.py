@@ -100,6 +100,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(19, "opendata", lambda _conn: "0019_opendata.sql"),
     Migration(20, "layer_views", _layer_views_variant),
     Migration(21, "rollup_revisions", lambda _conn: "0021_rollup_revisions.sql"),
+    Migration(22, "hours_by_day", lambda _conn: "0022_hours_by_day.sql"),
 )
 
 

@@ -186,4 +186,6 @@ def _delete_rollups(conn: psycopg.Connection, level: Level, before: datetime) ->
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (REFRESH_LOCK_KEY,))  # ids in commit order
     rollup_revisions.record(conn, level.name, [(oldest[0], before)])
     deleted = conn.execute(sql.SQL("DELETE FROM {} WHERE bucket < %s").format(table), (before,))
+    if level.name == "1h":  # the hours packed by day (rollups.HOURS_BY_DAY): whole days
+        conn.execute("DELETE FROM readings_1h_days WHERE day + interval '1 day' <= %s", (before,))
     return deleted.rowcount

@@ -25,6 +25,12 @@ bucket width, continues past its watermark with the finer levels and ends with t
 readings newer than every level: the newest edge is never missing, and no reading is
 counted twice.
 
+On plain PostgreSQL the hourly level is also kept packed by day (``readings_1h_days``,
+:data:`HOURS_BY_DAY`): a series' day of hourly means in one row, refreshed with the daily
+level from the same hours, so its watermark is the daily one. A year of many series is
+read from it a few hundred rows at a time (:mod:`air.hourly_grid`); on TimescaleDB it
+stays empty and such readers take the hourly level.
+
 Rollups are refreshed over the window in which every quantity still has its raw
 readings: a reading older than the shortest raw retention is stored but not rolled up
 (on TimescaleDB a refresh there would recompute buckets whose readings retention has
@@ -84,6 +90,13 @@ LEVELS = (
 
 RAW = "readings"
 """The source name of raw readings in a :class:`Segment`."""
+
+_DAY = LEVELS[-1].width
+
+HOURS_BY_DAY = "1h_days"
+"""The watermark's name (in :func:`watermarks`) of ``readings_1h_days``, the hourly
+level packed by day: per device, quantity and UTC day, the hours' starts
+(``timestamptz_send``) and means (``float8send``) as two byte strings in the same order."""
 
 
 def floor_time(moment: datetime, width: timedelta) -> datetime:
@@ -206,7 +219,7 @@ def _merge(keys: str, width: timedelta, parts: sql.Composable) -> sql.Composed:
     )
 
 
-_WATERMARKS = sql.SQL("SELECT {}").format(
+_WATERMARKS = sql.SQL("SELECT {}, (SELECT max(day) FROM readings_1h_days)").format(
     sql.SQL(", ").join(
         sql.SQL("(SELECT max(bucket) FROM {})").format(sql.Identifier(level.table))
         for level in LEVELS
@@ -215,11 +228,13 @@ _WATERMARKS = sql.SQL("SELECT {}").format(
 
 
 def _watermarks(row: Sequence[datetime | None] | None) -> dict[str, datetime | None]:
-    """Each level's watermark from its newest bucket: the rollups hold complete buckets."""
-    newest = row or [None] * len(LEVELS)
+    """Each level's watermark from its newest bucket (the rollups hold complete buckets),
+    and :data:`HOURS_BY_DAY`'s from its newest day."""
+    newest = row or [None] * (len(LEVELS) + 1)
+    widths = [(level.name, level.width) for level in LEVELS] + [(HOURS_BY_DAY, _DAY)]
     return {
-        level.name: None if last is None else last + level.width
-        for level, last in zip(LEVELS, newest, strict=True)
+        name: None if last is None else last + width
+        for (name, width), last in zip(widths, newest, strict=True)
     }
 
 
@@ -496,6 +511,14 @@ def _ranges(buckets: Sequence[datetime], width: timedelta) -> Iterator[tuple[dat
         yield run_start, run_end
 
 
+_PACK_HOURS = sql.SQL("""
+INSERT INTO readings_1h_days
+SELECT device_id, quantity, date_bin({day}, bucket, {origin}),
+       string_agg(timestamptz_send(bucket), ''), string_agg(float8send(sum / count), '')
+FROM readings_1h WHERE bucket >= %s AND bucket < %s
+GROUP BY 1, 2, 3""").format(day=sql.Literal(_DAY), origin=sql.Literal(ORIGIN))
+
+
 def _refresh_level(
     conn: psycopg.Connection, level: Level, source: str, horizon: datetime
 ) -> list[datetime]:
@@ -529,6 +552,9 @@ def _refresh_level(
         parts = _parts(source, sql.Placeholder(), sql.Placeholder(), sql.SQL(""))
         merged = _merge("device_id, quantity, ", level.width, parts)
         conn.execute(sql.SQL("INSERT INTO {} {}").format(table, merged), (low, high))
+        if level is LEVELS[-1]:  # the days' hours, packed (see HOURS_BY_DAY)
+            conn.execute("DELETE FROM readings_1h_days WHERE day >= %s AND day < %s", (low, high))
+            conn.execute(_PACK_HOURS, (low, high))
     rollup_revisions.record(conn, level.name, revised)
     return buckets
 

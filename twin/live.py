@@ -4,9 +4,14 @@ Building 10,000 assets' states from the database takes a few hundred millisecond
 slow to repeat for every snapshot or list of assets. The API keeps them instead (the
 documents and the serialised states): loaded once, then updated from PostgreSQL
 notifications, the ingest writer's ``readings_changed`` (the devices of each committed
-batch: only their assets are re-read) and the twin sync's
-``twin_changed`` (assets or devices changed: everything is re-read) and parking's
-``parking_changed`` (an operator acted on a lot: that lot is re-read). Each asset's state
+batch: their latest values are read and patched into the documents held, whose
+statuses are computed again) and the twin sync's ``twin_changed`` (assets or devices
+changed: everything is re-read) and parking's ``parking_changed`` (an operator acted on
+a lot: that lot is re-read). Notifications arriving within :data:`GATHER_S` of each
+other are followed together. Re-reading the listed devices' assets whole instead took
+a quarter of the event loop under the load test's 5,000 readings/s
+(``BENCHMARKS.md``); a device registered since the last reload still has its asset
+read whole. Each asset's state
 is kept serialised, so a snapshot is one join of bytes. Live streams subscribe here
 rather than each listening to the database.
 
@@ -51,6 +56,9 @@ RETRY_S = 2.0
 AGE_EVERY_S = 5.0
 """How often the lots' statuses are re-evaluated as their data ages: the thresholds are
 minutes (a bay is silent after 15, a counter stale after 5), so a few seconds late."""
+GATHER_S = 0.02
+"""Notifications arriving this soon after one are followed together (as the live
+parking lots do): one query for the devices of several ingest batches."""
 QUEUE_LIMIT = 10_000
 """Events a subscriber may fall behind by before it is dropped (it reconnects)."""
 
@@ -88,6 +96,8 @@ class LiveTwin:
         self._states: dict[str, bytes] = {}
         self._assets: dict[str, dict[str, Any]] = {}
         self._order: list[str] = []
+        self._asset_of: dict[str, str] = {}
+        """Device id → the id of the asset whose document lists it."""
         self._until: dict[str, datetime | None] = {}
         """Lot id → until when its status holds as time passes (None: for ever)."""
         self._subscribers: set[asyncio.Queue[dict[str, Any] | None]] = set()
@@ -182,31 +192,66 @@ class LiveTwin:
                     await listener.execute(f"LISTEN {PARKING_CHANNEL}")
                     await self._reload(reader)  # after LISTEN: no change can slip between
                     self.ready.set()
-                    async for note in listener.notifies():
-                        if note.channel == TWIN_CHANNEL or note.payload == "*":
-                            await self._reload(reader)
-                        elif note.channel == PARKING_CHANNEL:
-                            self._decisions = await state.parking_decisions(reader)
-                            await self._apply(await state.current(reader, [note.payload]))
-                            self.generation += 1
-                        else:
-                            await self._refresh_devices(reader, note.payload.split(","))
+                    while True:
+                        await self._follow(listener, reader)
             except psycopg.Error as exc:
                 # a lost link, or an error of our own: either way reload from scratch
                 self.ready.clear()
                 log.warning("live twin lost the database (%s); retrying in %.0f s", exc, RETRY_S)
                 await asyncio.sleep(RETRY_S)
 
-    async def _refresh_devices(self, conn: AsyncConnection, device_ids: list[str]) -> None:
-        rows = await (
-            await conn.execute(
-                "SELECT DISTINCT asset_id FROM devices"
-                " WHERE device_id = ANY(%s) AND asset_id IS NOT NULL",
-                (device_ids,),
-            )
-        ).fetchall()
+    async def _follow(self, listener: AsyncConnection, reader: AsyncConnection) -> None:
+        """Wait for notifications, gather those that follow within :data:`GATHER_S`,
+        then apply them: a reload if the twin changed, else the operators' actions (the
+        lots acted on re-read), then the readings."""
+        notes = [n async for n in listener.notifies(stop_after=1)]
+        notes += [n async for n in listener.notifies(timeout=GATHER_S)]
+        if any(n.channel == TWIN_CHANNEL or n.payload == "*" for n in notes):
+            await self._reload(reader)
+            return
+        acted = sorted({n.payload for n in notes if n.channel == PARKING_CHANNEL})
+        if acted:
+            self._decisions = await state.parking_decisions(reader)
+            await self._apply(await state.current(reader, acted))
+            self.generation += 1
+        devices = {d for n in notes if n.channel == CHANGED_CHANNEL for d in n.payload.split(",")}
+        if devices:
+            await self._refresh_devices(reader, devices)
+
+    async def _refresh_devices(self, conn: AsyncConnection, device_ids: set[str]) -> None:
+        """Patch the held documents listing ``device_ids`` with their latest values;
+        the assets of devices no document lists (registered since the last reload, or
+        attached to no asset) are read whole."""
+        known = sorted(d for d in device_ids if d in self._asset_of)
+        found: list[dict[str, Any]] = []
+        holds: dict[str, datetime | None] = {}
+        if known:
+            latest = await state.latest(conn, known)
+            now = datetime.now(UTC)
+            for asset_id in sorted({self._asset_of[d] for d in known}):
+                asset, until = state.with_latest(
+                    self._assets[asset_id], latest, now, self._decisions
+                )
+                found.append(asset)
+                if asset["kind"] == state.PARKING_LOT:
+                    holds[asset_id] = until
+        unknown = [d for d in device_ids if d not in self._asset_of]
+        rows = (
+            await (
+                await conn.execute(
+                    "SELECT DISTINCT asset_id FROM devices"
+                    " WHERE device_id = ANY(%s) AND asset_id IS NOT NULL",
+                    (unknown,),
+                )
+            ).fetchall()
+            if unknown
+            else []
+        )
         if rows:
-            await self._apply(await state.current(conn, [r[0] for r in rows]))
+            whole = await state.current(conn, [r[0] for r in rows])
+            found += whole.assets
+            holds.update(whole.lots_hold_until)
+        await self._apply(state.Current(found, holds))
 
     async def _age(self) -> None:
         while True:
@@ -237,6 +282,7 @@ class LiveTwin:
         if gone:
             self._order = sorted(self._states)
         self._until = {}  # an asset may no longer be a lot
+        self._asset_of = {}  # a device may have moved
         await self._apply(found)  # re-sorts if assets were added
         self.generation += 1
         # The states live until the next reload. Out of the collector's full passes
@@ -255,6 +301,8 @@ class LiveTwin:
             self.version += 1
         for asset in found:
             self._assets[asset["asset_id"]] = asset
+            for sensor in asset["sensors"]:
+                self._asset_of[sensor["device_id"]] = asset["asset_id"]
             entry = compact(asset)
             encoded = orjson.dumps(entry)
             if self._states.get(asset["asset_id"]) == encoded:

@@ -285,6 +285,42 @@ async def current(conn: AsyncConnection, asset_ids: Sequence[str] | None = None)
     return Current(found, holds)
 
 
+_LATEST = """
+SELECT device_id, quantity, time, value FROM latest_readings
+WHERE device_id = ANY(%s) ORDER BY device_id, quantity
+"""
+
+
+async def latest(conn: AsyncConnection, device_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The devices' latest value per quantity as documents hold them (a sensor's
+    ``latest``: quantity → ``{"time", "value"}``), by device id."""
+    found: dict[str, dict[str, Any]] = {}
+    for device_id, quantity, moment, value in await (
+        await conn.execute(_LATEST, (list(device_ids),), binary=True)
+    ).fetchall():
+        found.setdefault(device_id, {})[quantity] = {"time": moment.isoformat(), "value": value}
+    return found
+
+
+def with_latest(
+    asset: dict[str, Any],
+    latest: Mapping[str, dict[str, Any]],
+    now: datetime,
+    decisions: ParkingDecisions = NO_DECISIONS,
+) -> tuple[dict[str, Any], datetime | None]:
+    """A new document of ``asset`` (itself unchanged) whose sensors found in ``latest``
+    (as :func:`latest` answers) hold those values, with the statuses :func:`current`
+    would give it at ``now``; and, for a parking lot, until when its status holds (None
+    otherwise, or for ever). What the live twin does with each batch of readings
+    instead of reading the assets whole."""
+    sensors = [
+        s | {"latest": latest[s["device_id"]]} if s["device_id"] in latest else dict(s)
+        for s in asset["sensors"]
+    ]
+    document = asset | {"sensors": sensors}
+    return document, _with_status(document, now, decisions)
+
+
 async def values_at(
     pool: AsyncConnectionPool, at: datetime, parts: int = VALUE_PARTS
 ) -> dict[str, dict[str, float]]:

@@ -9,12 +9,14 @@ import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import psycopg
 import pytest
 from psycopg import AsyncConnection
 
 from air import annual, exceedances
 from air.bands import EAQI_2024
+from air.hourly_grid import HourGrid, hourly_grids
 from air.index import hourly_index, hourly_means
 from settings import RetentionSettings
 from storage import migrations, rollups
@@ -100,6 +102,46 @@ def _same(a: exceedances.Assessment | None, b: exceedances.Assessment | None) ->
     )
 
 
+def _roll_up(url: str) -> None:
+    """Roll the readings up as the ingest worker does (the hours packed by day too)."""
+    keep = RetentionSettings(raw_retention_days=1200, rollup_5m_retention_days=0)
+    with psycopg.connect(url) as conn:
+        while rollups.refresh(conn, keep):
+            conn.commit()
+        conn.commit()
+        assert conn.execute("SELECT count(*) FROM readings_1h").fetchone()[0] > 8760
+        if migrations.readings_storage(conn) == "partitioned":
+            assert conn.execute("SELECT count(*) FROM readings_1h_days").fetchone()[0] > 365
+
+
+def test_grids_read_across_the_packed_days_watermark_equal_those_from_raw_readings(
+    year_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rollups, "REFRESH_BUCKETS_PER_PASS", 100_000)
+    _roll_up(year_db)
+    # windows starting and ending inside a day, so that packed days overlap their edges
+    windows = {
+        "no2": (datetime(2025, 3, 10, 5, tzinfo=UTC), datetime(2025, 11, 20, 17, tzinfo=UTC)),
+        "o3": (datetime(2024, 12, 31, 17, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)),
+    }
+
+    async def run() -> list[dict[str, HourGrid]]:
+        async with await AsyncConnection.connect(year_db) as conn:
+            marks = await rollups.watermarks(conn)
+            # the packed days end inside the windows: the rest comes from the hourly level
+            split = marks | {rollups.HOURS_BY_DAY: datetime(2025, 7, 1, tzinfo=UTC)}
+            return [
+                await hourly_grids(conn, STATIONS, windows, watermarks=w)
+                for w in (marks, split, {})
+            ]
+
+    packed, split, raw = asyncio.run(run())
+    for pollutant in windows:
+        assert not np.isnan(raw[pollutant].values).all()
+        np.testing.assert_array_equal(packed[pollutant].values, raw[pollutant].values)
+        np.testing.assert_array_equal(split[pollutant].values, raw[pollutant].values)
+
+
 def test_the_database_aggregates_judge_as_python_does(
     year_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -107,13 +149,8 @@ def test_the_database_aggregates_judge_as_python_does(
     monkeypatch.setattr(rollups, "REFRESH_BUCKETS_PER_PASS", 100_000)
     judged, bands = _python(year_db)
     for raw in (True, False):
-        if not raw:  # roll the readings up, as the ingest worker does
-            keep = RetentionSettings(raw_retention_days=1200, rollup_5m_retention_days=0)
-            with psycopg.connect(year_db) as conn:
-                while rollups.refresh(conn, keep):
-                    conn.commit()
-                conn.commit()
-                assert conn.execute("SELECT count(*) FROM readings_1h").fetchone()[0] > 8760
+        if not raw:
+            _roll_up(year_db)
         found = _sql(year_db, raw=raw)
         for station in STATIONS:
             assert found[station].hours_by_band == bands[station]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import struct
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -50,6 +51,33 @@ def _level(conn: psycopg.Connection, table: str) -> set[tuple]:
     return set(conn.execute(f"SELECT {_LEVEL_COLUMNS} FROM {table}").fetchall())
 
 
+_PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _hours_by_day(conn: psycopg.Connection) -> set[tuple]:
+    """``readings_1h_days`` unpacked: (device, quantity, hour, mean), each hour checked
+    to lie in its row's day."""
+    found = set()
+    rows = conn.execute("SELECT device_id, quantity, day, hours, means FROM readings_1h_days")
+    for device, quantity, day, hours, means in rows.fetchall():
+        starts = struct.unpack(f">{len(hours) // 8}q", hours)
+        values = struct.unpack(f">{len(means) // 8}d", means)
+        assert len(starts) == len(values) > 0
+        for microseconds, mean in zip(starts, values, strict=True):
+            hour = _PG_EPOCH + timedelta(microseconds=microseconds)
+            assert day <= hour < day + DAY
+            found.add((device, quantity, hour, mean))
+    return found
+
+
+def _hours_by_day_expected(readings: Sequence[Reading], before: datetime) -> set[tuple]:
+    """The oracle's hours of the days before ``before``, each with its mean."""
+    return {
+        (device, quantity, hour, total / count)
+        for device, quantity, hour, count, total, *_ in level_rows(readings, HOUR, before)
+    }
+
+
 def _series(url: str, *args: object, **kwargs: object) -> list[Bucket]:
     async def run() -> list[Bucket]:
         async with await psycopg.AsyncConnection.connect(url) as aconn:
@@ -95,7 +123,7 @@ def test_rollups_and_series_equal_an_aggregate_over_raw_readings(
 ) -> None:
     conn.execute(
         "TRUNCATE readings, latest_readings, readings_5m, readings_1h, readings_1d,"
-        " rollup_invalidations"
+        " readings_1h_days, rollup_invalidations"
     )
     conn.commit()
     # in batches, refreshed in between: later batches bring late readings to past buckets
@@ -106,6 +134,8 @@ def test_rollups_and_series_equal_an_aggregate_over_raw_readings(
             _refresh(conn)
     for level in LEVELS:
         assert _level(conn, level.table) == level_rows(readings, level.width, level.floor(NOW))
+    # the hours packed by day: those of the days the daily level holds
+    assert _hours_by_day(conn) == _hours_by_day_expected(readings, LEVELS[-1].floor(NOW))
     start = NOW + timedelta(seconds=span[0])
     end = start + timedelta(seconds=span[1])
     url = pg_url
@@ -132,6 +162,7 @@ def test_a_late_reading_changes_its_past_hour_and_nothing_else(
     _write(conn, history)
     _refresh(conn)
     before = {level.name: _level(conn, level.table) for level in LEVELS}
+    packed_before = _hours_by_day(conn)
     past_hour = rollups.floor_time(NOW - timedelta(hours=20), HOUR)
     late = Reading("gauge", "water_level", past_hour + timedelta(minutes=7, seconds=3), 999.0)
     _write(conn, [late])
@@ -144,6 +175,10 @@ def test_a_late_reading_changes_its_past_hour_and_nothing_else(
         assert after == level_rows(everything, level.width, level.floor(NOW))
         changed = {row[2] for row in after - before[level.name]}
         assert changed == {level.floor(late.time)}  # its own bucket, at every level
+    # and in the hours packed by day, its hour's mean alone
+    assert _hours_by_day(conn) - packed_before == {
+        row for row in _hours_by_day_expected(everything, NOW) if row[2] == past_hour
+    }
     hourly = _series(pg_url, ["gauge"], "water_level", past_hour, past_hour + HOUR, HOUR)
     assert [(b.count, b.max) for b in hourly] == [(7, 999.0)]  # 6 readings + the late one
 
@@ -201,16 +236,21 @@ def test_the_migration_rolls_up_the_readings_already_stored(conn: psycopg.Connec
     ]
     _write(conn, stored)
     conn.execute(
-        "DROP TABLE readings_5m, readings_1h, readings_1d, rollup_invalidations;"
-        " DROP INDEX readings_time_brin; DELETE FROM schema_migrations WHERE version = 17"
+        "DROP TABLE readings_5m, readings_1h, readings_1d, rollup_invalidations,"
+        " readings_1h_days; DROP INDEX readings_time_brin;"
+        " DELETE FROM schema_migrations WHERE version IN (17, 22)"
     )
     conn.commit()
-    assert migrations.upgrade(conn) == [17]
+    assert migrations.upgrade(conn) == [17, 22]
     conn.commit()
-    # what was complete at the migration is rolled up; a refresh adds the newest bucket
+    # what was complete at the migration is rolled up and packed
+    day = LEVELS[-1].floor(now)
+    assert _hours_by_day(conn) == _hours_by_day_expected(stored, day) != set()
+    # a refresh adds the newest bucket
     _refresh(conn, now)
     for level in LEVELS:
         assert _level(conn, level.table) == level_rows(stored, level.width, level.floor(now))
+    assert _hours_by_day(conn) == _hours_by_day_expected(stored, day)
 
 
 # -- retention -------------------------------------------------------------------------
@@ -263,12 +303,22 @@ def test_retention_drops_old_partitions_without_touching_newer_data(
     assert _level(conn, "readings_5m") == {row for row in rolled["5m"] if row[2] >= NOW - 40 * DAY}
     for name in ("1h", "1d"):
         assert _level(conn, f"readings_{name}") == rolled[name]
+    assert _hours_by_day(conn) == _hours_by_day_expected(hourly, LEVELS[-1].floor(NOW))
     # a refresh after the deletes leaves the rollups as they were
     _refresh(conn)
     assert _level(conn, "readings_1h") == rolled["1h"]
     # a late reading for the dropped month finds its partition again
     _write(conn, [Reading("aq-1", "pm10", datetime(2026, 1, 15, tzinfo=UTC), 1.0)])
     assert retention.apply(conn, keep, NOW).dropped == ["readings_2026_01"]
+    # the hours packed by day go with the hours (before 24 Jan 12:07), whole days only
+    shorter = keep.model_copy(update={"rollup_1h_retention_days": 45})
+    assert retention.apply(conn, shorter, NOW).rollups["1h"] > 0
+    conn.commit()
+    assert _hours_by_day(conn) == {
+        row
+        for row in _hours_by_day_expected(hourly, LEVELS[-1].floor(NOW))
+        if row[2] >= datetime(2026, 1, 24, tzinfo=UTC)
+    }
 
 
 def test_retention_settings_refuse_rollups_kept_shorter_than_their_source() -> None:
