@@ -1,6 +1,7 @@
 """What every domain's alert routes share: the acknowledgement's body, acknowledging as
 the signed-in user, the server-sent events of a domain's alert events, and the four
-routes a domain's alerts are served by (:func:`add_alert_routes`).
+routes a domain's alerts are served by (:func:`add_alert_routes`, or
+:func:`add_domain_alert_routes` from the domain's own functions).
 
 The domains' routes (:mod:`api.routes.river`, :mod:`api.routes.parking_alerts`,
 :mod:`api.routes.air_alerts`) differ in their paths, their subjects and who may call
@@ -10,7 +11,7 @@ them (:mod:`auth.policy`); what they do with an alert is the engine's
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -22,7 +23,7 @@ from psycopg import AsyncConnection
 from pydantic import BaseModel, ConfigDict, Field
 
 from alerts import store
-from alerts.model import AlertSource, Listing
+from alerts.model import AlertSource, Escalation, Listing, Webhook
 from api import security
 from api.deps import connection
 from api.openapi import problems
@@ -153,3 +154,34 @@ def add_alert_routes(
     ) -> Response:
         source = await with_subjects(request, conn)
         return _json(await acknowledge(request, conn, source, alert_id, body))
+
+
+def add_domain_alert_routes(
+    router: APIRouter,
+    *,
+    base: str,
+    noun: str,
+    subject: str,
+    escalation: Callable[[Any], Escalation],
+    alert_source: Callable[[Mapping[str, str], Escalation], AlertSource],
+    source: Callable[[AsyncConnection, Escalation, tuple[Webhook, ...]], Awaitable[AlertSource]],
+    webhooks: str,
+) -> None:
+    """:func:`add_alert_routes` for a domain made of its own functions: ``escalation``
+    (whom its alerts reach, from the app's settings), ``alert_source`` (the domain as the
+    engine's client, given its subjects' names: called without any, which is enough to
+    read its alerts and events, as the engine scopes them by the domain) and ``source``
+    (the domain with the subjects there are now, as an acknowledgement's event names its
+    subject, and with its webhooks, which the event is owed to: those of the app state's
+    attribute ``webhooks``)."""
+
+    def domain(request: Request) -> AlertSource:
+        return alert_source({}, escalation(request.app.state.settings))
+
+    async def with_subjects(request: Request, conn: AsyncConnection) -> AlertSource:
+        hooks: tuple[Webhook, ...] = getattr(request.app.state, webhooks)
+        return await source(conn, escalation(request.app.state.settings), hooks)
+
+    add_alert_routes(
+        router, base=base, noun=noun, subject=subject, domain=domain, with_subjects=with_subjects
+    )

@@ -21,7 +21,6 @@ FRESH_S = 5.0
 """How long a read of the accounts and keys is used before it is read again."""
 
 
-
 @dataclass(frozen=True)
 class Entry:
     """An enabled account or a live API key: its role and the hash of its secret."""
@@ -41,8 +40,7 @@ class Directory:
 
 _ONE_ACCOUNT = "SELECT name, role, password_hash FROM accounts WHERE name = %s AND NOT disabled"
 _ONE_KEY = (
-    "SELECT key_id, name, role, secret_hash FROM api_keys"
-    " WHERE key_id = %s AND revoked_at IS NULL"
+    "SELECT key_id, name, role, secret_hash FROM api_keys WHERE key_id = %s AND revoked_at IS NULL"
 )
 
 

@@ -68,9 +68,7 @@ STARTS = [datetime(2026, month, 5, 9, tzinfo=UTC) for month in range(1, 13)]
 
 
 @pytest.mark.parametrize("start", STARTS, ids=[f"{s:%b}" for s in STARTS])
-def test_demo_flood_raises_a_rapid_rise_alert_and_no_spike(
-    tmp_path: Path, start: datetime
-) -> None:
+def test_demo_flood_raises_a_rapid_rise_alert_and_no_spike(tmp_path: Path, start: datetime) -> None:
     settings = Settings(data_dir=tmp_path, river_config=None)
     flood = DemoFlood(DEMO_PEAK_CM, FLOOD_RISE_MINUTES, FLOOD_FALL_MINUTES)
     rules = river_rules(settings, flood, start)

@@ -74,6 +74,11 @@ def _fc(features: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
+def _features(layer_id: str, features: list[dict[str, Any]], **style: Any) -> pdk.Layer:
+    """A pickable GeoJSON layer of ``features`` drawn in ``style``."""
+    return pdk.Layer("GeoJsonLayer", data=_fc(features), id=layer_id, **style, pickable=True)
+
+
 async def build(request: Request, conn: AsyncConnection) -> MapView:
     """The emergency map now."""
     now = datetime.now(UTC)
@@ -141,44 +146,36 @@ async def build(request: Request, conn: AsyncConnection) -> MapView:
     depth_colour = palette.case("properties.depth", palette.DEPTH, palette.DEPTH[0].colour)
     layers = [
         *town["waterways"],
-        pdk.Layer(
-            "GeoJsonLayer",
-            data=_fc(bands),
-            id="flood-bands",
+        _features(
+            "flood-bands",
+            bands,
             get_fill_color=palette.case("properties.level", palette.FLOOD_BANDS, (0, 0, 0, 0)),
             get_line_color=[120, 60, 0, 160],
             line_width_min_pixels=1,
-            pickable=True,
         ),
-        pdk.Layer(
-            "GeoJsonLayer",
-            data=_fc(extent),
-            id="flood-now",
+        _features(
+            "flood-now",
+            extent,
             get_fill_color=list(palette.FLOOD_NOW.colour),
             get_line_color=[0, 30, 120, 255],
             line_width_min_pixels=2,
-            pickable=True,
         ),
-        pdk.Layer(
-            "GeoJsonLayer",
-            data=_fc(parcels),
-            id="flooded-parcels",
+        _features(
+            "flooded-parcels",
+            parcels,
             get_fill_color=[0, 0, 0, 0],
             get_line_color=depth_colour,
             line_width_min_pixels=1.5,
-            pickable=True,
         ),
         *town["buildings"],
         *town["streets"],
-        pdk.Layer(
-            "GeoJsonLayer",
-            data=_fc(buildings),
-            id="flooded-buildings",
+        _features(
+            "flooded-buildings",
+            buildings,
             get_fill_color=depth_colour,
             stroked=True,
             get_line_color=[0, 0, 0, 200],
             line_width_min_pixels=1,
-            pickable=True,
         ),
         dots(
             "flooded-assets",

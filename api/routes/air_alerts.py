@@ -11,43 +11,23 @@ on MQTT and webhooks). The alerts are the air domain's in the alert engine
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from psycopg import AsyncConnection
+from fastapi import APIRouter
 
 from air import alert_monitor
 from air.alerts import alert_source, escalation
-from alerts.model import AlertSource, Webhook
-from api.alert_routes import add_alert_routes
+from api.alert_routes import add_domain_alert_routes
 from api.openapi import problems
-from settings import AirAlertSettings
 
 router = APIRouter(tags=["air"], responses=problems(503))  # each reads the database
 
-
-def _settings(request: Request) -> AirAlertSettings:
-    settings: AirAlertSettings = request.app.state.settings
-    return settings
-
-
-def _domain(request: Request) -> AlertSource:
-    """Air quality as the engine's client, without its stations: enough to read its
-    alerts and events (the engine scopes them by the domain)."""
-    return alert_source({}, escalation(_settings(request)))
-
-
-async def _alerts(request: Request, conn: AsyncConnection) -> AlertSource:
-    """Air quality as the engine's client, with the stations there are now (an
-    acknowledgement's event names its station) and its webhooks (the event is owed to
-    them)."""
-    webhooks: tuple[Webhook, ...] = request.app.state.air_webhooks
-    return await alert_monitor.source(conn, escalation(_settings(request)), webhooks)
-
-
-add_alert_routes(
+# its subjects: the stations there are now; its webhooks: those of the air webhooks file
+add_domain_alert_routes(
     router,
     base="/air/alerts",
     noun="air-quality",
     subject="station",
-    domain=_domain,
-    with_subjects=_alerts,
+    escalation=escalation,
+    alert_source=alert_source,
+    source=alert_monitor.source,
+    webhooks="air_webhooks",
 )

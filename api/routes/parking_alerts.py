@@ -11,42 +11,23 @@ engine (:mod:`alerts`), raised and resolved by the parking alert monitor
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from psycopg import AsyncConnection
+from fastapi import APIRouter
 
-from alerts.model import AlertSource, Webhook
-from api.alert_routes import add_alert_routes
+from api.alert_routes import add_domain_alert_routes
 from api.openapi import problems
 from parking import alert_monitor
 from parking.alerts import alert_source, escalation
-from settings import ParkingAlertSettings
 
 router = APIRouter(tags=["parking"], responses=problems(503))  # each reads the database
 
-
-def _settings(request: Request) -> ParkingAlertSettings:
-    settings: ParkingAlertSettings = request.app.state.settings
-    return settings
-
-
-def _domain(request: Request) -> AlertSource:
-    """Parking as the engine's client, without its lots: enough to read its alerts and
-    events (the engine scopes them by the domain)."""
-    return alert_source({}, escalation(_settings(request)))
-
-
-async def _alerts(request: Request, conn: AsyncConnection) -> AlertSource:
-    """Parking as the engine's client, with the lots there are now (an acknowledgement's
-    event names its lot) and its webhooks (the event is owed to them)."""
-    webhooks: tuple[Webhook, ...] = request.app.state.parking_webhooks
-    return await alert_monitor.source(conn, escalation(_settings(request)), webhooks)
-
-
-add_alert_routes(
+# its subjects: the lots there are now; its webhooks: those of the parking webhooks file
+add_domain_alert_routes(
     router,
     base="/parking/alerts",
     noun="parking",
     subject="lot",
-    domain=_domain,
-    with_subjects=_alerts,
+    escalation=escalation,
+    alert_source=alert_source,
+    source=alert_monitor.source,
+    webhooks="parking_webhooks",
 )

@@ -118,6 +118,22 @@ def _answer(
     }
 
 
+async def _history(
+    conn: AsyncConnection,
+    cache: HistoryCache,
+    head: dict[str, object],
+    series: str,
+    span: tuple[datetime, datetime, timedelta],
+    step: str,
+    if_none_match: str | None,
+) -> Response:
+    """The history of ``series`` over ``span`` (start, end and bucket width), after
+    ``head``, with its ETag (304 where ``If-None-Match`` names it)."""
+    start, end, width = span
+    found = await cache.series_json(conn, series, start, end, width)
+    return _tagged(head | _answer(series, start, end, step, found), if_none_match)
+
+
 def _json(document: object) -> Response:
     return Response(orjson.dumps(document), media_type=_JSON)
 
@@ -137,59 +153,63 @@ def _cache(request: Request) -> HistoryCache:
 
 
 _IF_NONE_MATCH = Header(description="an ETag of an earlier answer: 304 while it is the same")
+# the histories' shared parameters and answers
+_Start = Annotated[UtcDateTime | None, Query(description=_START)]
+_End = Annotated[UtcDateTime | None, Query(description=_END)]
+_Step = Annotated[Step, Query(description="bucket width; days are UTC days")]
+_IfNoneMatch = Annotated[str | None, _IF_NONE_MATCH]
+_HISTORY_RESPONSES = problems(400, 404) | etags.NOT_MODIFIED
 
 
 @router.get(
     "/parking/lots/{lot_id}/history",
     response_model=HistoryAnswer,
-    responses=problems(400, 404) | etags.NOT_MODIFIED,
+    responses=_HISTORY_RESPONSES,
 )
 async def lot_history(
     lot_id: str,
     conn: Annotated[AsyncConnection, Depends(connection)],
     cache: Annotated[HistoryCache, Depends(_cache)],
-    start: Annotated[UtcDateTime | None, Query(description=_START)] = None,
-    end: Annotated[UtcDateTime | None, Query(description=_END)] = None,
-    step: Annotated[Step, Query(description="bucket width; days are UTC days")] = "1h",
-    if_none_match: Annotated[str | None, _IF_NONE_MATCH] = None,
+    start: _Start = None,
+    end: _End = None,
+    step: _Step = "1h",
+    if_none_match: _IfNoneMatch = None,
 ) -> Response:
     """The lot's occupancy in buckets of 5 minutes, an hour or a day over ``[start,
     end)``: mean, least and most occupied places, mean capacity and free places, mean
     and highest occupied share, and the number of samples. At most 10,000 buckets."""
-    start, end, width = _range(start, end, step)
+    span = _range(start, end, step)
     await history.require_lot(conn, lot_id)
     series = history.lot_series(lot_id)
-    found = await cache.series_json(conn, series, start, end, width)
-    return _tagged({"lot_id": lot_id} | _answer(series, start, end, step, found), if_none_match)
+    return await _history(conn, cache, {"lot_id": lot_id}, series, span, step, if_none_match)
 
 
 @router.get(
     "/parking/zones/{zone}/history",
     response_model=HistoryAnswer,
-    responses=problems(400, 404) | etags.NOT_MODIFIED,
+    responses=_HISTORY_RESPONSES,
 )
 async def zone_history(
     zone: str,
     conn: Annotated[AsyncConnection, Depends(connection)],
     cache: Annotated[HistoryCache, Depends(_cache)],
-    start: Annotated[UtcDateTime | None, Query(description=_START)] = None,
-    end: Annotated[UtcDateTime | None, Query(description=_END)] = None,
-    step: Annotated[Step, Query(description="bucket width; days are UTC days")] = "1h",
+    start: _Start = None,
+    end: _End = None,
+    step: _Step = "1h",
     kind: Annotated[
         Literal["urbanism", "paid"],
         Query(description="an urbanism zone's code, or a paid parking zone's"),
     ] = "urbanism",
-    if_none_match: Annotated[str | None, _IF_NONE_MATCH] = None,
+    if_none_match: _IfNoneMatch = None,
 ) -> Response:
     """The zone's total over its lots (those open with a figure at each sample), as a
     lot's history: occupied places are the lots' sum at each sample."""
-    start, end, width = _range(start, end, step)
+    span = _range(start, end, step)
     paid = kind == "paid"
     await history.require_zone(conn, zone, paid)
     series = history.zone_series(zone, paid)
-    found = await cache.series_json(conn, series, start, end, width)
-    head = {"zone": zone, "zone_kind": kind}
-    return _tagged(head | _answer(series, start, end, step, found), if_none_match)
+    head: dict[str, object] = {"zone": zone, "zone_kind": kind}
+    return await _history(conn, cache, head, series, span, step, if_none_match)
 
 
 @router.get(
@@ -203,7 +223,7 @@ async def lot_utilisation(
     start: Annotated[
         UtcDateTime | None, Query(description="RFC 3339 with offset; default: 4 weeks before end")
     ] = None,
-    end: Annotated[UtcDateTime | None, Query(description=_END)] = None,
+    end: _End = None,
     tz: Annotated[
         str,
         Query(max_length=64, description="IANA time zone whose hours of the week are counted"),

@@ -11,12 +11,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import geopandas as gpd
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from psycopg import AsyncConnection
-from shapely.geometry import Point
 
 from air import alert_monitor
 from air.alert_monitor import StationConditions
@@ -25,19 +23,15 @@ from alerts.model import Escalation
 from alerts.monitor import AlertMonitor
 from api.app import create_app
 from auth.principal import Role
-from gis_layers.importer import import_file
 from harness.credentials import key_headers
 from ingest_mqtt.publisher import Publisher
 from settings import AirAlertSettings, Settings
-from storage import migrations
-from storage.readings import Reading, ReadingWriter
+from tests.air import alert_station
+from tests.air.alert_station import STATION, H
 from tests.subscriber import WAIT_S, subscribed
-from twin.registry import sync_from_layers
 
-H = timedelta(hours=1)
 T = datetime(2026, 7, 1, 12, tzinfo=UTC)
 RULES = AlertRules()
-STATION = "TR-2"
 ESCALATION = Escalation(("environment-duty",), timedelta(hours=1), timedelta(minutes=30))
 
 
@@ -88,46 +82,9 @@ def test_the_last_hour_missing_says_nothing() -> None:
 # -- through the engine, the API and the broker ---------------------------------------
 
 
-def _town(url: str, tmp_path: Path) -> None:
-    assets = gpd.GeoDataFrame(
-        {"asset_id": [STATION], "name": ["TR-2 Centru"], "kind": ["air_quality_station"]},
-        geometry=[Point(489700, 250200)],
-        crs="EPSG:3844",
-    )
-    sensors = gpd.GeoDataFrame(
-        {
-            "device_id": [STATION],
-            "kind": ["air_quality"],
-            "asset_id": [STATION],
-            "quantities": ["pm25,pm10,no2,o3,so2"],
-        },
-        geometry=[Point(489700, 250200)],
-        crs="EPSG:3844",
-    )
-    path = tmp_path / "town.gpkg"
-    assets.to_file(path, layer="assets")
-    sensors.to_file(path, layer="sensors")
-    with psycopg.connect(url) as conn:
-        migrations.upgrade(conn)
-        import_file(conn, path)
-        sync_from_layers(conn)
-
-
-def _no2(url: str, start: datetime, values: list[float]) -> None:
-    """Readings every 20 minutes, each hour at its value, from the hour ``start``."""
-    readings = [
-        Reading(STATION, "no2", start + k * H + m * timedelta(minutes=20), v)
-        for k, v in enumerate(values)
-        for m in range(3)
-    ]
-    with psycopg.connect(url) as conn:
-        ReadingWriter(migrations.readings_storage(conn)).write(conn, readings)
-        conn.commit()
-
-
 @pytest.fixture
 def town(pg_url: str, tmp_path: Path) -> Iterator[str]:
-    _town(pg_url, tmp_path)
+    alert_station.create(pg_url, tmp_path)
     yield pg_url
 
 
@@ -143,7 +100,7 @@ def test_three_hours_of_no2_above_400_raise_an_alert(town: str) -> None:
             return await monitor.evaluate(conn)
 
     # hours 0-2 at 410, 430, 405; hour 3 at 380 (start = 6 h ago)
-    _no2(town, start, [410.0, 430.0, 405.0, 380.0])
+    alert_station.no2(town, start, [410.0, 430.0, 405.0, 380.0])
     assert asyncio.run(evaluate(start + 2 * H + timedelta(minutes=5))) == []  # two complete
     raised = asyncio.run(evaluate(start + 3 * H + timedelta(minutes=5)))  # three complete
     assert len(raised) == 1
@@ -191,7 +148,7 @@ def test_an_air_alert_is_published_on_mqtt(town: str, broker_url: str, mqtt_prot
     prefix = f"test{uuid.uuid4().hex[:8]}"
     settings = AirAlertSettings(air_alert_tick_s=0.2, topic_prefix=prefix)
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    _no2(town, hour - 3 * H, [450.0, 460.0, 470.0])
+    alert_station.no2(town, hour - 3 * H, [450.0, 460.0, 470.0])
 
     async def serve_until_published() -> None:
         stop = asyncio.Event()

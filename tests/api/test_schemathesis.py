@@ -53,9 +53,7 @@ pytestmark = pytest.mark.parametrize("pg_server", ["system"], indirect=True)
 
 
 @pytest.fixture(scope="module")
-def api_url(
-    tmp_path_factory: pytest.TempPathFactory, pg_server: str
-) -> Iterator[tuple[str, str]]:
+def api_url(tmp_path_factory: pytest.TempPathFactory, pg_server: str) -> Iterator[tuple[str, str]]:
     """A served hub and an admin's API key to call every route with."""
     path = Path(tmp_path_factory.mktemp("schema")) / "lots.gpkg"
     LAYER.to_file(path, layer="lots")

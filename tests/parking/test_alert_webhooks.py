@@ -10,19 +10,21 @@ import json
 import logging
 import re
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 
 import psycopg
 import pytest
 from standardwebhooks import Webhook as Verifier
-from typer.testing import CliRunner
 
-from alerts.config import load_webhooks
-from hub.cli import app
 from parking import alert_monitor
 from settings import ParkingAlertSettings
-from tests.alerts.receiver import Received, drain, receiver, serve_until, webhooks_toml
+from tests.alert_webhook_support import (
+    assert_river_refuses_bad_webhooks_file,
+    documented_webhooks,
+    serve_with_webhooks_until,
+    webhooks_file,
+)
+from tests.alerts.receiver import Received, drain, receiver
 from tests.alerts.sources import SECRET
 from tests.parking import alert_lot
 from tests.parking.alert_lot import LOT
@@ -38,27 +40,22 @@ def _documented_event() -> dict[str, object]:
 
 
 def test_the_documented_webhooks_file_is_read_as_written(tmp_path: Path) -> None:
-    text = DOCS.read_text(encoding="utf-8")
-    (example,) = [b for b in re.findall(r"```toml\n(.*?)```", text, re.DOTALL) if "webhooks" in b]
-    path = tmp_path / "parking-webhooks.toml"
-    path.write_text(example, encoding="utf-8")
-    assert [(w.name, w.contacts) for w in load_webhooks(path)] == [
+    assert documented_webhooks(DOCS, tmp_path / "parking-webhooks.toml") == [
         ("gate-office", ("parking-operator",)),
         ("manager-sms", ("parking-manager",)),
     ]
 
 
 def _webhooks_file(tmp_path: Path, url: str) -> Path:
-    path = tmp_path / "parking-webhooks.toml"
     contacts = {"ops": "parking-operator", "managers": "parking-manager"}
-    path.write_text(webhooks_toml(url, contacts), encoding="utf-8")
-    return path
+    return webhooks_file(tmp_path / "parking-webhooks.toml", url, contacts)
 
 
 def _serve_until(settings: ParkingAlertSettings, pg_url: str, received: Received) -> None:
     """Run the parking alert service until the receiver got two requests."""
-    webhooks = load_webhooks(settings.parking_webhooks_file)
-    serve_until(partial(alert_monitor.serve, settings, webhooks, pg_url), received, 2)
+    serve_with_webhooks_until(
+        alert_monitor.serve, settings, settings.parking_webhooks_file, pg_url, received, 2
+    )
 
 
 def test_a_full_lot_reaches_its_webhook_signed_and_a_refusal_is_retried(
@@ -110,16 +107,10 @@ def test_a_full_lot_reaches_its_webhook_signed_and_a_refusal_is_retried(
 def test_the_alert_service_refuses_a_bad_webhooks_file_before_starting_anything(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bad = tmp_path / "parking-webhooks.toml"
-    bad.write_text(
-        '[[webhooks]]\nname = "ops"\nurl = "http://127.0.0.1:9/"\nsecret = "hunter2"\n',
-        encoding="utf-8",
+    assert_river_refuses_bad_webhooks_file(
+        tmp_path,
+        monkeypatch,
+        file_name="parking-webhooks.toml",
+        webhook="ops",
+        variable="SMARTCITY_PARKING_WEBHOOKS_FILE",
     )
-    data = tmp_path / "data"
-    monkeypatch.setenv("SMARTCITY_DATA_DIR", str(data))
-    monkeypatch.delenv("SMARTCITY_RIVER_CONFIG", raising=False)
-    monkeypatch.setenv("SMARTCITY_PARKING_WEBHOOKS_FILE", str(bad))
-    result = CliRunner().invoke(app, ["river"])
-    assert result.exit_code == 2, result.output
-    assert "parking-webhooks.toml: webhooks.0.secret: Value error" in result.output
-    assert not data.exists()  # no database started
