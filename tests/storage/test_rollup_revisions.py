@@ -5,38 +5,17 @@ bucket computed the first time, and pruning that keeps the newest revision."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-import pytest
 
 from settings import RetentionSettings
-from storage import migrations, retention, rollup_revisions, rollups
-from storage.readings import Reading, ReadingWriter
+from storage import retention, rollup_revisions, rollups
+from storage.readings import Reading
+from tests.storage.rollup_support import NOW, refresh, write
 
-NOW = datetime(2026, 3, 10, 12, 7, 30, tzinfo=UTC)
 MINUTE, HOUR, DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
 FIVE = 5 * MINUTE
-
-
-@pytest.fixture
-def conn(pg_url: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(pg_url) as conn:
-        migrations.upgrade(conn)
-        conn.commit()
-        yield conn
-
-
-def _write(conn: psycopg.Connection, readings: list[Reading]) -> None:
-    ReadingWriter(migrations.readings_storage(conn)).write(conn, readings)
-    conn.commit()
-
-
-def _refresh(conn: psycopg.Connection, keep: RetentionSettings | None = None) -> None:
-    while rollups.refresh(conn, keep or RetentionSettings(), NOW):
-        conn.commit()
-    conn.commit()
 
 
 def _read(url: str, after: int | None) -> rollup_revisions.Revisions:
@@ -54,14 +33,14 @@ def _logged(conn: psycopg.Connection) -> set[tuple[str, datetime, datetime]]:
 def test_a_late_reading_logs_its_bucket_at_every_level(
     conn: psycopg.Connection, pg_url: str
 ) -> None:
-    _write(conn, [Reading("gauge", "level", NOW - i * 10 * MINUTE, 400.0) for i in range(1, 300)])
-    _refresh(conn)
+    write(conn, [Reading("gauge", "level", NOW - i * 10 * MINUTE, 400.0) for i in range(1, 300)])
+    refresh(conn)
     assert _logged(conn) == set()  # complete buckets computed the first time: no revision
     first = _read(pg_url, None)
     assert first.tracked and first.newest is None and first.after == []
     past = rollups.floor_time(NOW - 20 * HOUR, HOUR)  # 9 March 16:00
-    _write(conn, [Reading("gauge", "level", past + 9 * MINUTE, 999.0)])
-    _refresh(conn)
+    write(conn, [Reading("gauge", "level", past + 9 * MINUTE, 999.0)])
+    refresh(conn)
     five = past + FIVE  # 16:09 falls in the bucket 16:05
     assert _logged(conn) == {
         ("5m", five, five + FIVE),
@@ -75,8 +54,8 @@ def test_a_late_reading_logs_its_bucket_at_every_level(
 
 
 def test_retention_logs_the_rollups_it_deletes(conn: psycopg.Connection) -> None:
-    _write(conn, [Reading("gauge", "level", NOW - k * HOUR, 1.0) for k in range(1, 10 * 24)])
-    _refresh(conn)  # all 10 days rolled up, then kept shorter
+    write(conn, [Reading("gauge", "level", NOW - k * HOUR, 1.0) for k in range(1, 10 * 24)])
+    refresh(conn)  # all 10 days rolled up, then kept shorter
     keep = RetentionSettings(raw_retention_days=7, rollup_5m_retention_days=8)
     oldest = conn.execute("SELECT min(bucket) FROM readings_5m").fetchone()
     assert oldest is not None

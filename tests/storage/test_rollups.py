@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -15,36 +15,16 @@ from pydantic import ValidationError
 
 from settings import RetentionSettings
 from storage import migrations, retention, rollups
-from storage.readings import Reading, ReadingWriter
+from storage.readings import Reading
 from storage.rollups import LEVELS, Bucket, Segment
 from tests.storage.rollup_oracle import expected, level_rows
+from tests.storage.rollup_support import NOW, refresh, write
 
-NOW = datetime(2026, 3, 10, 12, 7, 30, tzinfo=UTC)
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
-KEEP = RetentionSettings()
 _LEVEL_COLUMNS = (
     "device_id, quantity, bucket, count, sum, min, max, first_time, first_value,"
     " last_time, last_value"
 )
-
-
-@pytest.fixture
-def conn(pg_url: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(pg_url) as conn:
-        migrations.upgrade(conn)
-        conn.commit()
-        yield conn
-
-
-def _write(conn: psycopg.Connection, readings: Sequence[Reading]) -> None:
-    ReadingWriter(migrations.readings_storage(conn)).write(conn, readings)
-    conn.commit()
-
-
-def _refresh(conn: psycopg.Connection, now: datetime = NOW, keep: RetentionSettings = KEEP) -> None:
-    while rollups.refresh(conn, keep, now):
-        conn.commit()
-    conn.commit()
 
 
 def _level(conn: psycopg.Connection, table: str) -> set[tuple]:
@@ -130,8 +110,8 @@ def test_rollups_and_series_equal_an_aggregate_over_raw_readings(
     edges = [0, *sorted(cuts), len(readings)]
     for low, high in zip(edges, edges[1:], strict=False):
         if readings[low:high]:
-            _write(conn, readings[low:high])
-            _refresh(conn)
+            write(conn, readings[low:high])
+            refresh(conn)
     for level in LEVELS:
         assert _level(conn, level.table) == level_rows(readings, level.width, level.floor(NOW))
     # the hours packed by day: those of the days the daily level holds
@@ -159,16 +139,16 @@ def test_a_late_reading_changes_its_past_hour_and_nothing_else(
         Reading("gauge", "water_level", NOW - timedelta(minutes=10 * i), 400.0 + i)
         for i in range(1, 300)
     ]
-    _write(conn, history)
-    _refresh(conn)
+    write(conn, history)
+    refresh(conn)
     before = {level.name: _level(conn, level.table) for level in LEVELS}
     packed_before = _hours_by_day(conn)
     past_hour = rollups.floor_time(NOW - timedelta(hours=20), HOUR)
     late = Reading("gauge", "water_level", past_hour + timedelta(minutes=7, seconds=3), 999.0)
-    _write(conn, [late])
+    write(conn, [late])
     pending = conn.execute("SELECT level, bucket FROM rollup_invalidations").fetchall()
     assert ("5m", past_hour + timedelta(minutes=5)) in pending
-    _refresh(conn)
+    refresh(conn)
     everything = [*history, late]
     for level in LEVELS:
         after = _level(conn, level.table)
@@ -213,8 +193,8 @@ def test_series_answers_from_the_rollups_once_raw_readings_are_gone(
         Reading("lot-7", "occupied_spaces", NOW - timedelta(minutes=5 * i), float(i % 140))
         for i in range(12 * 24 * 10)  # the newest, at NOW, is in a bucket not yet complete
     ]
-    _write(conn, five_minutely)
-    _refresh(conn)
+    write(conn, five_minutely)
+    refresh(conn)
     url = pg_url
     args = (["lot-7"], "occupied_spaces", NOW - 10 * DAY, NOW, HOUR)
     hourly = _series(url, *args)
@@ -234,7 +214,7 @@ def test_the_migration_rolls_up_the_readings_already_stored(conn: psycopg.Connec
     stored = [
         Reading(f"aq-{i % 3}", "pm25", now - timedelta(minutes=7 * i), float(i)) for i in range(500)
     ]
-    _write(conn, stored)
+    write(conn, stored)
     conn.execute(
         "DROP TABLE readings_5m, readings_1h, readings_1d, rollup_invalidations,"
         " readings_1h_days; DROP INDEX readings_time_brin;"
@@ -247,7 +227,7 @@ def test_the_migration_rolls_up_the_readings_already_stored(conn: psycopg.Connec
     day = LEVELS[-1].floor(now)
     assert _hours_by_day(conn) == _hours_by_day_expected(stored, day) != set()
     # a refresh adds the newest bucket
-    _refresh(conn, now)
+    refresh(conn, now)
     for level in LEVELS:
         assert _level(conn, level.table) == level_rows(stored, level.width, level.floor(now))
     assert _hours_by_day(conn) == _hours_by_day_expected(stored, day)
@@ -265,8 +245,8 @@ def test_retention_drops_old_partitions_without_touching_newer_data(
         for h in range(int((NOW - start) / HOUR))
         for device, quantity in [("aq-1", "pm10"), ("bay-1", "occupied")]
     ]
-    _write(conn, hourly)
-    _refresh(conn)
+    write(conn, hourly)
+    refresh(conn)
     rolled = {level.name: _level(conn, level.table) for level in LEVELS}
     keep = RetentionSettings(
         raw_retention_days=30,  # before 8 Feb: January's partition goes whole
@@ -305,10 +285,10 @@ def test_retention_drops_old_partitions_without_touching_newer_data(
         assert _level(conn, f"readings_{name}") == rolled[name]
     assert _hours_by_day(conn) == _hours_by_day_expected(hourly, LEVELS[-1].floor(NOW))
     # a refresh after the deletes leaves the rollups as they were
-    _refresh(conn)
+    refresh(conn)
     assert _level(conn, "readings_1h") == rolled["1h"]
     # a late reading for the dropped month finds its partition again
-    _write(conn, [Reading("aq-1", "pm10", datetime(2026, 1, 15, tzinfo=UTC), 1.0)])
+    write(conn, [Reading("aq-1", "pm10", datetime(2026, 1, 15, tzinfo=UTC), 1.0)])
     assert retention.apply(conn, keep, NOW).dropped == ["readings_2026_01"]
     # the hours packed by day go with the hours (before 24 Jan 12:07), whole days only
     shorter = keep.model_copy(update={"rollup_1h_retention_days": 45})
@@ -364,8 +344,8 @@ def test_series_wide_puts_a_devices_quantities_side_by_side(
         if i % 3 and not gap_b <= t < gap_b + HOUR
     ]
     readings.append(Reading("other", "a", NOW - HOUR, 99.0))  # another device: not counted
-    _write(conn, readings)
-    _refresh(conn)
+    write(conn, readings)
+    refresh(conn)
     start, end = NOW - 3 * DAY, NOW + timedelta(seconds=1)
     of = {q: [r for r in readings if r.device_id == "lot-w" and r.quantity == q] for q in "ab"}
     for width in (timedelta(minutes=15), HOUR, DAY):
