@@ -186,11 +186,17 @@ def start_workers(
 
 
 def stop(procs: list[subprocess.Popen[bytes]]) -> None:
-    """Terminate the processes and wait for them."""
+    """Terminate the processes and wait for them; one still running after 30 s (a
+    server whose requests do not end: seen when a helper of it was stopped) is killed,
+    so that a run's results are still printed."""
     for p in procs:
         p.terminate()
     for p in procs:
-        p.wait(30)
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
 
 
 def paced_readings(
@@ -242,8 +248,7 @@ def api_server(
             time.sleep(0.1)
         yield f"http://127.0.0.1:{port}", server
     finally:
-        server.terminate()
-        server.wait(30)
+        stop([server])
 
 
 def process_tree(pid: int) -> list[psutil.Process]:
