@@ -41,9 +41,8 @@ _ANSWERS: dict[int | str, dict[str, Any]] = {200: {"content": {_JSON: {}, LD_JSO
 def _check_access(request: Request, served: list[registry.EntityType]) -> None:
     for entity_type in served:
         if not entity_type.public:
-            security.check(
-                policy.SIGNED_IN, security.principal(request), f"{entity_type.name} entities"
-            )
+            what = f"reading {entity_type.name} entities"
+            security.check(policy.SIGNED_IN, security.principal(request), what)
 
 
 def _answer(request: Request, document: object, headers: dict[str, str] | None = None) -> Response:

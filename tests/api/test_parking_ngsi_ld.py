@@ -111,7 +111,9 @@ def test_groups_and_spots_count_the_bays(hub: Hub) -> None:
 
 
 def test_bays_are_for_signed_in_users_as_in_parking(hub: Hub) -> None:
-    assert hub.get(ENTITIES, params={"type": "ParkingSpot"}).status_code == 401
+    refused = hub.get(ENTITIES, params={"type": "ParkingSpot"})
+    assert refused.status_code == 401
+    assert refused.json()["detail"].startswith("reading ParkingSpot entities needs a signed-in")
     assert hub.get(ENTITIES, params={"type": "OffStreetParking,ParkingSpot"}).status_code == 401
     assert hub.get(f"{ENTITIES}/urn:ngsi-ld:ParkingSpot:A01").status_code == 401
     assert hub.get(f"{ENTITIES}/urn:ngsi-ld:ParkingGroup:lot-a").status_code == 200
