@@ -101,6 +101,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(20, "layer_views", _layer_views_variant),
     Migration(21, "rollup_revisions", lambda _conn: "0021_rollup_revisions.sql"),
     Migration(22, "hours_by_day", lambda _conn: "0022_hours_by_day.sql"),
+    Migration(23, "drone_track_time", lambda _conn: "0023_drone_track_time.sql"),
 )
 
 

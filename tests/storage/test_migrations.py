@@ -105,3 +105,14 @@ def test_drone_track_points_are_stored_once(pg_url: str) -> None:
             " ON t.drone_id = r.device_id AND t.time = r.time"
         ).fetchone()
         assert joined == (412.0, 43.72)
+
+
+def test_drone_samples_over_every_drone_are_read_by_time(pg_url: str) -> None:
+    with psycopg.connect(pg_url) as conn:
+        migrations.upgrade(conn)
+        conn.execute("SET enable_seqscan = off")  # an empty table: ask what could serve
+        plan = conn.execute(
+            "EXPLAIN SELECT * FROM drone_track"
+            " WHERE time >= now() - interval '1 hour' AND time < now() ORDER BY time"
+        ).fetchall()
+        assert "drone_track_time" in " ".join(row[0] for row in plan)
