@@ -20,6 +20,7 @@ refused sign-in is in the audit log.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from importlib import resources
 from string import Template
@@ -35,6 +36,7 @@ from api.security import SESSION_COOKIE, principal
 from auth.authenticator import Authenticator
 from auth.errors import AuthError, InvalidCredentials
 from auth.oidc_login import PENDING_TTL_S, BrowserSignIn, SignInRefused, SignInUnavailable
+from auth.principal import Method
 
 router = APIRouter(tags=["sign-in"])
 provider_router = APIRouter(tags=["sign-in"])
@@ -51,6 +53,14 @@ longer one is dropped without a word."""
 def _authenticator(request: Request) -> Authenticator:
     found: Authenticator = request.app.state.authenticator
     return found
+
+
+async def _signed_in_as(request: Request, access: str, method: Method) -> None:
+    """Make the account that ``access`` was just issued to this request's caller, so that
+    the sign-in's audit entry names it (the request itself came without credentials)."""
+    caller = await _authenticator(request).principal(f"Bearer {access}", None, None)
+    if caller is not None:
+        request.state.principal = dataclasses.replace(caller, method=method)
 
 
 _OAUTH_ERROR = {
@@ -92,6 +102,7 @@ async def token(
             status_code=400,
             headers={"Cache-Control": "no-store"},
         )
+    await _signed_in_as(request, access, "token")
     return JSONResponse(
         {
             "access_token": access,
@@ -316,6 +327,7 @@ async def login(
     except InvalidCredentials as exc:
         await refused_sign_in(request, username, str(exc))
         return _page(request, _local(next), "Unknown account or wrong password.", status=401)
+    await _signed_in_as(request, access, "session")
     answer = RedirectResponse(_local(next), status_code=303)
     _open_session(answer, request, access, _authenticator(request).tokens.ttl_s)
     return answer

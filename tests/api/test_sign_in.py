@@ -210,6 +210,27 @@ def test_the_login_page_opens_a_session_for_the_map(hub: tuple[TestClient, str])
     assert client.get("/auth/me").json()["method"] == "session"
 
 
+def test_a_successful_sign_in_is_audited_under_the_account_it_opened(
+    hub: tuple[TestClient, str],
+) -> None:
+    client, url = hub
+    name, password = account(url, Role.PLANNER)
+    _token(client, name, password)
+    signed = client.post(
+        "/auth/login", data={"username": name, "password": password}, follow_redirects=False
+    )
+    assert signed.status_code == 303
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT route, outcome, subject, roles, auth_method FROM audit_log"
+            " WHERE route IN ('/auth/token', '/auth/login') ORDER BY audit_id"
+        ).fetchall()
+    assert rows == [
+        ("/auth/token", 200, name, ["planner"], "token"),
+        ("/auth/login", 303, name, ["planner"], "session"),
+    ]
+
+
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil"])
 def test_the_login_page_sends_nowhere_but_the_hub(hub: tuple[TestClient, str], target: str) -> None:
     client, url = hub
