@@ -236,19 +236,9 @@ class LiveTwin:
                 if asset["kind"] == state.PARKING_LOT:
                     holds[asset_id] = until
         unknown = [d for d in device_ids if d not in self._asset_of]
-        rows = (
-            await (
-                await conn.execute(
-                    "SELECT DISTINCT asset_id FROM devices"
-                    " WHERE device_id = ANY(%s) AND asset_id IS NOT NULL",
-                    (unknown,),
-                )
-            ).fetchall()
-            if unknown
-            else []
-        )
-        if rows:
-            whole = await state.current(conn, [r[0] for r in rows])
+        attached = await _assets_of(conn, unknown) if unknown else []
+        if attached:
+            whole = await state.current(conn, attached)
             found += whole.assets
             holds.update(whole.lots_hold_until)
         await self._apply(state.Current(found, holds))
@@ -324,3 +314,15 @@ class LiveTwin:
                 while not queue.empty():
                     queue.get_nowait()
                 queue.put_nowait(None)
+
+
+async def _assets_of(conn: AsyncConnection, device_ids: list[str]) -> list[str]:
+    """The assets the devices are attached to, as the registry says now."""
+    rows = await (
+        await conn.execute(
+            "SELECT DISTINCT asset_id FROM devices"
+            " WHERE device_id = ANY(%s) AND asset_id IS NOT NULL",
+            (device_ids,),
+        )
+    ).fetchall()
+    return [row[0] for row in rows]
