@@ -18,7 +18,7 @@ from the raw readings:
 - the bays combined, one year by hour (skipped with ``--bays 0``);
 - the lot's history, one year by hour: the JSON ``GET /parking/lots/{id}/history?step=1h``
   answers (three quantities of one series), three ways in turn: computed whole from
-  the rollups (:func:`parking.history.series_json`: a process's first request, or the
+  the rollups (:func:`parking.history_json.series_json`: a process's first request, or the
   cache off), as the route answers it (:class:`parking.history_cache.HistoryCache`:
   the complete chunks held from the previous request, the rest computed) and computed
   whole from the same series' raw readings (``raw=True``). The three answers are
@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from scratch_db import scratch_database  # noqa: E402
 
-from parking import history  # noqa: E402
+from parking import history, history_json  # noqa: E402
 from parking.history_cache import HistoryCache  # noqa: E402
 from settings import RetentionSettings  # noqa: E402
 from storage import migrations, rollups  # noqa: E402
@@ -123,9 +123,9 @@ async def timings(
     series = [("counter", counter, False)] + ([("bays", combined, True)] if bays else [])
     async with await psycopg.AsyncConnection.connect(url) as conn:
         answers = {
-            "lot": lambda: history.series_json(conn, lot, start, end, HOUR),
+            "lot": lambda: history_json.series_json(conn, lot, start, end, HOUR),
             "lot cached": lambda: cache.series_json(conn, lot, start, end, HOUR),
-            "lot raw": lambda: history.series_json(conn, lot, start, end, HOUR, raw=True),
+            "lot raw": lambda: history_json.series_json(conn, lot, start, end, HOUR, raw=True),
         }
         # warm-up, and the same answer both ways
         for _, args, combine in series:

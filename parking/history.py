@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
-from psycopg import AsyncConnection, sql
+from psycopg import AsyncConnection
 
 from parking.errors import LotNotFound, ParkingError
 from parking.model import LotStatus
@@ -267,93 +267,6 @@ async def series_history(
             )
         )
     return found
-
-
-# A history's buckets as the JSON the API answers, written by PostgreSQL: a year by hour
-# is 8,760 objects, which took Python as long to build and round as the query to run
-# (dataclasses then dicts: 17 % slower end to end under load; plain dicts from the same
-# rows: 5 % slower). format() and string_agg measured 1.7x faster than json_build_object
-# and json_agg, rounding in floating point 1.4x faster than through numeric. Every value
-# is a number (samples > 0, capacity > 0: the recorder writes no other) or a to_char
-# date, so the text is JSON. (``%%s``: psycopg's escape of format()'s ``%s``.)
-_OBJECTS = """string_agg(format(
-    '{{"start":"%%s","end":"%%s","samples":%%s,"occupied":%%s,"occupied_min":%%s,'
-    '"occupied_max":%%s,"capacity":%%s,"free":%%s,"occupancy":%%s,"occupancy_max":%%s}}',
-    to_char(merged AT TIME ZONE 'UTC', {stamp}),
-    to_char((merged + {width}) AT TIME ZONE 'UTC', {stamp}),
-    n,
-    round(100 * occupied / n) / 100,
-    least_,
-    most,
-    round(100 * offered / n) / 100,
-    round(100 * (offered - occupied) / n) / 100,
-    round(10000 * share / n) / 10000,
-    round(10000 * top) / 10000), ',' ORDER BY merged)"""
-_WIDE_ROWS = """
-FROM ({wide}) AS w (merged, n, occupied, least_, most, n_offered, offered, o_min, o_max,
-                    n_share, share, s_min, top)
-WHERE n_offered = n AND n_share = n"""
-_JSON_BUCKETS = "SELECT '[' || coalesce(" + _OBJECTS + ", '') || ']'" + _WIDE_ROWS
-_JSON_CHUNKS = (
-    "SELECT date_bin({chunk}, merged, {origin}) AS chunk, "
-    + _OBJECTS
-    + _WIDE_ROWS
-    + " GROUP BY chunk"
-)
-_STAMP = 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'
-
-
-async def series_json(
-    conn: AsyncConnection,
-    series: str,
-    start: datetime,
-    end: datetime,
-    width: timedelta,
-    *,
-    raw: bool = False,
-) -> str:
-    """:func:`series_history` as the API's JSON array, written by PostgreSQL: an object
-    per bucket with the fields of :class:`HistoryBucket`, times in UTC (``+00:00``),
-    means rounded to 2 places, shares to 4."""
-    wide, params = await rollups.wide_sql(conn, series, QUANTITIES, start, end, width, raw=raw)
-    query = sql.SQL(_JSON_BUCKETS).format(
-        stamp=sql.Literal(_STAMP), width=sql.Literal(width), wide=wide
-    )
-    row = await (await conn.execute(query, params)).fetchone()
-    return "[]" if row is None else str(row[0])
-
-
-async def chunks_json(
-    conn: AsyncConnection,
-    series: str,
-    ranges: Sequence[tuple[datetime, datetime]],
-    width: timedelta,
-    chunk: timedelta,
-    watermarks: dict[str, datetime | None],
-) -> dict[datetime, str]:
-    """The objects of :func:`series_json` for the buckets of ``width`` in each of
-    ``ranges`` (on the ``width`` grid), comma-separated per chunk of ``chunk`` (a
-    multiple of ``width``, aligned on the rollups' origin): chunk start → text. A chunk
-    without buckets is left out. One query, read as :func:`storage.rollups.plan` says
-    from ``watermarks``."""
-    if not ranges:
-        return {}
-    wide = sql.SQL(" UNION ALL ").join(
-        sql.SQL("({})").format(
-            rollups.wide_query(rollups.plan(watermarks, low, high, width), width, QUANTITIES)
-        )
-        for low, high in ranges
-    )
-    query = sql.SQL(_JSON_CHUNKS).format(
-        chunk=sql.Literal(chunk),
-        origin=sql.Literal(rollups.ORIGIN),
-        stamp=sql.Literal(_STAMP),
-        width=sql.Literal(width),
-        wide=wide,
-    )
-    params = {"device": series, "quantities": list(QUANTITIES)}
-    rows = await (await conn.execute(query, params)).fetchall()
-    return {start: text for start, text in rows}
 
 
 async def require_lot(conn: AsyncConnection, lot_id: str) -> None:

@@ -9,15 +9,18 @@ of :data:`CHUNK_BUCKETS` buckets (aligned on the rollups' origin) lying wholly b
 that watermark and inside a range asked; each request reads the log's new revisions
 first (one small query) and drops the chunks they overlap. The rest of a range (the
 partial chunks at either end, everything after the watermark, the newest edge from
-raw readings) is computed by PostgreSQL in the same query that fills missing chunks,
-so an answer is the one :func:`parking.history.series_json` gives, joined from pieces.
+raw readings) is computed with the missing chunks, so an answer is the one
+:func:`parking.history_json.series_json` gives, joined from pieces. A revision drops
+the chunks it overlaps whatever its level: an hourly chunk is read partly from the
+hours packed by day, which are rebuilt with the daily level (during a backlog, in a
+later refresh pass than the hours they repeat), so a revision of either level may
+change it.
 
-Why: PostgreSQL reads a year of a lot's hourly rollups in about 10 ms, but writing
-8,760 JSON objects takes it longer than reading them (``BENCHMARKS.md``), for an
-answer that only changes at its newest edge. Only on plain PostgreSQL: TimescaleDB's
-policies refresh its continuous aggregates without logging revisions, so there every
-answer is computed whole. Each API process holds its own cache, bounded in bytes
-(least recently used chunks go first).
+Why: an answer changes only at its newest edge, yet computing a year by hour whole
+means reading 1,095 rows and writing 8,760 JSON objects (``BENCHMARKS.md``). Only on
+plain PostgreSQL: TimescaleDB's policies refresh its continuous aggregates without
+logging revisions, so there every answer is computed whole. Each API process holds its
+own cache, bounded in bytes (least recently used chunks go first).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from datetime import datetime, timedelta
 
 from psycopg import AsyncConnection
 
-from parking import history
+from parking import history_json
 from storage import rollup_revisions, rollups
 
 CHUNK_BUCKETS = 256
@@ -39,8 +42,6 @@ at each request."""
 
 @dataclass(frozen=True, slots=True)
 class _Chunk:
-    level: str
-    """The rollup level its buckets were read from."""
     start: datetime
     end: datetime
     text: str
@@ -71,15 +72,15 @@ class HistoryCache:
         end: datetime,
         width: timedelta,
     ) -> str:
-        """:func:`parking.history.series_json` (from the rollups), its complete chunks
+        """:func:`parking.history_json.series_json` (from the rollups), its complete chunks
         taken from memory where held, the rest computed and the new complete chunks
         kept."""
         if self.max_bytes <= 0:
-            return await history.series_json(conn, series, start, end, width)
+            return await history_json.series_json(conn, series, start, end, width)
         log = await rollup_revisions.read(conn, self._seen)
         self._apply(log)
         if not log.tracked:
-            return await history.series_json(conn, series, start, end, width)
+            return await history_json.series_json(conn, series, start, end, width)
         basis = self._seen
         low, high = rollups.floor_time(start, width), rollups.ceil_time(end, width)
         watermarks = await rollups.watermarks(conn)
@@ -87,7 +88,7 @@ class HistoryCache:
         size = width * CHUNK_BUCKETS
         held: dict[datetime, str] = {}
         missing: list[tuple[datetime, datetime]] = []
-        fill: dict[datetime, str] = {}  # chunk start -> level
+        fill: list[datetime] = []  # the complete chunks to keep, by start
         at = rollups.floor_time(low, size)
         while at < high:
             key = (series, width, at)
@@ -96,18 +97,18 @@ class HistoryCache:
                 self._chunks.move_to_end(key)
                 held[at] = self._chunks[key].text
             else:
-                if whole and settled is not None:
-                    fill[at] = settled[0]
+                if whole:
+                    fill.append(at)
                 piece = (max(at, low), min(at + size, high))
                 if missing and missing[-1][1] == piece[0]:
                     piece = (missing.pop()[0], piece[1])
                 missing.append(piece)
             at += size
-        computed = await history.chunks_json(conn, series, missing, width, size, watermarks)
+        computed = await history_json.chunks_json(conn, series, missing, width, size, watermarks)
         if self._seen == basis:  # no revision applied meanwhile that this read may predate
-            for chunk_start, level in fill.items():
+            for chunk_start in fill:
                 text = computed.get(chunk_start, "")
-                self._keep(series, width, _Chunk(level, chunk_start, chunk_start + size, text))
+                self._keep(series, width, _Chunk(chunk_start, chunk_start + size, text))
         texts = [held.get(k) or computed.get(k, "") for k in sorted(held.keys() | computed.keys())]
         return "[" + ",".join(t for t in texts if t) + "]"
 
@@ -124,9 +125,7 @@ class HistoryCache:
                 stale = [
                     key
                     for key, chunk in self._chunks.items()
-                    if chunk.level == revision.level
-                    and chunk.start < revision.high
-                    and revision.low < chunk.end
+                    if chunk.start < revision.high and revision.low < chunk.end
                 ]
                 for key in stale:
                     self._bytes -= len(self._chunks.pop(key).text)

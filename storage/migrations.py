@@ -102,6 +102,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(21, "rollup_revisions", lambda _conn: "0021_rollup_revisions.sql"),
     Migration(22, "hours_by_day", lambda _conn: "0022_hours_by_day.sql"),
     Migration(23, "drone_track_time", lambda _conn: "0023_drone_track_time.sql"),
+    Migration(24, "hours_by_day_stats", lambda _conn: "0024_hours_by_day_stats.sql"),
 )
 
 

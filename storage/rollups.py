@@ -26,10 +26,10 @@ readings newer than every level: the newest edge is never missing, and no readin
 counted twice.
 
 On plain PostgreSQL the hourly level is also kept packed by day (``readings_1h_days``,
-:data:`HOURS_BY_DAY`): a series' day of hourly means in one row, refreshed with the daily
-level from the same hours, so its watermark is the daily one. A year of many series is
-read from it a few hundred rows at a time (:mod:`air.hourly_grid`); on TimescaleDB it
-stays empty and such readers take the hourly level.
+:data:`HOURS_BY_DAY`): a series' day of hourly buckets in one row, refreshed with the
+daily level from the same hours, so its watermark is the daily one. A year of a series
+is read from it 365 rows at a time (:mod:`storage.hours_by_day`, :mod:`air.hourly_grid`);
+on TimescaleDB it stays empty and such readers take the hourly level.
 
 Rollups are refreshed over the window in which every quantity still has its raw
 readings: a reading older than the shortest raw retention is stored but not rolled up
@@ -96,7 +96,8 @@ _DAY = LEVELS[-1].width
 HOURS_BY_DAY = "1h_days"
 """The watermark's name (in :func:`watermarks`) of ``readings_1h_days``, the hourly
 level packed by day: per device, quantity and UTC day, the hours' starts
-(``timestamptz_send``) and means (``float8send``) as two byte strings in the same order."""
+(``timestamptz_send``), means, counts, sums, minima and maxima as byte strings in the
+hours' order."""
 
 
 def floor_time(moment: datetime, width: timedelta) -> datetime:
@@ -512,9 +513,14 @@ def _ranges(buckets: Sequence[datetime], width: timedelta) -> Iterator[tuple[dat
 
 
 _PACK_HOURS = sql.SQL("""
-INSERT INTO readings_1h_days
+INSERT INTO readings_1h_days (device_id, quantity, day, hours, means, counts, sums, mins, maxes)
 SELECT device_id, quantity, date_bin({day}, bucket, {origin}),
-       string_agg(timestamptz_send(bucket), ''), string_agg(float8send(sum / count), '')
+       string_agg(timestamptz_send(bucket), '' ORDER BY bucket),
+       string_agg(float8send(sum / count), '' ORDER BY bucket),
+       string_agg(int8send(count), '' ORDER BY bucket),
+       string_agg(float8send(sum), '' ORDER BY bucket),
+       string_agg(float8send(min), '' ORDER BY bucket),
+       string_agg(float8send(max), '' ORDER BY bucket)
 FROM readings_1h WHERE bucket >= %s AND bucket < %s
 GROUP BY 1, 2, 3""").format(day=sql.Literal(_DAY), origin=sql.Literal(ORIGIN))
 

@@ -114,7 +114,7 @@ def _answer(
         "start": start.isoformat(),
         "end": end.isoformat(),
         "step": step,
-        "buckets": orjson.Fragment(buckets),  # built by PostgreSQL
+        "buckets": orjson.Fragment(buckets),  # written by parking.history_json
     }
 
 

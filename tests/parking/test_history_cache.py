@@ -13,8 +13,8 @@ import orjson
 import psycopg
 import pytest
 
-from parking.history import series_json
 from parking.history_cache import CHUNK_BUCKETS, HistoryCache
+from parking.history_json import series_json
 from settings import RetentionSettings
 from storage import migrations, rollup_revisions, rollups
 from storage.readings import Reading, ReadingWriter
@@ -105,9 +105,12 @@ def test_answers_from_memory_equal_those_computed_whole(lot: str) -> None:
     assert {(h["samples"], h["occupied"], h["occupied_max"]) for h in hours} == {(12, 5.5, 11)}
     # A held chunk is not read again: hours removed behind the log's back still show.
     with psycopg.connect(lot) as conn:
+        gone = (SERIES, CHUNK_1H + 4 * DAY, CHUNK_1H + 6 * DAY)
         conn.execute(
-            "DELETE FROM readings_1h WHERE device_id = %s AND bucket >= %s AND bucket < %s",
-            (SERIES, CHUNK_1H + 4 * DAY, CHUNK_1H + 6 * DAY),
+            "DELETE FROM readings_1h WHERE device_id = %s AND bucket >= %s AND bucket < %s", gone
+        )
+        conn.execute(  # and the same two days packed
+            "DELETE FROM readings_1h_days WHERE device_id = %s AND day >= %s AND day < %s", gone
         )
         conn.commit()
     held, computed = _both(lot, cache, START, END, HOUR)

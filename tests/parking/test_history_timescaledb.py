@@ -10,8 +10,9 @@ import orjson
 import psycopg
 import pytest
 
-from parking.history import HistoryBucket, series_history, series_json
+from parking.history import HistoryBucket, series_history
 from parking.history_cache import HistoryCache
+from parking.history_json import series_json
 from settings import RetentionSettings
 from storage import migrations, rollups
 from storage.readings import Reading, ReadingWriter
@@ -81,7 +82,7 @@ def test_a_lots_history_from_continuous_aggregates(timescale_url: str) -> None:
     day = _history(timescale_url, NINE, NINE + HOUR, timedelta(days=1))
     assert [(b.samples, b.occupied_max) for b in day] == [(18, 11)]
     assert day[0].occupied == pytest.approx(90 / 18)
-    # the API's answer, built by the engine: the same figures, rounded
+    # the API's answer, from the engine's buckets: the same figures, rounded
     assert _json(timescale_url, NINE, NINE + 2 * HOUR, HOUR) == [
         {
             "start": "2026-03-02T09:00:00+00:00",

@@ -35,26 +35,35 @@ _PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def _hours_by_day(conn: psycopg.Connection) -> set[tuple]:
-    """``readings_1h_days`` unpacked: (device, quantity, hour, mean), each hour checked
-    to lie in its row's day."""
+    """``readings_1h_days`` unpacked: (device, quantity, hour, mean, count, sum, min, max),
+    each hour checked to lie in its row's day and to follow the one before."""
     found = set()
-    rows = conn.execute("SELECT device_id, quantity, day, hours, means FROM readings_1h_days")
-    for device, quantity, day, hours, means in rows.fetchall():
+    rows = conn.execute(
+        "SELECT device_id, quantity, day, hours, means, counts, sums, mins, maxes"
+        " FROM readings_1h_days"
+    )
+    for device, quantity, day, hours, *packed in rows.fetchall():
         starts = struct.unpack(f">{len(hours) // 8}q", hours)
-        values = struct.unpack(f">{len(means) // 8}d", means)
-        assert len(starts) == len(values) > 0
-        for microseconds, mean in zip(starts, values, strict=True):
+        assert list(starts) == sorted(set(starts)) != []
+        means, counts, sums, mins, maxes = (
+            struct.unpack(f">{len(b) // 8}{'q' if k == 1 else 'd'}", b)
+            for k, b in enumerate(packed)
+        )
+        for microseconds, *values in zip(starts, means, counts, sums, mins, maxes, strict=True):
             hour = _PG_EPOCH + timedelta(microseconds=microseconds)
             assert day <= hour < day + DAY
-            found.add((device, quantity, hour, mean))
+            found.add((device, quantity, hour, *values))
     return found
 
 
 def _hours_by_day_expected(readings: Sequence[Reading], before: datetime) -> set[tuple]:
-    """The oracle's hours of the days before ``before``, each with its mean."""
+    """The oracle's hours of the days before ``before``, each with its mean, count, sum,
+    minimum and maximum."""
     return {
-        (device, quantity, hour, total / count)
-        for device, quantity, hour, count, total, *_ in level_rows(readings, HOUR, before)
+        (device, quantity, hour, total / count, count, total, least, most)
+        for device, quantity, hour, count, total, least, most, *_ in level_rows(
+            readings, HOUR, before
+        )
     }
 
 
@@ -155,7 +164,7 @@ def test_a_late_reading_changes_its_past_hour_and_nothing_else(
         assert after == level_rows(everything, level.width, level.floor(NOW))
         changed = {row[2] for row in after - before[level.name]}
         assert changed == {level.floor(late.time)}  # its own bucket, at every level
-    # and in the hours packed by day, its hour's mean alone
+    # and in the hours packed by day, its hour alone
     assert _hours_by_day(conn) - packed_before == {
         row for row in _hours_by_day_expected(everything, NOW) if row[2] == past_hour
     }
@@ -218,10 +227,10 @@ def test_the_migration_rolls_up_the_readings_already_stored(conn: psycopg.Connec
     conn.execute(
         "DROP TABLE readings_5m, readings_1h, readings_1d, rollup_invalidations,"
         " readings_1h_days; DROP INDEX readings_time_brin;"
-        " DELETE FROM schema_migrations WHERE version IN (17, 22)"
+        " DELETE FROM schema_migrations WHERE version IN (17, 22, 24)"
     )
     conn.commit()
-    assert migrations.upgrade(conn) == [17, 22]
+    assert migrations.upgrade(conn) == [17, 22, 24]  # 24 repacks what 22 packed
     conn.commit()
     # what was complete at the migration is rolled up and packed
     day = LEVELS[-1].floor(now)
