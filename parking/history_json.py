@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import orjson
@@ -31,8 +31,8 @@ from psycopg import AsyncConnection, sql
 from parking.history import CAPACITY, OCCUPANCY, OCCUPIED, QUANTITIES
 from storage import hours_by_day, rollups
 
-_HOUR = timedelta(hours=1)
-_US = timedelta(microseconds=1)
+_HOUR, _DAY, _US = timedelta(hours=1), timedelta(days=1), timedelta(microseconds=1)
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # The wide rows of a complete sample (its three readings commit together), their
 # columns packed as byte strings in one order.
@@ -44,6 +44,24 @@ SELECT string_agg(timestamptz_send(merged), ''), string_agg(int8send(n), ''),
 FROM ({wide}) AS w (merged, n, occupied, least_, most, n_offered, offered, o_min, o_max,
                     n_share, share, s_min, top)
 WHERE n_offered = n AND n_share = n"""
+
+
+def _stamps(start: datetime, width: timedelta, count: int) -> list[str]:
+    """The UTC times ``start + k * width`` for ``0 <= k < count`` (at least one) as the
+    API writes them (``2026-03-02T09:00:00+00:00``), ``width`` dividing a day: a date
+    and a time of day from two small tables (numpy's ``datetime_as_string`` of every
+    stamp measured 3x slower for a year by hour)."""
+    day, step = _DAY // _US, width // _US
+    times = (start - _UNIX_EPOCH) // _US + np.arange(count, dtype=np.int64) * step
+    days, of_day = np.divmod(times, day)
+    first = int(days[0])
+    span = np.arange(first, int(days[-1]) + 1).astype("datetime64[D]")
+    dates = np.datetime_as_string(span).tolist()
+    clock = [(_UNIX_EPOCH + k * width).strftime("T%H:%M:%S+00:00") for k in range(day // step)]
+    return [
+        dates[d] + clock[t]
+        for d, t in zip((days - first).tolist(), (of_day // step).tolist(), strict=True)
+    ]
 
 
 @dataclass
@@ -115,12 +133,8 @@ class _Grid:
             return at, []
         n = self.samples[at]
         occupied, offered = self.occupied[at], self.offered[at]
-        # a bucket's start and end: the stamps of slots k and k + 1, counted from the first
-        first = int(at[0])
-        base = np.datetime64(self.low.replace(tzinfo=None), "us")
-        step = np.timedelta64(self.width // _US, "us")
-        span = base + np.arange(first, int(at[-1]) + 2) * step
-        stamps = [s + "+00:00" for s in np.datetime_as_string(span, "s").tolist()]
+        first = int(at[0])  # a bucket's start and end: stamps[k - first], stamps[k - first + 1]
+        stamps = _stamps(self.low + first * self.width, self.width, int(at[-1]) + 2 - first)
         columns = (
             at - first,
             n,
