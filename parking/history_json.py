@@ -3,8 +3,9 @@ and written by orjson.
 
 A year by hour is 8,760 objects. Written by PostgreSQL (``format`` and ``string_agg``)
 they took 60 % of an answer's 34-51 ms, and reading the hourly rollup's 26,280 rows of
-the three quantities most of the rest; this way takes 15-23 ms (``BENCHMARKS.md``). Here the buckets come as byte
-strings that numpy reads without a Python object per value:
+the three quantities most of the rest; this way takes 15-23 ms (``BENCHMARKS.md``).
+Here the buckets come as byte strings that numpy reads without a Python object per
+value:
 
 - for hourly buckets, up to the watermark of the hours packed by day
   (:data:`storage.rollups.HOURS_BY_DAY`, plain PostgreSQL): a quantity's day in one row
@@ -83,8 +84,8 @@ class _Grid:
     def __post_init__(self) -> None:
         size = (self.high - self.low) // self.width
         self.samples = np.zeros(size, np.int64)
-        self.occupied, self.occupied_min, self.occupied_max = (np.zeros(size) for _ in "abc")
-        self.offered, self.share, self.share_max = (np.zeros(size) for _ in "abc")
+        self.occupied, self.occupied_min, self.occupied_max = (np.zeros(size) for _ in range(3))
+        self.offered, self.share, self.share_max = (np.zeros(size) for _ in range(3))
 
     def slots(self, starts: np.ndarray) -> np.ndarray:
         """The slots of buckets starting at ``starts`` (``timestamptz_send`` microseconds)."""
@@ -109,7 +110,7 @@ class _Grid:
         for quantity, columns in found.items():
             at = self.slots(columns.starts)
             counts[quantity] = np.zeros(size, np.int64)
-            sums[quantity], mins[quantity], maxes[quantity] = (np.zeros(size) for _ in "abc")
+            sums[quantity], mins[quantity], maxes[quantity] = (np.zeros(size) for _ in range(3))
             counts[quantity][at] = columns.counts
             sums[quantity][at] = columns.sums
             mins[quantity][at] = columns.mins
