@@ -5,6 +5,7 @@ Run from the repository root (PostgreSQL on 127.0.0.1:5432, or ``BENCH_PG``):
 
     .venv/bin/python bench/parking_bench.py --requests 200
     .venv/bin/python bench/parking_bench.py --mode live --requests 500
+    .venv/bin/python bench/parking_bench.py --mode history
 
 Loads the demo town into a scratch database as ``smartcity demo-data`` does (its street
 layer: 809 streets, 510 junctions once noded), with one simulator tick of readings so
@@ -17,6 +18,10 @@ that every lot has a counter and bays to count free places from, then:
   timed apart. Budget: p50 < 50 ms.
 - in the same process, for where the time goes: building the network from the layer,
   and the search alone (:func:`parking.nearest.nearest`) from the same origins.
+
+``--mode history``: a lot's year of 5-minute history by hour against the same answer
+from raw readings, with 40 bays in the table (``bench/rollups_bench.py``'s defaults;
+run that script for other sizes). Budget: p50 < 100 ms and >= 10x raw.
 
 ``--mode live`` instead builds a scratch twin of ``--lots`` lots (200) with ``--bays``
 bays (5,000) spread evenly, a counter each, and an hour of readings (a state change and
@@ -50,6 +55,7 @@ from pyproj import Transformer
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import rollups_bench  # noqa: E402
 from scratch_db import scratch_database  # noqa: E402
 from support import api_server, load_town  # noqa: E402
 
@@ -235,10 +241,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--parcels", type=int, default=DEFAULT_PARCELS_TARGET, help="the demo's")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--mode", choices=("nearest", "live"), default="nearest")
+    parser.add_argument("--mode", choices=("nearest", "live", "history"), default="nearest")
     parser.add_argument("--lots", type=int, default=200, help="live mode")
     parser.add_argument("--bays", type=int, default=5000, help="live mode")
     args = parser.parse_args()
+    if args.mode == "history":
+        rollups_bench.run(bays=40, days=365, runs=30, raw_runs=5)
+        return
     results: dict[str, object] = {
         "machine": f"{os.cpu_count()} cores",
         "load_average": [round(x, 2) for x in os.getloadavg()],

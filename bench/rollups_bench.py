@@ -167,16 +167,22 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--raw-runs", type=int, default=5)
     args = parser.parse_args()
+    run(args.bays, args.days, args.runs, args.raw_runs)
+
+
+def run(bays: int, days: int, runs: int, raw_runs: int) -> None:
+    """Load a scratch database, time, print (``bench/parking_bench.py --mode history``
+    calls this with the defaults)."""
     with scratch_database("bench_rollups") as url:
-        total, loaded, refreshed = load(url, args.bays, args.days)
+        total, loaded, refreshed = load(url, bays, days)
         print(
-            f"{total:,} readings ({args.bays} bays + 1 counter + the lot's history series,"
-            f" {args.days} days of 5 min):"
+            f"{total:,} readings ({bays} bays + 1 counter + the lot's history series,"
+            f" {days} days of 5 min):"
             f" written in {loaded:.0f} s ({total / loaded:,.0f}/s), rollups refreshed in"
             f" {refreshed:.0f} s ({total / refreshed:,.0f} readings/s)"
         )
         print("load average at the start:", " ".join(f"{x:.1f}" for x in os.getloadavg()))
-        times = asyncio.run(timings(url, args.bays, args.days, args.runs, args.raw_runs))
+        times = asyncio.run(timings(url, bays, days, runs, raw_runs))
     for name, raw_name in (
         ("counter", "counter raw"),
         ("bays", "bays raw"),
