@@ -443,28 +443,11 @@ async def series_wide(
         raise ValueError("start and end must be timezone-aware (UTC recommended)")
     if not quantities or end <= start:
         return []
-    query, params = await wide_sql(conn, device_id, quantities, start, end, bucket, raw=raw)
-    return await (await conn.execute(query, params, binary=True)).fetchall()
-
-
-async def wide_sql(
-    conn: psycopg.AsyncConnection,
-    device_id: str,
-    quantities: Sequence[str],
-    start: datetime,
-    end: datetime,
-    bucket: timedelta,
-    *,
-    raw: bool = False,
-) -> tuple[sql.Composed, dict[str, Any]]:
-    """The query and parameters :func:`series_wide` runs (``quantities`` not empty,
-    ``start`` before ``end``): for a caller that shapes its rows in SQL (a JSON answer
-    built by PostgreSQL), with the columns ``merged``, then ``count``, ``sum``, ``min``,
-    ``max`` per quantity."""
     low, high = floor_time(start, bucket), ceil_time(end, bucket)
     marks = {} if raw else await watermarks(conn)
     query = wide_query(plan(marks, low, high, bucket), bucket, quantities)
-    return query, {"device": device_id, "quantities": list(quantities)}
+    params = {"device": device_id, "quantities": list(quantities)}
+    return await (await conn.execute(query, params, binary=True)).fetchall()
 
 
 # -- plain PostgreSQL: invalidations and refresh -------------------------------------
