@@ -3,7 +3,7 @@ and written by orjson.
 
 A year by hour is 8,760 objects. Written by PostgreSQL (``format`` and ``string_agg``)
 they took 60 % of an answer's 34-51 ms, and reading the hourly rollup's 26,280 rows of
-the three quantities most of the rest; this way takes 15-23 ms (``BENCHMARKS.md``).
+the three quantities most of the rest; this way takes 15-27 ms (``BENCHMARKS.md``).
 Here the buckets come as byte strings that numpy reads without a Python object per
 value:
 

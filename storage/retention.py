@@ -38,7 +38,7 @@ from settings import RetentionSettings
 from settings.retention import FOREVER
 from storage import migrations, rollup_revisions
 from storage.partitions import next_month
-from storage.rollups import LEVELS, REFRESH_LOCK_KEY, Level
+from storage.rollups import LEVELS, REFRESH_LOCK_KEY, Level, floor_time, pack_days
 
 _RETENTION_LOCK_KEY = 0x5C17_2012
 """Serialises retention passes: every ingest worker runs them, one at a time works."""
@@ -186,6 +186,10 @@ def _delete_rollups(conn: psycopg.Connection, level: Level, before: datetime) ->
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (REFRESH_LOCK_KEY,))  # ids in commit order
     rollup_revisions.record(conn, level.name, [(oldest[0], before)])
     deleted = conn.execute(sql.SQL("DELETE FROM {} WHERE bucket < %s").format(table), (before,))
-    if level.name == "1h":  # the hours packed by day (rollups.HOURS_BY_DAY): whole days
-        conn.execute("DELETE FROM readings_1h_days WHERE day + interval '1 day' <= %s", (before,))
+    if level.name == "1h":  # the hours packed by day (rollups.HOURS_BY_DAY) follow them
+        day = floor_time(before, LEVELS[-1].width)
+        conn.execute("DELETE FROM readings_1h_days WHERE day < %s", (day,))
+        partial = "SELECT EXISTS (SELECT FROM readings_1h_days WHERE day = %s)"
+        if day < before and conn.execute(partial, (day,)).fetchone() == (True,):
+            pack_days(conn, day, day + LEVELS[-1].width)  # what is left of that day
     return deleted.rowcount

@@ -508,6 +508,14 @@ FROM readings_1h WHERE bucket >= %s AND bucket < %s
 GROUP BY 1, 2, 3""").format(day=sql.Literal(_DAY), origin=sql.Literal(ORIGIN))
 
 
+def pack_days(conn: psycopg.Connection, low: datetime, high: datetime) -> None:
+    """Pack the hourly level's rows of the UTC days in ``[low, high)`` again (replacing
+    those days' rows of :data:`HOURS_BY_DAY`): only days the daily level holds, or held,
+    since the packed days' watermark is the daily one."""
+    conn.execute("DELETE FROM readings_1h_days WHERE day >= %s AND day < %s", (low, high))
+    conn.execute(_PACK_HOURS, (low, high))
+
+
 def _refresh_level(
     conn: psycopg.Connection, level: Level, source: str, horizon: datetime
 ) -> list[datetime]:
@@ -542,8 +550,7 @@ def _refresh_level(
         merged = _merge("device_id, quantity, ", level.width, parts)
         conn.execute(sql.SQL("INSERT INTO {} {}").format(table, merged), (low, high))
         if level is LEVELS[-1]:  # the days' hours, packed (see HOURS_BY_DAY)
-            conn.execute("DELETE FROM readings_1h_days WHERE day >= %s AND day < %s", (low, high))
-            conn.execute(_PACK_HOURS, (low, high))
+            pack_days(conn, low, high)
     rollup_revisions.record(conn, level.name, revised)
     return buckets
 

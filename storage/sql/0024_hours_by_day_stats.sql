@@ -1,7 +1,7 @@
 -- The hourly rollup packed by day carries each hour's whole bucket but first and last:
 -- beside the means (what the air-quality year reads), the counts (int8send), sums, minima
 -- and maxima (float8send), in the hours' order. A lot's year of history by hour reads
--- them (parking/history.py): 365 rows per quantity instead of 8,760. Not in the
+-- them (parking/history_json.py): 365 rows per quantity instead of 8,760. Not in the
 -- primary key's INCLUDE: the air-quality year stays an index-only scan of hours and
 -- means; a lot's year fetches its 1,095 rows from the table.
 ALTER TABLE readings_1h_days

@@ -110,6 +110,8 @@ def _answer(url: str, start: datetime, end: datetime, width: timedelta, raw: boo
 ASKED = [
     (START + 7 * HOUR + 13 * timedelta(minutes=1), NOW, HOUR),  # ends inside days
     (START, START + 3 * DAY, HOUR),
+    (START + DAY + 3 * HOUR, START + 2 * DAY + 5 * HOUR, HOUR),  # before the watermark
+    (START + 2 * DAY + HOUR, NOW, HOUR),  # after it, once it moved back to START + 1 day
     (START + DAY + 2 * HOUR, START + 2 * DAY + 20 * HOUR, FIVE),
     (START, NOW, DAY),
 ]

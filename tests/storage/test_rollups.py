@@ -299,15 +299,19 @@ def test_retention_drops_old_partitions_without_touching_newer_data(
     # a late reading for the dropped month finds its partition again
     write(conn, [Reading("aq-1", "pm10", datetime(2026, 1, 15, tzinfo=UTC), 1.0)])
     assert retention.apply(conn, keep, NOW).dropped == ["readings_2026_01"]
-    # the hours packed by day go with the hours (before 24 Jan 12:07), whole days only
+    # the hours packed by day go with the hours (before 24 Jan 12:07: to the 12:00 bucket),
+    # that day's remaining hours repacked
     shorter = keep.model_copy(update={"rollup_1h_retention_days": 45})
     assert retention.apply(conn, shorter, NOW).rollups["1h"] > 0
     conn.commit()
     assert _hours_by_day(conn) == {
         row
         for row in _hours_by_day_expected(hourly, LEVELS[-1].floor(NOW))
-        if row[2] >= datetime(2026, 1, 24, tzinfo=UTC)
+        if row[2] >= datetime(2026, 1, 24, 13, tzinfo=UTC)
     }
+    assert conn.execute("SELECT min(bucket) FROM readings_1h").fetchone() == (
+        datetime(2026, 1, 24, 13, tzinfo=UTC),
+    )
 
 
 def test_retention_settings_refuse_rollups_kept_shorter_than_their_source() -> None:
