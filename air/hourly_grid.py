@@ -22,16 +22,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 from psycopg import AsyncConnection, AsyncCursor, sql
 
 from air.index import HOUR
-from storage import rollups
+from storage import hours_by_day, rollups
 
-_PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _HOUR_US = 3_600_000_000
 _DAY = timedelta(days=1)
 
@@ -63,10 +62,6 @@ class HourGrid:
     def measured(self) -> np.ndarray:
         """Where a mean exists (boolean, the shape of ``values``)."""
         return ~np.isnan(self.values)
-
-
-def _microseconds(moment: datetime) -> int:
-    return (moment - _PG_EPOCH) // timedelta(microseconds=1)
 
 
 async def hourly_grids(
@@ -109,7 +104,7 @@ async def hourly_grids(
         for pollutant, (start, end) in windows.items():
             hours = max(0, (end - start) // HOUR)
             values = np.full((len(device_ids), hours), np.nan)
-            origin = _microseconds(start)
+            origin = hours_by_day.microseconds(start)
             for cursor in cursors[pollutant]:
                 for device, starts, means in await cursor.fetchall():
                     offsets = (np.frombuffer(starts, ">i8") - origin) // _HOUR_US
